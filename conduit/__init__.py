@@ -1,0 +1,1 @@
+"""Conduit: an AI-first web framework whose hot paths are Numba kernels."""
