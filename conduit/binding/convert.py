@@ -260,12 +260,20 @@ def _validate_float(value: Any, loc: str, errors: Errors) -> Any:
     return _error(errors, loc, f"expected number, got {_got(value)}")
 
 
+def _validate_int(value: Any, loc: str, errors: Errors) -> Any:
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():  # JSON Schema: 36.0 is an integer
+        return int(value)
+    return _error(errors, loc, f"expected integer, got {_got(value)}")
+
+
 def _any(value: Any, loc: str, errors: Errors) -> Any:
     return value
 
 
 _JSON_SCALARS: dict[Any, Validator] = {
-    int: _scalar(lambda v: type(v) is int, "integer"),
+    int: _validate_int,
     float: _validate_float,
     str: _scalar(lambda v: type(v) is str, "string"),
     bool: _scalar(lambda v: type(v) is bool, "boolean"),
@@ -580,21 +588,39 @@ def array_spec(tp: Any, metadata: tuple[Any, ...]) -> tuple[tuple[int | None, ..
     return shape, dtype
 
 
+def _has_bool(value: Any) -> bool:
+    """True if a nested list holds a JSON boolean (numpy would silently read it as 0/1)."""
+    if type(value) is not list:
+        return type(value) is bool
+    if value and type(value[0]) is list:
+        return any(_has_bool(row) for row in value)
+    return bool in set(map(type, value))
+
+
 def _ndarray_validator(tp: Any, metadata: tuple[Any, ...]) -> Validator:
     import numpy as np
 
     shape, dtype = array_spec(tp, metadata)
+    numeric_kinds = "b" if dtype is not None and dtype.kind == "b" else "iuf" if dtype is None or dtype.kind == "f" else "iu"
+    items_are = {"b": "booleans", "iuf": "numbers", "iu": "integers"}[numeric_kinds]
     expected = None if shape is None else "(" + ", ".join("*" if d is None else str(d) for d in shape) + ")"
 
     def validate(value: Any, loc: str, errors: Errors) -> Any:
         if type(value) not in (list, int, float, bool):
             return _error(errors, loc, f"expected an array (nested lists), got {_got(value)}")
         try:
-            array = np.asarray(value, dtype=dtype)
+            array = np.asarray(value)  # no dtype yet: null or strings must not become NaN
         except (ValueError, TypeError, OverflowError) as exc:
-            return _error(errors, loc, f"not a valid {dtype or 'numeric'} array: {exc}", "array_invalid")
-        if array.dtype == object or array.dtype.kind in "USV":
-            return _error(errors, loc, "array items must be numbers", "array_invalid")
+            return _error(errors, loc, f"not a valid array (ragged or too large?): {exc}", "array_invalid")
+        if array.dtype.kind not in numeric_kinds or (numeric_kinds != "b" and _has_bool(value)):
+            return _error(errors, loc, f"array items must be {items_are}", "array_invalid")
+        if array.size == 0 and shape is not None and array.ndim < len(shape):
+            array = array.reshape((0,) + tuple(d or 0 for d in shape[1:]))
+        if dtype is not None and array.dtype != dtype:
+            try:
+                array = array.astype(dtype, casting="same_kind" if dtype.kind in "iub" else "unsafe")
+            except TypeError:
+                return _error(errors, loc, f"array items must be {items_are}", "array_invalid")
         if shape is not None and (array.ndim != len(shape) or any(
                 want is not None and want != got for want, got in zip(shape, array.shape))):
             return _error(errors, loc, f"expected shape {expected}, got {tuple(array.shape)}", "array_shape")
