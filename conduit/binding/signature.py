@@ -19,20 +19,17 @@ from __future__ import annotations
 import copy
 import inspect
 import typing
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..http.request import Request
-from ..routing.convertors import KIND_NAMES
+from ..routing.convertors import CONVERTORS
 from ..routing.router import Route, RouteError
 from .convert import Unsupported, constraint_checker, constraints_of, json_validator, text_converter
 from .markers import MISSING, Depends, Header, Param
 from .typeinfo import is_model, is_ndarray, optional_inner, sequence_item, strip_annotated
 
 TEXT_SOURCES = ("path", "query", "header", "cookie")
-#: The Python type each path-pattern kind already has when the router hands it over.
-PATTERN_TYPES = {"int": int, "float": float, "uuid": uuid.UUID, "str": str, "path": str}
 
 
 @dataclass(eq=False)
@@ -191,7 +188,7 @@ def _spec(name: str, param: inspect.Parameter, annotation: Any, route: Route, st
         spec.convert = text_converter(inner)
     if source == "path":
         kind = route.param_kinds[route.param_names.index(spec.key)]
-        if PATTERN_TYPES.get(KIND_NAMES[kind]) is inner or inner is Any:
+        if CONVERTORS[kind] is inner or inner is Any:
             spec.convert = None  # the router already produced this type
     spec.check = constraint_checker(constraints_of(metadata + ((marker,) if marker is not None else ())))
     return spec
