@@ -40,10 +40,12 @@ def _text_extractor(spec: ParamSpec) -> Extractor:
     if source == "path":
         def lookup(request: Request) -> Any:
             return request.path_params.get(key)
+    elif source == "query" and spec.is_list:
+        def lookup(request: Request) -> Any:
+            return request.query_params.getlist(key) or None
     elif source == "query":
         def lookup(request: Request) -> Any:
-            values = request.query_params.getlist(key) if spec.is_list else request.query_params.get(key)
-            return values or None if spec.is_list else values
+            return request.query_params.get(key)
     elif source == "header":
         def lookup(request: Request) -> Any:
             if spec.is_list:

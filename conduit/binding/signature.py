@@ -16,6 +16,7 @@ A parameter that fits none of them, or whose type has no converter, is a
 
 from __future__ import annotations
 
+import collections.abc as abc
 import copy
 import inspect
 import typing
@@ -198,7 +199,7 @@ def _is_body_type(tp: Any) -> bool:
     if is_model(tp) or is_ndarray(tp):
         return True
     origin = typing.get_origin(tp) or tp
-    if origin in (dict, typing.Mapping) or tp is dict:
+    if origin in (dict, abc.Mapping, abc.MutableMapping) or tp is dict:
         return True
     item = sequence_item(tp)
     if item is not None:
