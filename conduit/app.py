@@ -15,7 +15,7 @@ from typing import Any
 
 from .binding import build_endpoint
 from .exceptions import HTTPError, MethodNotAllowed, NotFound, error_response
-from .http.request import Request
+from .http.request import ClientDisconnect, InvalidJSON, Request
 from .http.response import JSONResponse, PlainTextResponse, Response
 from .routing.router import Route, Router
 
@@ -255,6 +255,11 @@ class Conduit:
         request_id = request_id_of(request)
         if isinstance(exc, HTTPError):
             return exc.to_response(request_id)
+        if isinstance(exc, InvalidJSON):
+            return error_response(400, str(exc), request_id)
+        if isinstance(exc, ClientDisconnect):
+            return error_response(400, "the client closed the connection before sending the whole body",
+                                  request_id)
         logger.error("unhandled error in %s %s (request_id=%s)", request.method,
                      request.raw_path.decode("latin-1"), request_id, exc_info=exc)
         return error_response(500, "Internal Server Error", request_id)

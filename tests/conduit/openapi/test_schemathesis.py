@@ -12,7 +12,7 @@ import pytest
 
 from conduit.testing import LiveServer
 
-EXAMPLE_APPS = ["examples.rest_api:app"]
+EXAMPLE_APPS = ["examples.rest_api:app", "examples.hello:app"]
 
 
 @pytest.mark.slow
