@@ -32,13 +32,11 @@ _EXPORTS = {
     "ModelLoadError": "loading",
     "OnnxModel": "onnx",
     "ModelRegistry": "registry",
+    "ModelVersion": "registry",
     "Pipeline": "pipeline",
     "DynamicBatcher": "batching",
     "predict_route": "serving",
     "stream_route": "streaming",
-    "ModelNotFound": "errors",
-    "InferenceError": "errors",
-    "ValidationError": "errors",
 }
 
 __all__ = sorted(_EXPORTS)
