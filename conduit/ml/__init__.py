@@ -37,6 +37,7 @@ _EXPORTS = {
     "DynamicBatcher": "batching",
     "predict_route": "serving",
     "stream_route": "streaming",
+    "StreamingModel": "streaming",
 }
 
 __all__ = sorted(_EXPORTS)

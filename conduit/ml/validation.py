@@ -32,10 +32,13 @@ def _coerce(X: Any, n_features: int) -> np.ndarray:
     else:
         try:
             array = np.asarray(X)
-        except ValueError as exc:  # ragged nested lists
+        except (ValueError, TypeError) as exc:  # ragged nested lists
             raise InvalidInput(f"rows must all have {n_features} features: {exc}") from None
         if array.dtype == object:
-            raise InvalidInput(f"rows must be lists of {n_features} numbers (ragged or mixed input)")
+            # JSON null means a missing value (NaN); strings and nested junk are refused.
+            if any(not (v is None or isinstance(v, (int, float))) for v in array.reshape(-1)):
+                raise InvalidInput(f"features must be numbers (or null for missing), in rows of {n_features}")
+            array = array.astype(np.float64)
         if array.dtype.kind not in "fiub":
             raise InvalidInput(
                 f"features must be numbers, got dtype {array.dtype.name}", dtype=array.dtype.name
@@ -82,5 +85,5 @@ def as_features(
         if status == HAS_INF and not allow_inf:
             raise InvalidInput("input contains infinity, which this model does not accept")
         if status == HAS_NAN and not allow_nan:
-            raise InvalidInput("input contains NaN, which this model does not accept")
+            raise InvalidInput("input contains NaN (JSON null), which this model does not accept")
     return X
