@@ -31,6 +31,8 @@ __all__ = [
 
 PARALLEL_MIN_ROWS = 2048
 """Batches at least this long use the ``parallel=True`` variants (threads cost more below)."""
+BLAS_MIN_ROWS = 256
+"""Batches at least this long compute the scores with one BLAS product."""
 
 
 def _linear_scores(X, coef, intercept, pre, link):
@@ -59,14 +61,23 @@ def _linear_scores(X, coef, intercept, pre, link):
     out = np.empty((n, width), dtype=np.float64)
     raw = np.empty((n, n_raw), dtype=np.float64)
     xt = X if pre.shape[0] == 0 else np.empty_like(X)
-    for i in prange(n):
-        if pre.shape[0] > 0:
+    if pre.shape[0] > 0:
+        for i in prange(n):
             apply_stages(X[i], pre, xt[i])
-        for c in range(n_raw):
-            acc = 0.0
-            for j in range(coef.shape[1]):
-                acc += xt[i, j] * coef[c, j]
-            raw[i, c] = acc + intercept[c]
+    if n >= BLAS_MIN_ROWS:
+        # Large batches: one BLAS matrix product, as scikit-learn does.
+        raw[:, :] = np.dot(xt, np.ascontiguousarray(coef.T))
+        for i in prange(n):
+            for c in range(n_raw):
+                raw[i, c] += intercept[c]
+    else:
+        for i in prange(n):
+            for c in range(n_raw):
+                acc = 0.0
+                for j in range(coef.shape[1]):
+                    acc += xt[i, j] * coef[c, j]
+                raw[i, c] = acc + intercept[c]
+    for i in prange(n):
         finish_row(raw[i], link, out[i])
     return out
 
@@ -82,14 +93,23 @@ def _linear_labels(X, coef, intercept, pre, rule):
     out = np.empty(n, dtype=np.int64)
     raw = np.empty((n, n_raw), dtype=np.float64)
     xt = X if pre.shape[0] == 0 else np.empty_like(X)
-    for i in prange(n):
-        if pre.shape[0] > 0:
+    if pre.shape[0] > 0:
+        for i in prange(n):
             apply_stages(X[i], pre, xt[i])
-        for c in range(n_raw):
-            acc = 0.0
-            for j in range(coef.shape[1]):
-                acc += xt[i, j] * coef[c, j]
-            raw[i, c] = acc + intercept[c]
+    if n >= BLAS_MIN_ROWS:
+        # Large batches: one BLAS matrix product, as scikit-learn does.
+        raw[:, :] = np.dot(xt, np.ascontiguousarray(coef.T))
+        for i in prange(n):
+            for c in range(n_raw):
+                raw[i, c] += intercept[c]
+    else:
+        for i in prange(n):
+            for c in range(n_raw):
+                acc = 0.0
+                for j in range(coef.shape[1]):
+                    acc += xt[i, j] * coef[c, j]
+                raw[i, c] = acc + intercept[c]
+    for i in prange(n):
         out[i] = label_of(raw[i], rule)
     return out
 

@@ -13,7 +13,7 @@ boosting and histogram gradient boosting, and the kernels that walk them. A
     divisor    float64               accumulator is divided by it at the end (forest mean)
     compare32  bool                  compare float32(x) (scikit-learn's trees cast X to float32)
 
-Per row: ``raw = init``; each tree walks to a leaf and adds ``value[leaf]`` to
+Rows are walked in blocks of :data:`BLOCK_ROWS`, tree by tree. Per row: ``raw = init``; each tree walks to a leaf and adds ``value[leaf]`` to
 ``raw[col:col + w]`` in tree order (scikit-learn's order); ``raw /= divisor``; then an
 output link (:class:`conduit_kernels.Link`). NaN goes to the side ``missing-goes-left``
 names, as in scikit-learn's ``_tree.pyx`` and HistGradientBoosting's ``_predictor.pyx``.
@@ -100,30 +100,38 @@ def make_forest(
     return Forest(nodes, threshold, value, roots, init, float(divisor), bool(compare32))
 
 
+#: Rows walked together, tree by tree: one tree's nodes stay in cache across the block.
+BLOCK_ROWS = 64
+
+
 @kernel
-def _forest_row(x, nodes, threshold, value, trees, init, divisor, compare32, raw):
-    for c in range(raw.shape[0]):
-        raw[c] = init[c]
+def _forest_block(xt, lo, hi, nodes, threshold, value, trees, init, divisor, compare32, raw):
     width = value.shape[1]
+    for i in range(lo, hi):
+        for c in range(init.shape[0]):
+            raw[i, c] = init[c]
     for t in range(trees.shape[0]):
-        node = trees[t, 0]
-        left = nodes[node, 1]
-        while left >= 0:
-            v = x[nodes[node, 0]]
-            if v != v:
-                go_left = nodes[node, 3] != 0
-            elif compare32:
-                go_left = np.float32(v) <= threshold[node]
-            else:
-                go_left = v <= threshold[node]
-            node = left if go_left else nodes[node, 2]
-            left = nodes[node, 1]
+        root = trees[t, 0]
         col = trees[t, 1]
-        for c in range(width):
-            raw[col + c] += value[node, c]
+        for i in range(lo, hi):
+            node = root
+            left = nodes[node, 1]
+            while left >= 0:
+                v = xt[i, nodes[node, 0]]
+                if v != v:
+                    go_left = nodes[node, 3] != 0
+                elif compare32:
+                    go_left = np.float32(v) <= threshold[node]
+                else:
+                    go_left = v <= threshold[node]
+                node = left if go_left else nodes[node, 2]
+                left = nodes[node, 1]
+            for c in range(width):
+                raw[i, col + c] += value[node, c]
     if divisor != 1.0:
-        for c in range(raw.shape[0]):
-            raw[c] = raw[c] / divisor
+        for i in range(lo, hi):
+            for c in range(init.shape[0]):
+                raw[i, c] = raw[i, c] / divisor
 
 
 @kernel
@@ -167,9 +175,12 @@ def _forest_scores(X, nodes, threshold, value, trees, init, divisor, compare32, 
     xt = X if pre.shape[0] == 0 else _pre_rows(X, pre)
     raw = np.empty((n, n_raw), dtype=np.float64)
     out = np.empty((n, width), dtype=np.float64)
-    for i in prange(n):
-        _forest_row(xt[i], nodes, threshold, value, trees, init, divisor, compare32, raw[i])
-        finish_row(raw[i], link, out[i])
+    for b in prange((n + BLOCK_ROWS - 1) // BLOCK_ROWS):
+        lo = b * BLOCK_ROWS
+        hi = min(n, lo + BLOCK_ROWS)
+        _forest_block(xt, lo, hi, nodes, threshold, value, trees, init, divisor, compare32, raw)
+        for i in range(lo, hi):
+            finish_row(raw[i], link, out[i])
     return out
 
 
@@ -182,9 +193,12 @@ def _forest_labels(X, nodes, threshold, value, trees, init, divisor, compare32, 
     xt = X if pre.shape[0] == 0 else _pre_rows(X, pre)
     raw = np.empty((n, init.shape[0]), dtype=np.float64)
     out = np.empty(n, dtype=np.int64)
-    for i in prange(n):
-        _forest_row(xt[i], nodes, threshold, value, trees, init, divisor, compare32, raw[i])
-        out[i] = label_of(raw[i], rule)
+    for b in prange((n + BLOCK_ROWS - 1) // BLOCK_ROWS):
+        lo = b * BLOCK_ROWS
+        hi = min(n, lo + BLOCK_ROWS)
+        _forest_block(xt, lo, hi, nodes, threshold, value, trees, init, divisor, compare32, raw)
+        for i in range(lo, hi):
+            out[i] = label_of(raw[i], rule)
     return out
 
 
