@@ -1,0 +1,52 @@
+"""conduit.ml: serve scikit-learn and ONNX models through compiled kernels.
+
+Layering: this package is a facade over ``conduit_kernels`` (the inference and
+aggregation kernels) and the core app. scikit-learn, onnxruntime, joblib and skops
+are imported only inside the functions that need them, so ``import conduit.ml``
+stays light. Modules:
+
+- ``validation``  input matrix checks (-> ``InvalidInput``)
+- ``convert``     fitted estimator -> kernel arrays (``Plan``)
+- ``compiler``    ``compile(estimator)`` -> ``CompiledModel``
+- ``ensemble``    ``VotingEnsemble``, voting/stacking compilation
+- ``loading``     joblib / skops files with sha256 pinning
+- ``onnx``        ONNX Runtime sessions, provider choice, metadata
+- ``registry``    ``ModelRegistry``: named, versioned, hot-swapped models
+- ``pipeline``    the fluent ``Pipeline`` builder
+- ``batching``    the dynamic batcher (trio)
+- ``serving``     ``predict_route`` behind ``app.predict``
+- ``streaming``   SSE streaming inference
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "compile": "compiler",
+    "CompiledModel": "compiler",
+    "InvalidInput": "validation",
+    "VotingEnsemble": "ensemble",
+    "load_model": "loading",
+    "ModelLoadError": "loading",
+    "OnnxModel": "onnx",
+    "ModelRegistry": "registry",
+    "ModelVersion": "registry",
+    "Pipeline": "pipeline",
+    "DynamicBatcher": "batching",
+    "predict_route": "serving",
+    "stream_route": "streaming",
+    "StreamingModel": "streaming",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'conduit.ml' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

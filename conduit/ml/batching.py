@@ -1,0 +1,218 @@
+"""Dynamic batching: concurrent requests for one model run as one kernel call.
+
+Owns :class:`DynamicBatcher`. The first request to arrive opens a batch and starts
+a flush task (a trio *system* task, so no caller's cancellation can strand the
+batch); later requests join it until ``max_batch_size`` rows are pending or
+``max_wait`` seconds have passed. The batch's rows are concatenated, the model runs
+once, and each request gets back exactly its own rows, in order. A batcher serves
+one model object, so batches never mix models or versions (the registry gives each
+version its own batcher). Back-pressure: more than ``max_queue`` pending rows
+answers 503 at once; a request not answered within ``timeout`` gets 504 and, if its
+batch has not started, leaves it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import trio
+
+from conduit.exceptions import GatewayTimeout, InferenceError, ServiceUnavailable
+
+__all__ = ["BatcherStatistics", "DynamicBatcher"]
+
+logger = logging.getLogger("conduit.ml")
+
+
+@dataclass(frozen=True)
+class BatcherStatistics:
+    """A snapshot of a batcher's counters (see :meth:`DynamicBatcher.statistics`)."""
+
+    requests: int
+    rows: int
+    batches: int
+    rejected: int
+    timed_out: int
+    failed: int
+    pending_rows: int
+    batch_sizes: dict[int, int]  # requests per batch -> number of batches
+    queue_wait_mean_s: float
+    queue_wait_p50_s: float
+    queue_wait_p99_s: float
+    max_queue_wait_s: float
+
+    @property
+    def mean_batch_size(self) -> float:
+        return self.requests / self.batches if self.batches else 0.0
+
+
+class _Request:
+    __slots__ = ("X", "proba", "event", "result", "error", "enqueued", "abandoned")
+
+    def __init__(self, X: np.ndarray, proba: bool) -> None:
+        self.X = X
+        self.proba = proba
+        self.event = trio.Event()
+        self.result: tuple[np.ndarray, np.ndarray | None] | None = None
+        self.error: BaseException | None = None
+        self.enqueued = time.perf_counter()
+        self.abandoned = False
+
+
+class _Batch:
+    __slots__ = ("requests", "rows", "full", "started")
+
+    def __init__(self) -> None:
+        self.requests: list[_Request] = []
+        self.rows = 0
+        self.full = trio.Event()
+        self.started = False
+
+
+class DynamicBatcher:
+    """Batch concurrent predictions for one model.
+
+    Parameters
+    ----------
+    model : a servable model (``predict_unchecked``, optional ``predict_proba_unchecked``)
+    max_batch_size : rows per batch (a single larger request runs alone)
+    max_wait : seconds the first request of a batch waits for company (default 1.5 ms)
+    max_queue : pending rows beyond which requests are refused with 503
+    timeout : seconds a request may wait for its answer before 504
+    run_in_thread : run the model in a worker thread (default: for models whose path
+        is not ``"compiled"``, i.e. scikit-learn fallbacks and ONNX Runtime)
+    """
+
+    def __init__(self, model: Any, *, max_batch_size: int = 64, max_wait: float = 0.0015,
+                 max_queue: int = 4096, timeout: float = 5.0,
+                 run_in_thread: bool | None = None) -> None:
+        if max_batch_size < 1 or max_queue < 1:
+            raise ValueError("max_batch_size and max_queue must be at least 1")
+        self.model = model
+        self.max_batch_size = max_batch_size
+        self.max_wait = max_wait
+        self.max_queue = max_queue
+        self.timeout = timeout
+        self.run_in_thread = (getattr(model, "path", None) != "compiled"
+                              if run_in_thread is None else run_in_thread)
+        self._open: _Batch | None = None
+        self._pending_rows = 0
+        self._counts = Counter()
+        self._sizes: Counter[int] = Counter()
+        self._waits: list[float] = []  # a bounded reservoir of recent queue waits
+
+    # -- public ------------------------------------------------------------------------
+
+    async def predict(self, X: np.ndarray, *, proba: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        """Predictions (and probabilities when ``proba``) for the validated rows ``X``.
+
+        Raises :class:`ServiceUnavailable` (503) when the queue is full,
+        :class:`GatewayTimeout` (504) after ``timeout``, :class:`InferenceError` (500)
+        when the model fails.
+        """
+        n = X.shape[0]
+        if self._pending_rows + n > self.max_queue:
+            self._counts["rejected"] += 1
+            raise ServiceUnavailable(detail=f"model queue is full ({self._pending_rows} rows pending)",
+                                     headers={"retry-after": "1"})
+        request = _Request(X, proba)
+        batch = self._open
+        if batch is not None and batch.rows + n > self.max_batch_size and batch.rows:
+            batch.full.set()  # flush what is there; this request starts the next batch
+            batch = None
+        if batch is None:
+            batch = self._open = _Batch()
+            trio.lowlevel.spawn_system_task(self._flush, batch, name="conduit-batch-flush")
+        batch.requests.append(request)
+        batch.rows += n
+        self._pending_rows += n
+        self._counts["requests"] += 1
+        self._counts["rows"] += n
+        if batch.rows >= self.max_batch_size:
+            batch.full.set()
+        with trio.move_on_after(self.timeout) as scope:
+            try:
+                await request.event.wait()
+            except BaseException:
+                self._abandon(batch, request)
+                raise
+        if scope.cancelled_caught:
+            self._abandon(batch, request)
+            self._counts["timed_out"] += 1
+            raise GatewayTimeout(detail=f"inference did not finish within {self.timeout} s")
+        if request.error is not None:
+            raise request.error
+        return request.result
+
+    def statistics(self) -> BatcherStatistics:
+        waits = np.array(self._waits) if self._waits else np.zeros(1)
+        c = self._counts
+        return BatcherStatistics(
+            requests=c["requests"], rows=c["rows"], batches=c["batches"], rejected=c["rejected"],
+            timed_out=c["timed_out"], failed=c["failed"], pending_rows=self._pending_rows,
+            batch_sizes=dict(sorted(self._sizes.items())),
+            queue_wait_mean_s=float(waits.mean()), queue_wait_p50_s=float(np.percentile(waits, 50)),
+            queue_wait_p99_s=float(np.percentile(waits, 99)), max_queue_wait_s=float(waits.max()),
+        )
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _abandon(self, batch: _Batch, request: _Request) -> None:
+        if not batch.started and not request.abandoned and request in batch.requests:
+            request.abandoned = True
+            batch.requests.remove(request)
+            batch.rows -= request.X.shape[0]
+            self._pending_rows -= request.X.shape[0]
+
+    async def _flush(self, batch: _Batch) -> None:
+        with trio.move_on_after(self.max_wait):
+            await batch.full.wait()
+        if self._open is batch:
+            self._open = None
+        batch.started = True
+        requests = batch.requests
+        if not requests:
+            return
+        started = time.perf_counter()
+        for r in requests:
+            self._record_wait(started - r.enqueued)
+        self._pending_rows -= batch.rows
+        self._counts["batches"] += 1
+        self._sizes[len(requests)] += 1
+        X = requests[0].X if len(requests) == 1 else np.concatenate([r.X for r in requests])
+        proba = any(r.proba for r in requests)
+        try:
+            if hasattr(self.model, "apredict"):  # a Pipeline: branches run concurrently
+                labels, probabilities = await self.model.apredict(X), None
+            elif self.run_in_thread:
+                labels, probabilities = await trio.to_thread.run_sync(self._run, X, proba)
+            else:
+                labels, probabilities = self._run(X, proba)
+        except Exception as exc:  # noqa: BLE001 - delivered to every waiter, logged once
+            self._counts["failed"] += 1
+            logger.error("model %r failed on a batch of %d rows", self.model, X.shape[0], exc_info=exc)
+            error = InferenceError(detail="the model failed to predict")
+            for r in requests:
+                r.error = error
+                r.event.set()
+            return
+        start = 0
+        for r in requests:
+            end = start + r.X.shape[0]
+            r.result = (labels[start:end], probabilities[start:end] if r.proba else None)
+            r.event.set()
+            start = end
+
+    def _run(self, X: np.ndarray, proba: bool):
+        labels = self.model.predict_unchecked(X)
+        return labels, self.model.predict_proba_unchecked(X) if proba else None
+
+    def _record_wait(self, seconds: float) -> None:
+        if len(self._waits) >= 100_000:
+            del self._waits[:50_000]
+        self._waits.append(seconds)

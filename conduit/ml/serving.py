@@ -1,0 +1,230 @@
+"""Serving models over HTTP: ``app.predict(path, model, **options)``.
+
+Owns the prediction endpoint: JSON rows in, predictions (and probabilities on
+request) out, with the model's name and version; the ``/models`` listing; and the
+mapping of every failure to its status: bad input 422 naming the problem, unknown
+model 404, full queue 503, timeout 504, model failure 500 (``InferenceError``, the
+traceback only in the log). Requests go through a :class:`DynamicBatcher` per model
+version unless batching is turned off. Models live in a :class:`ModelRegistry`: the
+one given, or the app's own (``app.state.models``) for single models.
+
+Request body (JSON)::
+
+    {"rows": [[5.1, 3.5, 1.4, 0.2], ...], "probabilities": true}
+    {"row": [5.1, 3.5, 1.4, 0.2]}        or a bare list of rows / one row
+
+Query parameters ``?version=2`` and ``?probabilities=true`` work too. Response::
+
+    {"model": "iris", "version": "1", "predictions": [0, ...],
+     "probabilities": [[0.97, 0.03, 0.0], ...], "classes": [0, 1, 2]}
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from typing import Any, Awaitable, Callable
+
+import numpy as np
+import orjson
+import trio
+
+from conduit.exceptions import HTTPError, InferenceError, ValidationError
+from conduit.http.request import Request
+from conduit.http.response import JSONResponse
+
+from .batching import DynamicBatcher
+from .registry import ModelRegistry, ModelVersion
+from .validation import InvalidInput
+
+__all__ = ["app_registry", "parse_rows", "predict_route"]
+
+logger = logging.getLogger("conduit.ml")
+
+Inference = Callable[[ModelVersion, np.ndarray, bool], Awaitable[tuple[np.ndarray, np.ndarray | None]]]
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def app_registry(app: Any) -> ModelRegistry:
+    """The app's own registry (``app.state.models``), created on first use."""
+    registry = getattr(app.state, "models", None)
+    if registry is None:
+        registry = app.state.models = ModelRegistry()
+    return registry
+
+
+def parse_rows(body: bytes) -> tuple[Any, dict[str, Any]]:
+    """Rows and options from a JSON body; :class:`InvalidInput` when unusable."""
+    if not body.strip():
+        raise InvalidInput("empty body: send {\"rows\": [[...], ...]}")
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"body is not valid JSON: {exc}") from None
+    if isinstance(payload, list):
+        return payload, {}
+    if not isinstance(payload, dict):
+        raise InvalidInput("body must be an object with \"rows\" (or \"row\"), or a list of rows")
+    for key in ("rows", "row", "inputs", "instances"):
+        if key in payload:
+            return payload[key], payload
+    raise InvalidInput("body has no \"rows\" (or \"row\") field", fields=sorted(payload))
+
+
+def _flag(request: Request, options: dict[str, Any], key: str, default: bool) -> bool:
+    if key in options:
+        return bool(options[key])
+    value = request.query_params.get(key)
+    return default if value is None else value.lower() in _TRUE
+
+
+def _model_name(path_params: dict[str, Any]) -> str:
+    if "name" in path_params:
+        return str(path_params["name"])
+    return str(next(iter(path_params.values())))
+
+
+def _invalid(exc: InvalidInput) -> ValidationError:
+    return ValidationError([{"loc": "body.rows", "msg": str(exc), "type": "invalid_input",
+                             **{k: v for k, v in exc.detail.items() if k != "message"}}])
+
+
+def predict_route(
+    app: Any,
+    path: str,
+    model: Any,
+    *,
+    name: str | None = None,
+    version: str | int | None = None,
+    batching: bool = True,
+    max_batch_size: int = 64,
+    max_wait: float = 0.0015,
+    max_queue: int = 4096,
+    timeout: float = 5.0,
+    probabilities: bool = False,
+    list_path: str | None = "/models",
+    wrap: Callable[[Inference], Inference] | None = None,
+    stream: bool = False,
+    **stream_options: Any,
+) -> ModelRegistry:
+    """Register ``POST path`` that serves ``model``; returns the registry behind it.
+
+    Parameters
+    ----------
+    model : a :class:`ModelRegistry` (``path`` must then contain ``{name}``), or one
+        model: a fitted estimator (compiled here), a ``CompiledModel``, an ``OnnxModel``,
+        a :class:`~conduit.ml.Pipeline` or a model file path (loaded at registration)
+    name, version : for a single model (default name: the estimator's class)
+    batching, max_batch_size, max_wait, max_queue, timeout : see :class:`DynamicBatcher`
+    probabilities : include probabilities unless the request says otherwise
+    list_path : where ``GET`` lists the registry (and ``GET list_path/{name}`` one model);
+        ``None`` for no listing
+    wrap : resilience hook: a function that wraps the inference coroutine
+        ``(version, X, proba) -> (predictions, probabilities)``; pass the production
+        circuit breaker / retry / timeout / fallback here
+    stream : serve Server-Sent Events instead (see :func:`conduit.ml.streaming.stream_route`)
+    """
+    if isinstance(model, ModelRegistry):
+        if "{" not in path and ":" not in path:
+            raise ValueError(f"route {path!r} serves a registry, so it needs a {{name}} parameter")
+        registry, fixed = model, None
+    else:
+        registry = app_registry(app)
+        fixed = name or getattr(model, "name", None) or type(getattr(model, "estimator", model)).__name__
+        if not isinstance(fixed, str):
+            raise ValueError(f"route {path!r}: give the model a name=")
+        if fixed not in registry:
+            registry.register(fixed, model, version=version)
+    app.add_warmup(registry.warm_up)
+    _add_listing(app, registry, list_path)
+    if stream:
+        from .streaming import stream_route
+
+        return stream_route(app, path, registry, name=fixed, **stream_options)
+
+    # One batcher per version (batches never mix models or versions); a version the
+    # registry has dropped disappears from here once no request holds it.
+    batchers: weakref.WeakKeyDictionary[ModelVersion, DynamicBatcher] = weakref.WeakKeyDictionary()
+
+    async def infer(entry: ModelVersion, X: np.ndarray, proba: bool):
+        if batching:
+            batcher = batchers.get(entry)
+            if batcher is None:
+                batcher = batchers[entry] = DynamicBatcher(
+                    entry.model, max_batch_size=max_batch_size, max_wait=max_wait,
+                    max_queue=max_queue, timeout=timeout)
+            return await batcher.predict(X, proba=proba)
+        model_ = entry.model
+        if hasattr(model_, "apredict"):
+            return await model_.apredict(X), None
+        if getattr(model_, "path", None) == "compiled":
+            return model_.predict_unchecked(X), model_.predict_proba_unchecked(X) if proba else None
+        return await trio.to_thread.run_sync(
+            lambda: (model_.predict_unchecked(X), model_.predict_proba_unchecked(X) if proba else None))
+
+    call = wrap(infer) if wrap is not None else infer
+
+    async def predict_endpoint(request: Request, **path_params: Any) -> JSONResponse:
+        model_name = fixed if fixed is not None else _model_name(request.path_params)
+        try:
+            rows, options = parse_rows(await request.body())
+        except InvalidInput as exc:
+            raise _invalid(exc) from None
+        requested_version = options.get("version", request.query_params.get("version"))
+        entry = registry.get(model_name, requested_version)
+        model_ = entry.model
+        want_proba = _flag(request, options, "probabilities", probabilities)
+        if want_proba and not model_.has("predict_proba"):
+            raise ValidationError([{"loc": "body.probabilities", "type": "unsupported",
+                                    "msg": f"model {model_name!r} does not give probabilities"}])
+        try:
+            X = model_.validate(rows)
+        except InvalidInput as exc:
+            raise _invalid(exc) from None
+        try:
+            labels, probs = await call(entry, X, want_proba)
+        except HTTPError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - never a traceback to the client
+            logger.error("model %s v%s failed", entry.name, entry.version, exc_info=exc)
+            raise InferenceError(detail=f"model {model_name!r} failed to predict") from None
+        body: dict[str, Any] = {"model": entry.name, "version": entry.version, "predictions": labels}
+        if want_proba:
+            body["probabilities"] = probs
+            if model_.classes_ is not None:
+                body["classes"] = model_.classes_
+        return JSONResponse(body)
+
+    app.add_route(path, predict_endpoint, ["POST"])
+    app.state.__dict__.setdefault("ml_batchers", {})[path] = batchers
+    return registry
+
+
+def batcher_statistics(app: Any) -> dict[str, dict[str, Any]]:
+    """``{path: {"name vVERSION": BatcherStatistics}}`` for every prediction route."""
+    return {
+        path: {f"{e.name} v{e.version}": b.statistics() for e, b in list(batchers.items())}
+        for path, batchers in getattr(app.state, "ml_batchers", {}).items()
+    }
+
+
+def _add_listing(app: Any, registry: ModelRegistry, list_path: str | None) -> None:
+    if list_path is None:
+        return
+    listed = app.state.__dict__.setdefault("ml_listed", {})
+    if list_path in listed:
+        if listed[list_path] is not registry:
+            raise ValueError(f"{list_path!r} already lists another registry; pass list_path=")
+        return
+    listed[list_path] = registry
+
+    async def list_models() -> dict[str, Any]:
+        return {"models": registry.describe()}
+
+    async def describe_model(name: str) -> dict[str, Any]:
+        registry.get(name)  # 404 when unknown
+        return registry.describe()[name]
+
+    app.add_route(list_path, list_models, ["GET"])
+    app.add_route(list_path.rstrip("/") + "/{name}", describe_model, ["GET"])

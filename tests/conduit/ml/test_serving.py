@@ -1,0 +1,175 @@
+"""app.predict: JSON in and out, every bad input a named 422, registry listing, errors."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+from sklearn.datasets import load_iris
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LinearRegression, LogisticRegression
+
+from conduit import Conduit, TestClient
+from conduit.ml import ModelRegistry, compile
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return load_iris(return_X_y=True)
+
+
+@pytest.fixture(scope="module")
+def lr(iris):
+    return LogisticRegression(max_iter=500).fit(*iris)
+
+
+@pytest.fixture
+def client(lr):
+    app = Conduit()
+    app.predict("/predict/iris", lr, name="iris")
+    with TestClient(app) as c:
+        yield c
+
+
+def test_rows_in_predictions_out(client, lr, iris):
+    X = iris[0][:5]
+    r = client.post("/predict/iris", json={"rows": X.tolist()})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["model"] == "iris" and body["version"] == "1"
+    assert body["predictions"] == lr.predict(X).tolist()
+    assert "probabilities" not in body
+
+
+def test_single_row_and_probabilities(client, lr, iris):
+    row = iris[0][60].tolist()
+    r = client.post("/predict/iris?probabilities=true", json={"row": row})
+    body = r.json()
+    assert body["predictions"] == lr.predict([row]).tolist()
+    np.testing.assert_allclose(body["probabilities"], lr.predict_proba([row]), rtol=1e-12)
+    assert body["classes"] == [0, 1, 2]
+    r = client.post("/predict/iris", json={"rows": [row], "probabilities": True})
+    assert len(r.json()["probabilities"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"rows": [[1.0, 2.0, 3.0]]}, "expected 4 features per row, got 3"),
+        ({"rows": []}, "empty batch"),
+        ({"rows": [[1.0, "x", 3.0, 4.0]]}, "features must be numbers"),
+        ({"rows": [[1.0, 2.0, 3.0, 4.0], [1.0]]}, "must all have 4 features"),
+        ({"data": [[1, 2, 3, 4]]}, "no \"rows\""),
+        ({"rows": [[1.0, 2.0, None, 4.0]]}, "features must be numbers|NaN"),
+        ("just text", "must be an object"),
+    ],
+)
+def test_bad_input_is_a_named_422(client, payload, message):
+    import re
+
+    r = client.post("/predict/iris", json=payload)
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert re.search(message, error["detail"][0]["msg"]), error
+
+
+def test_nan_refused_for_a_model_that_does_not_accept_it(client):
+    r = client.post("/predict/iris", content=b'{"rows": [[1.0, NaN, 3.0, 4.0]]}')
+    assert r.status_code == 422  # NaN is not JSON: refused as invalid JSON
+    assert "not valid JSON" in r.json()["error"]["detail"][0]["msg"]
+
+
+def test_invalid_json_and_empty_body(client):
+    for content in (b"{rows:", b""):
+        r = client.post("/predict/iris", content=content)
+        assert r.status_code == 422
+
+
+def test_probabilities_from_a_regressor_is_422(iris):
+    app = Conduit()
+    app.predict("/predict/lin", LinearRegression().fit(*iris), name="lin")
+    with TestClient(app) as c:
+        r = c.post("/predict/lin?probabilities=1", json={"rows": [[1, 2, 3, 4]]})
+        assert r.status_code == 422 and "does not give probabilities" in r.text
+        assert c.post("/predict/lin", json={"rows": [[1, 2, 3, 4]]}).status_code == 200
+
+
+def test_registry_routes_listing_and_404(lr, iris):
+    registry = ModelRegistry()
+    registry.register("iris", lr)
+    registry.register("hgb", HistGradientBoostingClassifier(max_iter=5).fit(*iris))
+    app = Conduit()
+    app.predict("/models/{name}", registry)
+    with TestClient(app) as c:
+        listing = c.get("/models").json()["models"]
+        assert set(listing) == {"iris", "hgb"}
+        assert listing["hgb"]["versions"][0]["path"] == "compiled"
+        assert c.get("/models/iris").json()["current"] == "1"
+        assert c.get("/models/nope").status_code == 404
+        r = c.post("/models/nope", json={"rows": [[1, 2, 3, 4]]})
+        assert r.status_code == 404 and r.json()["error"]["type"] == "not_found"
+        r = c.post("/models/hgb", json={"rows": [[1, float("nan") if False else 2, 3, 4]]})
+        assert r.status_code == 200
+        assert c.post("/models/iris?version=7", json={"rows": [[1, 2, 3, 4]]}).status_code == 404
+
+
+class Exploding:
+    """A model whose inference fails."""
+
+    n_features_in_ = 2
+    classes_ = None
+
+    def predict(self, X):
+        if X.shape[0] > 0 and X[0, 0] > 100:
+            raise RuntimeError("secret internal detail")
+        return np.zeros(X.shape[0])
+
+
+def test_model_failure_is_a_500_without_traceback(caplog):
+    app = Conduit()
+    app.predict("/predict/x", Exploding(), name="x", batching=False)
+    with TestClient(app) as c:
+        assert c.post("/predict/x", json={"rows": [[1, 2]]}).status_code == 200
+        r = c.post("/predict/x", json={"rows": [[1000, 2]]})
+        assert r.status_code == 500
+        assert r.json()["error"]["type"] == "internal_server_error"
+        assert "secret" not in r.text and "Traceback" not in r.text
+    assert "secret internal detail" in caplog.text
+
+
+def test_batched_failure_is_also_a_500():
+    app = Conduit()
+    app.predict("/predict/x", Exploding(), name="x")
+    with TestClient(app) as c:
+        r = c.post("/predict/x", json={"rows": [[1000, 2]]})
+        assert r.status_code == 500 and "secret" not in r.text
+
+
+def test_resilience_wrapper_is_applied(lr):
+    calls = []
+
+    def wrap(infer):
+        async def wrapped(entry, X, proba):
+            calls.append(X.shape[0])
+            return await infer(entry, X, proba)
+        return wrapped
+
+    app = Conduit()
+    app.predict("/predict/iris", lr, name="iris", wrap=wrap)
+    with TestClient(app) as c:
+        c.post("/predict/iris", json={"rows": [[1, 2, 3, 4]] * 3})
+    assert calls == [3]
+
+
+def test_onnx_model_served(lr, iris):
+    from skl2onnx import to_onnx
+
+    from conduit.ml import OnnxModel
+
+    onx = to_onnx(lr, iris[0][:1].astype(np.float32), options={id(lr): {"zipmap": False}})
+    app = Conduit()
+    app.predict("/predict/onnx", OnnxModel(onx.SerializeToString()), name="onnx")
+    with TestClient(app) as c:
+        r = c.post("/predict/onnx?probabilities=1", json={"rows": iris[0][:3].tolist()})
+        assert r.json()["predictions"] == lr.predict(iris[0][:3]).tolist()
+        assert c.post("/predict/onnx", json={"rows": [[1, 2]]}).status_code == 422
+        assert c.get("/models/onnx").json()["versions"][0]["provider"] == "CPUExecutionProvider"

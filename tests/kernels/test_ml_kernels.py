@@ -1,0 +1,95 @@
+"""The inference and aggregation kernels on their own, against numpy oracles."""
+
+import numpy as np
+import pytest
+
+from conduit_kernels._links import LabelRule, Link
+from conduit_kernels.ensemble import argmax_rows, hard_vote, mean_vote, median_vote, soft_vote
+from conduit_kernels.linear import linear_labels, linear_scores
+from conduit_kernels.preprocessing import (
+    FINITE,
+    HAS_INF,
+    HAS_NAN,
+    affine_stage,
+    affine_transform,
+    check_finite,
+    no_preprocessing,
+)
+from conduit_kernels.trees import forest_labels, forest_scores, make_forest
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(11)
+
+
+def test_affine_chain_matches_numpy(rng):
+    X = rng.normal(size=(7, 3))
+    X[2, 1] = np.nan
+    mean, scale, mul, add = rng.normal(size=(4, 3))
+    pre = np.concatenate([
+        affine_stage(3, subtract=mean, divide=np.abs(scale) + 0.1),
+        affine_stage(3, multiply=mul, add=add, clip=(-0.5, 0.5)),
+    ])
+    want = np.clip(((X - mean) / (np.abs(scale) + 0.1)) * mul + add, -0.5, 0.5)
+    np.testing.assert_array_equal(affine_transform(X, pre), want)
+
+
+def test_check_finite():
+    assert check_finite(np.zeros((2, 2))) == FINITE
+    assert check_finite(np.array([[0.0, np.nan]])) == HAS_NAN
+    assert check_finite(np.array([[np.nan, -np.inf]])) == HAS_INF
+
+
+def test_linear_links(rng):
+    X = rng.normal(size=(9, 4))
+    coef, intercept = rng.normal(size=(3, 4)), rng.normal(size=3)
+    pre = no_preprocessing(4)
+    raw = X @ coef.T + intercept
+    np.testing.assert_allclose(linear_scores(X, coef, intercept, pre, Link.IDENTITY), raw, rtol=1e-13)
+    soft = np.exp(raw - raw.max(1, keepdims=True))
+    np.testing.assert_allclose(linear_scores(X, coef, intercept, pre, Link.SOFTMAX),
+                               soft / soft.sum(1, keepdims=True), rtol=1e-13)
+    np.testing.assert_array_equal(linear_labels(X, coef, intercept, pre, LabelRule.ARGMAX),
+                                  raw.argmax(1))
+    p = 1 / (1 + np.exp(-raw[:, :1]))
+    np.testing.assert_allclose(linear_scores(X, coef[:1], intercept[:1], pre, Link.LOGISTIC),
+                               np.hstack([1 - p, p]), rtol=1e-13)
+
+
+def test_stump_forest_nan_and_float32_compare():
+    # x0 <= 0.1 ? 1 : 2, NaN goes right; threshold sits between float32 neighbours.
+    thr = float(np.float32(0.1))
+    forest = make_forest(
+        [(np.array([0, 0, 0]), np.array([thr, 0.0, 0.0]), np.array([1, -1, -1]),
+          np.array([2, -1, -1]), np.array([0, 0, 0]), np.array([[1.0], [1.0], [2.0]]), 0)],
+        np.zeros(1), compare32=True,
+    )
+    X = np.array([[0.1], [0.2], [np.nan], [-1.0]])
+    out = forest_scores(X, *forest, no_preprocessing(1), Link.IDENTITY)
+    # 0.1 rounds to float32(0.1) == thr, so it goes left like scikit-learn's trees.
+    assert out.ravel().tolist() == [1.0, 2.0, 2.0, 1.0]
+    labels = forest_labels(X, *forest, no_preprocessing(1), LabelRule.POSITIVE)
+    assert labels.tolist() == [1, 1, 1, 1]
+
+
+def test_make_forest_rejects_bad_columns():
+    with pytest.raises(ValueError, match="outside init"):
+        make_forest([(np.array([-2]), np.array([0.0]), np.array([-1]), np.array([-1]),
+                      np.array([0]), np.array([[1.0]]), 3)], np.zeros(1))
+
+
+def test_votes_match_numpy(rng):
+    probas = rng.random((3, 10, 4))
+    w = np.array([0.5, 2.0, 1.0])
+    np.testing.assert_allclose(soft_vote(probas, w, True), np.average(probas, axis=0, weights=w),
+                               rtol=1e-15)
+    np.testing.assert_allclose(soft_vote(probas, w, False), probas.mean(axis=0), rtol=1e-15)
+    labels = rng.integers(0, 4, size=(3, 10))
+    want = [np.argmax(np.bincount(labels[:, i], weights=w, minlength=4)) for i in range(10)]
+    assert hard_vote(labels, w, 4).tolist() == want
+    preds = rng.normal(size=(4, 10))
+    np.testing.assert_allclose(mean_vote(preds, np.ones(4), False), preds.mean(0), rtol=1e-15)
+    np.testing.assert_allclose(median_vote(preds), np.median(preds, axis=0), rtol=1e-15)
+    scores = rng.normal(size=(5, 3))
+    assert argmax_rows(scores).tolist() == scores.argmax(1).tolist()
