@@ -55,6 +55,18 @@ __version__ = "0.1.0"
 _LAZY = {
     "TestClient": "conduit.testing",
     "LiveServer": "conduit.testing",
+    # ML serving (conduit.ml; `conduit.ml.compile` stays there: it would shadow a builtin)
+    "CompiledModel": "conduit.ml",
+    "DynamicBatcher": "conduit.ml",
+    "InvalidInput": "conduit.ml",
+    "ModelLoadError": "conduit.ml",
+    "ModelRegistry": "conduit.ml",
+    "ModelVersion": "conduit.ml",
+    "OnnxModel": "conduit.ml",
+    "Pipeline": "conduit.ml",
+    "StreamingModel": "conduit.ml",
+    "VotingEnsemble": "conduit.ml",
+    "load_model": "conduit.ml",
 }
 
 
@@ -75,6 +87,17 @@ __all__ = [
     "Array",
     "BadGateway",
     "BadRequest",
+    "CompiledModel",
+    "DynamicBatcher",
+    "InvalidInput",
+    "ModelLoadError",
+    "ModelRegistry",
+    "ModelVersion",
+    "OnnxModel",
+    "Pipeline",
+    "StreamingModel",
+    "VotingEnsemble",
+    "load_model",
     "Body",
     "Conduit",
     "Conflict",

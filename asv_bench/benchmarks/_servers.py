@@ -97,12 +97,17 @@ def _ms(text: str) -> float:
     return float(value) * _UNITS[unit]
 
 
-def wrk(url: str, seconds: int = 5, connections: int = 32, threads: int = 1) -> dict:
-    """Run wrk with latency percentiles; returns req/s, p50/p99 in ms and errors."""
+def wrk(url: str, seconds: int = 5, connections: int = 32, threads: int = 1,
+        script: str | None = None) -> dict:
+    """Run wrk with latency percentiles; returns req/s, p50/p99 in ms and errors.
+
+    ``script`` is a wrk Lua script (e.g. one that sends a POST body).
+    """
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (Debian package 'wrk')")
-    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
-                         capture_output=True, text=True, timeout=seconds + 30).stdout
+    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    argv += ["-s", script] if script else []
+    out = subprocess.run(argv + [url], capture_output=True, text=True, timeout=seconds + 60).stdout
     result = {"req_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
     for pct in ("50", "99"):
         match = re.search(rf"^\s+{pct}(?:\.000)?%\s+(\S+)", out, re.M)

@@ -19,7 +19,7 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-from ._servers import free_port, wait_for_port, wrk  # noqa: F401  (shared wrk parsing)
+from ._servers import free_port, wait_for_port, wrk
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -54,23 +54,7 @@ def _start(argv):
 
 
 def _wrk_post(url, seconds, connections, script):
-    import re
-    import shutil
-
-    if shutil.which("wrk") is None:
-        raise RuntimeError("wrk is not installed")
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, url],
-                         capture_output=True, text=True, timeout=seconds + 60).stdout
-    from ._servers import _ms
-
-    result = {"req_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
-    for pct in ("50", "99"):
-        match = re.search(rf"^\s+{pct}(?:\.000)?%\s+(\S+)", out, re.M)
-        result[f"p{pct}_ms"] = _ms(match.group(1)) if match else float("nan")
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    result["errors"] = (sum(map(int, errors.groups())) if errors else 0) + (int(non2xx.group(1)) if non2xx else 0)
-    return result
+    return wrk(url, seconds, connections, threads=2, script=script)
 
 
 def measure(seconds: int = 10, connections: int = 64) -> dict:

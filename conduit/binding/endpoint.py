@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 from typing import Any, Callable
 
 import orjson
@@ -206,11 +207,19 @@ def build_endpoint(route: Route) -> Callable[[Request], Any]:
     finish_body(plan)
     used = {s.key for s in plan.walk() if s.source == "path"}
     missing = [n for n in route.param_names if n not in used]
-    if missing:
+    takes_extra = any(p.kind == p.VAR_KEYWORD for p in inspect.signature(route.handler).parameters.values())
+    if missing and not takes_extra:
         raise RouteError(f"route {route.pattern!r} ({route.name}): path parameters {missing} "
                          f"are missing from the handler's signature")
     route.binding = plan
     solver = _Solver(plan)
+    if missing:  # a ``**kwargs`` handler receives the path parameters it does not name
+
+        def extract_extra(request: Request, kwargs: dict, errors: list, body: Any) -> None:
+            for name in missing:
+                kwargs[name] = request.path_params[name]
+
+        solver.extractors.append(extract_extra)
     handler = plan.call
     in_thread = route.options.get("run_in_thread", not plan.is_async)
     needs_body = bool(plan.body_params)

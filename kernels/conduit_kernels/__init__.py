@@ -46,7 +46,6 @@ __all__ = [
     "median_vote",
     "no_preprocessing",
     "soft_vote",
-
     "NOT_FOUND",
     "ParamKind",
     "PatternError",
