@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import socket
 import time
 from email.utils import formatdate
 from http import HTTPStatus
@@ -18,7 +19,7 @@ from typing import Any
 import h11
 import trio
 
-from ..exceptions import PayloadTooLarge, error_response
+from ..exceptions import BadRequest, PayloadTooLarge, error_response
 from ..http.datastructures import Headers
 from ..http.request import ClientDisconnect, Request
 from ..http.response import Response, StreamingResponse
@@ -56,8 +57,13 @@ class HTTPConnection:
     deadline (slowloris)."""
 
     def __init__(self, stream: trio.abc.Stream, app: Any, config: ServerConfig,
-                 client: tuple[str, int] | None = None):
+                 client: tuple[str, int] | None = None, server: Any = None):
         self.stream = stream
+        #: The owning server's shared state (connection set, draining flag), if any.
+        self.server = server
+        #: Set when the rest of the request body must not be read (413, bad framing).
+        self._must_close = False
+        self._request: Request | None = None
         self.app = app
         self.config = config
         self.client = client
@@ -99,16 +105,33 @@ class HTTPConnection:
         self._phase = phase
         self._scope.deadline = trio.current_time() + timeout
 
-    def _make_receive(self, limit: int):
+    def _make_receive(self, limit: int, content_length: int):
         received = 0
+        checked = False
         conn = self.conn
 
         async def receive() -> bytes:
-            nonlocal received
-            if conn.they_are_waiting_for_100_continue:
-                await self._send_bytes(conn.send(h11.InformationalResponse(status_code=100, headers=[])))
+            nonlocal received, checked, limit
+            if not checked:
+                checked = True
+                # The route may raise or lower the limit (route option ``max_body_size``).
+                route = self._request.route
+                if route is not None:
+                    limit = route.options.get("max_body_size", limit)
+                # Refuse on the declared length before reading a byte, and before any
+                # "100 Continue" (RFC 9110 §10.1.1): the client never sends the body.
+                if content_length > limit:
+                    self._must_close = True
+                    raise PayloadTooLarge(detail=f"request body of {content_length} bytes exceeds "
+                                                 f"{limit} bytes")
+                if conn.they_are_waiting_for_100_continue:
+                    await self._send_bytes(conn.send(h11.InformationalResponse(status_code=100, headers=[])))
             while True:
-                event = conn.next_event()
+                try:
+                    event = conn.next_event()
+                except h11.RemoteProtocolError as exc:  # bad chunk framing: the client's fault
+                    self._must_close = True
+                    raise BadRequest(detail=f"malformed request body: {exc}") from None
                 if event is h11.NEED_DATA:
                     # The body must keep flowing: at most body_timeout between reads,
                     # and never past the handler's own deadline.
@@ -122,6 +145,7 @@ class HTTPConnection:
                 if isinstance(event, h11.Data):
                     received += len(event.data)
                     if received > limit:
+                        self._must_close = True
                         raise PayloadTooLarge(detail=f"request body exceeds {limit} bytes")
                     return bytes(event.data)
                 if isinstance(event, h11.EndOfMessage):
@@ -138,32 +162,34 @@ class HTTPConnection:
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             raise _Closed from None
 
-    def _head(self, response: Response, streaming: bool) -> h11.Response:
+    def _head(self, response: Response, streaming: bool, close: bool = False) -> h11.Response:
         headers = [(b"date", http_date()), (b"server", self._server_header)]
         headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+        if close:
+            headers.append((b"connection", b"close"))
         if not streaming:
             headers.append((b"content-length", b"%d" % len(response.body)))
         status = response.status_code
         return h11.Response(status_code=status, headers=headers, reason=_REASONS.get(status, b""))
 
-    async def _send_response(self, request: Request, response: Response) -> None:
+    async def _send_response(self, request: Request, response: Response, close: bool = False) -> None:
         conn = self.conn
         if isinstance(response, StreamingResponse) and request.method != "HEAD":
-            await self._send_stream(response)
+            await self._send_stream(response, close)
             return
-        data = conn.send(self._head(response, streaming=False))
+        data = conn.send(self._head(response, False, close))
         if request.method != "HEAD" and response.body:
             data += conn.send(h11.Data(data=response.body))
         data += conn.send(h11.EndOfMessage())
         await self._send_bytes(data)
 
-    async def _send_stream(self, response: StreamingResponse) -> None:
+    async def _send_stream(self, response: StreamingResponse, close: bool = False) -> None:
         # A stream may last for hours: the cycle deadline is lifted and each write
         # gets its own send timeout instead.
         self._scope.deadline = math.inf
         timeout = self.config.send_timeout
         with trio.fail_after(timeout):
-            await self._send_bytes(self.conn.send(self._head(response, streaming=True)))
+            await self._send_bytes(self.conn.send(self._head(response, True, close)))
         send, receive = trio.open_memory_channel[bytes](0)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_produce, response, send)
@@ -245,15 +271,31 @@ class HTTPConnection:
             return False
         if event is None:
             return False
-        # h11 enforces max_head_size only on heads that arrive in several reads.
-        head_size = len(event.target) + sum(len(k) + len(v) + 4 for k, v in event.headers)
+        # h11 enforces max_head_size only on heads that arrive in several reads. One pass
+        # over the headers sizes the head and notes the framing headers (no cost over a
+        # sum(): iterating h11's Headers dominates).
+        head_size = len(event.target)
+        framing = 0
+        content_length = 0
+        for name, value in event.headers:
+            head_size += len(name) + len(value) + 4
+            if name == b"content-length":
+                framing |= 2
+                content_length = int(value)  # h11 validated it (digits; duplicates equal)
+            elif name == b"transfer-encoding":
+                framing |= 1
         if head_size > self.config.max_head_size:
             await self._send_error(431, f"request head exceeds {self.config.max_head_size} bytes")
             return False
         if event.http_version not in (b"1.1", b"1.0"):  # RFC 9110 §15.6.6
             await self._send_error(505, f"HTTP version {event.http_version.decode()} is not supported")
             return False
-        request = self._build_request(event)
+        if framing & 1 and (framing & 2 or event.http_version == b"1.0"):
+            # Request smuggling guard, RFC 9112 §6.1: both framings at once, or chunked
+            # on HTTP/1.0, mean the framing is faulty. Reject rather than guess.
+            await self._send_error(400, "Transfer-Encoding with Content-Length, or on HTTP/1.0")
+            return False
+        request = self._build_request(event, content_length)
         self._handler_deadline = trio.current_time() + self.config.handler_timeout
         self._phase = _HANDLER
         self._scope.deadline = self._handler_deadline
@@ -262,6 +304,14 @@ class HTTPConnection:
         except h11.RemoteProtocolError as exc:  # bad body framing found while reading it
             await self._send_error(exc.error_status_hint, f"malformed request: {exc}")
             return False
+        server = self.server
+        if self._must_close or (server is not None and server.draining) \
+                or self.conn.they_are_waiting_for_100_continue:
+            # The unread body cannot be skipped safely (or we are shutting down): say so,
+            # and h11 closes after this response (RFC 9112 §9.6).
+            close = True
+        else:
+            close = False
         # Sending shares the handler's deadline unless that leaves less than send_timeout
         # (one deadline change fewer per request on the hot path).
         self._phase = _SEND
@@ -269,21 +319,39 @@ class HTTPConnection:
         if self._handler_deadline - now < self.config.send_timeout:
             self._scope.deadline = now + self.config.send_timeout
         try:
-            await self._send_response(request, response)
+            await self._send_response(request, response, close)
         except h11.LocalProtocolError as exc:
             logger.error("could not send the response to %r: %s", request, exc)
             return False
         return await self._finish_cycle()
 
-    def _build_request(self, event: h11.Request) -> Request:
+    def _build_request(self, event: h11.Request, content_length: int = 0) -> Request:
         path, _, query = event.target.partition(b"?")
-        if not path.startswith(b"/"):
-            # absolute-form (RFC 9112 §3.2.2): route on its path part.
+        if not path.startswith(b"/") and path[:4].lower() == b"http":
+            # absolute-form (RFC 9112 §3.2.2): route on its path part. Anything else
+            # (asterisk-form "*", garbage) stays as it is and matches no route.
             parts = path.split(b"/", 3)
             path = b"/" + parts[3] if len(parts) == 4 else b"/"
-        return Request(event.method.decode("ascii"), path, query, Headers(event.headers),
-                       self.client, self._make_receive(self.config.max_body_size),
-                       http_version=event.http_version.decode())
+        request = Request(event.method.decode("ascii"), path, query, Headers(event.headers),
+                          self.client, self._make_receive(self.config.max_body_size, content_length),
+                          http_version=event.http_version.decode())
+        self._request = request
+        return request
+
+    def close_if_idle(self) -> bool:
+        """On shutdown: end this connection now if it waits for a next request.
+
+        Shutting down the read side makes the pending read return end-of-stream, so
+        the connection closes as if the client had left; a request that already
+        arrived is still served (its response then says ``Connection: close``).
+        """
+        if self._phase != _IDLE:
+            return False
+        try:
+            self.stream.socket.shutdown(socket.SHUT_RD)
+        except (OSError, AttributeError):
+            pass
+        return True
 
     async def _finish_cycle(self) -> bool:
         conn = self.conn
