@@ -218,7 +218,15 @@ def serve_forever(app: Any, config: ServerConfig, sockets: list[stdlib_socket.so
             await serve(app, config=config, sockets=sockets, shutdown_trigger=stop)
             nursery.cancel_scope.cancel()
 
-    trio.run(main)
+    try:
+        trio.run(main)
+    except BaseExceptionGroup as group:  # the nursery wraps a failed startup
+        failed, _ = group.split(StartupError)
+        if failed is None:
+            raise
+        while isinstance(failed, BaseExceptionGroup):
+            failed = failed.exceptions[0]
+        raise failed from failed.__cause__
 
 
 async def _stop_on_signal(stop: trio.Event) -> None:
