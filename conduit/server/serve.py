@@ -9,6 +9,7 @@ failing startup aborts). Multi-process serving lives in :mod:`.workers`.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket as stdlib_socket
 from typing import Any
@@ -110,20 +111,44 @@ async def _accept_loop(listener: trio.SocketListener, app: Any, config: ServerCo
                        nursery: trio.Nursery, state: ServerState) -> None:
     cap = config.max_connections
     reject_cap = max(64, cap // 4)
+    # After each wake-up, take every connection already queued (up to a batch) without
+    # yielding: one trio accept per loop turn would make the n-th of a burst of new
+    # connections wait n turns of the scheduler, each longer as more connections are open.
+    raw = stdlib_socket.socket(fileno=os.dup(listener.socket.fileno()))
+    raw.setblocking(False)
+
+    def start(stream: trio.SocketStream) -> None:
+        if len(state.connections) < cap:
+            nursery.start_soon(_serve_stream, stream, app, config, state)
+        elif state.rejecting < reject_cap:
+            nursery.start_soon(_reject, stream, state)
+        else:  # a flood: do not even answer
+            stream.socket.close()
+
     async with listener:
-        while True:
-            try:
-                stream = await listener.accept()
-            except OSError as exc:  # EMFILE and friends: back off instead of spinning
-                logger.error("accept failed: %s", exc)
-                await trio.sleep(0.1)
-                continue
-            if len(state.connections) < cap:
-                nursery.start_soon(_serve_stream, stream, app, config, state)
-            elif state.rejecting < reject_cap:
-                nursery.start_soon(_reject, stream, state)
-            else:  # a flood: do not even answer
-                stream.socket.close()
+        try:
+            while True:
+                try:
+                    stream = await listener.accept()
+                except OSError as exc:  # EMFILE and friends: back off instead of spinning
+                    logger.error("accept failed: %s", exc)
+                    await trio.sleep(0.1)
+                    continue
+                start(stream)
+                for _ in range(_ACCEPT_BATCH):
+                    try:
+                        sock, _address = raw.accept()
+                    except (BlockingIOError, InterruptedError):
+                        break
+                    except OSError as exc:
+                        logger.error("accept failed: %s", exc)
+                        break
+                    start(trio.SocketStream(trio.socket.from_stdlib_socket(sock)))
+        finally:
+            raw.close()
+
+
+_ACCEPT_BATCH = 64
 
 
 async def _startup(app: Any) -> None:
