@@ -17,8 +17,10 @@ from typing import Any
 import trio
 
 from ..exceptions import error_response
+from . import framing
 from .config import ServerConfig
-from .connection import HTTPConnection, http_date
+from .connection import HTTPConnection
+from .framing import http_date
 
 logger = logging.getLogger("conduit.server")
 
@@ -176,6 +178,7 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
     """
     config = config or ServerConfig.from_options(host=host, port=port, **options)
     app.draining = False
+    framing.warmup()
     await _startup(app)
     state = ServerState(config)
     try:

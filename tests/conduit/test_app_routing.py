@@ -182,7 +182,7 @@ def test_ambiguous_routes_name_both():
 
 
 def test_duplicate_route():
-    app = Conduit()
+    app = Conduit(openapi_url=None, docs_url=None)
 
     @app.get("/a")
     def a():

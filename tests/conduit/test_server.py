@@ -72,6 +72,19 @@ def make_app() -> Conduit:
                 closed_streams.append("forever")
         return EventSourceResponse(gen())
 
+    @app.post("/ignore-body")
+    async def ignore_body():
+        return "ignored"
+
+    @app.get("/empty")
+    async def empty():
+        return None
+
+    @app.get("/inject")
+    async def inject():
+        from conduit import Response
+        return Response("x", headers={"x-evil": "a\r\nset-cookie: pwned=1"})
+
     @app.get("/quiet")
     async def quiet():
         async def gen():
@@ -269,3 +282,54 @@ def test_concurrent_clients(server):
     for t in threads:
         t.join()
     assert sorted(results) == sorted(n * 100 + i for n in range(8) for i in range(20))
+
+
+def read_responses(sock, count: int) -> list[bytes]:
+    data = b""
+    while data.count(b"HTTP/1.1 ") < count or not data.endswith((b"}", b"hello", b"ignored", b"\r\n\r\n")):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return [b"HTTP/1.1 " + part for part in data.split(b"HTTP/1.1 ")[1:]]
+
+
+def test_connection_close_is_honoured(server):
+    data = raw_exchange(server, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert data.startswith(b"HTTP/1.1 200") and b"connection: close" in data.lower()
+
+
+def test_simple_then_chunked_request_on_one_connection(server):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+        s.sendall(b"GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_responses(s, 1)[0].endswith(b'{"id":1}')
+        s.sendall(b"POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+        assert read_responses(s, 1)[0].endswith(b'{"bytes":3}')
+        s.sendall(b"GET /users/2 HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_responses(s, 1)[0].endswith(b'{"id":2}')
+
+
+def test_unread_body_is_drained_before_the_next_request(server):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+        s.sendall(b"POST /ignore-body HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nHELLO"
+                  b"GET /users/3 HTTP/1.1\r\nHost: x\r\n\r\n")
+        responses = read_responses(s, 2)
+        assert responses[0].endswith(b"ignored") and responses[1].endswith(b'{"id":3}')
+
+
+def test_204_has_no_body_framing(server):
+    data = raw_exchange(server, b"GET /empty HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert data.startswith(b"HTTP/1.1 204 No Content")
+    assert b"content-length" not in data.lower() and data.endswith(b"\r\n\r\n")
+
+
+def test_header_injection_is_refused_with_500(server):
+    response = httpx.get(server.url + "/inject")
+    assert response.status_code == 500
+    assert "set-cookie" not in response.headers
+    assert still_serving(server)
+
+
+def test_http_1_0_request_is_served_and_closed(server):
+    data = raw_exchange(server, b"GET /users/4 HTTP/1.0\r\n\r\n")
+    assert data.startswith(b"HTTP/1.1 200") and data.endswith(b'{"id":4}')

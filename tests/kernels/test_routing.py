@@ -318,3 +318,17 @@ def test_different_methods_or_kinds_coexist():
 def test_empty_table_is_all_404():
     table = build_route_table([])
     assert kernel(table, "GET", b"/") == (NOT_FOUND, [], set())
+
+
+def test_many_static_children_use_binary_search_correctly():
+    names = [f"r{i}" for i in range(300)] + ["caf\u00e9", "zeta", "a", "\u00fcber"]
+    routes = [(["GET"], f"/api/{name}/:id") for name in names] + [(["GET"], "/api/{n:int}/:id")]
+    table = build_route_table(routes)
+    for index, name in enumerate(names):
+        encoded = "".join(c if c.isascii() else "".join(f"%{b:02X}" for b in c.encode()) for c in name)
+        for path in (f"/api/{name}/7".encode(), f"/api/{encoded}/7".encode()):
+            assert kernel(table, "GET", path)[0] == index, path
+    assert kernel(table, "GET", b"/api/12/7")[0] == len(names)       # falls to the int param
+    assert kernel(table, "GET", b"/api/r3000/7")[0] == NOT_FOUND
+    assert kernel(table, "GET", b"/api/r/7")[0] == NOT_FOUND
+    assert kernel(table, "GET", b"/api/r29/7")[0] == names.index("r29")
