@@ -79,6 +79,16 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    # Production settings: defaults and meaning in ServerConfig and docs/production.md.
+    run.add_argument("--workers", type=int, default=1, help="worker processes sharing the socket (1)")
+    run.add_argument("--max-connections", type=int, default=1000, help="open connections before 503 (1000)")
+    run.add_argument("--max-head-size", type=int, default=16 * 1024, help="request head bytes before 431 (16384)")
+    run.add_argument("--max-body-size", type=int, default=1024 * 1024, help="body bytes before 413 (1048576)")
+    run.add_argument("--head-timeout", type=float, default=10.0, help="seconds for a whole request head (10)")
+    run.add_argument("--body-timeout", type=float, default=10.0, help="longest body silence, seconds (10)")
+    run.add_argument("--keepalive-timeout", type=float, default=5.0, help="idle keep-alive seconds (5)")
+    run.add_argument("--handler-timeout", type=float, default=30.0, help="seconds before 504 (30)")
+    run.add_argument("--grace-period", type=float, default=30.0, help="shutdown drain seconds (30)")
     routes = commands.add_parser("routes", help="print the route table of MODULE:APP")
     routes.add_argument("target")
     routes.add_argument("--check", action="store_true",
@@ -96,7 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     app = load_target(args.target)
     if inspect.isfunction(app):  # an app factory
         app = app()
-    app.run(host=args.host, port=args.port)
+    app.run(host=args.host, port=args.port, workers=args.workers, max_connections=args.max_connections,
+            max_head_size=args.max_head_size, max_body_size=args.max_body_size,
+            head_timeout=args.head_timeout, body_timeout=args.body_timeout,
+            keepalive_timeout=args.keepalive_timeout, handler_timeout=args.handler_timeout,
+            grace_period=args.grace_period)
     return 0
 
 

@@ -25,6 +25,14 @@ class ServerConfig:
     send_timeout: float = 30.0
     #: Value of the ``Server`` header.
     server_header: str = "conduit"
+    #: Open connections beyond this get a 503 and are closed at once.
+    max_connections: int = 1000
+    #: On SIGTERM/SIGINT, in-flight requests get this many seconds to finish.
+    grace_period: float = 30.0
+    #: Worker processes sharing one listening socket (``--workers``); 1 = serve in this process.
+    workers: int = 1
+    #: The listen() backlog.
+    backlog: int = 2048
 
     @classmethod
     def from_options(cls, **options) -> "ServerConfig":
@@ -32,4 +40,15 @@ class ServerConfig:
         unknown = set(options) - known
         if unknown:
             raise TypeError(f"unknown server options: {sorted(unknown)} (known: {sorted(known)})")
-        return cls(**options)
+        config = cls(**options)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        for name in ("max_head_size", "max_body_size", "max_connections", "workers", "backlog"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("head_timeout", "body_timeout", "keepalive_timeout", "handler_timeout",
+                     "send_timeout", "grace_period"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0 seconds, got {getattr(self, name)}")

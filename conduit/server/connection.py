@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import logging
 import math
+import socket
 from typing import Any
 
 import h11
 import trio
 
-from ..exceptions import PayloadTooLarge, error_response
+from ..exceptions import BadRequest, PayloadTooLarge, error_response
 from ..http.datastructures import Headers
 from ..http.request import ClientDisconnect, Request
 from ..http.response import Response, StreamingResponse
@@ -51,8 +52,13 @@ class HTTPConnection:
     """
 
     def __init__(self, stream: trio.abc.Stream, app: Any, config: ServerConfig,
-                 client: tuple[str, int] | None = None):
+                 client: tuple[str, int] | None = None, server: Any = None):
         self.stream = stream
+        #: The owning server's shared state (connection set, draining flag), if any.
+        self.server = server
+        #: Set when the rest of a request body must not be read (413, bad framing).
+        self._must_close = False
+        self._request: Request | None = None
         self.app = app
         self.config = config
         self.client = client
@@ -206,9 +212,12 @@ class HTTPConnection:
         limit = self.config.max_body_size
 
         async def receive() -> bytes:
-            nonlocal body_left
+            nonlocal body_left, limit
             if body_left == 0:
                 return b""
+            route = request.route  # a route may raise or lower the limit (``max_body_size``)
+            if route is not None:
+                limit = route.options.get("max_body_size", limit)
             if content_length > limit:  # refused before reading any of it
                 raise PayloadTooLarge(detail=f"request body of {content_length} bytes exceeds {limit} bytes")
             if not buffer:
@@ -224,7 +233,8 @@ class HTTPConnection:
 
         request = _make_request(method, target, Headers(raw_headers), self.client, receive, "1.1")
         response = await self._run_app(request)
-        close = close or (body_left > limit)  # an unread, oversized body: do not drain it
+        # An unread, oversized body is not drained; a draining server closes after this.
+        close = close or body_left > limit or (self.server is not None and self.server.draining)
         if isinstance(response, StreamingResponse) and method != "HEAD":
             await self._send_stream(response, close)
         else:
@@ -281,22 +291,40 @@ class HTTPConnection:
                 self._enter(_HEAD, self.config.head_timeout)
             await self._receive_into_h11()
 
-    def _h11_receive(self, limit: int):
+    def _h11_receive(self, limit: int, content_length: int):
         received = 0
+        checked = False
         conn = self.conn
 
         async def receive() -> bytes:
-            nonlocal received
-            if conn.they_are_waiting_for_100_continue:
-                await self._send_bytes(conn.send(h11.InformationalResponse(status_code=100, headers=[])))
+            nonlocal received, checked, limit
+            if not checked:
+                checked = True
+                # The route may raise or lower the limit (route option ``max_body_size``).
+                route = self._request.route
+                if route is not None:
+                    limit = route.options.get("max_body_size", limit)
+                # Refuse on the declared length before reading a byte, and before any
+                # "100 Continue" (RFC 9110 §10.1.1): the client never sends the body.
+                if content_length > limit:
+                    self._must_close = True
+                    raise PayloadTooLarge(detail=f"request body of {content_length} bytes exceeds "
+                                                 f"{limit} bytes")
+                if conn.they_are_waiting_for_100_continue:
+                    await self._send_bytes(conn.send(h11.InformationalResponse(status_code=100, headers=[])))
             while True:
-                event = conn.next_event()
+                try:
+                    event = conn.next_event()
+                except h11.RemoteProtocolError as exc:  # bad chunk framing: the client's fault
+                    self._must_close = True
+                    raise BadRequest(detail=f"malformed request body: {exc}") from None
                 if event is h11.NEED_DATA:
                     conn.receive_data(await self._body_read())
                     continue
                 if isinstance(event, h11.Data):
                     received += len(event.data)
                     if received > limit:
+                        self._must_close = True
                         raise PayloadTooLarge(detail=f"request body exceeds {limit} bytes")
                     return bytes(event.data)
                 if isinstance(event, h11.EndOfMessage):
@@ -305,10 +333,12 @@ class HTTPConnection:
 
         return receive
 
-    def _h11_head(self, response: Response, streaming: bool) -> h11.Response:
+    def _h11_head(self, response: Response, streaming: bool, close: bool = False) -> h11.Response:
         headers = [(b"date", framing.http_date()), (b"server", self._server_header)]
         headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers
                     if k.lower() not in ("content-length", "transfer-encoding")]
+        if close:
+            headers.append((b"connection", b"close"))
         status = response.status_code
         if not streaming and status not in framing.NO_BODY:
             headers.append((b"content-length", b"%d" % len(response.body)))
@@ -322,28 +352,52 @@ class HTTPConnection:
             return False
         if event is None:
             return False
-        # h11 enforces max_head_size only on heads that arrive in several reads.
-        head_size = len(event.target) + sum(len(k) + len(v) + 4 for k, v in event.headers)
+        # h11 enforces max_head_size only on heads that arrive in several reads. One pass
+        # over the headers sizes the head and notes the framing headers (no cost over a
+        # sum(): iterating h11's Headers dominates).
+        head_size = len(event.target)
+        body_framing = 0
+        content_length = 0
+        for name, value in event.headers:
+            head_size += len(name) + len(value) + 4
+            if name == b"content-length":
+                body_framing |= 2
+                content_length = int(value)  # h11 validated it (digits; duplicates equal)
+            elif name == b"transfer-encoding":
+                body_framing |= 1
         if head_size > self.config.max_head_size:
             await self._send_error(431, f"request head exceeds {self.config.max_head_size} bytes")
             return False
         if event.http_version not in (b"1.1", b"1.0"):  # RFC 9110 §15.6.6
             await self._send_error(505, f"HTTP version {event.http_version.decode()} is not supported")
             return False
+        if body_framing & 1 and (body_framing & 2 or event.http_version == b"1.0"):
+            # Request smuggling guard, RFC 9112 §6.1: both framings at once, or chunked
+            # on HTTP/1.0, mean the framing is faulty. Reject rather than guess.
+            await self._send_error(400, "Transfer-Encoding with Content-Length, or on HTTP/1.0")
+            return False
+        self._must_close = False
         request = _make_request(event.method.decode("ascii"), event.target, Headers(event.headers),
-                                self.client, self._h11_receive(self.config.max_body_size),
+                                self.client, self._h11_receive(self.config.max_body_size, content_length),
                                 event.http_version.decode())
+        self._request = request
         try:
             response = await self._run_app(request)
         except h11.RemoteProtocolError as exc:  # bad body framing found while reading it
             await self._send_error(exc.error_status_hint, f"malformed request: {exc}")
             return False
         conn = self.conn
+        server = self.server
+        # An unread body that cannot be skipped safely (413, bad framing, a client
+        # still waiting for 100-continue), or a server shutting down: h11 closes after
+        # a response that says so (RFC 9112 §9.6).
+        close = (self._must_close or conn.they_are_waiting_for_100_continue
+                 or (server is not None and server.draining))
         try:
             if isinstance(response, StreamingResponse) and request.method != "HEAD":
-                await self._send_stream(response, close=False)
+                await self._send_stream(response, close=close)
             else:
-                data = conn.send(self._h11_head(response, streaming=isinstance(response, StreamingResponse)))
+                data = conn.send(self._h11_head(response, isinstance(response, StreamingResponse), close))
                 if request.method != "HEAD" and response.body and response.status_code not in framing.NO_BODY:
                     data += conn.send(h11.Data(data=response.body))
                 data += conn.send(h11.EndOfMessage())
@@ -352,6 +406,22 @@ class HTTPConnection:
             logger.error("could not send the response to %r: %s", request, exc)
             return False
         return await self._finish_h11_cycle()
+
+    def close_if_idle(self) -> bool:
+        """On shutdown: end this connection now if it waits for a next request.
+
+        Shutting down the read side makes the pending read return end-of-stream, so
+        the connection closes as if the client had left; a request that already
+        arrived is still served (its response then says ``Connection: close``).
+        """
+        if self._phase != _IDLE:
+            return False
+        sock = self._sock if self._sock is not None else getattr(self.stream, "socket", None)
+        try:
+            sock.shutdown(socket.SHUT_RD)
+        except (OSError, AttributeError):
+            pass
+        return True
 
     async def _finish_h11_cycle(self) -> bool:
         conn = self.conn
@@ -391,7 +461,7 @@ class HTTPConnection:
             def frame(data): return framing.chunk(data)
             end = framing.LAST_CHUNK
         else:
-            head = conn.send(self._h11_head(response, streaming=True))
+            head = conn.send(self._h11_head(response, True, close))
             def frame(data): return conn.send(h11.Data(data=data))
             end = None
         with trio.fail_after(timeout):
@@ -455,8 +525,9 @@ class HTTPConnection:
 
 def _make_request(method: str, target: bytes, headers: Headers, client, receive, version: str) -> Request:
     path, _, query = target.partition(b"?")
-    if not path.startswith(b"/"):
-        # absolute-form (RFC 9112 §3.2.2): route on its path part.
+    if not path.startswith(b"/") and path[:4].lower() == b"http":
+        # absolute-form (RFC 9112 §3.2.2): route on its path part. Anything else
+        # (asterisk-form "*", garbage) stays as it is and matches no route.
         parts = path.split(b"/", 3)
         path = b"/" + parts[3] if len(parts) == 4 else b"/"
     return Request(method, path, query, headers, client, receive, http_version=version)

@@ -1,84 +1,270 @@
-"""Listening, accepting and running: ``serve`` for trio code, ``run`` for a process."""
+"""Listening, accepting and running: ``serve`` for trio code, ``run`` for a process.
+
+Owns the connection cap, graceful shutdown (stop accepting, close idle
+keep-alive connections, let in-flight requests finish within the grace period)
+and the startup contract (warm-ups and startup hooks before the first accept; a
+failing startup aborts). Multi-process serving lives in :mod:`.workers`.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket as stdlib_socket
 from typing import Any
 
 import trio
 
-from .config import ServerConfig
+from ..exceptions import error_response
 from . import framing
+from .config import ServerConfig
 from .connection import HTTPConnection
+from .framing import http_date
 
 logger = logging.getLogger("conduit.server")
 
+#: Exit status of a process whose app failed to start (hooks or warm-ups raised).
+STARTUP_FAILED = 3
 
-async def _serve_stream(stream: trio.SocketStream, app: Any, config: ServerConfig) -> None:
+
+class StartupError(RuntimeError):
+    """A startup hook or warm-up raised: the server does not serve."""
+
+
+class ServerState:
+    """What the accept loop and the connections share: the live set and the drain flag."""
+
+    def __init__(self, config: ServerConfig):
+        self.config = config
+        self.connections: set[HTTPConnection] = set()
+        self.rejecting = 0
+        self.draining = False
+        self.idle = trio.Event()  # set whenever no connection is open
+        self.idle.set()
+
+    def add(self, connection: HTTPConnection) -> None:
+        self.connections.add(connection)
+        if self.idle.is_set():
+            self.idle = trio.Event()
+
+    def discard(self, connection: HTTPConnection) -> None:
+        self.connections.discard(connection)
+        if not self.connections:
+            self.idle.set()
+
+    def begin_drain(self) -> None:
+        self.draining = True
+        for connection in list(self.connections):
+            connection.close_if_idle()
+
+
+def _peer(stream: trio.SocketStream) -> tuple[str, int] | None:
     try:
         peer = stream.socket.getpeername()
-        client = (peer[0], peer[1])
+        return (peer[0], peer[1])
     except OSError:
-        client = None
+        return None
+
+
+async def _serve_stream(stream: trio.SocketStream, app: Any, config: ServerConfig,
+                        state: ServerState | None = None) -> None:
+    client = _peer(stream)
+    connection = HTTPConnection(stream, app, config, client, state)
+    if state is not None:
+        state.add(connection)
     try:
-        await HTTPConnection(stream, app, config, client).serve()
+        await connection.serve()
     except Exception:
         logger.exception("connection handler crashed for %s", client)
+    finally:
+        if state is not None:
+            state.discard(connection)
+
+
+def _overload_bytes() -> bytes:
+    body = error_response(503, "server at its connection limit, retry shortly").body
+    return (b"HTTP/1.1 503 Service Unavailable\r\ndate: " + http_date() +
+            b"\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\n"
+            b"content-length: %d\r\n\r\n" % len(body) + body)
+
+
+async def _reject(stream: trio.SocketStream, state: ServerState) -> None:
+    """Over the cap: answer 503 without parsing, then close (bounded in time)."""
+    state.rejecting += 1
+    try:
+        with trio.move_on_after(1.0):
+            await stream.send_all(_overload_bytes())
+            # Read what the client sent so closing does not turn into a reset that
+            # could destroy the 503 before the client reads it.
+            await stream.send_eof()
+            with trio.move_on_after(0.5):
+                while await stream.receive_some(65536):
+                    pass
+    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+        pass
+    finally:
+        state.rejecting -= 1
+        with trio.CancelScope(shield=True):
+            await stream.aclose()
+
+
+async def _accept_loop(listener: trio.SocketListener, app: Any, config: ServerConfig,
+                       nursery: trio.Nursery, state: ServerState) -> None:
+    cap = config.max_connections
+    reject_cap = max(64, cap // 4)
+    # After each wake-up, take every connection already queued (up to a batch) without
+    # yielding: one trio accept per loop turn would make the n-th of a burst of new
+    # connections wait n turns of the scheduler, each longer as more connections are open.
+    raw = stdlib_socket.socket(fileno=os.dup(listener.socket.fileno()))
+    raw.setblocking(False)
+
+    def start(stream: trio.SocketStream) -> None:
+        if len(state.connections) < cap:
+            nursery.start_soon(_serve_stream, stream, app, config, state)
+        elif state.rejecting < reject_cap:
+            nursery.start_soon(_reject, stream, state)
+        else:  # a flood: do not even answer
+            stream.socket.close()
+
+    async with listener:
+        try:
+            while True:
+                try:
+                    stream = await listener.accept()
+                except OSError as exc:  # EMFILE and friends: back off instead of spinning
+                    logger.error("accept failed: %s", exc)
+                    await trio.sleep(0.1)
+                    continue
+                start(stream)
+                for _ in range(_ACCEPT_BATCH):
+                    try:
+                        sock, _address = raw.accept()
+                    except (BlockingIOError, InterruptedError):
+                        break
+                    except OSError as exc:
+                        logger.error("accept failed: %s", exc)
+                        break
+                    start(trio.SocketStream(trio.socket.from_stdlib_socket(sock)))
+        finally:
+            raw.close()
+
+
+_ACCEPT_BATCH = 64
+
+
+async def _startup(app: Any) -> None:
+    try:
+        await app.startup()
+    except Exception as exc:
+        raise StartupError(f"application startup failed: {type(exc).__name__}: {exc}") from exc
 
 
 async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
-                config: ServerConfig | None = None,
+                config: ServerConfig | None = None, sockets: list[stdlib_socket.socket] | None = None,
+                shutdown_trigger: trio.Event | None = None,
                 task_status=trio.TASK_STATUS_IGNORED, **options: Any) -> None:
-    """Serve ``app`` until cancelled.
+    """Serve ``app`` until cancelled, or gracefully until ``shutdown_trigger`` is set.
 
-    Kernels are compiled and startup hooks run before the socket accepts;
-    ``task_status.started(port)`` reports the bound port (useful with ``port=0``).
+    Kernels are compiled and startup hooks run before the socket accepts (a
+    failure raises :class:`StartupError`); ``task_status.started(port)`` reports
+    the bound port (useful with ``port=0``). ``sockets`` are already-bound
+    listening sockets (from a supervisor) used instead of binding.
+
+    Graceful shutdown: stop accepting, mark the app draining (``/ready`` turns
+    503), close idle keep-alive connections, give in-flight requests up to
+    ``config.grace_period`` seconds, then cancel what is left and run the
+    shutdown hooks.
     """
     config = config or ServerConfig.from_options(host=host, port=port, **options)
+    app.draining = False
     framing.warmup()
-    await app.startup()
+    await _startup(app)
+    state = ServerState(config)
     try:
-        listeners = await trio.open_tcp_listeners(config.port, host=config.host)
+        if sockets is not None:
+            listeners = [trio.SocketListener(trio.socket.from_stdlib_socket(s)) for s in sockets]
+        else:
+            listeners = await trio.open_tcp_listeners(config.port, host=config.host,
+                                                      backlog=config.backlog)
         bound = listeners[0].socket.getsockname()[1]
         logger.info("conduit serving on http://%s:%d", config.host, bound)
-        async with trio.open_nursery() as nursery:
-            for listener in listeners:
-                nursery.start_soon(_accept_loop, listener, app, config, nursery)
-            task_status.started(bound)
+        async with trio.open_nursery() as connections:
+            async with trio.open_nursery() as acceptors:
+                for listener in listeners:
+                    acceptors.start_soon(_accept_loop, listener, app, config, connections, state)
+                task_status.started(bound)
+                if shutdown_trigger is None:
+                    await trio.sleep_forever()
+                await shutdown_trigger.wait()
+                acceptors.cancel_scope.cancel()  # closes the listening sockets
+            await _drain(app, state, config.grace_period)
+            connections.cancel_scope.cancel()
     finally:
         with trio.CancelScope(shield=True):
             await app.shutdown()
 
 
-async def _accept_loop(listener: trio.SocketListener, app: Any, config: ServerConfig,
-                       nursery: trio.Nursery) -> None:
-    async with listener:
-        while True:
-            try:
-                stream = await listener.accept()
-            except OSError as exc:  # EMFILE and friends: back off instead of spinning
-                logger.error("accept failed: %s", exc)
-                await trio.sleep(0.1)
-                continue
-            nursery.start_soon(_serve_stream, stream, app, config)
+async def _drain(app: Any, state: ServerState, grace_period: float) -> None:
+    app.draining = True
+    state.begin_drain()
+    open_now = len(state.connections)
+    if open_now:
+        logger.info("draining %d connection(s), up to %.0f s", open_now, grace_period)
+    with trio.move_on_after(grace_period) as scope:
+        await state.idle.wait()
+    if scope.cancelled_caught:
+        logger.warning("grace period over: cancelling %d connection(s)", len(state.connections))
 
 
 def run(app: Any, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
-    """Run the server in this process until SIGINT or SIGTERM."""
+    """Run the server until SIGINT or SIGTERM, then shut down gracefully.
+
+    With ``workers > 1`` a supervisor forks that many worker processes sharing one
+    listening socket (see :mod:`conduit.server.workers`). A failing startup exits
+    the process with status 3 and a one-line reason on the log.
+    """
     config = ServerConfig.from_options(host=host, port=port, **options)
+    if config.workers > 1:
+        from .workers import supervise
+
+        raise SystemExit(supervise(app, config))
+    try:
+        serve_forever(app, config)
+    except StartupError as exc:
+        logger.critical("%s", exc, exc_info=exc.__cause__)
+        raise SystemExit(STARTUP_FAILED) from None
+
+
+def serve_forever(app: Any, config: ServerConfig, sockets: list[stdlib_socket.socket] | None = None) -> None:
+    """``trio.run`` the server until SIGINT/SIGTERM, then drain (raises StartupError)."""
 
     async def main() -> None:
+        stop = trio.Event()
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
-            await serve(app, config=config)
+            nursery.start_soon(_stop_on_signal, stop)
+            await serve(app, config=config, sockets=sockets, shutdown_trigger=stop)
+            nursery.cancel_scope.cancel()
 
-    trio.run(main)
+    try:
+        trio.run(main)
+    except BaseExceptionGroup as group:  # the nursery wraps a failed startup
+        failed, _ = group.split(StartupError)
+        if failed is None:
+            raise
+        while isinstance(failed, BaseExceptionGroup):
+            failed = failed.exceptions[0]
+        raise failed from failed.__cause__
 
 
-async def _stop_on_signal(scope: trio.CancelScope) -> None:
+async def _stop_on_signal(stop: trio.Event) -> None:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for signum in signals:
-            logger.info("received %s, shutting down", signal.Signals(signum).name)
-            scope.cancel()
-            return
+            if not stop.is_set():
+                logger.info("received %s, shutting down gracefully", signal.Signals(signum).name)
+                stop.set()
+            else:
+                logger.info("received %s again while draining", signal.Signals(signum).name)
+
+
+__all__ = ["STARTUP_FAILED", "ServerState", "StartupError", "run", "serve", "serve_forever"]

@@ -1,0 +1,35 @@
+"""One call to add metrics, ``/metrics``, ``/health`` and ``/ready`` to an app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import trio
+
+from ..http.response import Response
+from .health import health, ready_endpoint
+from .metrics import MetricsMiddleware, render_metrics
+
+
+async def metrics_endpoint() -> Response:
+    # Multiprocess mode reads one file per worker: keep that off the event loop.
+    body, content_type = await trio.to_thread.run_sync(render_metrics)
+    return Response(body, headers={"content-type": content_type, "cache-control": "no-store"})
+
+
+def install(app: Any, *, metrics_path: str | None = "/metrics", health_path: str | None = "/health",
+            ready_path: str | None = "/ready", middleware: bool = True) -> None:
+    """Add the observability routes and the metrics middleware to ``app``.
+
+    Pass None for a path to leave that route out, ``middleware=False`` to skip
+    request metrics. Call it before the app starts (routes are frozen then); the
+    middleware goes where it is added in the stack (add it early to time the rest).
+    """
+    if middleware:
+        app.add_middleware(MetricsMiddleware(exclude=(metrics_path,) if metrics_path else ()))
+    if metrics_path:
+        app.add_route(metrics_path, metrics_endpoint, ["GET"], name="conduit.metrics")
+    if health_path:
+        app.add_route(health_path, health, ["GET", "HEAD"], name="conduit.health")
+    if ready_path:
+        app.add_route(ready_path, ready_endpoint(app), ["GET", "HEAD"], name="conduit.ready")
