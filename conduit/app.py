@@ -71,6 +71,7 @@ class Conduit:
         self._warmups: list[Callable[[], Any]] = [self.router.compile]
         self._handler: Handler | None = None
         self.started = False
+        self.draining = False  # set by the server during a graceful shutdown
         if openapi_url or docs_url:
             from .openapi.routes import add_openapi_routes  # light; the generator loads on first use
 

@@ -86,12 +86,26 @@ def _scan(buf, n, out):
     content_length, transfer_encoding, expect = _CONTENT_LENGTH, _TRANSFER_ENCODING, _EXPECT
     upgrade, host, connection, close, version = _UPGRADE, _HOST, _CONNECTION, _CLOSE, _VERSION
     max_headers = (len(out) - HEAD_FIELDS) // 4
-    # Find the end of the head first: no work on a partial head.
+    # Find the end of the head. On the way, anything that can never be part of a
+    # simple head (a bare LF, a control byte, a method that is not a token) is
+    # handed to h11 at once rather than waiting for a blank line that may not come.
     end = -1
-    for i in range(3, n):
-        if buf[i] == 10 and buf[i - 1] == 13 and buf[i - 2] == 10 and buf[i - 3] == 13:
-            end = i + 1
-            break
+    in_method = True
+    for i in range(n):
+        c = buf[i]
+        if in_method:
+            if c == 32 and i > 0:
+                in_method = False
+            elif tchar[c] != 1:
+                return NOT_SIMPLE
+        if c == 10:
+            if i == 0 or buf[i - 1] != 13:
+                return NOT_SIMPLE
+            if i >= 3 and buf[i - 2] == 10 and buf[i - 3] == 13:
+                end = i + 1
+                break
+        elif c < 32 and c != 13 and c != 9 or c == 127:
+            return NOT_SIMPLE
     if end < 0:
         return INCOMPLETE
     # Request line: method (tchar+), SP, target (VCHAR+), " HTTP/1.1\r\n".

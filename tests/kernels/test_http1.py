@@ -111,3 +111,14 @@ def test_scanner_never_accepts_what_h11_rejects(pieces):
     if length > 0:
         head = data[:length]
         assert parts(head, out) == h11_parse(head)
+
+
+@pytest.mark.parametrize("partial", [
+    b"GET / HTTP/1.1\nHost: x\n",           # bare LF: no CRLF CRLF will ever come
+    b"\x16\x03\x01\x02\x00\x01\x00",         # a TLS ClientHello on the plain port
+    b"GET / HTTP/1.1\r\nX: \x00",
+    b"G(T / HTTP/1.1\r\n",
+    b" GET / HTTP/1.1\r\n",
+])
+def test_partial_input_that_can_never_be_simple_is_handed_over_at_once(partial):
+    assert scan(partial)[0] == NOT_SIMPLE
