@@ -1,0 +1,98 @@
+"""The ``conduit`` command: run an app, print its route table, serve an MCP server."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import logging
+import os
+import sys
+import typing
+from typing import Any
+
+
+def load_target(target: str) -> Any:
+    """Import ``module:attribute`` (the current directory is importable, as with uvicorn)."""
+    module_name, _, attribute = target.partition(":")
+    if not module_name or not attribute:
+        raise SystemExit(f"error: expected MODULE:ATTRIBUTE, got {target!r}")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SystemExit(f"error: cannot import module {module_name!r}: {exc}") from None
+    try:
+        value = module
+        for part in attribute.split("."):
+            value = getattr(value, part)
+    except AttributeError:
+        raise SystemExit(f"error: module {module_name!r} has no attribute {attribute!r}") from None
+    return value
+
+
+def _param_types(route) -> str:
+    from .routing.convertors import KIND_NAMES
+
+    try:
+        hints = typing.get_type_hints(route.handler)
+    except Exception:
+        hints = {}
+    parts = []
+    for name, kind in zip(route.param_names, route.param_kinds):
+        annotation = hints.get(name)
+        type_name = getattr(annotation, "__name__", None) if annotation else None
+        parts.append(f"{name}: {type_name or KIND_NAMES[kind]}")
+    return ", ".join(parts)
+
+
+def routes_table(app) -> list[tuple[str, str, str, str]]:
+    """(methods, pattern, handler, parameter types) per route, in registration order."""
+    rows = []
+    for route in app.router.routes:
+        handler = route.handler
+        module = getattr(handler, "__module__", "") or ""
+        name = f"{module}.{route.name}" if module else route.name
+        rows.append((",".join(route.methods), route.pattern, name, _param_types(route)))
+    return rows
+
+
+def _print_routes(app) -> int:
+    rows = [("METHOD", "PATTERN", "HANDLER", "PARAMETERS")] + routes_table(app)
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["mcp"]:
+        from .mcp.cli import main as mcp_main
+
+        return mcp_main(argv[1:])
+    parser = argparse.ArgumentParser(prog="conduit", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="serve MODULE:APP with the trio + h11 server")
+    run.add_argument("target", help="MODULE:APP, e.g. examples.hello:app")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    routes = commands.add_parser("routes", help="print the route table of MODULE:APP")
+    routes.add_argument("target")
+    commands.add_parser("mcp", help="serve MODULE:MCP over stdio or HTTP (see `conduit mcp --help`)")
+    args = parser.parse_args(argv)
+
+    if args.command == "routes":
+        return _print_routes(load_target(args.target))
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = load_target(args.target)
+    if inspect.isfunction(app):  # an app factory
+        app = app()
+    app.run(host=args.host, port=args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,124 @@
+"""HTTP errors: raise one anywhere in a handler, get the one JSON error shape.
+
+Hierarchy (each class carries its status, so one place maps errors to responses)::
+
+    HTTPError(status_code, detail)
+    ├── BadRequest 400            ├── UnprocessableEntity 422
+    ├── Unauthorized 401          │   └── ValidationError (errors=[{loc, msg, type}])
+    ├── Forbidden 403             ├── TooManyRequests 429
+    ├── NotFound 404              ├── RequestHeaderFieldsTooLarge 431
+    │   └── ModelNotFound         ├── InternalServerError 500
+    ├── MethodNotAllowed 405      │   └── InferenceError
+    ├── RequestTimeout 408        ├── NotImplementedError_ 501
+    ├── Conflict 409              ├── BadGateway 502
+    ├── PayloadTooLarge 413       ├── ServiceUnavailable 503
+    └── UnsupportedMediaType 415  └── GatewayTimeout 504
+
+The body is always ``{"error": {"status", "type", "detail", "request_id"}}``;
+tracebacks go to the log, never to the client.
+"""
+
+from __future__ import annotations
+
+import re
+from http import HTTPStatus
+from typing import Any
+
+from .http.response import JSONResponse
+
+
+def _type_name(status: int) -> str:
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        return "error"
+    return re.sub(r"[^a-z0-9]+", "_", phrase.lower()).strip("_")
+
+
+class HTTPError(Exception):
+    """An error with an HTTP status. ``detail`` is any JSON-able value."""
+
+    status_code = 500
+
+    def __init__(self, status_code: int | None = None, detail: Any = None,
+                 headers: dict[str, str] | None = None):
+        if status_code is not None:
+            self.status_code = status_code
+        if not 400 <= self.status_code <= 599:
+            raise ValueError(f"HTTPError status must be 4xx or 5xx, got {self.status_code}")
+        self.detail = detail if detail is not None else _default_detail(self.status_code)
+        self.headers = dict(headers or {})
+        super().__init__(f"{self.status_code}: {self.detail}")
+
+    @property
+    def type(self) -> str:
+        return _type_name(self.status_code)
+
+    def to_response(self, request_id: str | None = None) -> JSONResponse:
+        return error_response(self.status_code, self.detail, request_id, self.headers, self.type)
+
+
+def _default_detail(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def error_response(status: int, detail: Any = None, request_id: str | None = None,
+                   headers: dict[str, str] | None = None, type: str | None = None) -> JSONResponse:
+    """The one error shape, for errors that are not raised (404s from the router, 500s)."""
+    body = {"error": {"status": status, "type": type or _type_name(status),
+                      "detail": detail if detail is not None else _default_detail(status),
+                      "request_id": request_id}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _subclass(name: str, status: int, base: type[HTTPError] = HTTPError, doc: str = "") -> type:
+    return type(name, (base,), {"status_code": status, "__doc__": doc or f"{status} {_default_detail(status)}."})
+
+
+BadRequest = _subclass("BadRequest", 400)
+Unauthorized = _subclass("Unauthorized", 401)
+Forbidden = _subclass("Forbidden", 403)
+NotFound = _subclass("NotFound", 404)
+MethodNotAllowed = _subclass("MethodNotAllowed", 405)
+RequestTimeout = _subclass("RequestTimeout", 408)
+Conflict = _subclass("Conflict", 409)
+PayloadTooLarge = _subclass("PayloadTooLarge", 413)
+UnsupportedMediaType = _subclass("UnsupportedMediaType", 415)
+UnprocessableEntity = _subclass("UnprocessableEntity", 422)
+TooManyRequests = _subclass("TooManyRequests", 429)
+RequestHeaderFieldsTooLarge = _subclass("RequestHeaderFieldsTooLarge", 431)
+InternalServerError = _subclass("InternalServerError", 500)
+NotImplementedError_ = _subclass("NotImplementedError_", 501)
+BadGateway = _subclass("BadGateway", 502)
+ServiceUnavailable = _subclass("ServiceUnavailable", 503)
+GatewayTimeout = _subclass("GatewayTimeout", 504)
+ModelNotFound = _subclass("ModelNotFound", 404, NotFound, "No model with that name (or version).")
+InferenceError = _subclass("InferenceError", 500, InternalServerError, "A model failed to predict.")
+
+
+class ValidationError(UnprocessableEntity):
+    """422 listing every failing field: ``errors=[{"loc": "query.page", "msg": ...}]``."""
+
+    def __init__(self, errors: list[dict[str, Any]] | str, headers: dict[str, str] | None = None):
+        if isinstance(errors, str):
+            errors = [{"loc": "", "msg": errors}]
+        self.errors = errors
+        super().__init__(detail=errors, headers=headers)
+
+
+def abort(status_code: int, detail: Any = None, headers: dict[str, str] | None = None):
+    """Raise the :class:`HTTPError` subclass for ``status_code`` (or a plain one)."""
+    cls = _BY_STATUS.get(status_code, HTTPError)
+    if cls is HTTPError:
+        raise HTTPError(status_code, detail, headers)
+    raise cls(detail=detail, headers=headers)
+
+
+_BY_STATUS = {cls.status_code: cls for cls in (
+    BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, RequestTimeout, Conflict,
+    PayloadTooLarge, UnsupportedMediaType, UnprocessableEntity, TooManyRequests,
+    RequestHeaderFieldsTooLarge, InternalServerError, NotImplementedError_, BadGateway,
+    ServiceUnavailable, GatewayTimeout)}

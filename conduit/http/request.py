@@ -1,0 +1,117 @@
+"""The incoming request: everything a handler may read, and nothing about sockets."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import unquote
+
+import orjson
+
+from .datastructures import Headers, QueryParams
+
+#: ``await receive()`` returns the next chunk of the body, ``b""`` once it is complete.
+Receive = Callable[[], Awaitable[bytes]]
+
+
+async def _no_body() -> bytes:
+    return b""
+
+
+class ClientDisconnect(Exception):
+    """The client went away before the request body was complete."""
+
+
+class Request:
+    """An HTTP request as the handler sees it.
+
+    The body is read on demand: ``await body()`` / ``await json()`` buffer it once;
+    ``stream()`` yields it chunk by chunk without buffering (and cannot be mixed
+    with ``body()`` once it has started).
+    """
+
+    __slots__ = ("method", "raw_path", "query_string", "headers", "client", "path_params",
+                 "app", "route", "_receive", "_body", "_streamed", "_query", "_path", "_state",
+                 "scheme", "http_version")
+
+    def __init__(
+        self,
+        method: str,
+        raw_path: bytes,
+        query_string: bytes = b"",
+        headers: Headers | None = None,
+        client: tuple[str, int] | None = None,
+        receive: Receive = _no_body,
+        app: Any = None,
+        scheme: str = "http",
+        http_version: str = "1.1",
+    ):
+        self.method = method
+        self.raw_path = raw_path
+        self.query_string = query_string
+        self.headers = headers if headers is not None else Headers()
+        self.client = client
+        self.path_params: dict[str, Any] = {}
+        self.app = app
+        self.route = None  # the matched Route, set by the app
+        self.scheme = scheme
+        self.http_version = http_version
+        self._receive = receive
+        self._body: bytes | None = None
+        self._streamed = False
+        self._query: QueryParams | None = None
+        self._path: str | None = None
+        self._state: SimpleNamespace | None = None
+
+    @property
+    def path(self) -> str:
+        """The percent-decoded path (``%2F`` becomes ``/`` here; routing saw it encoded)."""
+        if self._path is None:
+            self._path = unquote(self.raw_path.decode("latin-1"))
+        return self._path
+
+    @property
+    def url(self) -> str:
+        host = self.headers.get("host", "localhost")
+        query = f"?{self.query_string.decode('latin-1')}" if self.query_string else ""
+        return f"{self.scheme}://{host}{self.raw_path.decode('latin-1')}{query}"
+
+    @property
+    def query_params(self) -> QueryParams:
+        if self._query is None:
+            self._query = QueryParams(self.query_string)
+        return self._query
+
+    @property
+    def state(self) -> SimpleNamespace:
+        """Per-request scratch space for middleware and dependencies."""
+        if self._state is None:
+            self._state = SimpleNamespace()
+        return self._state
+
+    async def body(self) -> bytes:
+        if self._body is None:
+            if self._streamed:
+                raise RuntimeError("the body was already consumed with stream()")
+            chunks = []
+            while chunk := await self._receive():
+                chunks.append(chunk)
+            self._body = b"".join(chunks)
+        return self._body
+
+    async def json(self) -> Any:
+        """The body parsed as JSON; raises ``orjson.JSONDecodeError`` (a ``ValueError``)."""
+        return orjson.loads(await self.body())
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        if self._body is not None:
+            if self._body:
+                yield self._body
+            return
+        self._streamed = True
+        while chunk := await self._receive():
+            yield chunk
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.raw_path.decode('latin-1')!r}>"

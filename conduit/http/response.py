@@ -1,0 +1,136 @@
+"""Responses: a status, headers and a body, rendered to bytes.
+
+Subclasses differ by media type and ``render`` only. Streaming responses carry an
+iterator instead of a body; the server decides how to pace and stop it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Iterable, Mapping
+from typing import Any
+
+from .._json import dumps
+from .sse import PING, encode_event
+
+HeadersInput = Mapping[str, str] | Iterable[tuple[str, str]] | None
+
+
+def _header_list(headers: HeadersInput) -> list[tuple[str, str]]:
+    if headers is None:
+        return []
+    if isinstance(headers, Mapping):
+        return [(str(k), str(v)) for k, v in headers.items()]
+    return [(str(k), str(v)) for k, v in headers]
+
+
+class Response:
+    """A complete response. ``content`` is rendered once, at construction."""
+
+    media_type: str | None = None
+    charset = "utf-8"
+
+    def __init__(self, content: Any = b"", status_code: int = 200,
+                 headers: HeadersInput = None, media_type: str | None = None):
+        self.status_code = status_code
+        if media_type is not None:
+            self.media_type = media_type
+        self.body = self.render(content)
+        self.headers = _header_list(headers)
+        if self.media_type is not None and not self.has_header("content-type"):
+            content_type = self.media_type
+            if content_type.startswith("text/") and "charset" not in content_type:
+                content_type += f"; charset={self.charset}"
+            self.headers.append(("content-type", content_type))
+
+    def render(self, content: Any) -> bytes:
+        if content is None:
+            return b""
+        if isinstance(content, bytes):
+            return content
+        if isinstance(content, (bytearray, memoryview)):
+            return bytes(content)
+        if isinstance(content, str):
+            return content.encode(self.charset)
+        raise TypeError(f"{type(self).__name__} content must be bytes or str, got {type(content).__name__}")
+
+    def has_header(self, name: str) -> bool:
+        name = name.lower()
+        return any(k.lower() == name for k, _ in self.headers)
+
+    def get_header(self, name: str, default: str | None = None) -> str | None:
+        name = name.lower()
+        return next((v for k, v in self.headers if k.lower() == name), default)
+
+    def set_header(self, name: str, value: str) -> None:
+        """Replace every header of that name with one value."""
+        lowered = name.lower()
+        self.headers = [(k, v) for k, v in self.headers if k.lower() != lowered]
+        self.headers.append((name, value))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.status_code}>"
+
+
+class PlainTextResponse(Response):
+    media_type = "text/plain"
+
+
+class HTMLResponse(Response):
+    media_type = "text/html"
+
+
+class JSONResponse(Response):
+    """JSON via orjson; numpy arrays and scalars, dataclasses and datetimes encode natively."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return dumps(content)
+
+
+class StreamingResponse(Response):
+    """A body produced by a sync or async iterable of ``bytes``/``str``, sent chunked.
+
+    The server closes the iterator when the client disconnects. A sync iterator is
+    advanced in a worker thread so that a slow producer never stalls the server.
+    """
+
+    #: Seconds of producer silence after which the server sends :attr:`ping_bytes`.
+    ping_interval: float | None = None
+    ping_bytes = b""
+
+    def __init__(self, content: Iterable[Any] | AsyncIterable[Any], status_code: int = 200,
+                 headers: HeadersInput = None, media_type: str | None = None):
+        if not isinstance(content, (Iterable, AsyncIterable)) or isinstance(content, (str, bytes)):
+            raise TypeError(f"{type(self).__name__} needs an iterable of chunks, got {type(content).__name__}")
+        self.iterable = content
+        super().__init__(b"", status_code, headers, media_type)
+
+    def encode_chunk(self, chunk: Any) -> bytes:
+        if isinstance(chunk, str):
+            return chunk.encode(self.charset)
+        if isinstance(chunk, (bytes, bytearray, memoryview)):
+            return bytes(chunk)
+        raise TypeError(f"stream chunks must be bytes or str, got {type(chunk).__name__}")
+
+
+class EventSourceResponse(StreamingResponse):
+    """Server-Sent Events from a sync or async iterable of ``str`` or event dicts.
+
+    Items are encoded by :func:`conduit.http.sse.encode_event`; a ``: ping`` comment
+    goes out after ``ping_interval`` seconds without an event.
+    """
+
+    media_type = "text/event-stream"
+    ping_bytes = PING
+
+    def __init__(self, content: Iterable[Any] | AsyncIterable[Any], status_code: int = 200,
+                 headers: HeadersInput = None, ping_interval: float | None = 15.0):
+        super().__init__(content, status_code, headers)
+        self.ping_interval = ping_interval
+        for name, value in (("cache-control", "no-cache"), ("x-accel-buffering", "no")):
+            if not self.has_header(name):
+                self.headers.append((name, value))
+
+    def encode_chunk(self, chunk: Any) -> bytes:
+        return encode_event(chunk)

@@ -1,0 +1,131 @@
+"""The Router: route records in, one compiled table, matches out.
+
+Registration is cheap and checked (bad patterns and conflicts raise
+:class:`RouteError` naming the routes); :meth:`Router.compile` builds the table
+once; :meth:`Router.match` is one kernel call plus decoding of the parameters
+that matched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import unquote
+
+from conduit_kernels.routing import (
+    NOT_FOUND,
+    ParamKind,
+    PatternError,
+    RouteTable,
+    build_route_table,
+    match_route,
+    parse_pattern,
+)
+
+from .convertors import CONVERTORS
+
+
+class RouteError(ValueError):
+    """A route that cannot be registered: malformed pattern or a conflict."""
+
+
+@dataclass(eq=False)
+class Route:
+    """One registered route. ``endpoint`` is the handler as the app calls it."""
+
+    pattern: str
+    methods: tuple[str, ...]
+    handler: Callable[..., Any]
+    name: str
+    param_names: tuple[str, ...] = ()
+    param_kinds: tuple[ParamKind, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)
+    endpoint: Any = None
+
+    def describe(self) -> str:
+        return f"{'|'.join(self.methods)} {self.pattern} ({self.name})"
+
+
+@dataclass(slots=True)
+class Match:
+    """The outcome of a lookup: a route with its parameters, or the allowed methods."""
+
+    route: Route | None
+    params: dict[str, Any]
+    allowed: list[str]
+
+
+_EMPTY: dict[str, Any] = {}
+
+
+class Router:
+    """Routes in registration order, compiled on demand into one kernel table."""
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+        self._shapes: dict[tuple, Route] = {}
+        self._table: RouteTable | None = None
+        self._work = None
+
+    def add(self, pattern: str, methods, handler, *, name: str | None = None, **options) -> Route:
+        methods = tuple(dict.fromkeys(m.upper() for m in methods))
+        name = name or getattr(handler, "__qualname__", repr(handler))
+        if not methods:
+            raise RouteError(f"route {pattern!r} ({name}) has no methods")
+        try:
+            segments = parse_pattern(pattern)
+        except PatternError as exc:
+            raise RouteError(f"route {pattern!r} ({name}): {exc}") from None
+        params = [s for s in segments if s.kind != ParamKind.STATIC]
+        route = Route(pattern, methods, handler, name,
+                      tuple(s.text for s in params), tuple(s.kind for s in params), options)
+        # Same shape (static text and parameter kinds) and same method: the kernel's
+        # builder would refuse it too, but checking here keeps registration O(1).
+        shape = tuple((s.kind, s.text if s.kind == ParamKind.STATIC else "") for s in segments)
+        for method in methods:
+            other = self._shapes.get((method, shape))
+            if other is not None:
+                what = "duplicate" if other.param_names == route.param_names else "ambiguous"
+                raise RouteError(f"{what} routes: {method} {other.pattern!r} ({other.name}) "
+                                 f"and {method} {pattern!r} ({name})")
+        for method in methods:
+            self._shapes[(method, shape)] = route
+        self.routes.append(route)
+        self._table = None
+        return route
+
+    def remove(self, route: Route) -> None:
+        """Undo :meth:`add` (used when a handler's signature cannot be bound)."""
+        self.routes.remove(route)
+        self._shapes = {k: r for k, r in self._shapes.items() if r is not route}
+        self._table = None
+
+    def compile(self) -> RouteTable:
+        """Build the table (once per change) and make sure the kernel is compiled."""
+        if self._table is None:
+            table = build_route_table([(r.methods, r.pattern) for r in self.routes])
+            work = table.new_work()
+            match_route(table.table, b"/", 0, work)  # compile or load from cache now
+            self._table, self._work = table, work
+        return self._table
+
+    def match(self, method: str, raw_path: bytes) -> Match:
+        """Look ``raw_path`` up for ``method``; parameters come back decoded and typed.
+
+        Not thread-safe: the server matches on its event-loop thread only.
+        """
+        table = self._table or self.compile()
+        work = self._work
+        route_id, allowed = match_route(table.table, raw_path, table.methods.get(method, -1), work)
+        if route_id == NOT_FOUND:
+            return Match(None, _EMPTY, table.allowed(allowed) if allowed else [])
+        route = self.routes[route_id]
+        if not route.param_names:
+            return Match(route, {}, [])
+        params = {}
+        for k, (name, kind) in enumerate(zip(route.param_names, route.param_kinds)):
+            text = raw_path[work[2 * k]: work[2 * k + 1]].decode("latin-1")
+            if "%" in text:
+                text = unquote(text)
+            params[name] = CONVERTORS[kind](text)
+        return Match(route, params, [])

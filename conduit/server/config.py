@@ -1,0 +1,33 @@
+"""Server settings with safe defaults (docs/production.md explains each)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+
+@dataclass
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: Largest request head (request line + headers) in bytes → 431.
+    max_head_size: int = 16 * 1024
+    #: Largest request body in bytes → 413 (per-route ``max_body_size`` overrides it).
+    max_body_size: int = 1024 * 1024
+    #: The whole request head must arrive within this many seconds of its first byte → 408.
+    head_timeout: float = 10.0
+    #: Longest silence while a request body is being received → 408.
+    body_timeout: float = 10.0
+    #: Idle keep-alive connections are closed after this many seconds.
+    keepalive_timeout: float = 5.0
+    #: A handler running longer than this gets cancelled → 504.
+    handler_timeout: float = 30.0
+    #: Value of the ``Server`` header.
+    server_header: str = "conduit"
+
+    @classmethod
+    def from_options(cls, **options) -> "ServerConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(options) - known
+        if unknown:
+            raise TypeError(f"unknown server options: {sorted(unknown)} (known: {sorted(known)})")
+        return cls(**options)

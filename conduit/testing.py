@@ -1,0 +1,193 @@
+"""Test helpers: drive an app in-process (``TestClient``) or over a real socket (``LiveServer``).
+
+Both run the app on its own trio loop in a background thread, so app state made
+at startup (locks, channels, batchers) lives in one loop for the whole test.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import trio
+
+from .http.datastructures import Headers
+from .http.request import Request
+from .http.response import StreamingResponse
+
+
+class _TrioThread:
+    """A trio loop in a daemon thread that runs ``main(ready)`` until stopped."""
+
+    def __init__(self, main):
+        self._main = main
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self.token: trio.lowlevel.TrioToken | None = None
+        self.value: Any = None
+        self._scope: trio.CancelScope | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True, name="conduit-test-loop")
+
+    def _run(self) -> None:
+        async def root():
+            self.token = trio.lowlevel.current_trio_token()
+            with trio.CancelScope() as scope:
+                self._scope = scope
+                await self._main(self)
+        try:
+            trio.run(root)
+        except BaseException as exc:  # reported to the starting thread
+            self._error = exc
+        finally:
+            self._ready.set()
+
+    def started(self, value: Any = None) -> None:
+        self.value = value
+        self._ready.set()
+
+    def start(self, timeout: float = 120) -> Any:
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError("the app did not start in time")
+        if self._error is not None:
+            raise RuntimeError(f"the app failed to start: {self._error!r}") from self._error
+        return self.value
+
+    def call(self, async_fn, *args):
+        return trio.from_thread.run(async_fn, *args, trio_token=self.token)
+
+    def stop(self, timeout: float = 60) -> None:
+        if self._thread.is_alive() and self.token is not None:
+            try:
+                trio.from_thread.run_sync(self._scope.cancel, trio_token=self.token)
+            except trio.RunFinishedError:
+                pass
+        self._thread.join(timeout)
+        if self._error is not None and not isinstance(self._error, trio.Cancelled):
+            raise self._error
+
+
+def _transport_class():
+    import httpx
+
+    class AppTransport(httpx.BaseTransport):
+        """An httpx transport that hands requests to ``app.handle`` on the loop thread."""
+
+        def __init__(self, app, loop: _TrioThread, client: tuple[str, int]):
+            self.app = app
+            self.loop = loop
+            self.client = client
+
+        def handle_request(self, request: "httpx.Request") -> "httpx.Response":
+            body = request.read()
+            raw_path = request.url.raw_path
+            path, _, query = raw_path.partition(b"?")
+            headers = Headers([(k.lower(), v) for k, v in request.headers.raw])
+            status, out_headers, content = self.loop.call(
+                self._roundtrip, request.method, path, query, headers, body)
+            return httpx.Response(status, headers=out_headers, content=content, request=request)
+
+        async def _roundtrip(self, method, path, query, headers, body):
+            sent = False
+
+            async def receive() -> bytes:
+                nonlocal sent
+                if sent:
+                    return b""
+                sent = True
+                return body
+
+            request = Request(method, path, query, headers, self.client, receive)
+            response = await self.app.handle(request)
+            if isinstance(response, StreamingResponse) and method != "HEAD":
+                content = b"".join([chunk async for chunk in _iterate(response)])
+            else:
+                content = response.body if method != "HEAD" else b""
+            headers = list(response.headers)
+            if not isinstance(response, StreamingResponse):
+                headers.append(("content-length", str(len(response.body))))
+            return response.status_code, headers, content
+
+    return AppTransport
+
+
+async def _iterate(response: StreamingResponse):
+    iterable = response.iterable
+    if hasattr(iterable, "__aiter__"):
+        async for item in iterable:
+            yield response.encode_chunk(item)
+    else:
+        for item in iterable:
+            yield response.encode_chunk(item)
+
+
+def TestClient(app, base_url: str = "http://testserver", client: tuple[str, int] = ("testclient", 50000),
+               **httpx_options: Any):
+    """An ``httpx.Client`` wired to ``app`` in-process (no sockets).
+
+    Use it as a context manager: entering runs the warm-ups and startup hooks,
+    leaving runs the shutdown hooks. Streaming responses are collected whole;
+    use :class:`LiveServer` for endless streams.
+    """
+    import httpx
+
+    class _Client(httpx.Client):
+        def __enter__(self):
+            async def main(loop: _TrioThread):
+                await app.startup()
+                loop.started()
+                try:
+                    await trio.sleep_forever()
+                finally:
+                    with trio.CancelScope(shield=True):
+                        await app.shutdown()
+
+            self._loop = _TrioThread(main)
+            self._loop.start()
+            self._transport.loop = self._loop
+            return super().__enter__()
+
+        def __exit__(self, *exc_info):
+            super().__exit__(*exc_info)
+            self._loop.stop()
+
+    transport = _transport_class()(app, None, client)
+    return _Client(transport=transport, base_url=base_url, **httpx_options)
+
+
+TestClient.__test__ = False  # not a pytest test class
+
+
+class LiveServer:
+    """The real trio + h11 server on ``127.0.0.1:<ephemeral>`` in a background thread.
+
+    >>> with LiveServer(app) as server:          # doctest: +SKIP
+    ...     httpx.get(server.url + "/hello")
+    """
+
+    def __init__(self, app, host: str = "127.0.0.1", **server_options: Any):
+        self.app = app
+        self.host = host
+        self.options = server_options
+        self.port: int | None = None
+        self._loop: _TrioThread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def __enter__(self) -> "LiveServer":
+        from .server import serve
+
+        async def main(loop: _TrioThread):
+            async with trio.open_nursery() as nursery:
+                port = await nursery.start(lambda task_status: serve(
+                    self.app, self.host, 0, task_status=task_status, **self.options))
+                loop.started(port)
+
+        self._loop = _TrioThread(main)
+        self.port = self._loop.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._loop.stop()
