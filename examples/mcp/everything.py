@@ -249,6 +249,47 @@ async def test_input_required_result_capabilities(ctx: Context) -> str:
     return f"Received inputs: {', '.join(sorted(answers)) or 'none'}"
 
 
+# ------------------------------------------------------------------ tools: 2026-07-28 diagnostics
+@mcp.tool(description="Asks for elicitation; in 2026-07-28 the answer is an input_required result on the stream")
+async def test_streaming_elicitation(ctx: Context) -> str:
+    answer = await ctx.elicit("What is your name?", _NAME_SCHEMA, key="user_name")
+    return f"Hello, {(answer.get('content') or {}).get('name', 'stranger')}!"
+
+
+@mcp.tool(description="Logs at several levels; nothing is sent unless the request set a log level")
+async def test_logging_tool(ctx: Context) -> str:
+    for level in ("debug", "info", "warning", "error"):
+        await ctx.log(level, f"{level} message from test_logging_tool", logger="conformance")
+    return "Logged at debug, info, warning and error"
+
+
+_toggles = {"tool": False, "prompt": False}
+
+
+def _trivial() -> str:
+    return "temporary"
+
+
+@mcp.tool(description="Adds or removes a temporary tool, so tools/list_changed fires")
+def test_trigger_tool_change() -> str:
+    _toggles["tool"] = not _toggles["tool"]
+    if _toggles["tool"]:
+        mcp.add_tool(_trivial, name="test_temporary_tool", description="Temporary tool")
+    else:
+        mcp.remove_tool("test_temporary_tool")
+    return "tool list changed"
+
+
+@mcp.tool(description="Adds or removes a temporary prompt, so prompts/list_changed fires")
+def test_trigger_prompt_change() -> str:
+    _toggles["prompt"] = not _toggles["prompt"]
+    if _toggles["prompt"]:
+        mcp.add_prompt(_trivial, name="test_temporary_prompt", description="Temporary prompt")
+    else:
+        mcp.remove_prompt("test_temporary_prompt")
+    return "prompt list changed"
+
+
 # ------------------------------------------------------------------ resources
 @mcp.resource("test://static-text", name="static-text", title="Static Text Resource",
               description="A static text resource for testing", mime_type="text/plain")
