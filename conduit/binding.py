@@ -16,7 +16,7 @@ import trio
 
 from .exceptions import ValidationError
 from .http.request import Request
-from .routing.convertors import KIND_NAMES, annotation_convertor
+from .routing.convertors import CONVERTORS, annotation_convertor
 from .routing.router import Route, RouteError
 
 
@@ -42,8 +42,7 @@ def build_endpoint(route: Route) -> Callable[[Request], Any]:
         elif name in route.param_names:
             kind = route.param_kinds[route.param_names.index(name)]
             convert = annotation_convertor(annotation)
-            pattern_type = {"int": int, "float": float}.get(KIND_NAMES[kind], str)
-            if convert is not None and convert is not pattern_type:
+            if convert is not None and convert is not CONVERTORS[kind]:
                 plan.append((name, "path_convert", convert))
             else:
                 plan.append((name, "path", None))

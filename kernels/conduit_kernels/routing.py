@@ -498,7 +498,7 @@ def _match(table, path, method, work):
         if node >= 0 and method >= 0:
             route = table[nodes + node * columns + NODE_COLUMNS + method]
             if route >= 0:
-                return np.int64(route), allowed
+                return np.int64(route), np.int64(0)
         # Otherwise a param route may still serve this method: walk the tree.
 
     # Backtracking walk. Per level (4 slots of ``work`` after the spans): node,
@@ -520,7 +520,7 @@ def _match(table, path, method, work):
             if state == 0:
                 route = table[row + NODE_COLUMNS + method] if method >= 0 else -1
                 if route >= 0:
-                    return np.int64(route), allowed
+                    return np.int64(route), np.int64(0)
                 allowed |= _methods_at(table, row, n_methods)
             sp -= 4
             continue
@@ -551,7 +551,7 @@ def _match(table, path, method, work):
             work[2 * n_params + 1] = n
             route = table[crow + NODE_COLUMNS + method] if method >= 0 else -1
             if route >= 0:
-                return np.int64(route), allowed
+                return np.int64(route), np.int64(0)
             allowed |= _methods_at(table, crow, n_methods)
             continue
         else:
