@@ -491,7 +491,8 @@ def build_signature(fn: Callable[..., Any], *, context_types: tuple[type, ...] =
             continue
         hint = hints.get(name, _MISSING)
         base = get_args(hint)[0] if get_origin(hint) is typing.Annotated else hint
-        if (isinstance(base, type) and context_types and issubclass(base, context_types)) or \
+        members = get_args(base) if get_origin(base) in (Union, types.UnionType) else (base,)
+        if any(isinstance(m, type) and context_types and issubclass(m, context_types) for m in members) or \
                 (hint is _MISSING and name in ("ctx", "context") and context_types):
             context_param = name
             continue

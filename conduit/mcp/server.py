@@ -360,7 +360,9 @@ def _context_param(fn: Callable[..., Any], context_type: type) -> str | None:
         hints = {}
     for pname in inspect.signature(fn).parameters:
         hint = hints.get(pname)
-        if (isinstance(hint, type) and issubclass(hint, context_type)) or (hint is None and pname in ("ctx",)):
+        members = getattr(hint, "__args__", None) or (hint,)
+        if any(isinstance(m, type) and issubclass(m, context_type) for m in members) or \
+                (hint is None and pname in ("ctx",)):
             return pname
     return None
 

@@ -61,3 +61,9 @@ def schema_2025() -> SchemaChecker:
 @pytest.fixture(scope="session")
 def schema_2026() -> SchemaChecker:
     return SchemaChecker("2026-07-28")
+
+
+@pytest.fixture
+def load_mcp_example():
+    """``load_mcp_example("filesystem")`` imports an example afresh (after env changes)."""
+    return load_example

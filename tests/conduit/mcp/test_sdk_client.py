@@ -80,3 +80,23 @@ def test_sdk_client_over_streamable_http(mode, stateless, everything):
     app.mount_mcp("/mcp", everything.mcp, stateless=stateless)
     with LiveServer(app) as server:
         anyio.run(_drive, server.url + "/mcp", mode, not (stateless and mode == "legacy"))
+
+
+def test_sdk_legacy_sse_client(everything):
+    """An old (2024-11-05 HTTP+SSE) client through the SDK's sse_client."""
+    from conduit import Conduit
+    from conduit.testing import LiveServer
+    from mcp import ClientSession
+    from mcp.client.sse import sse_client
+
+    app = Conduit()
+    app.mount_mcp("/mcp", everything.mcp, legacy_sse=True)
+
+    async def drive(url):
+        async with sse_client(url) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            result = await session.call_tool("test_simple_text", {})
+            assert result.content[0].text == "This is a simple text response for testing."
+
+    with LiveServer(app) as server:
+        anyio.run(drive, server.url + "/sse")
