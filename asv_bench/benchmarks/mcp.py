@@ -129,15 +129,19 @@ class HTTPServerProcess:
         return latencies
 
     def concurrent(self, n: int = CALLS, workers: int = CONCURRENCY) -> None:
+        """``workers`` clients, each with its own connection and session, ``n`` calls in all."""
         async def run() -> None:
-            limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
-            async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-                async def worker(count: int) -> None:
+            async def worker(count: int) -> None:
+                async with httpx.AsyncClient(timeout=30) as client:
+                    r = await client.post(self.url, headers=HEADERS, json=INIT)
+                    headers = dict(self.headers, **{"mcp-session-id": r.headers["mcp-session-id"]})
+                    await client.post(self.url, headers=headers,
+                                      json={"jsonrpc": "2.0", "method": "notifications/initialized"})
                     for _ in range(count):
-                        r = await client.post(self.url, headers=self.headers, content=self.body)
+                        r = await client.post(self.url, headers=headers, content=self.body)
                         if b'"result"' not in r.content:
                             raise RuntimeError(r.text)
-                await asyncio.gather(*(worker(n // workers) for _ in range(workers)))
+            await asyncio.wait_for(asyncio.gather(*(worker(n // workers) for _ in range(workers))), 120)
         asyncio.run(run())
 
     def rss_mb(self) -> float:
