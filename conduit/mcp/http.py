@@ -1,0 +1,331 @@
+"""Streamable HTTP transport for MCP, mounted on a Conduit app (both protocol eras).
+
+``mount(app, "/mcp", server)`` registers POST/GET/DELETE on the path:
+
+* POST carries one JSON-RPC message. A request is answered with JSON when its final
+  response is the first thing the server has to say, otherwise with an SSE stream that
+  carries the progress/log notifications and server-to-client requests first, so none
+  is ever dropped. Notifications and responses are acknowledged 202.
+* GET (handshake era, with a session) opens the standalone SSE stream for list-change
+  and resource-update notifications; ``Last-Event-ID`` resumes a stream from the
+  session's event log.
+* DELETE ends a session.
+
+Handshake-era requests need ``Mcp-Session-Id`` after ``initialize`` (400 when missing,
+404 when unknown); 2026-07-28 requests are stateless and their envelope is checked
+against the ``MCP-Protocol-Version``/``Mcp-Method``/``Mcp-Name`` headers. With
+``stateless=True`` no session is ever created (any replica can answer any request);
+progress and logs still arrive on each request's own SSE response.
+Host/Origin checks and optional bearer auth run before anything else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import trio
+
+from conduit.http.request import ClientDisconnect, Request
+from conduit.http.response import EventSourceResponse, JSONResponse, Response
+from conduit.mcp.eras import LATEST_HANDSHAKE, SUPPORTED_VERSIONS, is_modern_request
+from conduit.mcp.jsonrpc import (
+    MCPError, classify, dumps, error_message, parse,
+)
+from conduit.mcp.protocol import Connection
+from conduit.mcp.security import BearerAuth, HostPolicy
+from conduit.mcp.sessions import Session, SessionStore
+
+__all__ = ["mount", "MCPEndpoint"]
+
+log = logging.getLogger("conduit.mcp.http")
+_JSON = "application/json"
+_SESSION_NOT_FOUND = -32001
+
+
+def _rpc_error(status: int, code: int, message: str, request_id: Any = None,
+               headers: dict[str, str] | None = None) -> Response:
+    body = {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
+    return Response(dumps(body), status, headers, media_type=_JSON)
+
+
+class MCPEndpoint:
+    """The HTTP handlers of one mounted MCP server (one per ``mount`` call)."""
+
+    def __init__(self, server: Any, *, stateless: bool = False, json_response: bool = False,
+                 allowed_hosts: list[str] | None = None, allowed_origins: list[str] | None = None,
+                 auth: str | Callable[[str], bool | Awaitable[bool]] | None = None,
+                 resource_metadata: str | None = None, session_idle_timeout: float = 1800.0,
+                 max_sessions: int = 10000, max_message_bytes: int = 4 * 1024 * 1024,
+                 sse_ping_interval: float = 15.0) -> None:
+        self.server = server
+        self.stateless = stateless
+        self.json_response = json_response
+        self.hosts = HostPolicy(allowed_hosts, allowed_origins)
+        self.auth = BearerAuth(auth, resource_metadata=resource_metadata) if auth is not None else None
+        self.sessions = SessionStore(session_idle_timeout, max_sessions)
+        self.max_message_bytes = max_message_bytes
+        self.sse_ping_interval = sse_ping_interval
+
+    # ------------------------------------------------------------ gatekeeping
+    async def _refuse(self, request: Request) -> Response | None:
+        headers = request.headers
+        refused = self.hosts.check(headers)
+        if refused is not None:
+            return _rpc_error(refused[0], -32600, refused[1])
+        if self.auth is not None:
+            denied = await self.auth.check(headers)
+            if denied is not None:
+                return _rpc_error(denied[0], -32600, denied[1], headers={"www-authenticate": denied[2]})
+        if not self.server._background_started:
+            self.server.start_background()
+        return None
+
+    def _session(self, request: Request) -> tuple[Session | None, Response | None]:
+        session_id = request.headers.get("mcp-session-id")
+        if session_id is None:
+            return None, _rpc_error(400, -32600, "Bad Request: missing Mcp-Session-Id header")
+        session = self.sessions.get(session_id.strip())
+        if session is None:
+            return None, _rpc_error(404, _SESSION_NOT_FOUND, "Session not found")
+        return session, None
+
+    # ------------------------------------------------------------ POST
+    async def post(self, request: Request) -> Response:
+        refused = await self._refuse(request)
+        if refused is not None:
+            return refused
+        content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+        if content_type != _JSON:
+            return _rpc_error(415, -32600, "Unsupported Media Type: Content-Type must be application/json")
+        try:
+            body = await request.body()
+        except ClientDisconnect:
+            return Response(b"", 400)
+        if len(body) > self.max_message_bytes:
+            return _rpc_error(413, -32600, f"Message larger than {self.max_message_bytes} bytes")
+        try:
+            message = parse(body)
+            kind = classify(message)
+        except MCPError as exc:
+            request_id = message.get("id") if isinstance(locals().get("message"), dict) else None
+            return Response(dumps(error_message(request_id if isinstance(request_id, (str, int)) else None, exc)),
+                            400, media_type=_JSON)
+        headers = request.headers
+        version = headers.get("mcp-protocol-version")
+        has_session = headers.get("mcp-session-id") is not None
+        if kind != "request":
+            if has_session and not self.stateless:
+                session, missing = self._session(request)
+                if missing is not None:
+                    return missing
+                await session.connection.handle(message)
+            return Response(b"", 202)
+        method = message["method"]
+        params = message.get("params") or {}
+        if not isinstance(params, dict):
+            params = {}
+        if not has_session and is_modern_request(method, params, headers):
+            connection = Connection(self.server, can_request=False)
+            return await self._answer(connection, message, headers, modern=True)
+        if version is not None and version.strip() not in SUPPORTED_VERSIONS:
+            return _rpc_error(400, -32600, f"Bad Request: unsupported MCP-Protocol-Version {version!r}",
+                              message.get("id"))
+        if method == "initialize" and not has_session:
+            connection = Connection(self.server, can_request=not self.stateless)
+            if self.stateless:
+                return await self._answer(connection, message, None)
+            if self.sessions.full():
+                return _rpc_error(503, -32600, "Too many sessions", message.get("id"))
+            response_message = await connection.handle(message)
+            extra = {}
+            if response_message is not None and "result" in response_message:
+                session = self.sessions.create(connection)
+                extra["mcp-session-id"] = session.id
+            return Response(dumps(response_message), 200, extra, media_type=_JSON)
+        if self.stateless:
+            connection = Connection(self.server, can_request=False)
+            connection.initialized = True
+            connection.protocol_version = version.strip() if version else LATEST_HANDSHAKE
+            return await self._answer(connection, message, None)
+        session, missing = self._session(request)
+        if missing is not None:
+            return missing
+        return await self._answer(session.connection, message, None, session=session)
+
+    async def _answer(self, connection: Connection, message: dict[str, Any], headers: Any, *,
+                      modern: bool = False, session: Session | None = None) -> Response:
+        """Run one request; JSON if the final response comes first, else an SSE stream."""
+        request_id = message["id"]
+        if not _may_emit(self.server, message):
+            response = await connection.handle(message, headers=headers)
+            return self._json(response, modern)
+        send_channel, receive_channel = trio.open_memory_channel[dict[str, Any] | None](64)
+        cancel = trio.CancelScope()
+
+        async def related(item: dict[str, Any]) -> None:
+            await send_channel.send(item)
+
+        async def run() -> None:
+            response = None
+            try:
+                with cancel:
+                    response = await connection.handle(message, related, headers=headers)
+            finally:
+                try:
+                    send_channel.send_nowait(response)
+                except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
+                    pass
+                send_channel.close()
+
+        trio.lowlevel.spawn_system_task(_guard, run)
+        first = await receive_channel.receive()
+        if first is None or (first.get("id") == request_id and ("result" in first or "error" in first)):
+            receive_channel.close()
+            if first is None:
+                return Response(b"", 202)
+            return self._json(first, modern)
+        stream_id = session.new_stream() if session is not None else None
+
+        async def events():
+            seq = 0
+            try:
+                item: dict[str, Any] | None = first
+                while item is not None:
+                    data = dumps(item).decode()
+                    seq += 1
+                    if session is not None and stream_id is not None:
+                        yield {"id": session.record(stream_id, seq, data.encode()), "data": data}
+                    else:
+                        yield {"data": data}
+                    if item.get("id") == request_id and ("result" in item or "error" in item):
+                        return
+                    try:
+                        item = await receive_channel.receive()
+                    except trio.EndOfChannel:
+                        return
+            finally:
+                # The client went away (or we are done): stop the handler, free the channel.
+                cancel.cancel()
+                receive_channel.close()
+
+        return EventSourceResponse(events(), ping_interval=self.sse_ping_interval)
+
+    def _json(self, response: dict[str, Any] | None, modern: bool) -> Response:
+        if response is None:
+            return Response(b"", 202)
+        status = 200
+        if "error" in response:
+            code = response["error"].get("code")
+            status = MCPError("", code=code).http_status if modern else (400 if code in (-32700, -32600) else 200)
+        return Response(dumps(response), status, media_type=_JSON)
+
+    # ------------------------------------------------------------ GET
+    async def get(self, request: Request) -> Response:
+        refused = await self._refuse(request)
+        if refused is not None:
+            return refused
+        if self.stateless:
+            return Response(b"", 405, {"allow": "POST"})
+        accept = request.headers.get("accept") or ""
+        if "text/event-stream" not in accept and "*/*" not in accept:
+            return _rpc_error(406, -32600, "Not Acceptable: GET needs Accept: text/event-stream")
+        session, missing = self._session(request)
+        if missing is not None:
+            return missing
+        last_event_id = request.headers.get("last-event-id")
+        replay: list[tuple[str, bytes]] = []
+        if last_event_id:
+            found = session.replay_after(last_event_id.strip())
+            if found is not None:
+                replay = found[1]
+        if session.standalone is not None and not replay:
+            return _rpc_error(409, -32600, "Conflict: this session already has a GET stream")
+        send_channel, receive_channel = trio.open_memory_channel[dict[str, Any]](256)
+        connection = session.connection
+
+        def push(message: dict[str, Any]) -> None:
+            try:
+                send_channel.send_nowait(message)
+            except (trio.WouldBlock, trio.ClosedResourceError):
+                pass
+
+        session.standalone = send_channel
+        connection.attach(push)
+        stream_id = "0"
+
+        async def events():
+            seq = 0
+            try:
+                for event_id, data in replay:
+                    yield {"id": event_id, "data": data.decode()}
+                async for item in receive_channel:
+                    seq += 1
+                    data = dumps(item)
+                    yield {"id": session.record(stream_id, seq, data), "data": data.decode()}
+            finally:
+                if session.standalone is send_channel:
+                    session.standalone = None
+                    connection.detach()
+                receive_channel.close()
+
+        return EventSourceResponse(events(), ping_interval=self.sse_ping_interval)
+
+    # ------------------------------------------------------------ DELETE
+    async def delete(self, request: Request) -> Response:
+        refused = await self._refuse(request)
+        if refused is not None:
+            return refused
+        if self.stateless:
+            return Response(b"", 405, {"allow": "POST"})
+        session, missing = self._session(request)
+        if missing is not None:
+            return missing
+        self.sessions.remove(session.id)
+        return Response(b"", 200)
+
+
+def _may_emit(server: Any, message: dict[str, Any]) -> bool:
+    """Whether handling ``message`` might send something before its response (needs SSE)."""
+    method = message["method"]
+    params = message.get("params") or {}
+    if method == "tools/call":
+        tool = server.tools.get(params.get("name"))
+        return tool is not None and tool.signature.context_param is not None
+    if method == "prompts/get":
+        prompt = server.prompts.get(params.get("name"))
+        return prompt is not None and prompt.context_param is not None
+    if method == "resources/read":
+        return True
+    return method == "subscriptions/listen"
+
+
+async def _guard(fn: Callable[[], Awaitable[None]]) -> None:
+    try:
+        await fn()
+    except Exception:  # never let a request crash the trio run (system task)
+        log.exception("MCP request task failed")
+
+
+def mount(app: Any, path: str, server: Any, *, legacy_sse: bool = False, legacy_sse_path: str = "/sse",
+          legacy_messages_path: str = "/messages", **options: Any) -> MCPEndpoint:
+    """Serve ``server`` over Streamable HTTP at ``path`` on ``app``; returns the endpoint.
+
+    Options: ``stateless``, ``allowed_hosts``, ``allowed_origins``, ``auth`` (a token or a
+    verifier), ``resource_metadata``, ``session_idle_timeout``, ``max_sessions``,
+    ``max_message_bytes``, ``sse_ping_interval``; ``legacy_sse=True`` also serves the
+    2024-11-05 HTTP+SSE transport at ``legacy_sse_path``/``legacy_messages_path``.
+    """
+    endpoint = MCPEndpoint(server, **options)
+    route_options = {"max_body_size": endpoint.max_message_bytes + 1}
+    app.add_route(path, endpoint.post, ["POST"], **route_options)
+    app.add_route(path, endpoint.get, ["GET"])
+    app.add_route(path, endpoint.delete, ["DELETE"])
+    if legacy_sse:
+        from conduit.mcp.legacy_sse import mount_legacy
+        mount_legacy(app, legacy_sse_path, legacy_messages_path, endpoint)
+    app.state.mcp_endpoints = getattr(app.state, "mcp_endpoints", []) + [endpoint]
+    return endpoint
+
+

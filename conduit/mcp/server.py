@@ -1,0 +1,382 @@
+"""``MCPServer``: the decorator API and the registries of tools, resources and prompts.
+
+The server is a passive registry: it compiles each decorated function into a
+descriptor (schema, binder, wire dict) once, at registration, and tells attached
+connections when a list changes or a resource updates. Protocol handling lives in
+:mod:`conduit.mcp.protocol`; transports in ``stdio``/``http``. Registering a second
+tool, prompt or resource under an existing name replaces it (and announces the change).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from conduit.mcp.request_state import StateSigner
+from conduit.mcp.schema import Signature, build_signature, parse_docstring
+from conduit.mcp.uri_template import UriTemplate, is_template
+
+__all__ = ["MCPServer", "Tool", "Resource", "ResourceTemplate", "Prompt", "ToolAnnotations"]
+
+Listener = Callable[[str, dict[str, Any]], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class ToolAnnotations:
+    """Hints about a tool's behaviour (MCP ``ToolAnnotations``); clients must not trust them."""
+
+    title: str | None = None
+    read_only_hint: bool | None = None
+    destructive_hint: bool | None = None
+    idempotent_hint: bool | None = None
+    open_world_hint: bool | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        names = {"title": "title", "read_only_hint": "readOnlyHint", "destructive_hint": "destructiveHint",
+                 "idempotent_hint": "idempotentHint", "open_world_hint": "openWorldHint"}
+        return {names[k]: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+def _is_async(fn: Callable[..., Any]) -> bool:
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
+
+
+@dataclasses.dataclass
+class Tool:
+    name: str
+    fn: Callable[..., Any]
+    signature: Signature
+    is_async: bool
+    run_sync_in_thread: bool
+    wire: dict[str, Any]
+    raw_arguments: bool = False
+
+
+@dataclasses.dataclass
+class Resource:
+    uri: str
+    fn: Callable[..., Any]
+    mime_type: str | None
+    is_async: bool
+    context_param: str | None
+    wire: dict[str, Any]
+
+
+@dataclasses.dataclass
+class ResourceTemplate:
+    template: UriTemplate
+    fn: Callable[..., Any]
+    mime_type: str | None
+    is_async: bool
+    context_param: str | None
+    converters: dict[str, Callable[[str], Any]]
+    wire: dict[str, Any]
+
+
+@dataclasses.dataclass
+class Prompt:
+    name: str
+    fn: Callable[..., Any]
+    is_async: bool
+    context_param: str | None
+    required: tuple[str, ...]
+    known: frozenset[str]
+    wire: dict[str, Any]
+
+
+class MCPServer:
+    """An MCP server: decorate functions, then run it over stdio or mount it on an app.
+
+    >>> mcp = MCPServer("demo", version="1.0")
+    >>> @mcp.tool()
+    ... def add(a: int, b: int) -> int:
+    ...     "Add two integers."
+    ...     return a + b
+    """
+
+    def __init__(self, name: str, version: str = "0.1.0", *, instructions: str | None = None,
+                 title: str | None = None, website_url: str | None = None, page_size: int = 100,
+                 state_secret: bytes | str | None = None, state_ttl_seconds: float = 600.0,
+                 cache_ttl_ms: int = 0, cache_scope: str = "private",
+                 sync_in_thread: bool = True) -> None:
+        self.name = name
+        self.version = version
+        self.instructions = instructions
+        self.title = title
+        self.website_url = website_url
+        self.page_size = page_size
+        self.cache_ttl_ms = cache_ttl_ms
+        self.cache_scope = cache_scope
+        self.sync_in_thread = sync_in_thread
+        self.state_signer = StateSigner(state_secret, state_ttl_seconds)
+        self.tools: dict[str, Tool] = {}
+        self.resources: dict[str, Resource] = {}
+        self.templates: dict[str, ResourceTemplate] = {}
+        self.prompts: dict[str, Prompt] = {}
+        self.completers: dict[tuple[str, str, str], Callable[..., Any]] = {}
+        self._listeners: set[Listener] = set()
+        self.background_tasks: list[Callable[[], Any]] = []
+        self._background_started = False
+
+    # ------------------------------------------------------------ info
+    @property
+    def server_info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {"name": self.name, "version": self.version}
+        if self.title:
+            info["title"] = self.title
+        if self.website_url:
+            info["websiteUrl"] = self.website_url
+        return info
+
+    def capabilities(self) -> dict[str, Any]:
+        caps: dict[str, Any] = {"logging": {}}
+        if self.tools:
+            caps["tools"] = {"listChanged": True}
+        if self.resources or self.templates:
+            caps["resources"] = {"subscribe": True, "listChanged": True}
+        if self.prompts:
+            caps["prompts"] = {"listChanged": True}
+        if self.prompts or self.templates:
+            caps["completions"] = {}
+        return caps
+
+    # ------------------------------------------------------------ listeners
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.add(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        self._listeners.discard(listener)
+
+    def _emit(self, method: str, params: dict[str, Any]) -> None:
+        for listener in list(self._listeners):
+            listener(method, params)
+
+    def notify_resource_updated(self, uri: str) -> None:
+        """Tell subscribed clients that the resource at ``uri`` changed."""
+        self._emit("notifications/resources/updated", {"uri": uri})
+
+    # ------------------------------------------------------------ tools
+    def tool(self, name: str | None = None, *, title: str | None = None, description: str | None = None,
+             annotations: ToolAnnotations | dict[str, Any] | None = None,
+             input_schema: dict[str, Any] | None = None, output_schema: dict[str, Any] | None = None,
+             meta: dict[str, Any] | None = None, read_only: bool | None = None,
+             destructive: bool | None = None, idempotent: bool | None = None,
+             open_world: bool | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a function as a tool; its signature becomes the input schema."""
+        def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.add_tool(fn, name=name, title=title, description=description, annotations=annotations,
+                          input_schema=input_schema, output_schema=output_schema, meta=meta,
+                          read_only=read_only, destructive=destructive, idempotent=idempotent,
+                          open_world=open_world)
+            return fn
+        return decorator
+
+    def add_tool(self, fn: Callable[..., Any], *, name: str | None = None, title: str | None = None,
+                 description: str | None = None, annotations: ToolAnnotations | dict[str, Any] | None = None,
+                 input_schema: dict[str, Any] | None = None, output_schema: dict[str, Any] | None = None,
+                 meta: dict[str, Any] | None = None, read_only: bool | None = None,
+                 destructive: bool | None = None, idempotent: bool | None = None,
+                 open_world: bool | None = None) -> Tool:
+        from conduit.mcp.context import Context
+
+        tool_name = name or fn.__name__
+        signature = build_signature(fn, context_types=(Context,))
+        wire: dict[str, Any] = {"name": tool_name}
+        if title:
+            wire["title"] = title
+        desc = description or signature.description
+        if desc:
+            wire["description"] = desc
+        # An explicit schema is advertised verbatim (2020-12 keywords preserved); arguments
+        # are then passed through unconverted, so the function takes **kwargs or plain names.
+        wire["inputSchema"] = input_schema if input_schema is not None else signature.input_schema
+        if output_schema is not None:
+            signature.output_schema, signature.wrap_output = output_schema, False
+        if signature.output_schema is not None:
+            wire["outputSchema"] = signature.output_schema
+        if annotations is None and any(v is not None for v in (read_only, destructive, idempotent, open_world)):
+            annotations = ToolAnnotations(read_only_hint=read_only, destructive_hint=destructive,
+                                          idempotent_hint=idempotent, open_world_hint=open_world)
+        if annotations:
+            wire["annotations"] = annotations.to_dict() if isinstance(annotations, ToolAnnotations) else annotations
+        if meta:
+            wire["_meta"] = meta
+        tool = Tool(tool_name, fn, signature, _is_async(fn), self.sync_in_thread, wire,
+                    raw_arguments=input_schema is not None)
+        self.tools[tool_name] = tool
+        self._emit("notifications/tools/list_changed", {})
+        return tool
+
+    def remove_tool(self, name: str) -> None:
+        if self.tools.pop(name, None) is not None:
+            self._emit("notifications/tools/list_changed", {})
+
+    # ------------------------------------------------------------ resources
+    def resource(self, uri: str, *, name: str | None = None, title: str | None = None,
+                 description: str | None = None, mime_type: str | None = None,
+                 annotations: dict[str, Any] | None = None, size: int | None = None,
+                 meta: dict[str, Any] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a static resource, or a URI template when ``uri`` has ``{params}``."""
+        def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.add_resource(fn, uri, name=name, title=title, description=description, mime_type=mime_type,
+                              annotations=annotations, size=size, meta=meta)
+            return fn
+        return decorator
+
+    def add_resource(self, fn: Callable[..., Any], uri: str, *, name: str | None = None,
+                     title: str | None = None, description: str | None = None, mime_type: str | None = None,
+                     annotations: dict[str, Any] | None = None, size: int | None = None,
+                     meta: dict[str, Any] | None = None) -> None:
+        from conduit.mcp.context import Context
+
+        summary, _ = parse_docstring(inspect.getdoc(fn))
+        wire: dict[str, Any] = {"name": name or fn.__name__}
+        for key, value in (("title", title), ("description", description or summary), ("mimeType", mime_type),
+                           ("annotations", annotations), ("_meta", meta)):
+            if value:
+                wire[key] = value
+        context_param = _context_param(fn, Context)
+        if is_template(uri):
+            template = UriTemplate(uri)
+            params = set(inspect.signature(fn).parameters) - {context_param}
+            if not params <= set(template.variables) and not any(
+                    p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(fn).parameters.values()):
+                raise ValueError(f"resource template {uri!r}: function parameters {sorted(params)} "
+                                 f"must be among the template variables {template.variables}")
+            wire["uriTemplate"] = uri
+            self.templates[uri] = ResourceTemplate(template, fn, mime_type, _is_async(fn), context_param,
+                                                   _converters(fn, template.variables), wire)
+        else:
+            wire["uri"] = uri
+            if size is not None:
+                wire["size"] = size
+            self.resources[uri] = Resource(uri, fn, mime_type, _is_async(fn), context_param, wire)
+        self._emit("notifications/resources/list_changed", {})
+
+    def remove_resource(self, uri: str) -> None:
+        if self.resources.pop(uri, None) is not None or self.templates.pop(uri, None) is not None:
+            self._emit("notifications/resources/list_changed", {})
+
+    # ------------------------------------------------------------ prompts
+    def prompt(self, name: str | None = None, *, title: str | None = None,
+               description: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a prompt; its string parameters become the prompt's arguments."""
+        def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.add_prompt(fn, name=name, title=title, description=description)
+            return fn
+        return decorator
+
+    def add_prompt(self, fn: Callable[..., Any], *, name: str | None = None, title: str | None = None,
+                   description: str | None = None) -> None:
+        from conduit.mcp.context import Context
+
+        prompt_name = name or fn.__name__
+        summary, docs = parse_docstring(inspect.getdoc(fn))
+        context_param = _context_param(fn, Context)
+        arguments, required = [], []
+        for pname, param in inspect.signature(fn).parameters.items():
+            if pname == context_param or param.kind in (inspect.Parameter.VAR_POSITIONAL,
+                                                         inspect.Parameter.VAR_KEYWORD):
+                continue
+            arg: dict[str, Any] = {"name": pname}
+            if pname in docs:
+                arg["description"] = docs[pname]
+            is_required = param.default is inspect.Parameter.empty
+            arg["required"] = is_required
+            if is_required:
+                required.append(pname)
+            arguments.append(arg)
+        wire: dict[str, Any] = {"name": prompt_name}
+        if title:
+            wire["title"] = title
+        if description or summary:
+            wire["description"] = description or summary
+        wire["arguments"] = arguments
+        self.prompts[prompt_name] = Prompt(prompt_name, fn, _is_async(fn), context_param, tuple(required),
+                                           frozenset(a["name"] for a in arguments), wire)
+        self._emit("notifications/prompts/list_changed", {})
+
+    def remove_prompt(self, name: str) -> None:
+        if self.prompts.pop(name, None) is not None:
+            self._emit("notifications/prompts/list_changed", {})
+
+    # ------------------------------------------------------------ completions
+    def completion(self, ref: str, argument: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register argument completion for a prompt (by name) or a resource template (by URI).
+
+        The function takes ``(value: str, context: dict[str, str])`` and returns a list of
+        strings, optionally ``(values, total, has_more)``; sync or async.
+        """
+        kind = "ref/resource" if "://" in ref else "ref/prompt"
+
+        def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.completers[(kind, ref, argument)] = fn
+            return fn
+        return decorator
+
+    # ------------------------------------------------------------ background work
+    def background_task(self, fn: Callable[[], Any]) -> Callable[[], Any]:
+        """Register an async function the transport runs for the server's lifetime."""
+        self.background_tasks.append(fn)
+        return fn
+
+    def start_background(self, start_soon: Callable[..., Any] | None = None) -> None:
+        """Start the background tasks once: in ``start_soon`` (a nursery's), else as trio system tasks."""
+        if self._background_started:
+            return
+        self._background_started = True
+        import trio
+
+        for fn in self.background_tasks:
+            (start_soon or trio.lowlevel.spawn_system_task)(_guarded, fn)
+
+    # ------------------------------------------------------------ running
+    def run_stdio(self) -> None:
+        """Serve this server over stdin/stdout until stdin closes (blocking)."""
+        from conduit.mcp.stdio import run_stdio
+        run_stdio(self)
+
+    async def serve_stdio(self) -> None:
+        from conduit.mcp.stdio import serve_stdio
+        await serve_stdio(self)
+
+
+async def _guarded(fn: Callable[[], Any]) -> None:
+    import logging
+
+    try:
+        await fn()
+    except Exception:  # a failing background task must not take the server down
+        logging.getLogger("conduit.mcp").exception("MCP background task %r failed", fn)
+
+
+def _context_param(fn: Callable[..., Any], context_type: type) -> str | None:
+    try:
+        from typing import get_type_hints
+        hints = get_type_hints(fn)
+    except Exception:
+        hints = {}
+    for pname in inspect.signature(fn).parameters:
+        hint = hints.get(pname)
+        members = getattr(hint, "__args__", None) or (hint,)
+        if any(isinstance(m, type) and issubclass(m, context_type) for m in members) or \
+                (hint is None and pname in ("ctx",)):
+            return pname
+    return None
+
+
+def _converters(fn: Callable[..., Any], variables: list[str]) -> dict[str, Callable[[str], Any]]:
+    try:
+        from typing import get_type_hints
+        hints = get_type_hints(fn)
+    except Exception:
+        hints = {}
+    out: dict[str, Callable[[str], Any]] = {}
+    for var in variables:
+        hint = hints.get(var)
+        if hint in (int, float):
+            out[var] = hint
+    return out
+
