@@ -67,6 +67,9 @@ _LAZY = {
     "StreamingModel": "conduit.ml",
     "VotingEnsemble": "conduit.ml",
     "load_model": "conduit.ml",
+    # MCP servers
+    "MCPServer": "conduit.mcp",
+    "Context": "conduit.mcp",
     # Production stack (middleware, resilience)
     "APIKeyAuth": "conduit.middleware",
     "AccessLog": "conduit.middleware",
@@ -111,6 +114,7 @@ __all__ = [
     "CompiledModel",
     "Conduit",
     "Conflict",
+    "Context",
     "Cookie",
     "CORS",
     "Depends",
@@ -129,6 +133,7 @@ __all__ = [
     "JSONResponse",
     "LiveServer",
     "load_model",
+    "MCPServer",
     "MethodNotAllowed",
     "Middleware",
     "ModelLoadError",

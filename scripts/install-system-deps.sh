@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # System tools the tests and benchmarks drive: wrk (load), chromium (the /docs page),
-# redis-server (the shared rate-limit backend's test starts its own on 127.0.0.1).
+# redis-server (the shared rate-limit backend's test starts its own on 127.0.0.1),
+# npm (installs the MCP conformance suite and its Node 22, see install-conformance.sh).
 # Installs them with apt-get when missing (as root, or through sudo when available).
 set -euo pipefail
 missing=()
 command -v wrk >/dev/null || missing+=(wrk)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v redis-server >/dev/null || missing+=(redis-server)
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO=sudo; else
         echo "missing system packages: ${missing[*]} (install them with apt-get)" >&2; exit 1; fi

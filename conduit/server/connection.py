@@ -466,35 +466,47 @@ class HTTPConnection:
             end = None
         with trio.fail_after(timeout):
             await self._send_bytes(head)
+        # Nothing may escape the nursery but cancellation: trio wraps anything else in
+        # an ExceptionGroup. Outcomes are recorded here and acted on after it closes.
+        outcome = {"peer_gone": False, "failed": False}
         send, receive = trio.open_memory_channel[bytes](0)
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_produce, response, send)
+            nursery.start_soon(_produce, response, send, outcome)
             if conn is None or conn.their_state is h11.DONE:
-                nursery.start_soon(self._watch_disconnect, nursery.cancel_scope)
+                nursery.start_soon(self._watch_disconnect, nursery.cancel_scope, outcome)
             interval = response.ping_interval or math.inf
-            async with receive:
-                while True:
-                    with trio.move_on_after(interval) as idle:
-                        try:
-                            chunk = await receive.receive()
-                        except trio.EndOfChannel:
-                            break
-                    if idle.cancelled_caught:
-                        chunk = response.ping_bytes
-                    if chunk:
-                        with trio.fail_after(timeout):
-                            await self._send_bytes(frame(chunk))
-            with trio.fail_after(timeout):
-                await self._send_bytes(end if end is not None else conn.send(h11.EndOfMessage()))
+            try:
+                async with receive:
+                    while True:
+                        with trio.move_on_after(interval) as idle:
+                            try:
+                                chunk = await receive.receive()
+                            except trio.EndOfChannel:
+                                break
+                        if idle.cancelled_caught:
+                            chunk = response.ping_bytes
+                        if chunk:
+                            with trio.fail_after(timeout):
+                                await self._send_bytes(frame(chunk))
+                if not outcome["failed"]:
+                    with trio.fail_after(timeout):
+                        await self._send_bytes(end if end is not None else conn.send(h11.EndOfMessage()))
+            except (_Closed, trio.TooSlowError):  # the client left, or stopped reading
+                outcome["peer_gone"] = True
             nursery.cancel_scope.cancel()
+        if outcome["peer_gone"] or outcome["failed"]:
+            # A stream cut short cannot be framed as complete: close the connection
+            # (the client sees a truncated body rather than a false end).
+            raise _Closed
 
-    async def _watch_disconnect(self, scope: trio.CancelScope) -> None:
+    async def _watch_disconnect(self, scope: trio.CancelScope, outcome: dict) -> None:
         """While streaming, read ahead: keep pipelined bytes, cancel on EOF."""
         while True:
             data = await self._recv()
             if not data:
+                outcome["peer_gone"] = True
                 scope.cancel()
-                raise _Closed
+                return
             if self.conn is None:
                 self._buffer += data
             else:
@@ -533,27 +545,37 @@ def _make_request(method: str, target: bytes, headers: Headers, client, receive,
     return Request(method, path, query, headers, client, receive, http_version=version)
 
 
-async def _produce(response: StreamingResponse, send: trio.MemorySendChannel) -> None:
-    """Pull chunks from the response's iterator into ``send``; close it on cancel."""
+async def _produce(response: StreamingResponse, send: trio.MemorySendChannel, outcome: dict) -> None:
+    """Pull chunks from the response's iterator into ``send``; close it on cancel.
+
+    An iterator that raises is logged with its traceback and marks the stream
+    failed (the status line is long gone; the connection is closed instead).
+    """
     iterable = response.iterable
     async with send:
-        if hasattr(iterable, "__aiter__"):
-            iterator = iterable.__aiter__()
-            try:
-                async for item in iterator:
-                    await send.send(response.encode_chunk(item))
-            finally:
-                if hasattr(iterator, "aclose"):
-                    with trio.CancelScope(shield=True), trio.move_on_after(5):
-                        await iterator.aclose()
-        else:
-            iterator = iter(iterable)
-            done = object()
-            try:
-                while (item := await trio.to_thread.run_sync(next, iterator, done)) is not done:
-                    await send.send(response.encode_chunk(item))
-            finally:
-                close = getattr(iterator, "close", None)
-                if close is not None:
-                    with trio.CancelScope(shield=True), trio.move_on_after(5):
-                        await trio.to_thread.run_sync(close)
+        try:
+            if hasattr(iterable, "__aiter__"):
+                iterator = iterable.__aiter__()
+                try:
+                    async for item in iterator:
+                        await send.send(response.encode_chunk(item))
+                finally:
+                    if hasattr(iterator, "aclose"):
+                        with trio.CancelScope(shield=True), trio.move_on_after(5):
+                            await iterator.aclose()
+            else:
+                iterator = iter(iterable)
+                done = object()
+                try:
+                    while (item := await trio.to_thread.run_sync(next, iterator, done)) is not done:
+                        await send.send(response.encode_chunk(item))
+                finally:
+                    close = getattr(iterator, "close", None)
+                    if close is not None:
+                        with trio.CancelScope(shield=True), trio.move_on_after(5):
+                            await trio.to_thread.run_sync(close)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the consumer stopped: the client left
+        except Exception:
+            logger.exception("a streaming response's iterator failed")
+            outcome["failed"] = True

@@ -333,3 +333,28 @@ def test_header_injection_is_refused_with_500(server):
 def test_http_1_0_request_is_served_and_closed(server):
     data = raw_exchange(server, b"GET /users/4 HTTP/1.0\r\n\r\n")
     assert data.startswith(b"HTTP/1.1 200") and data.endswith(b'{"id":4}')
+
+
+def test_failing_stream_closes_the_connection_and_server_keeps_serving(caplog):
+    app = Conduit()
+
+    @app.get("/broken")
+    async def broken():
+        async def gen():
+            yield "first;"
+            raise RuntimeError("stream exploded")
+        return StreamingResponse(gen(), media_type="text/plain")
+
+    with LiveServer(app) as live, caplog.at_level(logging.ERROR, logger="conduit.server"):
+        with pytest.raises(httpx.RemoteProtocolError):
+            httpx.get(live.url + "/broken")
+        assert any("iterator failed" in r.getMessage() for r in caplog.records)
+        assert httpx.get(live.url + "/broken-not").status_code == 404
+
+
+def test_live_server_exits_cleanly_after_a_client_leaves_a_stream():
+    app = make_app()
+    with LiveServer(app) as live:
+        with httpx.stream("GET", live.url + "/forever") as response:
+            next(response.iter_lines())
+    # leaving the block stopped the server without raising
