@@ -31,8 +31,7 @@ def test_unknown_attribute_raises():
         raise AssertionError("expected AttributeError")
 
 
-# (numba itself imports scipy when it is installed, so scipy is not on this list.)
-HEAVY = ["sklearn", "onnxruntime", "onnx", "mcp", "httpx", "prometheus_client", "conduit.mcp",
+HEAVY = ["numba", "llvmlite", "scipy", "sklearn", "onnxruntime", "onnx", "mcp", "httpx", "prometheus_client", "conduit.mcp",
          "conduit.ml", "conduit.vector", "conduit.testing"]
 
 

@@ -24,7 +24,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from conduit_kernels.routing import ParamKind, parse_pattern
+from conduit_kernels.route_table import ParamKind, parse_pattern
 
 from ..routing.router import Route, RouteError
 

@@ -20,7 +20,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
-from conduit_kernels.routing import ParamKind, parse_pattern
+from conduit_kernels.route_table import ParamKind, parse_pattern
 
 from ..binding.markers import MISSING, Param
 from ..binding.signature import TEXT_SOURCES, Plan

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Callable
 
-from conduit_kernels.routing import ParamKind
+from conduit_kernels.route_table import ParamKind
 
 CONVERTORS: dict[ParamKind, Callable[[str], Any]] = {
     ParamKind.INT: int,

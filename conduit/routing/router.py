@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import unquote
 
-from conduit_kernels.routing import (
+from conduit_kernels.route_table import (
     NOT_FOUND,
     ParamKind,
     PatternError,
     RouteTable,
     build_route_table,
-    match_route,
     parse_pattern,
 )
 
@@ -103,10 +102,12 @@ class Router:
     def compile(self) -> RouteTable:
         """Build the table (once per change) and make sure the kernel is compiled."""
         if self._table is None:
+            from conduit_kernels.routing import match_route  # numba loads here, not at import
+
             table = build_route_table([(r.methods, r.pattern) for r in self.routes])
             work = table.new_work()
             match_route(table.table, b"/", 0, work)  # compile or load from cache now
-            self._table, self._work = table, work
+            self._table, self._work, self._match_route = table, work, match_route
         return self._table
 
     def match(self, method: str, raw_path: bytes) -> Match:
@@ -116,7 +117,7 @@ class Router:
         """
         table = self._table or self.compile()
         work = self._work
-        route_id, allowed = match_route(table.table, raw_path, table.methods.get(method, -1), work)
+        route_id, allowed = self._match_route(table.table, raw_path, table.methods.get(method, -1), work)
         if route_id == NOT_FOUND:
             return Match(None, _EMPTY, table.allowed(allowed) if allowed else [])
         route = self.routes[route_id]

@@ -15,8 +15,6 @@ from http import HTTPStatus
 
 import numpy as np
 
-from conduit_kernels.http1 import HEAD_FIELDS, scan_request_head
-
 from ..http.response import Response
 
 #: Heads with more header lines than this take the h11 path.
@@ -42,18 +40,37 @@ class ResponseHeaderError(ValueError):
     """A response header that would corrupt the framing (CR, LF or NUL in it)."""
 
 
+# Must equal conduit_kernels.http1.HEAD_FIELDS (checked in warmup): kept here so
+# that importing the server does not import numba.
+HEAD_FIELDS = 8
+
+
 def new_scan_buffer() -> np.ndarray:
     return np.zeros(HEAD_FIELDS + 4 * MAX_FAST_HEADERS, dtype=np.int64)
 
 
+def _unloaded_scan(buffer, n, out) -> int:
+    warmup()
+    return _scan_request_head(buffer, n, out)
+
+
+_scan_request_head = _unloaded_scan
+
+
 def warmup() -> None:
-    """Compile (or load from cache) the head scanner before the socket accepts."""
+    """Load numba and compile (or load from cache) the head scanner; the server
+    calls this before its socket accepts."""
+    global _scan_request_head
+    from conduit_kernels import http1
+
+    assert http1.HEAD_FIELDS == HEAD_FIELDS
+    _scan_request_head = http1.scan_request_head
     scan(bytearray(b"GET / HTTP/1.1\r\nHost: warm\r\n\r\n"), new_scan_buffer())
 
 
 def scan(buffer: bytearray, out: np.ndarray) -> int:
     """Head length, 0 for an incomplete head, -1 for a head h11 must judge."""
-    return scan_request_head(buffer, len(buffer), out)
+    return _scan_request_head(buffer, len(buffer), out)
 
 
 def split_head(head: bytes, out: np.ndarray):

@@ -3,57 +3,63 @@
 Layering rule: this package imports only numpy and numba (never ``conduit``,
 trio, h11, scikit-learn or onnxruntime). Each module pairs ``@njit`` kernels over
 arrays with a thin Python layer that validates input and encodes it as arrays.
+
+Names load lazily, by module, on first access: ``import conduit_kernels`` costs
+nothing, and building a route table (``route_table``) does not import numba.
 """
 
-from .http1 import scan_request_head
-from .routing import (
-    NOT_FOUND,
-    ParamKind,
-    PatternError,
-    RouteConflict,
-    RouteTable,
-    build_route_table,
-    match_route,
-    match_routes,
-    parse_pattern,
-)
+from __future__ import annotations
 
-# --- model inference and ensemble aggregation (conduit.ml) ---
-from ._links import LabelRule, Link
-from .ensemble import argmax_rows, hard_vote, mean_vote, median_vote, soft_vote
-from .linear import linear_labels, linear_scores
-from .naive_bayes import gaussian_nb_labels, gaussian_nb_scores
-from .preprocessing import affine_stage, affine_transform, check_finite, no_preprocessing
-from .trees import Forest, forest_labels, forest_scores, make_forest
+import importlib
+from typing import Any
 
-__all__ = [
-    "Forest",
-    "LabelRule",
-    "Link",
-    "affine_stage",
-    "affine_transform",
-    "argmax_rows",
-    "check_finite",
-    "forest_labels",
-    "forest_scores",
-    "gaussian_nb_labels",
-    "gaussian_nb_scores",
-    "hard_vote",
-    "linear_labels",
-    "linear_scores",
-    "make_forest",
-    "mean_vote",
-    "median_vote",
-    "no_preprocessing",
-    "soft_vote",
-    "NOT_FOUND",
-    "ParamKind",
-    "PatternError",
-    "RouteConflict",
-    "RouteTable",
-    "build_route_table",
-    "match_route",
-    "match_routes",
-    "parse_pattern",
-    "scan_request_head",
-]
+#: public name -> submodule that defines it
+_EXPORTS = {
+    # route tables (numpy only) and route matching
+    "NOT_FOUND": "route_table",
+    "ParamKind": "route_table",
+    "PatternError": "route_table",
+    "RouteConflict": "route_table",
+    "RouteTable": "route_table",
+    "build_route_table": "route_table",
+    "parse_pattern": "route_table",
+    "match_route": "routing",
+    "match_routes": "routing",
+    # HTTP/1.1 request heads
+    "scan_request_head": "http1",
+    # model inference and ensemble aggregation (conduit.ml)
+    "LabelRule": "_links",
+    "Link": "_links",
+    "argmax_rows": "ensemble",
+    "hard_vote": "ensemble",
+    "mean_vote": "ensemble",
+    "median_vote": "ensemble",
+    "soft_vote": "ensemble",
+    "linear_labels": "linear",
+    "linear_scores": "linear",
+    "gaussian_nb_labels": "naive_bayes",
+    "gaussian_nb_scores": "naive_bayes",
+    "affine_stage": "preprocessing",
+    "affine_transform": "preprocessing",
+    "check_finite": "preprocessing",
+    "no_preprocessing": "preprocessing",
+    "Forest": "trees",
+    "forest_labels": "trees",
+    "forest_scores": "trees",
+    "make_forest": "trees",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'conduit_kernels' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

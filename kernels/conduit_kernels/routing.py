@@ -1,339 +1,42 @@
-"""Route tables as arrays, and the kernel that matches a path against them.
+"""The route-match kernels: one path, or a batch in parallel.
 
-Owns: the route pattern grammar, compiling patterns into flat arrays, and the
-``@njit`` match kernels (one path, or a batch in parallel). Knows nothing of
-handlers, HTTP objects or type conversion: a route is an index, a parameter is a
-``(start, end)`` span of the raw path bytes.
-
-Pattern grammar (one parameter fills one whole ``/``-separated segment)::
-
-    /users/new            static segments
-    /users/:id            parameter (any non-empty segment)
-    /users/{id}           same
-    /users/{id:int}       typed parameter: int, float, uuid, str
-    /files/*path          catch-all: the rest of the path, slashes included
-    /files/{rest:path}    same
-
-The table (a struct of arrays, laid out breadth first so that each node's
-children are contiguous; packed into one int32 buffer, see :class:`RouteTable`)::
-
-    nodes   int32[n_nodes, NODE_COLUMNS + n_methods]
-            per node: label span in ``labels``, first child, static / param child
-            counts, catch-all flag, parameter kind, then one route id per method
-            (-1 where that method has no route at this node)
-    labels  uint8[:]        static segment labels and full static paths, UTF-8
-    exact   int32[n_slots, 3]  open-addressing table of fully static paths:
-            (label start, label length, node) with node -1 for an empty slot
-
-Priorities live in the data: at each node static children are tried first, then
-parameter children in :class:`ParamKind` order (int before float before uuid
-before str), then the catch-all; a dead end backtracks to the next candidate.
-``HEAD`` falls back to ``GET`` at compile time, not in the kernel.
+The table they read is built by :mod:`.route_table` (its docstring describes the
+layout); the builder's names are re-exported here for convenience.
 """
 
 from __future__ import annotations
-
-import re
-from enum import IntEnum
-from typing import NamedTuple, Sequence
 
 import numpy as np
 from numba import prange
 
 from ._jit import inline, kernel
+from .route_table import (  # noqa: F401  (re-exported)
+    CHILD_START,
+    H_EXACT,
+    H_EXACT_SLOTS,
+    H_LABELS,
+    H_MAX_PARAMS,
+    H_N_COLUMNS,
+    H_NODES,
+    HAS_CATCHALL,
+    KIND,
+    LABEL_LEN,
+    LABEL_START,
+    METHODS,
+    N_PARAM,
+    N_STATIC,
+    NODE_COLUMNS,
+    NOT_FOUND,
+    ParamKind,
+    PatternError,
+    RouteConflict,
+    RouteTable,
+    Segment,
+    build_route_table,
+    parse_pattern,
+)
 
-__all__ = [
-    "METHODS",
-    "NOT_FOUND",
-    "ParamKind",
-    "PatternError",
-    "RouteConflict",
-    "RouteTable",
-    "Segment",
-    "build_route_table",
-    "match_route",
-    "match_routes",
-    "parse_pattern",
-]
-
-#: Standard methods get fixed ids; others are appended by :func:`build_route_table`.
-METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT")
-_GET, _HEAD = 0, 1
-#: Most methods a table can hold: the allowed-methods answer is an int64 bit mask.
-MAX_METHODS = 62
-
-#: Route id returned when nothing matches (the allowed mask then tells 404 from 405).
-NOT_FOUND = -1
-
-
-class ParamKind(IntEnum):
-    """What a path segment must look like; the value is its matching priority."""
-
-    STATIC = 0
-    INT = 1  # -?[0-9]+
-    FLOAT = 2  # -?[0-9]+(.[0-9]+)?
-    UUID = 3  # 8-4-4-4-12 hex digits
-    STR = 4  # any non-empty segment
-    PATH = 5  # catch-all: the rest of the path, possibly empty
-
-
-_KIND_NAMES = {"int": ParamKind.INT, "float": ParamKind.FLOAT, "uuid": ParamKind.UUID,
-               "str": ParamKind.STR, "path": ParamKind.PATH}
-
-# Node columns; the per-method route ids follow at NODE_COLUMNS + method id.
-LABEL_START, LABEL_LEN, CHILD_START, N_STATIC, N_PARAM, HAS_CATCHALL, KIND = range(7)
-NODE_COLUMNS = 7
-
-
-class PatternError(ValueError):
-    """A route pattern that does not follow the grammar."""
-
-
-class RouteConflict(ValueError):
-    """Two routes that cannot coexist; ``first`` and ``second`` are route indices."""
-
-    def __init__(self, message: str, first: int, second: int):
-        super().__init__(message)
-        self.first = first
-        self.second = second
-
-
-class Segment(NamedTuple):
-    kind: ParamKind
-    text: str  # the label for static segments, the parameter name otherwise
-
-
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-
-
-def parse_pattern(pattern: str) -> list[Segment]:
-    """Split a pattern into segments, raising :class:`PatternError` on bad syntax.
-
-    >>> parse_pattern("/users/{id:int}/files/*rest")  # doctest: +NORMALIZE_WHITESPACE
-    [Segment(kind=<ParamKind.STATIC: 0>, text='users'), Segment(kind=<ParamKind.INT: 1>, text='id'),
-     Segment(kind=<ParamKind.STATIC: 0>, text='files'), Segment(kind=<ParamKind.PATH: 5>, text='rest')]
-    """
-    if not isinstance(pattern, str) or not pattern.startswith("/"):
-        raise PatternError(f"pattern {pattern!r} must be a string starting with '/'")
-    parts = pattern[1:].split("/")
-    segments: list[Segment] = []
-    seen: set[str] = set()
-    for index, part in enumerate(parts):
-        if part.startswith(":") or part.startswith("*"):
-            kind = ParamKind.STR if part[0] == ":" else ParamKind.PATH
-            name = part[1:]
-        elif part.startswith("{"):
-            if not part.endswith("}"):
-                raise PatternError(f"pattern {pattern!r}: unclosed '{{' in segment {part!r}")
-            name, _, type_name = part[1:-1].partition(":")
-            type_name = type_name.strip() or "str"
-            if type_name not in _KIND_NAMES:
-                raise PatternError(
-                    f"pattern {pattern!r}: unknown parameter type {type_name!r} "
-                    f"(known: {', '.join(_KIND_NAMES)})"
-                )
-            kind = _KIND_NAMES[type_name]
-            name = name.strip()
-        else:
-            if any(c in part for c in "{}"):
-                raise PatternError(f"pattern {pattern!r}: a parameter must fill a whole segment, got {part!r}")
-            segments.append(Segment(ParamKind.STATIC, part))
-            continue
-        if not name:
-            raise PatternError(f"pattern {pattern!r}: empty parameter name in segment {part!r}")
-        if not _NAME.match(name):
-            raise PatternError(f"pattern {pattern!r}: parameter name {name!r} is not an identifier")
-        if name in seen:
-            raise PatternError(f"pattern {pattern!r}: parameter name {name!r} is repeated")
-        if kind == ParamKind.PATH and index != len(parts) - 1:
-            raise PatternError(f"pattern {pattern!r}: the catch-all {part!r} must be the last segment")
-        seen.add(name)
-        segments.append(Segment(kind, name))
-    return segments
-
-
-class RouteTable(NamedTuple):
-    """The compiled table: pass ``table`` to the match kernels.
-
-    ``table`` packs the three arrays of the module docstring into one int32 buffer
-    (a header, then ``nodes``, ``exact`` and ``labels``, one byte per int32 slot) so
-    that a kernel call takes one array instead of three: Numba's dispatcher pays
-    about 0.13 µs per argument, more than the lookup itself.
-    """
-
-    table: np.ndarray
-    methods: dict[str, int]  # method name -> id (column offset and mask bit)
-    max_params: int
-    work_size: int  # length of the ``work`` array the match kernels need
-
-    def method_id(self, method: str) -> int:
-        """The method's id, or -1 for a method no route uses (matches give 405)."""
-        return self.methods.get(method, -1)
-
-    def allowed(self, mask: int) -> list[str]:
-        """Method names set in an allowed-methods bit mask, in id order."""
-        return [name for name, bit in self.methods.items() if mask >> bit & 1]
-
-    def new_work(self) -> np.ndarray:
-        """A fresh ``work`` array for :func:`match_route` (one per thread)."""
-        return np.zeros(self.work_size, dtype=np.int64)
-
-    @property
-    def nodes(self) -> np.ndarray:
-        t = self.table
-        return t[t[H_NODES]: t[H_NODES] + t[H_N_NODES] * t[H_N_COLUMNS]].reshape(-1, t[H_N_COLUMNS])
-
-    @property
-    def exact(self) -> np.ndarray:
-        t = self.table
-        return t[t[H_EXACT]: t[H_EXACT] + 3 * t[H_EXACT_SLOTS]].reshape(-1, 3)
-
-    @property
-    def labels(self) -> np.ndarray:
-        t = self.table
-        return t[t[H_LABELS]:].astype(np.uint8)
-
-
-# Header of the packed table.
-H_NODES, H_N_NODES, H_N_COLUMNS, H_EXACT, H_EXACT_SLOTS, H_LABELS, H_MAX_PARAMS = range(7)
-HEADER = 8
-
-
-class _Node:
-    __slots__ = ("kind", "label", "static", "params", "catchall", "routes", "index")
-
-    def __init__(self, kind: ParamKind, label: str):
-        self.kind = kind
-        self.label = label
-        self.static: dict[str, _Node] = {}
-        self.params: dict[ParamKind, _Node] = {}
-        self.catchall: _Node | None = None
-        self.routes: dict[str, int] = {}  # method -> route index
-        self.index = -1
-
-
-def build_route_table(routes: Sequence[tuple[Sequence[str], str]]) -> RouteTable:
-    """Compile ``(methods, pattern)`` pairs into a :class:`RouteTable`.
-
-    The route id the kernels return is the pair's index in ``routes``.
-
-    >>> t = build_route_table([(["GET"], "/users/new"), (["GET", "DELETE"], "/users/:id")])
-    >>> work = t.new_work()
-    >>> match_route(t.table, b"/users/42", t.method_id("GET"), work)
-    (1, 0)
-    >>> b"/users/42"[work[0]:work[1]]
-    b'42'
-
-    Raises :class:`PatternError` for a malformed pattern and :class:`RouteConflict`
-    for a duplicate (same method, same pattern) or ambiguous pair (same method,
-    same shape, different parameter names: ``/posts/:id`` and ``/posts/:slug``).
-    """
-    methods = {name: i for i, name in enumerate(METHODS)}
-    root = _Node(ParamKind.STATIC, "")
-    names: list[list[str]] = []
-    terminals: dict[str, _Node] = {}
-    max_params = 0
-    for index, (route_methods, pattern) in enumerate(routes):
-        segments = parse_pattern(pattern)
-        names.append([s.text for s in segments if s.kind != ParamKind.STATIC])
-        max_params = max(max_params, len(names[-1]))
-        node = root
-        for seg in segments:
-            if seg.kind == ParamKind.STATIC:
-                node = node.static.setdefault(seg.text, _Node(ParamKind.STATIC, seg.text))
-            elif seg.kind == ParamKind.PATH:
-                node.catchall = node.catchall or _Node(ParamKind.PATH, "")
-                node = node.catchall
-            else:
-                node = node.params.setdefault(seg.kind, _Node(seg.kind, ""))
-        terminals[pattern] = node
-        if not route_methods:
-            raise PatternError(f"route {pattern!r} has no methods")
-        for method in route_methods:
-            method = method.upper()
-            if method not in methods:
-                if len(methods) == MAX_METHODS:
-                    raise PatternError(f"too many distinct methods (at most {MAX_METHODS})")
-                methods[method] = len(methods)
-            other = node.routes.get(method)
-            if other is not None:
-                what = "duplicate" if names[other] == names[index] else "ambiguous"
-                raise RouteConflict(
-                    f"{what} routes: {method} {routes[other][1]!r} and {method} {pattern!r}",
-                    other, index,
-                )
-            node.routes[method] = index
-
-    # Breadth-first layout: children of one node are contiguous (static, params, catch-all).
-    order = [root]
-    root.index = 0
-    for node in order:  # grows while we iterate
-        children = [node.static[k] for k in sorted(node.static, key=str.encode)]
-        children += [node.params[k] for k in sorted(node.params)]
-        children += [node.catchall] if node.catchall else []
-        for child in children:
-            child.index = len(order)
-            order.append(child)
-
-    label_bytes = bytearray()
-    nodes = np.full((len(order), NODE_COLUMNS + len(methods)), -1, dtype=np.int32)
-    for node in order:
-        row = nodes[node.index]
-        label = node.label.encode()
-        row[LABEL_START], row[LABEL_LEN] = len(label_bytes), len(label)
-        label_bytes += label
-        children = (list(node.static.values()) + list(node.params.values())
-                    + ([node.catchall] if node.catchall else []))
-        row[CHILD_START] = min((c.index for c in children), default=0)
-        row[N_STATIC], row[N_PARAM] = len(node.static), len(node.params)
-        row[HAS_CATCHALL] = node.catchall is not None
-        row[KIND] = node.kind
-        for method, route in node.routes.items():
-            row[NODE_COLUMNS + methods[method]] = route
-        if "GET" in node.routes and "HEAD" not in node.routes:
-            row[NODE_COLUMNS + _HEAD] = node.routes["GET"]
-
-    # O(1) table for fully static patterns, keyed by the whole path's bytes.
-    static_nodes = {}
-    for pattern, node in terminals.items():
-        if all(s.kind == ParamKind.STATIC for s in parse_pattern(pattern)):
-            static_nodes[pattern] = node
-    n_slots = 1 << max(3, (2 * len(static_nodes)).bit_length())
-    exact = np.full((n_slots, 3), -1, dtype=np.int32)
-    for pattern, node in static_nodes.items():
-        key = pattern.encode()
-        slot = _fnv1a_python(key) & (n_slots - 1)
-        while exact[slot, 2] != -1:
-            slot = (slot + 1) & (n_slots - 1)
-        exact[slot] = (len(label_bytes), len(key), node.index)
-        label_bytes += key
-
-    header = np.zeros(HEADER, dtype=np.int32)
-    header[H_NODES] = HEADER
-    header[H_N_NODES], header[H_N_COLUMNS] = nodes.shape
-    header[H_EXACT] = HEADER + nodes.size
-    header[H_EXACT_SLOTS] = n_slots
-    header[H_LABELS] = HEADER + nodes.size + exact.size
-    header[H_MAX_PARAMS] = max_params
-    table = np.concatenate([header, nodes.ravel(), exact.ravel(),
-                            np.frombuffer(bytes(label_bytes), np.uint8).astype(np.int32)])
-    depth = max(_depth(node) for node in [root])
-    work_size = 2 * max(max_params, 1) + 4 * (depth + 2)
-    return RouteTable(table, methods, max_params, work_size)
-
-
-def _depth(node: _Node) -> int:
-    children = list(node.static.values()) + list(node.params.values())
-    children += [node.catchall] if node.catchall else []
-    return 1 + max((_depth(c) for c in children), default=0)
-
-
-def _fnv1a_python(data: bytes) -> int:
-    """:func:`_fnv1a` for the builder, without compiling a kernel for it."""
-    h = 14695981039346656037
-    for byte in data:
-        h = ((h ^ byte) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
-    return h >> 1
+__all__ = ["match_route", "match_routes"]
 
 
 # --------------------------------------------------------------------------- kernels
