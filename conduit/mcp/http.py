@@ -82,8 +82,9 @@ class MCPEndpoint:
             self.server.start_background()
         return None
 
-    def _session(self, request: Request) -> tuple[Session | None, Response | None]:
-        session_id = request.headers.get("mcp-session-id")
+    def _session(self, request: Request, session_id: str | None = None) -> tuple[Session | None, Response | None]:
+        if session_id is None:
+            session_id = request.headers.get("mcp-session-id")
         if session_id is None:
             return None, _rpc_error(400, -32600, "Bad Request: missing Mcp-Session-Id header")
         session = self.sessions.get(session_id.strip())
@@ -114,10 +115,11 @@ class MCPEndpoint:
                             400, media_type=_JSON)
         headers = request.headers
         version = headers.get("mcp-protocol-version")
-        has_session = headers.get("mcp-session-id") is not None
+        session_id = headers.get("mcp-session-id")
+        has_session = session_id is not None
         if kind != "request":
             if has_session and not self.stateless:
-                session, missing = self._session(request)
+                session, missing = self._session(request, session_id)
                 if missing is not None:
                     return missing
                 await session.connection.handle(message)
@@ -149,7 +151,7 @@ class MCPEndpoint:
             connection.initialized = True
             connection.protocol_version = version.strip() if version else LATEST_HANDSHAKE
             return await self._answer(connection, message, None)
-        session, missing = self._session(request)
+        session, missing = self._session(request, session_id)
         if missing is not None:
             return missing
         return await self._answer(session.connection, message, None, session=session)
@@ -159,7 +161,7 @@ class MCPEndpoint:
         """Run one request; JSON if the final response comes first, else an SSE stream."""
         request_id = message["id"]
         if not _may_emit(self.server, message):
-            response = await connection.handle(message, headers=headers)
+            response = await connection.handle_request(message, headers=headers)
             return self._json(response, modern)
         send_channel, receive_channel = trio.open_memory_channel[dict[str, Any] | None](64)
         cancel = trio.CancelScope()
@@ -171,7 +173,7 @@ class MCPEndpoint:
             response = None
             try:
                 with cancel:
-                    response = await connection.handle(message, related, headers=headers)
+                    response = await connection.handle_request(message, related, headers=headers)
             finally:
                 try:
                     send_channel.send_nowait(response)

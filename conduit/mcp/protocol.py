@@ -217,6 +217,11 @@ class Connection:
             self._on_notification(message)
             return None
         assert kind is REQUEST
+        return await self.handle_request(message, send, headers=headers)
+
+    async def handle_request(self, message: dict[str, Any], send: Send = _drop, *,
+                             headers: Any = None) -> dict[str, Any] | None:
+        """:meth:`handle` for a message already classified as a request."""
         request_id = message["id"]
         method = message["method"]
         params = message.get("params") or {}
@@ -272,7 +277,7 @@ class Connection:
         if not self.initialized and call.method != "ping":
             raise InvalidRequest(f"Received {call.method} before initialize")
         handler, capability = spec
-        if capability is not None and capability not in self.server.capabilities():
+        if capability is not None and not self.server.has_capability(capability):
             raise MethodNotFound(f"Method not found: {call.method} (the server has no {capability})")
         return await self._run(call, handler)
 
@@ -300,7 +305,7 @@ class Connection:
         if spec is None:
             raise MethodNotFound(f"Method not found: {call.method}")
         handler, capability = spec
-        if capability is not None and capability not in self.server.capabilities():
+        if capability is not None and not self.server.has_capability(capability):
             raise MethodNotFound(f"Method not found: {call.method} (the server has no {capability})")
         target_key = _MRTR_TARGET.get(call.method)
         binding = None

@@ -42,6 +42,7 @@ class HostPolicy:
         self.hosts = {_split_host(h) for h in hosts if h != "*"}
         self.origins = {o.rstrip("/").lower() for o in (allowed_origins or [])}
         self.any_origin = "*" in self.origins
+        self._verdicts: dict[tuple[str | None, str | None], tuple[int, str] | None] = {}
 
     def _host_ok(self, value: str) -> bool:
         host, port = _split_host(value)
@@ -57,7 +58,19 @@ class HostPolicy:
         return self.any_host and not self.origins
 
     def check(self, headers: Any) -> tuple[int, str] | None:
-        """Return (status, reason) to refuse, or None to accept."""
+        """Return (status, reason) to refuse, or None to accept (memoised per Host/Origin pair)."""
+        key = (headers.get("host"), headers.get("origin"))
+        try:
+            return self._verdicts[key]
+        except KeyError:
+            pass
+        verdict = self._check(headers)
+        if len(self._verdicts) >= 256:  # bounded: hostile clients may vary the headers
+            self._verdicts.clear()
+        self._verdicts[key] = verdict
+        return verdict
+
+    def _check(self, headers: Any) -> tuple[int, str] | None:
         if not self.any_host:
             host = headers.get("host")
             if host is None or not self._host_ok(host):

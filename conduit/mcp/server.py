@@ -142,6 +142,18 @@ class MCPServer:
             caps["completions"] = {}
         return caps
 
+    def has_capability(self, name: str) -> bool:
+        """``name in self.capabilities()`` without building the dict (checked on every request)."""
+        if name == "tools":
+            return bool(self.tools)
+        if name == "resources":
+            return bool(self.resources or self.templates)
+        if name == "prompts":
+            return bool(self.prompts)
+        if name == "completions":
+            return bool(self.prompts or self.templates)
+        return name == "logging"
+
     # ------------------------------------------------------------ listeners
     def add_listener(self, listener: Listener) -> None:
         self._listeners.add(listener)

@@ -67,10 +67,12 @@ class SessionStore:
         return session
 
     def get(self, session_id: str) -> Session | None:
-        self.sweep()
+        now = time.monotonic()
+        if now - self._last_sweep >= 1.0:
+            self.sweep(now)
         session = self.sessions.get(session_id)
         if session is not None:
-            session.last_seen = time.monotonic()
+            session.last_seen = now
         return session
 
     def remove(self, session_id: str) -> bool:
@@ -85,8 +87,9 @@ class SessionStore:
     def full(self) -> bool:
         return len(self.sessions) >= self.max_sessions
 
-    def sweep(self) -> None:
-        now = time.monotonic()
+    def sweep(self, now: float | None = None) -> None:
+        if now is None:
+            now = time.monotonic()
         if now - self._last_sweep < 1.0:
             return
         self._last_sweep = now
