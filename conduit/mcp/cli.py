@@ -39,7 +39,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--path", default="/mcp")
     parser.add_argument("--stateless", action="store_true", help="no sessions (horizontal scaling)")
-    parser.add_argument("--json-response", action="store_true", help="answer POSTs with JSON when possible")
     parser.add_argument("--allowed-host", action="append", default=None,
                         help="extra Host header value to accept (behind a proxy); repeatable")
     parser.add_argument("--legacy-sse", action="store_true", help="also serve the 2024-11-05 HTTP+SSE transport")

@@ -53,7 +53,7 @@ def _rpc_error(status: int, code: int, message: str, request_id: Any = None,
 class MCPEndpoint:
     """The HTTP handlers of one mounted MCP server (one per ``mount`` call)."""
 
-    def __init__(self, server: Any, *, stateless: bool = False, json_response: bool = False,
+    def __init__(self, server: Any, *, stateless: bool = False,
                  allowed_hosts: list[str] | None = None, allowed_origins: list[str] | None = None,
                  auth: str | Callable[[str], bool | Awaitable[bool]] | None = None,
                  resource_metadata: str | None = None, session_idle_timeout: float = 1800.0,
@@ -61,7 +61,6 @@ class MCPEndpoint:
                  sse_ping_interval: float = 15.0) -> None:
         self.server = server
         self.stateless = stateless
-        self.json_response = json_response
         self.hosts = HostPolicy(allowed_hosts, allowed_origins)
         self.auth = BearerAuth(auth, resource_metadata=resource_metadata) if auth is not None else None
         self.sessions = SessionStore(session_idle_timeout, max_sessions)
