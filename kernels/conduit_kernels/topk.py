@@ -325,11 +325,13 @@ def topk(data, query, k, metric="cosine", *, inv_norms=None, mask=None, rows=Non
     return _decode(metric, ids, d, n == 0 or not any_rows)
 
 
-def topk_batch(data, queries, k, metric="cosine", *, inv_norms=None, mask=None, rows=None):
+def topk_batch(data, queries, k, metric="cosine", *, inv_norms=None, sq_norms=None, mask=None,
+               rows=None):
     """Exact ``k`` best rows for each of ``m`` queries.
 
     Same parameters as :func:`topk`, with ``queries`` float32[m, dim]; one filter
-    applies to every query. Cosine, dot and euclidean use a BLAS product per
+    applies to every query; ``sq_norms`` (float32[n], squared row norms) saves a
+    pass over the rows for euclidean. Cosine, dot and euclidean use a BLAS product per
     block of rows followed by a parallel selection kernel; manhattan scans.
 
     Returns
@@ -365,7 +367,9 @@ def topk_batch(data, queries, k, metric="cosine", *, inv_norms=None, mask=None, 
     if mask.shape[0]:
         rows = np.flatnonzero(mask)
     if metric == Metric.EUCLIDEAN:
-        if is_int8:
+        if sq_norms is not None and not is_int8:
+            aux = np.ascontiguousarray(sq_norms, dtype=np.float32)
+        elif is_int8:
             aux = _squared_norms(codes, data.scale, data.offset, True)
         else:
             aux = _squared_norms(codes, _ONE, _ONE, False)
