@@ -10,6 +10,7 @@ import importlib
 from typing import Any
 
 from .app import Conduit, Middleware
+from .binding import Array, Body, Cookie, Depends, Header, Param, Path, Query
 from .exceptions import (
     BadGateway,
     BadRequest,
@@ -71,15 +72,20 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "Array",
     "BadGateway",
     "BadRequest",
+    "Body",
     "Conduit",
     "Conflict",
+    "Cookie",
+    "Depends",
     "EventSourceResponse",
     "Forbidden",
     "GatewayTimeout",
     "HTMLResponse",
     "HTTPError",
+    "Header",
     "Headers",
     "InferenceError",
     "InternalServerError",
@@ -90,8 +96,11 @@ __all__ = [
     "ModelNotFound",
     "NotFound",
     "NotImplementedError_",
+    "Param",
+    "Path",
     "PayloadTooLarge",
     "PlainTextResponse",
+    "Query",
     "QueryParams",
     "Request",
     "RequestHeaderFieldsTooLarge",

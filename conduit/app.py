@@ -15,7 +15,7 @@ from typing import Any
 
 from .binding import build_endpoint
 from .exceptions import HTTPError, MethodNotAllowed, NotFound, error_response
-from .http.request import Request
+from .http.request import ClientDisconnect, InvalidJSON, Request
 from .http.response import JSONResponse, PlainTextResponse, Response
 from .routing.router import Route, Router
 
@@ -55,9 +55,13 @@ class Conduit:
     """
 
     def __init__(self, *, title: str = "Conduit", version: str = "0.1.0",
-                 middleware: list[Middleware] | None = None):
+                 middleware: list[Middleware] | None = None, description: str | None = None,
+                 openapi_url: str | None = "/openapi.json", docs_url: str | None = "/docs"):
         self.title = title
         self.version = version
+        self.description = description
+        self.openapi_url = openapi_url
+        self.docs_url = docs_url
         self.router = Router()
         self.state = SimpleNamespace()
         self.middleware: list[Middleware] = list(middleware or [])
@@ -67,6 +71,10 @@ class Conduit:
         self._warmups: list[Callable[[], Any]] = [self.router.compile]
         self._handler: Handler | None = None
         self.started = False
+        if openapi_url or docs_url:
+            from .openapi.routes import add_openapi_routes  # light; the generator loads on first use
+
+            add_openapi_routes(self)
 
     # ------------------------------------------------------------------ routes
 
@@ -119,6 +127,12 @@ class Conduit:
         return self.route(path, ["OPTIONS"], **options)
 
     # -------------------------------------------------------------- extensions
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI 3.1 document of this app (built on first call, rebuilt when routes change)."""
+        from .openapi import openapi
+
+        return openapi(self)
 
     def mount_mcp(self, path: str, server: Any, **options: Any) -> Any:
         """Serve an :class:`~conduit.mcp.MCPServer` over Streamable HTTP at ``path``."""
@@ -241,6 +255,11 @@ class Conduit:
         request_id = request_id_of(request)
         if isinstance(exc, HTTPError):
             return exc.to_response(request_id)
+        if isinstance(exc, InvalidJSON):
+            return error_response(400, str(exc), request_id)
+        if isinstance(exc, ClientDisconnect):
+            return error_response(400, "the client closed the connection before sending the whole body",
+                                  request_id)
         logger.error("unhandled error in %s %s (request_id=%s)", request.method,
                      request.raw_path.decode("latin-1"), request_id, exc_info=exc)
         return error_response(500, "Internal Server Error", request_id)

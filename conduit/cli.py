@@ -81,10 +81,16 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     routes = commands.add_parser("routes", help="print the route table of MODULE:APP")
     routes.add_argument("target")
+    routes.add_argument("--check", action="store_true",
+                        help="also analyse the routes (shadowing, binding, slashes); exit 1 on errors")
     commands.add_parser("mcp", help="serve MODULE:MCP over stdio or HTTP (see `conduit mcp --help`)")
     args = parser.parse_args(argv)
 
     if args.command == "routes":
+        if args.check:
+            from .binding.checks import main_check
+
+            return main_check(args.target)
         return _print_routes(load_target(args.target))
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = load_target(args.target)

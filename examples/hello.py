@@ -1,6 +1,8 @@
 """The demo app: `conduit run examples.hello:app` (or `python -m examples.hello`)."""
 
-from conduit import Conduit, EventSourceResponse, Request
+from typing import Annotated, Any
+
+from conduit import Body, Conduit, EventSourceResponse, Request
 
 app = Conduit(title="Conduit demo")
 
@@ -16,8 +18,9 @@ async def get_user(id: int) -> dict:
 
 
 @app.post("/echo")
-async def echo(request: Request) -> dict:
-    return {"received": await request.json()}
+async def echo(payload: Annotated[Any, Body()]) -> dict:
+    """Echo a JSON body back (invalid JSON is a 422 naming the body)."""
+    return {"received": payload}
 
 
 @app.get("/files/*path")

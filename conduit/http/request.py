@@ -19,6 +19,10 @@ async def _no_body() -> bytes:
     return b""
 
 
+class InvalidJSON(ValueError):
+    """The body is not valid JSON (the app answers 400 naming the error)."""
+
+
 class ClientDisconnect(Exception):
     """The client went away before the request body was complete."""
 
@@ -101,8 +105,12 @@ class Request:
         return self._body
 
     async def json(self) -> Any:
-        """The body parsed as JSON; raises ``orjson.JSONDecodeError`` (a ``ValueError``)."""
-        return orjson.loads(await self.body())
+        """The body parsed as JSON; raises :class:`InvalidJSON` (a ``ValueError``)."""
+        body = await self.body()
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidJSON(f"invalid JSON body: {exc}") from None
 
     async def stream(self) -> AsyncIterator[bytes]:
         if self._body is not None:

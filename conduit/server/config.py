@@ -21,6 +21,8 @@ class ServerConfig:
     keepalive_timeout: float = 5.0
     #: A handler running longer than this gets cancelled → 504.
     handler_timeout: float = 30.0
+    #: A client that stops reading our response for this long is disconnected.
+    send_timeout: float = 30.0
     #: Value of the ``Server`` header.
     server_header: str = "conduit"
 

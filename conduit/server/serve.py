@@ -9,6 +9,7 @@ from typing import Any
 import trio
 
 from .config import ServerConfig
+from . import framing
 from .connection import HTTPConnection
 
 logger = logging.getLogger("conduit.server")
@@ -35,6 +36,7 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
     ``task_status.started(port)`` reports the bound port (useful with ``port=0``).
     """
     config = config or ServerConfig.from_options(host=host, port=port, **options)
+    framing.warmup()
     await app.startup()
     try:
         listeners = await trio.open_tcp_listeners(config.port, host=config.host)

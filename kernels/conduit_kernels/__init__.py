@@ -5,6 +5,7 @@ trio, h11, scikit-learn or onnxruntime). Each module pairs ``@njit`` kernels ove
 arrays with a thin Python layer that validates input and encodes it as arrays.
 """
 
+from .http1 import scan_request_head
 from .routing import (
     NOT_FOUND,
     ParamKind,
@@ -27,4 +28,5 @@ __all__ = [
     "match_route",
     "match_routes",
     "parse_pattern",
+    "scan_request_head",
 ]

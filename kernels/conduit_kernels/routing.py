@@ -268,7 +268,7 @@ def build_route_table(routes: Sequence[tuple[Sequence[str], str]]) -> RouteTable
     order = [root]
     root.index = 0
     for node in order:  # grows while we iterate
-        children = [node.static[k] for k in sorted(node.static)]
+        children = [node.static[k] for k in sorted(node.static, key=str.encode)]
         children += [node.params[k] for k in sorted(node.params)]
         children += [node.catchall] if node.catchall else []
         for child in children:
@@ -401,6 +401,57 @@ def _label_equals(path, pos, end, table, start, length, encoded):
     return True
 
 
+@inline
+def _compare_label(path, pos, end, table, start, length, encoded):
+    """Order of the (decoded) segment ``path[pos:end]`` against a label: -1, 0 or 1.
+
+    Labels of a node's static children are sorted by their UTF-8 bytes (the
+    builder sorts by code point, which UTF-8 preserves), so this drives a binary
+    search when a node has many children.
+    """
+    j = 0
+    i = pos
+    while i < end:
+        if encoded:
+            c, i = _decoded(path, i, end)
+        else:
+            c = np.int64(path[i])
+            i += 1
+        if j >= length:
+            return 1
+        label = table[start + j]
+        if c != label:
+            return -1 if c < label else 1
+        j += 1
+    return 0 if j == length else -1
+
+
+@inline
+def _static_child(table, nodes, columns, labels, first, count, path, pos, end, encoded):
+    """Index of the static child whose label equals the segment, or -1."""
+    if count <= 8:  # a short scan with a length check beats a binary search
+        for c in range(first, first + count):
+            crow = nodes + c * columns
+            if _label_equals(path, pos, end, table, labels + table[crow + LABEL_START],
+                             table[crow + LABEL_LEN], encoded):
+                return c
+        return -1
+    lo = first
+    hi = first + count - 1
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        crow = nodes + mid * columns
+        order = _compare_label(path, pos, end, table, labels + table[crow + LABEL_START],
+                               table[crow + LABEL_LEN], encoded)
+        if order == 0:
+            return mid
+        if order < 0:
+            hi = mid - 1
+        else:
+            lo = mid + 1
+    return -1
+
+
 @kernel
 def _kind_accepts(kind, path, pos, end):
     """Whether the decoded segment ``path[pos:end]`` has the shape ``kind`` asks for.
@@ -498,7 +549,7 @@ def _match(table, path, method, work):
         if node >= 0 and method >= 0:
             route = table[nodes + node * columns + NODE_COLUMNS + method]
             if route >= 0:
-                return np.int64(route), allowed
+                return np.int64(route), np.int64(0)
         # Otherwise a param route may still serve this method: walk the tree.
 
     # Backtracking walk. Per level (4 slots of ``work`` after the spans): node,
@@ -520,7 +571,7 @@ def _match(table, path, method, work):
             if state == 0:
                 route = table[row + NODE_COLUMNS + method] if method >= 0 else -1
                 if route >= 0:
-                    return np.int64(route), allowed
+                    return np.int64(route), np.int64(0)
                 allowed |= _methods_at(table, row, n_methods)
             sp -= 4
             continue
@@ -532,12 +583,7 @@ def _match(table, path, method, work):
         n_param = table[row + N_PARAM]
         child = -1
         if state == 0:
-            for c in range(first, first + n_static):
-                crow = nodes + c * columns
-                if _label_equals(path, pos, end, table, labels + table[crow + LABEL_START],
-                                 table[crow + LABEL_LEN], encoded):
-                    child = c
-                    break
+            child = _static_child(table, nodes, columns, labels, first, n_static, path, pos, end, encoded)
         elif state <= n_param:
             c = first + n_static + state - 1
             if _kind_accepts(table[nodes + c * columns + KIND], path, pos, end):
@@ -551,7 +597,7 @@ def _match(table, path, method, work):
             work[2 * n_params + 1] = n
             route = table[crow + NODE_COLUMNS + method] if method >= 0 else -1
             if route >= 0:
-                return np.int64(route), allowed
+                return np.int64(route), np.int64(0)
             allowed |= _methods_at(table, crow, n_methods)
             continue
         else:

@@ -1,0 +1,28 @@
+# A small runtime image of the demo server.
+#   docker build -t conduit . && docker run -p 8000:8000 conduit
+# Stage 1 builds wheels (compilers stay out of the runtime image); stage 2 installs
+# them into a slim image, runs as a non-root user, and compiles every Numba kernel
+# the demo needs at build time so containers start with a warm cache.
+
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY kernels/ kernels/
+COPY pyproject.toml README.md ./
+COPY conduit/ conduit/
+RUN pip wheel --no-cache-dir --wheel-dir /wheels ./kernels ".[ml,vector]"
+
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    NUMBA_CACHE_DIR=/home/conduit/.numba_cache
+RUN useradd --create-home --uid 10001 conduit
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+WORKDIR /app
+COPY --chown=conduit:conduit examples/ examples/
+USER conduit
+# Warm Numba's on-disk cache: compile every kernel the demo uses, now, not at first request.
+RUN python -c "from examples.demo import app; app.warmup()"
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health')"
+CMD ["conduit", "run", "examples.demo:app", "--host", "0.0.0.0", "--port", "8000"]

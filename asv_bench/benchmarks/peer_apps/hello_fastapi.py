@@ -1,0 +1,16 @@
+"""The same endpoints in FastAPI (served by uvicorn with httptools + uvloop)."""
+
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+
+app = FastAPI()
+
+
+@app.get("/", response_class=PlainTextResponse)
+async def hello():
+    return "Hello, world!"
+
+
+@app.get("/users/{id}")
+async def user(id: int):
+    return {"id": id, "name": f"user-{id}"}

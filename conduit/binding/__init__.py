@@ -1,0 +1,18 @@
+"""Typed requests: handler signatures become binders, once, at registration.
+
+Layering: this package reads :class:`~conduit.http.Request` objects and route
+records; it never touches sockets. :func:`build_endpoint` is the entry point the
+app calls from ``add_route``; the markers are the public API::
+
+    signature.py   analyse(handler, route) -> Plan  (where each parameter comes from)
+    convert.py     str -> value converters, JSON validators, constraints (built once)
+    endpoint.py    Plan -> endpoint(request): extract, validate, inject, call
+    checks.py      static route analysis for ``conduit routes --check``
+"""
+
+from .endpoint import build_endpoint
+from .markers import Array, Body, Cookie, Depends, Header, Param, Path, Query
+from .signature import ParamSpec, Plan, analyse
+
+__all__ = ["Array", "Body", "Cookie", "Depends", "Header", "Param", "ParamSpec", "Path", "Plan",
+           "Query", "analyse", "build_endpoint"]

@@ -1,0 +1,268 @@
+"""Per-request execution of a :class:`~conduit.binding.signature.Plan`.
+
+Everything decided at registration is baked into small closures (one per
+parameter); a request runs them in order, collects *every* failure, and raises one
+:class:`~conduit.exceptions.ValidationError` (422) if there was any. Dependencies
+are solved on the event loop, cached per request; the handler itself runs inline
+(async) or in a worker thread (sync, by default).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from typing import Any, Callable
+
+import orjson
+import trio
+
+from ..exceptions import ValidationError
+from ..http.request import Request
+from ..http.response import Response
+from ..routing.router import Route, RouteError
+from .convert import INVALID, Invalid
+from .signature import ParamSpec, Plan, analyse, finish_body
+
+Extractor = Callable[[Request, dict, list, Any], None]
+
+#: The body slot before it is read, and when it is empty.
+NO_BODY: Any = type("NoBody", (), {"__repr__": lambda self: "NO_BODY"})()
+
+
+def _missing(spec: ParamSpec, errors: list) -> None:
+    errors.append({"loc": spec.loc, "msg": "field required", "type": "missing"})
+
+
+def _text_extractor(spec: ParamSpec) -> Extractor:
+    name, key, loc, convert, check = spec.name, spec.key, spec.loc, spec.convert, spec.check
+    required, source = spec.required, spec.source
+
+    if source == "path":
+        def lookup(request: Request) -> Any:
+            return request.path_params.get(key)
+    elif source == "query" and spec.is_list:
+        def lookup(request: Request) -> Any:
+            return request.query_params.getlist(key) or None
+    elif source == "query":
+        def lookup(request: Request) -> Any:
+            return request.query_params.get(key)
+    elif source == "header":
+        def lookup(request: Request) -> Any:
+            if spec.is_list:
+                return request.headers.getlist(key) or None
+            return request.headers.get(key)
+    else:
+        def lookup(request: Request) -> Any:
+            return _cookies(request).get(key)
+
+    if spec.is_list:
+        def extract(request: Request, kwargs: dict, errors: list, body: Any) -> None:
+            raw = lookup(request)
+            if raw is None:
+                if required:
+                    _missing(spec, errors)
+                else:
+                    kwargs[name] = spec.fresh_default()
+                return
+            values, failed = [], False
+            for i, text in enumerate(raw):
+                try:
+                    values.append(convert(text))
+                except Invalid as exc:
+                    errors.append({"loc": f"{loc}[{i}]", "msg": exc.msg, "type": exc.type})
+                    failed = True
+            if not failed and (check is None or check(values, loc, errors)):
+                kwargs[name] = values
+        return extract
+
+    def extract(request: Request, kwargs: dict, errors: list, body: Any) -> None:
+        raw = lookup(request)
+        if raw is None:
+            if required:
+                _missing(spec, errors)
+            else:
+                kwargs[name] = spec.fresh_default()
+            return
+        if convert is not None:
+            try:
+                raw = convert(raw if type(raw) is str else str(raw))
+            except Invalid as exc:
+                errors.append({"loc": loc, "msg": exc.msg, "type": exc.type})
+                return
+        if check is None or check(raw, loc, errors):
+            kwargs[name] = raw
+    return extract
+
+
+def _cookies(request: Request) -> dict[str, str]:
+    # RFC 6265 §5.4: "name=value" pairs separated by "; ". Lenient: skip malformed pairs.
+    jar: dict[str, str] = {}
+    for header in request.headers.getlist("cookie"):
+        for pair in header.split(";"):
+            key, sep, value = pair.strip().partition("=")
+            if sep and key:
+                jar.setdefault(key, value.strip().strip('"'))
+    return jar
+
+
+def _body_extractor(spec: ParamSpec) -> Extractor:
+    name, validate, required = spec.name, spec.validate, spec.required
+    loc = f"body.{spec.key}" if spec.embedded else "body"
+    key, embedded = spec.key, spec.embedded
+
+    def extract(request: Request, kwargs: dict, errors: list, body: Any) -> None:
+        if body is INVALID:
+            return  # the decode error is already reported
+        if embedded and body is not NO_BODY:
+            if type(body) is not dict:
+                if not any(e["loc"] == "body" for e in errors):
+                    errors.append({"loc": "body", "msg": "expected a JSON object", "type": "invalid_type"})
+                return
+            value = body.get(key, NO_BODY)
+        else:
+            value = body
+        if value is NO_BODY:
+            if required:
+                errors.append({"loc": loc, "msg": "field required", "type": "missing"})
+            else:
+                kwargs[name] = spec.fresh_default()
+            return
+        value = validate(value, loc, errors)
+        if value is not INVALID:
+            kwargs[name] = value
+    return extract
+
+
+async def read_json_body(request: Request, errors: list) -> Any:
+    """The decoded body, :data:`NO_BODY` if empty, or :data:`INVALID` (with an error) if not JSON."""
+    raw = await request.body()
+    if not raw:
+        return NO_BODY
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        errors.append({"loc": "body", "msg": f"invalid JSON: {exc}", "type": "json_invalid"})
+        return INVALID
+
+
+class _Solver:
+    """The compiled form of a plan: extractors, then dependencies, then the call."""
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.extractors: list[Extractor] = []
+        self.requests: list[str] = []
+        self.dependencies: list[tuple[str, _Solver, bool]] = []
+        for spec in plan.params:
+            if spec.source == "request":
+                self.requests.append(spec.name)
+            elif spec.source == "depends":
+                self.dependencies.append((spec.name, _Solver(spec.dependency), spec.marker.use_cache))
+            elif spec.source == "body":
+                self.extractors.append(_body_extractor(spec))
+            else:
+                self.extractors.append(_text_extractor(spec))
+
+    async def kwargs(self, request: Request, errors: list, body: Any, cache: dict | None,
+                     stack: contextlib.AsyncExitStack | None) -> dict:
+        kwargs: dict[str, Any] = {}
+        for extract in self.extractors:
+            extract(request, kwargs, errors, body)
+        for name in self.requests:
+            kwargs[name] = request
+        for name, solver, use_cache in self.dependencies:
+            call = solver.plan.call
+            if use_cache and call in cache:
+                kwargs[name] = cache[call]
+                continue
+            before = len(errors)
+            sub = await solver.kwargs(request, errors, body, cache, stack)
+            if len(errors) > before:
+                continue
+            value = await solver.run_dependency(sub, stack)
+            if use_cache:
+                cache[call] = value
+            kwargs[name] = value
+        return kwargs
+
+    async def run_dependency(self, kwargs: dict, stack: contextlib.AsyncExitStack | None) -> Any:
+        plan = self.plan
+        if plan.is_generator:
+            if plan.is_async:
+                return await stack.enter_async_context(contextlib.asynccontextmanager(plan.call)(**kwargs))
+            return stack.enter_context(contextlib.contextmanager(plan.call)(**kwargs))
+        result = plan.call(**kwargs)
+        if plan.is_async:
+            result = await result
+        return result
+
+
+def build_endpoint(route: Route) -> Callable[[Request], Any]:
+    """Analyse ``route.handler`` once and return the ``endpoint(request)`` coroutine function.
+
+    The plan is kept on ``route.binding`` for OpenAPI and ``conduit routes --check``.
+    """
+    plan = analyse(route.handler, route)
+    finish_body(plan)
+    used = {s.key for s in plan.walk() if s.source == "path"}
+    missing = [n for n in route.param_names if n not in used]
+    if missing:
+        raise RouteError(f"route {route.pattern!r} ({route.name}): path parameters {missing} "
+                         f"are missing from the handler's signature")
+    route.binding = plan
+    solver = _Solver(plan)
+    handler = plan.call
+    in_thread = route.options.get("run_in_thread", not plan.is_async)
+    needs_body = bool(plan.body_params)
+    has_dependencies = any(s.source == "depends" for s in plan.params)
+    has_generators = plan.has_generators
+    status_code = route.options.get("status_code")
+
+    async def bind(request: Request, stack: contextlib.AsyncExitStack | None) -> dict:
+        errors: list = []
+        body = await read_json_body(request, errors) if needs_body else NO_BODY
+        if has_dependencies:
+            kwargs = await solver.kwargs(request, errors, body, {}, stack)
+        else:
+            kwargs = {}
+            for extract in solver.extractors:
+                extract(request, kwargs, errors, body)
+            for name in solver.requests:
+                kwargs[name] = request
+        if errors:
+            raise ValidationError(errors)
+        return kwargs
+
+    async def call(kwargs: dict) -> Any:
+        if plan.is_async:
+            return await handler(**kwargs)
+        if in_thread:
+            return await trio.to_thread.run_sync(functools.partial(handler, **kwargs))
+        return handler(**kwargs)
+
+    if has_generators:
+        async def endpoint(request: Request) -> Any:
+            async with contextlib.AsyncExitStack() as stack:
+                return await call(await bind(request, stack))
+    else:
+        async def endpoint(request: Request) -> Any:
+            return await call(await bind(request, None))
+
+    if status_code is None:
+        return endpoint
+
+    from ..app import to_response
+
+    async def with_status(request: Request) -> Any:
+        result = await endpoint(request)
+        if isinstance(result, Response):
+            return result
+        response = to_response(result)
+        response.status_code = status_code
+        return response
+    return with_status
+
+
+
+
+__all__ = ["NO_BODY", "build_endpoint", "read_json_body"]
