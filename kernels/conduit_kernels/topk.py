@@ -318,10 +318,17 @@ def topk(data, query, k, metric="cosine", *, inv_norms=None, mask=None, rows=Non
     qa, w, const = prepare_query(metric, q, data if isinstance(data, Int8Matrix) else None)
     n_visit = rows.shape[0] or n
     if _parallel_threshold(n_visit, dim):
-        fn, n_chunks = _topk_one_parallel, 4 * numba.get_num_threads()
+        fn, n_chunks = _topk_one_parallel, 16 * numba.get_num_threads()
     else:
         fn, n_chunks = _topk_one_serial, 1
-    ids, d = fn(int(metric), qa, w, np.float32(const), codes, inv, mask, rows, k, n_chunks)
+    # chunk size 1 (set from Python: inside the kernel it defeats Numba's cache): the
+    # chunks go to whichever thread is free, so a thread slowed by a busy core does
+    # not hold the whole scan back
+    previous = numba.set_parallel_chunksize(1)
+    try:
+        ids, d = fn(int(metric), qa, w, np.float32(const), codes, inv, mask, rows, k, n_chunks)
+    finally:
+        numba.set_parallel_chunksize(previous)
     return _decode(metric, ids, d, n == 0 or not any_rows)
 
 
