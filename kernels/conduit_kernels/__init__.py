@@ -18,7 +18,16 @@ from .routing import (
     parse_pattern,
 )
 
+# --- vector search and TF-IDF (issue 6) ---
+from .distances import Int8Matrix, Metric, METRIC_NAMES, inverse_norms, quantize_int8, resolve_metric
+from .tfidf import TfidfModel, encode_documents, tfidf_fit, tfidf_transform
+from .topk import MISSING_ID, topk, topk_batch
+
 __all__ = [
+    # vector search and TF-IDF (issue 6)
+    "Int8Matrix", "METRIC_NAMES", "MISSING_ID", "Metric", "TfidfModel", "encode_documents",
+    "inverse_norms", "quantize_int8", "resolve_metric", "tfidf_fit", "tfidf_transform", "topk",
+    "topk_batch",
     "NOT_FOUND",
     "ParamKind",
     "PatternError",

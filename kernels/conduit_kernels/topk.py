@@ -318,7 +318,9 @@ def topk(data, query, k, metric="cosine", *, inv_norms=None, mask=None, rows=Non
     qa, w, const = prepare_query(metric, q, data if isinstance(data, Int8Matrix) else None)
     n_visit = rows.shape[0] or n
     if _parallel_threshold(n_visit, dim):
-        fn, n_chunks = _topk_one_parallel, 16 * numba.get_num_threads()
+        threads = numba.get_num_threads()
+        # many chunks balance a loaded machine; few keep a cache-resident scan cheap
+        fn, n_chunks = _topk_one_parallel, min(16 * threads, max(threads, n_visit // 8192))
     else:
         fn, n_chunks = _topk_one_serial, 1
     # chunk size 1 (set from Python: inside the kernel it defeats Numba's cache): the
