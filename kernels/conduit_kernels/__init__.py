@@ -47,6 +47,20 @@ _EXPORTS = {
     "forest_labels": "trees",
     "forest_scores": "trees",
     "make_forest": "trees",
+    # vector search and TF-IDF (conduit.vector); GPU twins stay in conduit_kernels.cuda
+    "Int8Matrix": "distances",
+    "METRIC_NAMES": "distances",
+    "Metric": "distances",
+    "inverse_norms": "distances",
+    "quantize_int8": "distances",
+    "resolve_metric": "distances",
+    "TfidfModel": "tfidf",
+    "encode_documents": "tfidf",
+    "tfidf_fit": "tfidf",
+    "tfidf_transform": "tfidf",
+    "MISSING_ID": "topk",
+    "topk": "topk",
+    "topk_batch": "topk",
 }
 
 __all__ = sorted(_EXPORTS)

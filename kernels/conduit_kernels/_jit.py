@@ -27,7 +27,7 @@ def kernel(fn=None, *, parallel: bool = False, fastmath: bool = False):
             cache=True,
             nogil=True,
             parallel=parallel,
-            fastmath=FASTMATH if fastmath else False,
+            fastmath=set(FASTMATH) if fastmath else False,
         )(f)
 
     return wrap(fn) if fn is not None else wrap

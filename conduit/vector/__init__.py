@@ -1,0 +1,25 @@
+"""conduit.vector: an in-memory vector store, embedders and RAG over the Numba kernels.
+
+Layering: a client of ``conduit_kernels`` (distances, topk, tfidf, cuda); knows
+nothing of HTTP. Bad input raises :class:`VectorInputError` (a ``ValueError``
+naming the field, ``status_code = 422``) before any state changes.
+scipy (TF-IDF matrices) and onnxruntime (OnnxEmbedder) load only when used.
+"""
+
+from .embedders import HashingTokenizer, OnnxEmbedder, TfidfEmbedder
+from .errors import VectorInputError
+from .rag import RAGAnswer, RAGPipeline, Source, extractive_generator
+from .store import Hit, VectorStore
+
+__all__ = [
+    "HashingTokenizer",
+    "Hit",
+    "OnnxEmbedder",
+    "RAGAnswer",
+    "RAGPipeline",
+    "Source",
+    "TfidfEmbedder",
+    "VectorInputError",
+    "VectorStore",
+    "extractive_generator",
+]

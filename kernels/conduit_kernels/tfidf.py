@@ -1,0 +1,452 @@
+"""TF-IDF over array-encoded text: tokenize, count, weight, normalise, all in kernels.
+
+Owns: the text encoding (one UTF-8 byte buffer + document offsets), tokenization,
+the vocabulary (an open-addressing hash table over term bytes), document
+frequencies, idf, tf weighting, normalisation and the CSR arrays out. Knows
+nothing of scipy: results are ``(data, indices, indptr, shape)``, which
+``scipy.sparse.csr_matrix`` accepts as is.
+
+Compatibility: with default options the output equals scikit-learn's
+``TfidfVectorizer()``: text is lowercased with Python's ``str.lower`` in the
+encoding step, tokens are the maximal runs of *two or more* word characters (the
+regex ``(?u)\\b\\w\\w+\\b``), where "word character" is decided per code point by
+a table built from Python's own ``re`` ``\\w`` (so Unicode letters, digits and
+``_`` count, combining marks do not, exactly as in Python). Columns are the terms
+in code-point order (UTF-8 byte order is the same), ``min_df``/``max_df``/
+``max_features`` prune as scikit-learn does, idf is ``ln((1+n)/(1+df)) + 1``
+(smooth) or ``ln(n/df) + 1``, sublinear tf is ``1 + ln(tf)``, rows are L2 (or L1)
+normalised. Values are float64, indices sorted within each row.
+
+Layout of a fitted :class:`TfidfModel`::
+
+    terms      list[str]      column -> term (sorted)
+    term_bytes uint8[:]       the terms' UTF-8 bytes, concatenated in column order
+    term_off   int64[v + 1]   term j is term_bytes[term_off[j]:term_off[j+1]]
+    slots      int32[cap]     hash table: column of the term hashed there, -1 empty
+    idf        float64[v]     (ones when use_idf is false)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple, Sequence
+
+import numpy as np
+from numba import prange
+
+from ._jit import inline, kernel
+
+__all__ = ["TfidfModel", "encode_documents", "tfidf_fit", "tfidf_transform", "word_table"]
+
+_NORMS = {None: 0, "l2": 2, "l1": 1}
+_FNV_OFFSET = np.uint64(14695981039346656037)
+_FNV_PRIME = np.uint64(1099511628211)
+
+_WORD_TABLE: "np.ndarray | None" = None
+
+
+def word_table() -> np.ndarray:
+    """``uint8[0x110000]``: 1 where Python's ``re`` ``\\w`` matches the code point.
+
+    Built once per process from ``re`` itself (about 0.1 s), passed to the kernels
+    as an argument.
+    """
+    global _WORD_TABLE
+    if _WORD_TABLE is None:
+        every = "".join(map(chr, range(0x110000)))
+        marked = re.sub(r"\W", "\x00", every)
+        codes = np.frombuffer(marked.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        table = (codes != 0).astype(np.uint8)
+        _WORD_TABLE = table
+    return _WORD_TABLE
+
+
+def encode_documents(docs: Sequence[str], lowercase: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Encode documents as ``(buffer uint8[:], offsets int64[n + 1])``, lowercased by ``str.lower``.
+
+    Example: ``["Hi", "ÉTÉ"]`` -> ``(b"hi\\xc3\\xa9t\\xc3\\xa9", [0, 2, 7])``.
+    """
+    if isinstance(docs, (str, bytes)):
+        raise ValueError("documents must be a sequence of strings, not a single string")
+    parts = []
+    for i, doc in enumerate(docs):
+        if isinstance(doc, bytes):
+            doc = doc.decode("utf-8")
+        elif not isinstance(doc, str):
+            raise ValueError(f"document {i} is {type(doc).__name__}, expected str")
+        parts.append((doc.lower() if lowercase else doc).encode("utf-8", "surrogatepass"))
+    offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in parts], out=offsets[1:])
+    buf = np.frombuffer(b"".join(parts), dtype=np.uint8)
+    return buf, offsets
+
+
+# --- tokenizer ---
+
+
+@inline
+def _next_char(buf, p, end):
+    """Code point at ``p`` and the position after it (malformed bytes count as one non-word)."""
+    b = np.int64(buf[p])
+    if b < 0x80:
+        return b, p + 1
+    if b >= 0xF0:
+        if p + 4 <= end:
+            return ((b & 0x07) << 18) | ((np.int64(buf[p + 1]) & 0x3F) << 12) | (
+                (np.int64(buf[p + 2]) & 0x3F) << 6) | (np.int64(buf[p + 3]) & 0x3F), p + 4
+    elif b >= 0xE0:
+        if p + 3 <= end:
+            return ((b & 0x0F) << 12) | ((np.int64(buf[p + 1]) & 0x3F) << 6) | (
+                np.int64(buf[p + 2]) & 0x3F), p + 3
+    elif b >= 0xC0:
+        if p + 2 <= end:
+            return ((b & 0x1F) << 6) | (np.int64(buf[p + 1]) & 0x3F), p + 2
+    return np.int64(0), p + 1
+
+
+@inline
+def _next_token(buf, p, end, table):
+    """Next token in ``[p, end)``: ``(start, stop)``, or ``(-1, end)`` when none is left."""
+    while p < end:
+        cp, q = _next_char(buf, p, end)
+        if table[cp] == 0:
+            p = q
+            continue
+        start = p
+        n_chars = 0
+        while p < end:
+            cp, q = _next_char(buf, p, end)
+            if table[cp] == 0:
+                break
+            n_chars += 1
+            p = q
+        if n_chars >= 2:
+            return start, p
+    return np.int64(-1), end
+
+
+@inline
+def _fnv1a(buf, start, stop):
+    h = np.uint64(14695981039346656037)
+    for p in range(start, stop):
+        h = (h ^ np.uint64(buf[p])) * np.uint64(1099511628211)
+    return h
+
+
+@kernel(parallel=True)
+def _count_tokens(buf, offsets, table):
+    n = offsets.shape[0] - 1
+    out = np.zeros(n, dtype=np.int64)
+    for d in prange(n):
+        p, end = offsets[d], offsets[d + 1]
+        c = 0
+        while True:
+            s, p = _next_token(buf, p, end, table)
+            if s < 0:
+                break
+            c += 1
+        out[d] = c
+    return out
+
+
+@kernel(parallel=True)
+def _fill_tokens(buf, offsets, table, tok_off, starts, stops, hashes):
+    n = offsets.shape[0] - 1
+    for d in prange(n):
+        p, end = offsets[d], offsets[d + 1]
+        t = tok_off[d]
+        while True:
+            s, p = _next_token(buf, p, end, table)
+            if s < 0:
+                break
+            starts[t] = s
+            stops[t] = p
+            hashes[t] = _fnv1a(buf, s, p)
+            t += 1
+
+
+@inline
+def _same_bytes(a, a0, a1, b, b0, b1):
+    if a1 - a0 != b1 - b0:
+        return False
+    for i in range(a1 - a0):
+        if a[a0 + i] != b[b0 + i]:
+            return False
+    return True
+
+
+@kernel
+def _build_vocabulary(buf, starts, stops, hashes, cap):
+    """Assign term ids in first-seen order; returns (term of token, first start, first stop)."""
+    slots = np.full(cap, -1, dtype=np.int32)
+    mask = np.uint64(cap - 1)
+    n_tok = starts.shape[0]
+    term_of = np.empty(n_tok, dtype=np.int32)
+    first_start = np.empty(n_tok, dtype=np.int64)
+    first_stop = np.empty(n_tok, dtype=np.int64)
+    n_terms = 0
+    for t in range(n_tok):
+        pos = np.int64(hashes[t] & mask)
+        while True:
+            term = slots[pos]
+            if term < 0:
+                slots[pos] = n_terms
+                first_start[n_terms] = starts[t]
+                first_stop[n_terms] = stops[t]
+                term_of[t] = n_terms
+                n_terms += 1
+                break
+            if _same_bytes(buf, first_start[term], first_stop[term], buf, starts[t], stops[t]):
+                term_of[t] = term
+                break
+            pos = (pos + 1) & np.int64(cap - 1)
+    return term_of, first_start[:n_terms].copy(), first_stop[:n_terms].copy()
+
+
+@kernel(parallel=True)
+def _count_terms(tok_off, cols):
+    """Per document: sort its token columns in place, return unique counts per document."""
+    n = tok_off.shape[0] - 1
+    nnz = np.zeros(n, dtype=np.int64)
+    for d in prange(n):
+        seg = cols[tok_off[d]:tok_off[d + 1]]
+        seg.sort()
+        u = 0
+        prev = -1
+        for c in seg:
+            if c != prev and c >= 0:
+                u += 1
+                prev = c
+        nnz[d] = u
+    return nnz
+
+
+@inline
+def _weigh_row(data, lo, hi, indices, idf, sublinear, norm):
+    total = 0.0
+    for i in range(lo, hi):
+        v = data[i]
+        if sublinear:
+            v = np.log(v) + 1.0
+        v *= idf[indices[i]]
+        data[i] = v
+        total += v * v if norm == 2 else abs(v)
+    if norm != 0 and total > 0:
+        scale = np.sqrt(total) if norm == 2 else total
+        for i in range(lo, hi):
+            data[i] /= scale
+
+
+@kernel(parallel=True)
+def _fill_csr(tok_off, cols, indptr, idf, sublinear, norm):
+    n = tok_off.shape[0] - 1
+    nnz = indptr[n]
+    indices = np.empty(nnz, dtype=np.int32)
+    data = np.empty(nnz, dtype=np.float64)
+    for d in prange(n):
+        out = indptr[d] - 1
+        prev = -1
+        for t in range(tok_off[d], tok_off[d + 1]):
+            c = cols[t]
+            if c < 0:
+                continue
+            if c != prev:
+                out += 1
+                indices[out] = c
+                data[out] = 0.0
+                prev = c
+            data[out] += 1.0
+        if idf.shape[0] > 0:
+            _weigh_row(data, indptr[d], indptr[d + 1], indices, idf, sublinear, norm)
+    return indices, data
+
+
+@kernel
+def _build_lookup(term_bytes, term_off, cap):
+    slots = np.full(cap, -1, dtype=np.int32)
+    for j in range(term_off.shape[0] - 1):
+        pos = np.int64(_fnv1a(term_bytes, term_off[j], term_off[j + 1]) & np.uint64(cap - 1))
+        while slots[pos] >= 0:
+            pos = (pos + 1) & np.int64(cap - 1)
+        slots[pos] = j
+    return slots
+
+
+@inline
+def _lookup(buf, s, e, slots, term_bytes, term_off):
+    cap = slots.shape[0]
+    pos = np.int64(_fnv1a(buf, s, e) & np.uint64(cap - 1))
+    while True:
+        j = slots[pos]
+        if j < 0:
+            return -1
+        if _same_bytes(term_bytes, term_off[j], term_off[j + 1], buf, s, e):
+            return j
+        pos = (pos + 1) & np.int64(cap - 1)
+
+
+@kernel(parallel=True)
+def _lookup_tokens(buf, offsets, table, tok_off, slots, term_bytes, term_off):
+    n = offsets.shape[0] - 1
+    cols = np.empty(tok_off[n], dtype=np.int32)
+    for d in prange(n):
+        p, end = offsets[d], offsets[d + 1]
+        t = tok_off[d]
+        while True:
+            s, p = _next_token(buf, p, end, table)
+            if s < 0:
+                break
+            cols[t] = _lookup(buf, s, p, slots, term_bytes, term_off)
+            t += 1
+    return cols
+
+
+@kernel
+def _transform(buf, offsets, table, slots, term_bytes, term_off, idf, sublinear, norm):
+    """Tokenize + look up + count + weigh in one call (one dispatch for a single document)."""
+    n = offsets.shape[0] - 1
+    counts = _count_tokens(buf, offsets, table)
+    tok_off = np.zeros(n + 1, dtype=np.int64)
+    for d in range(n):
+        tok_off[d + 1] = tok_off[d] + counts[d]
+    cols = _lookup_tokens(buf, offsets, table, tok_off, slots, term_bytes, term_off)
+    nnz = _count_terms(tok_off, cols)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    for d in range(n):
+        indptr[d + 1] = indptr[d] + nnz[d]
+    indices, data = _fill_csr(tok_off, cols, indptr, idf, sublinear, norm)
+    return data, indices, indptr
+
+
+# --- the Python layer ---
+
+
+class TfidfModel(NamedTuple):
+    """A fitted vocabulary + idf (see the module docstring for the arrays)."""
+
+    terms: list
+    term_bytes: np.ndarray
+    term_off: np.ndarray
+    slots: np.ndarray
+    idf: np.ndarray
+    norm: int
+    sublinear_tf: bool
+
+
+CSR = tuple  # (data float64[nnz], indices int32[nnz], indptr int64[n + 1], shape (n, v))
+
+
+def _capacity(n):
+    cap = 16
+    while cap < 2 * n:
+        cap *= 2
+    return cap
+
+
+def _doc_count(value, n_docs, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be an int or a float, got {value!r}")
+    if isinstance(value, (float, np.floating)):
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{name} as a float must lie in [0.0, 1.0], got {value}")
+        return value * n_docs
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return value
+
+
+def tfidf_fit(buf, offsets, *, min_df=1, max_df=1.0, max_features=None, norm="l2",
+              use_idf=True, smooth_idf=True, sublinear_tf=False) -> tuple[TfidfModel, CSR]:
+    """Learn the vocabulary and idf of encoded documents and return their TF-IDF rows.
+
+    Parameters
+    ----------
+    buf, offsets : from :func:`encode_documents`
+    min_df, max_df : int (document count) or float in [0, 1] (proportion)
+    max_features : int, optional; keep the most frequent terms (corpus-wide counts)
+    norm : "l2" | "l1" | None
+    use_idf, smooth_idf, sublinear_tf : bool, as scikit-learn's ``TfidfVectorizer``
+
+    Returns
+    -------
+    model : :class:`TfidfModel`
+    csr : (data float64[nnz], indices int32[nnz], indptr int64[n + 1], (n, n_terms))
+    """
+    if norm not in _NORMS:
+        raise ValueError(f"norm must be 'l2', 'l1' or None, got {norm!r}")
+    if max_features is not None and (isinstance(max_features, bool) or not isinstance(
+            max_features, (int, np.integer)) or max_features <= 0):
+        raise ValueError(f"max_features must be a positive int or None, got {max_features!r}")
+    buf = np.ascontiguousarray(buf, dtype=np.uint8)
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    n_docs = offsets.shape[0] - 1
+    high = _doc_count(max_df, n_docs, "max_df")
+    low = _doc_count(min_df, n_docs, "min_df")
+    if high < low:
+        raise ValueError("max_df corresponds to < documents than min_df")
+    table = word_table()
+    n_tok = _count_tokens(buf, offsets, table)
+    tok_off = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(n_tok, out=tok_off[1:])
+    total = int(tok_off[-1])
+    starts = np.empty(total, np.int64)
+    stops = np.empty(total, np.int64)
+    hashes = np.empty(total, np.uint64)
+    _fill_tokens(buf, offsets, table, tok_off, starts, stops, hashes)
+    term_of, first_start, first_stop = _build_vocabulary(
+        buf, starts, stops, hashes, _capacity(max(total, 1)))
+    raw = buf.tobytes()
+    terms = [raw[s:e].decode("utf-8", "surrogatepass") for s, e in zip(first_start, first_stop)]
+    order = sorted(range(len(terms)), key=terms.__getitem__)
+    rank = np.empty(len(terms), dtype=np.int32)
+    rank[order] = np.arange(len(terms), dtype=np.int32)
+    cols = rank[term_of]
+    nnz = _count_terms(tok_off, cols)
+    indptr = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(nnz, out=indptr[1:])
+    indices, counts = _fill_csr(tok_off, cols, indptr, np.zeros(0), False, 0)
+    sorted_terms = [terms[i] for i in order]
+    # prune exactly as scikit-learn's CountVectorizer._limit_features
+    df = np.bincount(indices, minlength=len(terms))
+    keep = np.ones(len(terms), dtype=bool)
+    keep &= df <= high
+    keep &= df >= low
+    if max_features is not None and keep.sum() > max_features:
+        tfs = np.bincount(indices, weights=counts, minlength=len(terms)).astype(np.int64)
+        chosen = (-tfs[keep]).argsort()[:max_features]
+        new_keep = np.zeros(len(terms), dtype=bool)
+        new_keep[np.where(keep)[0][chosen]] = True
+        keep = new_keep
+    if not keep.any():
+        raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
+    if not keep.all():
+        new_col = np.where(keep, np.cumsum(keep) - 1, -1).astype(np.int32)
+        cols = new_col[rank][term_of]
+        sorted_terms = [t for t, k in zip(sorted_terms, keep) if k]
+        df = df[keep]
+        nnz = _count_terms(tok_off, cols)
+        np.cumsum(nnz, out=indptr[1:])
+    n_terms = len(sorted_terms)
+    if use_idf:
+        n, dfs = (n_docs + 1, df + 1) if smooth_idf else (n_docs, df)
+        idf = np.log(n / dfs) + 1.0
+    else:
+        idf = np.ones(n_terms)
+    encoded = [t.encode("utf-8", "surrogatepass") for t in sorted_terms]
+    term_off = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in encoded], out=term_off[1:])
+    term_bytes = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    slots = _build_lookup(term_bytes, term_off, _capacity(n_terms))
+    model = TfidfModel(sorted_terms, term_bytes, term_off, slots, idf.astype(np.float64),
+                       _NORMS[norm], bool(sublinear_tf))
+    indices, data = _fill_csr(tok_off, cols, indptr, model.idf, model.sublinear_tf, model.norm)
+    return model, (data, indices, indptr, (n_docs, n_terms))
+
+
+def tfidf_transform(model: TfidfModel, buf, offsets) -> CSR:
+    """TF-IDF rows of new encoded documents over a fitted vocabulary (unknown terms dropped)."""
+    buf = np.ascontiguousarray(buf, dtype=np.uint8)
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    data, indices, indptr = _transform(buf, offsets, word_table(), model.slots, model.term_bytes,
+                                       model.term_off, model.idf, model.sublinear_tf, model.norm)
+    return data, indices, indptr, (offsets.shape[0] - 1, len(model.terms))

@@ -1,0 +1,106 @@
+"""conduit_kernels.tfidf against scikit-learn's TfidfVectorizer (same vocabulary, same values)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+sp = pytest.importorskip("scipy.sparse")
+text = pytest.importorskip("sklearn.feature_extraction.text")
+
+from conduit_kernels.tfidf import encode_documents, tfidf_fit, tfidf_transform, word_table  # noqa: E402
+
+ASCII = [
+    "The quick brown fox jumps over the lazy dog.",
+    "Never jump over the lazy dog quickly; foxes are quick!",
+    "a b c d e",  # only one-character tokens: an empty row
+    "",
+    "snake_case words, x1 y2 and 42 or 3.14 -- under_score __init__",
+    "the the the THE The fox",
+]
+UNICODE = [
+    "Été à Paris: naïve café, ÉCOLE élève",
+    "İstanbul ΣΊΣΥΦΟΣ straße STRASSE ǅemal",
+    "日本語のテキスト 中文分词 한국어 문장 ภาษาไทย",
+    "ﬁne ﬂow Ⅻ ½ ²³ ٣٤ x\u0301y e\u0301te\u0301 ＡＢＣ",  # ligatures, numerals, combining marks
+    "emoji 😀😀 word😀word tab\tnew\nline",
+    "Ünïcödé ünïcödé ÜNÏCÖDÉ",
+]
+
+
+def ours(docs, **options):
+    buf, offsets = encode_documents(docs)
+    model, (data, indices, indptr, shape) = tfidf_fit(buf, offsets, **options)
+    return model, sp.csr_matrix((data, indices, indptr), shape=shape)
+
+
+def assert_same(model, got, vectorizer, want):
+    assert model.terms == list(vectorizer.get_feature_names_out())
+    want = want.tocsr()
+    want.sort_indices()
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(got.indptr, want.indptr)
+    np.testing.assert_array_equal(got.indices, want.indices)
+    np.testing.assert_allclose(got.data, want.data, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("corpus", [ASCII, UNICODE, ASCII + UNICODE], ids=["ascii", "unicode", "mixed"])
+def test_defaults_equal_sklearn(corpus):
+    model, got = ours(corpus)
+    vec = text.TfidfVectorizer()
+    assert_same(model, got, vec, vec.fit_transform(corpus))
+    new = ["the fox in Paris with a café", "unknown words only", "", "ÜNÏCÖDÉ fox fox"]
+    buf, offsets = encode_documents(new)
+    data, indices, indptr, shape = tfidf_transform(model, buf, offsets)
+    assert_same(model, sp.csr_matrix((data, indices, indptr), shape=shape), vec, vec.transform(new))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"min_df": 2},
+        {"max_df": 0.5},
+        {"max_df": 3},
+        {"min_df": 0.2, "max_df": 0.9},
+        {"max_features": 7},
+        {"sublinear_tf": True},
+        {"norm": "l1"},
+        {"norm": None},
+        {"smooth_idf": False},
+        {"use_idf": False},
+    ],
+)
+def test_options_equal_sklearn(options):
+    rng = np.random.default_rng(5)
+    words = ["alpha", "beta", "gamma", "delta", "épsilon", "zeta", "eta", "θήτα", "iota", "kappa"]
+    corpus = [" ".join(rng.choice(words, rng.integers(1, 12))) for _ in range(30)] + UNICODE
+    model, got = ours(corpus, **options)
+    vec = text.TfidfVectorizer(**options)
+    assert_same(model, got, vec, vec.fit_transform(corpus))
+
+
+def test_word_table_is_pythons_rule():
+    import re
+
+    table = word_table()
+    for cp in [0x41, 0x5F, 0x30, 0xE9, 0x301, 0x2160, 0xBD, 0x663, 0x1F600, 0x4E2D, 0xFF21, 0x20]:
+        assert bool(table[cp]) == bool(re.fullmatch(r"\w", chr(cp))), hex(cp)
+
+
+def test_encoding_and_bad_input():
+    buf, offsets = encode_documents(["Hi", "ÉTÉ"])
+    assert buf.tobytes() == "hiété".encode() and offsets.tolist() == [0, 2, 7]
+    with pytest.raises(ValueError, match="sequence of strings"):
+        encode_documents("just one string")
+    with pytest.raises(ValueError, match="document 1 is int"):
+        encode_documents(["ok", 3])
+    buf, offsets = encode_documents(["a b", "c"])
+    with pytest.raises(ValueError, match="no terms remain"):
+        tfidf_fit(buf, offsets)
+    buf, offsets = encode_documents(ASCII)
+    with pytest.raises(ValueError, match="norm must be"):
+        tfidf_fit(buf, offsets, norm="l3")
+    with pytest.raises(ValueError, match="max_features"):
+        tfidf_fit(buf, offsets, max_features=0)
+    with pytest.raises(ValueError, match="max_df"):
+        tfidf_fit(buf, offsets, max_df=1.5)
