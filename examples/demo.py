@@ -20,11 +20,18 @@ from typing import Annotated
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
-from conduit import Body, Query
+from conduit import Body, Conduit, Query
 from conduit.mcp import MCPServer
 from conduit.observability import install
 from conduit.vector import RAGPipeline, TfidfEmbedder, VectorStore
-from examples.hello import app
+from examples import hello
+
+app = Conduit(title="Conduit demo", description="Every capability of Conduit on embedded data.")
+
+# --- the hello endpoints (registered again here, so examples.hello:app stays as it is)
+for route in hello.app.router.routes:
+    if route.handler.__module__ == hello.__name__:
+        app.add_route(route.pattern, route.handler, route.methods, **route.options)
 
 CORPUS = [
     "Conduit is a Python web framework whose hot paths are Numba kernels over arrays.",
