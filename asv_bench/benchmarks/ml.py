@@ -69,6 +69,15 @@ def _engine(name, estimator):
     return run
 
 
+def _engine_or_skip(engine, model, estimator):
+    """The engine's predict, or an asv skip (NotImplementedError) with a one-line reason."""
+    try:
+        return _engine(engine, estimator)
+    except Exception as exc:  # skl2onnx may not convert this model/version
+        reason = str(exc).splitlines()[0][:160]
+        raise NotImplementedError(f"{engine} cannot run {model}: {type(exc).__name__}: {reason}") from None
+
+
 class SingleRow:
     params = (MODELS, ENGINES)
     param_names = ["model", "engine"]
@@ -77,10 +86,7 @@ class SingleRow:
     def setup(self, model, engine):
         estimator, X = _fit(model)
         self.row = _rows(X, 1)
-        try:
-            self.predict = _engine(engine, estimator)
-        except Exception as exc:  # skl2onnx may not convert this model/version
-            raise NotImplementedError(f"{engine} cannot run {model}: {exc}") from None
+        self.predict = _engine_or_skip(engine, model, estimator)
         self.predict(self.row)
 
     def time_predict_proba_one_row(self, model, engine):
@@ -95,10 +101,7 @@ class Throughput:
     def setup(self, model, engine):
         estimator, X = _fit(model)
         self.rows = _rows(X, 10_000)
-        try:
-            self.predict = _engine(engine, estimator)
-        except Exception as exc:  # skl2onnx may not convert this model/version
-            raise NotImplementedError(f"{engine} cannot run {model}: {exc}") from None
+        self.predict = _engine_or_skip(engine, model, estimator)
         self.predict(self.rows)
 
     def time_predict_proba_10k_rows(self, model, engine):

@@ -322,14 +322,7 @@ def topk(data, query, k, metric="cosine", *, inv_norms=None, mask=None, rows=Non
         fn, n_chunks = _topk_one_parallel, min(16 * threads, max(threads, n_visit // 8192))
     else:
         fn, n_chunks = _topk_one_serial, 1
-    # chunk size 1 (set from Python: inside the kernel it defeats Numba's cache): the
-    # chunks go to whichever thread is free, so a thread slowed by a busy core does
-    # not hold the whole scan back
-    previous = numba.set_parallel_chunksize(1)
-    try:
-        ids, d = fn(int(metric), qa, w, np.float32(const), codes, inv, mask, rows, k, n_chunks)
-    finally:
-        numba.set_parallel_chunksize(previous)
+    ids, d = fn(int(metric), qa, w, np.float32(const), codes, inv, mask, rows, k, n_chunks)
     return _decode(metric, ids, d, n == 0 or not any_rows)
 
 
