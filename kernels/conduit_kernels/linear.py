@@ -16,7 +16,7 @@ import numpy as np
 
 from numba import prange
 
-from ._jit import serial_and_parallel
+from ._jit import inline, serial_and_parallel
 from ._links import finish_row, label_of
 from .preprocessing import apply_stages
 
@@ -33,6 +33,33 @@ PARALLEL_MIN_ROWS = 2048
 """Batches at least this long use the ``parallel=True`` variants (threads cost more below)."""
 BLAS_MIN_ROWS = 256
 """Batches at least this long compute the scores with one BLAS product."""
+
+
+@inline
+def _raw_scores(X, coef, intercept, pre):
+    """``preprocess(X) @ coef.T + intercept``; inlined, so its ``prange`` loops run in
+    parallel inside the ``parallel=True`` variants and serially in the others."""
+    n = X.shape[0]
+    n_raw = coef.shape[0]
+    raw = np.empty((n, n_raw), dtype=np.float64)
+    xt = X if pre.shape[0] == 0 else np.empty_like(X)
+    if pre.shape[0] > 0:
+        for i in prange(n):
+            apply_stages(X[i], pre, xt[i])
+    if n >= BLAS_MIN_ROWS:
+        # Large batches: one BLAS matrix product, as scikit-learn does.
+        raw[:, :] = np.dot(xt, np.ascontiguousarray(coef.T))
+        for i in prange(n):
+            for c in range(n_raw):
+                raw[i, c] += intercept[c]
+    else:
+        for i in prange(n):
+            for c in range(n_raw):
+                acc = 0.0
+                for j in range(coef.shape[1]):
+                    acc += xt[i, j] * coef[c, j]
+                raw[i, c] = acc + intercept[c]
+    return raw
 
 
 def _linear_scores(X, coef, intercept, pre, link):
@@ -59,24 +86,7 @@ def _linear_scores(X, coef, intercept, pre, link):
     n_raw = coef.shape[0]
     width = 2 if link == 1 else n_raw
     out = np.empty((n, width), dtype=np.float64)
-    raw = np.empty((n, n_raw), dtype=np.float64)
-    xt = X if pre.shape[0] == 0 else np.empty_like(X)
-    if pre.shape[0] > 0:
-        for i in prange(n):
-            apply_stages(X[i], pre, xt[i])
-    if n >= BLAS_MIN_ROWS:
-        # Large batches: one BLAS matrix product, as scikit-learn does.
-        raw[:, :] = np.dot(xt, np.ascontiguousarray(coef.T))
-        for i in prange(n):
-            for c in range(n_raw):
-                raw[i, c] += intercept[c]
-    else:
-        for i in prange(n):
-            for c in range(n_raw):
-                acc = 0.0
-                for j in range(coef.shape[1]):
-                    acc += xt[i, j] * coef[c, j]
-                raw[i, c] = acc + intercept[c]
+    raw = _raw_scores(X, coef, intercept, pre)
     for i in prange(n):
         finish_row(raw[i], link, out[i])
     return out
@@ -89,26 +99,8 @@ def _linear_labels(X, coef, intercept, pre, rule):
     the other arguments are as in :func:`_linear_scores`.
     """
     n = X.shape[0]
-    n_raw = coef.shape[0]
     out = np.empty(n, dtype=np.int64)
-    raw = np.empty((n, n_raw), dtype=np.float64)
-    xt = X if pre.shape[0] == 0 else np.empty_like(X)
-    if pre.shape[0] > 0:
-        for i in prange(n):
-            apply_stages(X[i], pre, xt[i])
-    if n >= BLAS_MIN_ROWS:
-        # Large batches: one BLAS matrix product, as scikit-learn does.
-        raw[:, :] = np.dot(xt, np.ascontiguousarray(coef.T))
-        for i in prange(n):
-            for c in range(n_raw):
-                raw[i, c] += intercept[c]
-    else:
-        for i in prange(n):
-            for c in range(n_raw):
-                acc = 0.0
-                for j in range(coef.shape[1]):
-                    acc += xt[i, j] * coef[c, j]
-                raw[i, c] = acc + intercept[c]
+    raw = _raw_scores(X, coef, intercept, pre)
     for i in prange(n):
         out[i] = label_of(raw[i], rule)
     return out
