@@ -77,6 +77,7 @@ _LAZY = {
     "RAGAnswer": "conduit.vector",
     "Source": "conduit.vector",
     "VectorInputError": "conduit.vector",
+    "CorruptStoreError": "conduit.vector",
     # MCP servers
     "MCPServer": "conduit.mcp",
     "Context": "conduit.mcp",
@@ -126,6 +127,7 @@ __all__ = [
     "Conflict",
     "Context",
     "Cookie",
+    "CorruptStoreError",
     "CORS",
     "Depends",
     "DynamicBatcher",

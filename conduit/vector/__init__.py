@@ -7,11 +7,12 @@ scipy (TF-IDF matrices) and onnxruntime (OnnxEmbedder) load only when used.
 """
 
 from .embedders import HashingTokenizer, OnnxEmbedder, TfidfEmbedder
-from .errors import VectorInputError
+from .errors import CorruptStoreError, VectorInputError
 from .rag import RAGAnswer, RAGPipeline, Source, extractive_generator
 from .store import Hit, VectorStore
 
 __all__ = [
+    "CorruptStoreError",
     "HashingTokenizer",
     "Hit",
     "OnnxEmbedder",

@@ -384,7 +384,8 @@ class VectorStore:
     # --- persistence (conduit.vector.persistence does the file work) ---
 
     def save(self, path: str) -> None:
-        """Write the store to directory ``path`` atomically (see :mod:`.persistence`)."""
+        """Write the store to directory ``path`` atomically; saves to one path from any
+        thread or process are serialised by a lock file (see :mod:`.persistence`)."""
         from .persistence import save_store
 
         with self._lock.read():
@@ -393,14 +394,15 @@ class VectorStore:
     @classmethod
     def load(cls, path: str, *, mmap: bool | None = None, device: str = "auto") -> "VectorStore":
         """Load a store saved by :meth:`save`; ``mmap`` maps the rows read-only from disk
-        (the default for files over 256 MB), copying them on the first write."""
+        (the default for files over 256 MB), copying them on the first write.
+
+        A save that is inconsistent or damaged raises
+        :class:`~conduit.vector.errors.CorruptStoreError` here, never at search time."""
         from .persistence import load_store
 
-        state, vectors = load_store(path, mmap=mmap)
+        state, vectors = load_store(path, mmap=mmap)  # validated: raises CorruptStoreError
         store = cls(state["dim"], state["metric"], state["dtype"], device)
         n = len(state["ids"])
-        if vectors.shape != (n, store.dim):
-            raise VectorInputError("path", f"corrupt store at {path}: {vectors.shape} rows for {n} ids")
         store._vectors = vectors
         store._n = n
         store._ids = list(state["ids"])
