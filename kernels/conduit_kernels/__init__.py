@@ -48,6 +48,8 @@ _EXPORTS = {
     "forest_scores": "trees",
     "make_forest": "trees",
     # vector search and TF-IDF (conduit.vector); GPU twins stay in conduit_kernels.cuda
+    "bm25_idf": "bm25",
+    "bm25_scores": "bm25",
     "Int8Matrix": "distances",
     "METRIC_NAMES": "distances",
     "Metric": "distances",
