@@ -7,8 +7,9 @@ offset it came from. Rules, in order:
 1. A document is split into sentences (after ``.``, ``!`` or ``?`` followed by
    whitespace, closing quotes/brackets kept with the sentence, and at line breaks).
 2. Consecutive sentences are packed into a chunk while it stays within ``size``.
-3. A sentence longer than ``size`` is cut between words, and a word longer than
-   ``size`` characters is cut hard (the only cut that is not at a boundary).
+3. A sentence longer than ``size`` is cut between words (its words are packed as
+   sentences are), and a word longer than ``size`` characters is cut hard (the
+   only cut that is not at a boundary).
 4. The next chunk starts with as many whole trailing pieces of the previous one as
    fit in ``overlap`` (so overlap never splits a sentence), and always moves on.
 
@@ -91,19 +92,17 @@ class Chunker:
         return chunks
 
     def _fit(self, text: str, start: int, end: int, measure) -> list[tuple[int, int]]:
-        """A sentence as pieces within ``size``: whole, else cut between words, else hard."""
+        """A sentence as pieces: whole when it fits, else its words (packed, and overlapped,
+        by the caller), a word longer than ``size`` characters cut hard."""
         if measure(start, end) <= self.size:
             return [(start, end)]
         pieces: list[tuple[int, int]] = []
         for m in _WORD.finditer(text, start, end):
             s, e = m.span()
-            while self.unit == "chars" and e - s > self.size:  # one word longer than a chunk
+            while self.unit == "chars" and e - s > self.size:
                 pieces.append((s, s + self.size))
                 s += self.size
-            if pieces and measure(pieces[-1][0], e) <= self.size:
-                pieces[-1] = (pieces[-1][0], e)
-            else:
-                pieces.append((s, e))
+            pieces.append((s, e))
         return pieces
 
 
