@@ -24,6 +24,13 @@ Layout of a fitted :class:`TfidfModel`::
     term_off   int64[v + 1]   term j is term_bytes[term_off[j]:term_off[j+1]]
     slots      int32[cap]     hash table: column of the term hashed there, -1 empty
     idf        float64[v]     (ones when use_idf is false)
+    ngram_range (min_n, max_n) and stop (a lookup table of stop words, or None): the analyzer
+
+Beyond single tokens (scikit-learn's ``_word_ngrams``): tokens equal to a stop
+word are dropped, then the n-grams of the remaining tokens, ``min_n`` to ``max_n``
+long, are written joined by one space into a new byte buffer, so counting,
+vocabulary and lookup run unchanged over spans of that buffer. The default
+analyzer never builds it.
 """
 
 from __future__ import annotations
@@ -318,6 +325,92 @@ def _transform(buf, offsets, table, slots, term_bytes, term_off, idf, sublinear,
     return data, indices, indptr
 
 
+# --- the analyzer beyond single tokens: stop words and word n-grams ---
+
+
+@kernel(parallel=True)
+def _hash_spans(buf, starts, stops):
+    out = np.empty(starts.shape[0], dtype=np.uint64)
+    for t in prange(starts.shape[0]):
+        out[t] = _fnv1a(buf, starts[t], stops[t])
+    return out
+
+
+@kernel(parallel=True)
+def _lookup_spans(buf, starts, stops, slots, term_bytes, term_off):
+    """Column of each ``buf[starts[t]:stops[t]]`` in a lookup table, -1 when absent."""
+    cols = np.empty(starts.shape[0], dtype=np.int32)
+    for t in prange(starts.shape[0]):
+        cols[t] = _lookup(buf, starts[t], stops[t], slots, term_bytes, term_off)
+    return cols
+
+
+@kernel(parallel=True)
+def _gram_sizes(starts, stops, tok_off, min_n, max_n):
+    """Per document: how many n-grams, and how many bytes they take joined by single spaces."""
+    n_docs = tok_off.shape[0] - 1
+    grams = np.zeros(n_docs, dtype=np.int64)
+    size = np.zeros(n_docs, dtype=np.int64)
+    for d in prange(n_docs):
+        lo, hi = tok_off[d], tok_off[d + 1]
+        for n in range(min_n, max_n + 1):
+            for i in range(lo, hi - n + 1):
+                grams[d] += 1
+                size[d] += n - 1
+                for j in range(i, i + n):
+                    size[d] += stops[j] - starts[j]
+    return grams, size
+
+
+@kernel(parallel=True)
+def _fill_grams(buf, starts, stops, tok_off, min_n, max_n, gram_off, byte_off, out, gstarts, gstops):
+    """Write every n-gram's bytes ("tok tok ...", scikit-learn's join) to ``out``, spans to g*."""
+    n_docs = tok_off.shape[0] - 1
+    for d in prange(n_docs):
+        lo, hi = tok_off[d], tok_off[d + 1]
+        g, p = gram_off[d], byte_off[d]
+        for n in range(min_n, max_n + 1):
+            for i in range(lo, hi - n + 1):
+                gstarts[g] = p
+                for j in range(i, i + n):
+                    if j > i:
+                        out[p] = 32
+                        p += 1
+                    for q in range(starts[j], stops[j]):
+                        out[p] = buf[q]
+                        p += 1
+                gstops[g] = p
+                g += 1
+
+
+def _analyze(buf, tok_off, starts, stops, stop, ngram_range):
+    """Tokens -> terms: drop stop words, then form n-grams (as new spans over a new buffer).
+
+    Returns ``(buf, tok_off, starts, stops)`` of the terms; the default analyzer
+    (no stop words, unigrams) returns its input unchanged.
+    """
+    n_docs = tok_off.shape[0] - 1
+    if stop is not None and starts.shape[0]:
+        keep = _lookup_spans(buf, starts, stops, *stop) < 0
+        doc_of = np.repeat(np.arange(n_docs), np.diff(tok_off))
+        tok_off = np.zeros(n_docs + 1, dtype=np.int64)
+        np.cumsum(np.bincount(doc_of[keep], minlength=n_docs), out=tok_off[1:])
+        starts, stops = starts[keep], stops[keep]
+    min_n, max_n = ngram_range
+    if (min_n, max_n) == (1, 1):
+        return buf, tok_off, starts, stops
+    grams, size = _gram_sizes(starts, stops, tok_off, min_n, max_n)
+    gram_off = np.zeros(n_docs + 1, dtype=np.int64)
+    byte_off = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(grams, out=gram_off[1:])
+    np.cumsum(size, out=byte_off[1:])
+    out = np.empty(byte_off[-1], dtype=np.uint8)
+    gstarts = np.empty(gram_off[-1], dtype=np.int64)
+    gstops = np.empty(gram_off[-1], dtype=np.int64)
+    _fill_grams(buf, starts, stops, tok_off, min_n, max_n, gram_off, byte_off, out, gstarts, gstops)
+    return out, gram_off, gstarts, gstops
+
+
 # --- the Python layer ---
 
 
@@ -331,6 +424,8 @@ class TfidfModel(NamedTuple):
     idf: np.ndarray
     norm: int
     sublinear_tf: bool
+    ngram_range: tuple = (1, 1)
+    stop: "tuple | None" = None  # lookup table (slots, term_bytes, term_off) of the stop words
 
 
 CSR = tuple  # (data float64[nnz], indices int32[nnz], indptr int64[n + 1], shape (n, v))
@@ -341,6 +436,28 @@ def _capacity(n):
     while cap < 2 * n:
         cap *= 2
     return cap
+
+
+def _lookup_table(words: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(slots, term_bytes, term_off)`` for :func:`_lookup` over ``words`` (column = position)."""
+    encoded = [w.encode("utf-8", "surrogatepass") for w in words]
+    term_off = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in encoded], out=term_off[1:])
+    term_bytes = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    return _build_lookup(term_bytes, term_off, _capacity(len(encoded))), term_bytes, term_off
+
+
+def _check_analyzer(ngram_range, stop_words):
+    if (not isinstance(ngram_range, (tuple, list)) or len(ngram_range) != 2
+            or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in ngram_range)
+            or not 1 <= ngram_range[0] <= ngram_range[1]):
+        raise ValueError(f"ngram_range must be (min_n, max_n) with 1 <= min_n <= max_n, got {ngram_range!r}")
+    if stop_words is None:
+        return (int(ngram_range[0]), int(ngram_range[1])), None
+    if isinstance(stop_words, str) or not all(isinstance(w, str) for w in stop_words):
+        raise ValueError("stop_words must be a collection of strings (or None)")
+    words = sorted(set(stop_words))
+    return (int(ngram_range[0]), int(ngram_range[1])), (_lookup_table(words) if words else None)
 
 
 def _doc_count(value, n_docs, name):
@@ -356,7 +473,8 @@ def _doc_count(value, n_docs, name):
 
 
 def tfidf_fit(buf, offsets, *, min_df=1, max_df=1.0, max_features=None, norm="l2",
-              use_idf=True, smooth_idf=True, sublinear_tf=False) -> tuple[TfidfModel, CSR]:
+              use_idf=True, smooth_idf=True, sublinear_tf=False, ngram_range=(1, 1),
+              stop_words=None) -> tuple[TfidfModel, CSR]:
     """Learn the vocabulary and idf of encoded documents and return their TF-IDF rows.
 
     Parameters
@@ -366,6 +484,8 @@ def tfidf_fit(buf, offsets, *, min_df=1, max_df=1.0, max_features=None, norm="l2
     max_features : int, optional; keep the most frequent terms (corpus-wide counts)
     norm : "l2" | "l1" | None
     use_idf, smooth_idf, sublinear_tf : bool, as scikit-learn's ``TfidfVectorizer``
+    ngram_range : (min_n, max_n), word n-grams joined by one space, as scikit-learn's
+    stop_words : collection of str or None; tokens equal to one are dropped before n-grams
 
     Returns
     -------
@@ -384,6 +504,7 @@ def tfidf_fit(buf, offsets, *, min_df=1, max_df=1.0, max_features=None, norm="l2
     low = _doc_count(min_df, n_docs, "min_df")
     if high < low:
         raise ValueError("max_df corresponds to < documents than min_df")
+    ngram_range, stop = _check_analyzer(ngram_range, stop_words)
     table = word_table()
     n_tok = _count_tokens(buf, offsets, table)
     tok_off = np.zeros(n_docs + 1, dtype=np.int64)
@@ -393,6 +514,10 @@ def tfidf_fit(buf, offsets, *, min_df=1, max_df=1.0, max_features=None, norm="l2
     stops = np.empty(total, np.int64)
     hashes = np.empty(total, np.uint64)
     _fill_tokens(buf, offsets, table, tok_off, starts, stops, hashes)
+    if stop is not None or ngram_range != (1, 1):
+        buf, tok_off, starts, stops = _analyze(buf, tok_off, starts, stops, stop, ngram_range)
+        hashes = _hash_spans(buf, starts, stops)
+        total = int(tok_off[-1])
     term_of, first_start, first_stop = _build_vocabulary(
         buf, starts, stops, hashes, _capacity(max(total, 1)))
     raw = buf.tobytes()
@@ -432,13 +557,9 @@ def tfidf_fit(buf, offsets, *, min_df=1, max_df=1.0, max_features=None, norm="l2
         idf = np.log(n / dfs) + 1.0
     else:
         idf = np.ones(n_terms)
-    encoded = [t.encode("utf-8", "surrogatepass") for t in sorted_terms]
-    term_off = np.zeros(n_terms + 1, dtype=np.int64)
-    np.cumsum([len(b) for b in encoded], out=term_off[1:])
-    term_bytes = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-    slots = _build_lookup(term_bytes, term_off, _capacity(n_terms))
+    slots, term_bytes, term_off = _lookup_table(sorted_terms)
     model = TfidfModel(sorted_terms, term_bytes, term_off, slots, idf.astype(np.float64),
-                       _NORMS[norm], bool(sublinear_tf))
+                       _NORMS[norm], bool(sublinear_tf), ngram_range, stop)
     indices, data = _fill_csr(tok_off, cols, indptr, model.idf, model.sublinear_tf, model.norm)
     return model, (data, indices, indptr, (n_docs, n_terms))
 
@@ -447,6 +568,19 @@ def tfidf_transform(model: TfidfModel, buf, offsets) -> CSR:
     """TF-IDF rows of new encoded documents over a fitted vocabulary (unknown terms dropped)."""
     buf = np.ascontiguousarray(buf, dtype=np.uint8)
     offsets = np.ascontiguousarray(offsets, dtype=np.int64)
-    data, indices, indptr = _transform(buf, offsets, word_table(), model.slots, model.term_bytes,
-                                       model.term_off, model.idf, model.sublinear_tf, model.norm)
-    return data, indices, indptr, (offsets.shape[0] - 1, len(model.terms))
+    n = offsets.shape[0] - 1
+    if model.stop is None and model.ngram_range == (1, 1):
+        data, indices, indptr = _transform(buf, offsets, word_table(), model.slots, model.term_bytes,
+                                           model.term_off, model.idf, model.sublinear_tf, model.norm)
+        return data, indices, indptr, (n, len(model.terms))
+    table = word_table()
+    tok_off = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(_count_tokens(buf, offsets, table), out=tok_off[1:])
+    starts, stops = np.empty(tok_off[-1], np.int64), np.empty(tok_off[-1], np.int64)
+    _fill_tokens(buf, offsets, table, tok_off, starts, stops, np.empty(tok_off[-1], np.uint64))
+    buf, tok_off, starts, stops = _analyze(buf, tok_off, starts, stops, model.stop, model.ngram_range)
+    cols = _lookup_spans(buf, starts, stops, model.slots, model.term_bytes, model.term_off)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(_count_terms(tok_off, cols), out=indptr[1:])
+    indices, data = _fill_csr(tok_off, cols, indptr, model.idf, model.sublinear_tf, model.norm)
+    return data, indices, indptr, (n, len(model.terms))

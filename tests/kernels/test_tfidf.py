@@ -104,3 +104,40 @@ def test_encoding_and_bad_input():
         tfidf_fit(buf, offsets, max_features=0)
     with pytest.raises(ValueError, match="max_df"):
         tfidf_fit(buf, offsets, max_df=1.5)
+
+
+ANALYZERS = [
+    {"ngram_range": (1, 2)},
+    {"ngram_range": (2, 2)},
+    {"ngram_range": (1, 3), "min_df": 2},
+    {"ngram_range": (2, 3), "max_df": 0.6, "sublinear_tf": True},
+    {"stop_words": ["the", "fox", "été", "over"]},
+    {"stop_words": ["the", "a"], "ngram_range": (1, 2), "max_features": 15},
+    {"stop_words": [], "ngram_range": (3, 3)},
+    {"stop_words": ["alpha", "beta"], "ngram_range": (1, 2), "sublinear_tf": True, "min_df": 2,
+     "max_df": 0.9},
+]
+
+
+@pytest.mark.parametrize("options", ANALYZERS, ids=str)
+def test_analyzer_options_equal_sklearn(options):
+    rng = np.random.default_rng(8)
+    words = ["alpha", "beta", "gamma", "the", "fox", "été", "θήτα", "over", "a", "x"]
+    corpus = [" ".join(rng.choice(words, rng.integers(0, 12))) for _ in range(40)] + ASCII + UNICODE
+    model, got = ours(corpus, **options)
+    vec = text.TfidfVectorizer(**options)
+    assert_same(model, got, vec, vec.fit_transform(corpus))
+    new = ["the fox over the lazy dog", "alpha beta gamma alpha beta", "", "été θήτα été"]
+    buf, offsets = encode_documents(new)
+    data, indices, indptr, shape = tfidf_transform(model, buf, offsets)
+    assert_same(model, sp.csr_matrix((data, indices, indptr), shape=shape), vec, vec.transform(new))
+
+
+@pytest.mark.parametrize("options, match", [
+    ({"ngram_range": (2, 1)}, "ngram_range"), ({"ngram_range": (0, 1)}, "ngram_range"),
+    ({"ngram_range": "1,2"}, "ngram_range"), ({"ngram_range": (1, True)}, "ngram_range"),
+    ({"stop_words": "the"}, "stop_words"), ({"stop_words": ["ok", 3]}, "stop_words")])
+def test_bad_analyzer_options(options, match):
+    buf, offsets = encode_documents(ASCII)
+    with pytest.raises(ValueError, match=match):
+        tfidf_fit(buf, offsets, **options)
