@@ -182,32 +182,120 @@ def _same_bytes(a, a0, a1, b, b0, b1):
     return True
 
 
+@inline
+def _grown(arr, size):
+    out = np.empty(size, dtype=arr.dtype)
+    out[: arr.shape[0]] = arr
+    return out
+
+
 @kernel
 def _build_vocabulary(buf, starts, stops, hashes, cap):
-    """Assign term ids in first-seen order; returns (term of token, first start, first stop)."""
+    """Assign term ids in first-seen order; returns (term of token, first start, first stop).
+
+    The table starts at ``cap`` slots and doubles at half load, so it stays the size
+    of the vocabulary (cache-resident for typical corpora), not of the token stream;
+    a probe compares the stored 64-bit hash before it reads any bytes.
+    """
     slots = np.full(cap, -1, dtype=np.int32)
     mask = np.uint64(cap - 1)
     n_tok = starts.shape[0]
     term_of = np.empty(n_tok, dtype=np.int32)
-    first_start = np.empty(n_tok, dtype=np.int64)
-    first_stop = np.empty(n_tok, dtype=np.int64)
+    room = cap // 2
+    first_start = np.empty(room, dtype=np.int64)
+    first_stop = np.empty(room, dtype=np.int64)
+    term_hash = np.empty(room, dtype=np.uint64)
     n_terms = 0
     for t in range(n_tok):
-        pos = np.int64(hashes[t] & mask)
+        h = hashes[t]
+        pos = np.int64(h & mask)
         while True:
             term = slots[pos]
             if term < 0:
                 slots[pos] = n_terms
                 first_start[n_terms] = starts[t]
                 first_stop[n_terms] = stops[t]
+                term_hash[n_terms] = h
                 term_of[t] = n_terms
                 n_terms += 1
                 break
-            if _same_bytes(buf, first_start[term], first_stop[term], buf, starts[t], stops[t]):
+            if term_hash[term] == h and _same_bytes(buf, first_start[term], first_stop[term],
+                                                    buf, starts[t], stops[t]):
                 term_of[t] = term
                 break
-            pos = (pos + 1) & np.int64(cap - 1)
+            pos = np.int64((pos + 1) & np.int64(mask))
+        if n_terms == room:  # half full: double the table and re-insert every term
+            cap *= 2
+            room = cap // 2
+            mask = np.uint64(cap - 1)
+            first_start = _grown(first_start, room)
+            first_stop = _grown(first_stop, room)
+            term_hash = _grown(term_hash, room)
+            slots = np.full(cap, -1, dtype=np.int32)
+            for j in range(n_terms):
+                pos = np.int64(term_hash[j] & mask)
+                while slots[pos] >= 0:
+                    pos = np.int64((pos + 1) & np.int64(mask))
+                slots[pos] = j
     return term_of, first_start[:n_terms].copy(), first_stop[:n_terms].copy()
+
+
+@kernel
+def _hash_vocabulary(hashes, cap):
+    """Term ids by 64-bit hash alone, first-seen order: ``(term of token, first token of term)``.
+
+    Ten times cheaper than :func:`_build_vocabulary` (no byte reads: the table and the
+    hashes stay in cache); :func:`_hash_mismatches` then proves no two terms shared a hash.
+    """
+    slots = np.full(cap, -1, dtype=np.int32)
+    mask = np.uint64(cap - 1)
+    n_tok = hashes.shape[0]
+    term_of = np.empty(n_tok, dtype=np.int32)
+    room = cap // 2
+    term_hash = np.empty(room, dtype=np.uint64)
+    first = np.empty(room, dtype=np.int64)
+    n_terms = 0
+    for t in range(n_tok):
+        h = hashes[t]
+        pos = np.int64(h & mask)
+        while True:
+            term = slots[pos]
+            if term < 0:
+                slots[pos] = n_terms
+                term_hash[n_terms] = h
+                first[n_terms] = t
+                term_of[t] = n_terms
+                n_terms += 1
+                break
+            if term_hash[term] == h:
+                term_of[t] = term
+                break
+            pos = np.int64((pos + 1) & np.int64(mask))
+        if n_terms == room:
+            cap *= 2
+            room = cap // 2
+            mask = np.uint64(cap - 1)
+            term_hash = _grown(term_hash, room)
+            first = _grown(first, room)
+            slots = np.full(cap, -1, dtype=np.int32)
+            for j in range(n_terms):
+                pos = np.int64(term_hash[j] & mask)
+                while slots[pos] >= 0:
+                    pos = np.int64((pos + 1) & np.int64(mask))
+                slots[pos] = j
+    return term_of, first[:n_terms].copy()
+
+
+@kernel(parallel=True)
+def _hash_mismatches(buf, starts, stops, term_of, term_bytes, term_off):
+    """How many tokens differ from the bytes of the term their hash chose (0 unless a
+    64-bit collision merged two terms). Reads a compact copy of the terms, in cache."""
+    bad = 0
+    for t in prange(starts.shape[0]):
+        j = term_of[t]
+        if not _same_bytes(term_bytes, term_off[j], term_off[j + 1], buf, starts[t], stops[t]):
+            bad += 1
+    return bad
 
 
 @kernel(parallel=True)
@@ -517,11 +605,17 @@ def tfidf_fit(buf, offsets, *, min_df=1, max_df=1.0, max_features=None, norm="l2
     if stop is not None or ngram_range != (1, 1):
         buf, tok_off, starts, stops = _analyze(buf, tok_off, starts, stops, stop, ngram_range)
         hashes = _hash_spans(buf, starts, stops)
-        total = int(tok_off[-1])
-    term_of, first_start, first_stop = _build_vocabulary(
-        buf, starts, stops, hashes, _capacity(max(total, 1)))
+    term_of, first = _hash_vocabulary(hashes, 1 << 12)
     raw = buf.tobytes()
-    terms = [raw[s:e].decode("utf-8", "surrogatepass") for s, e in zip(first_start, first_stop)]
+    spans = [raw[s:e] for s, e in zip(starts[first].tolist(), stops[first].tolist())]
+    span_off = np.zeros(len(spans) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in spans], out=span_off[1:])
+    span_bytes = np.frombuffer(b"".join(spans), dtype=np.uint8)
+    if _hash_mismatches(buf, starts, stops, term_of, span_bytes, span_off):
+        # two terms shared a 64-bit hash: redo it exactly, comparing bytes at every probe
+        term_of, first_start, first_stop = _build_vocabulary(buf, starts, stops, hashes, 1 << 12)
+        spans = [raw[s:e] for s, e in zip(first_start.tolist(), first_stop.tolist())]
+    terms = [b.decode("utf-8", "surrogatepass") for b in spans]
     order = sorted(range(len(terms)), key=terms.__getitem__)
     rank = np.empty(len(terms), dtype=np.int32)
     rank[order] = np.arange(len(terms), dtype=np.int32)

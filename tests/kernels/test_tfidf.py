@@ -141,3 +141,15 @@ def test_bad_analyzer_options(options, match):
     buf, offsets = encode_documents(ASCII)
     with pytest.raises(ValueError, match=match):
         tfidf_fit(buf, offsets, **options)
+
+
+def test_a_hash_collision_falls_back_to_the_exact_vocabulary(monkeypatch):
+    import conduit_kernels.tfidf as tfidf
+
+    def colliding(hashes, cap):  # as if every token had the same 64-bit hash
+        return np.zeros(hashes.shape[0], dtype=np.int32), np.zeros(1, dtype=np.int64)
+
+    monkeypatch.setattr(tfidf, "_hash_vocabulary", colliding)
+    model, got = ours(ASCII + UNICODE)
+    vec = text.TfidfVectorizer()
+    assert_same(model, got, vec, vec.fit_transform(ASCII + UNICODE))
