@@ -191,52 +191,30 @@ def _grown(arr, size):
 
 @kernel
 def _build_vocabulary(buf, starts, stops, hashes, cap):
-    """Assign term ids in first-seen order; returns (term of token, first start, first stop).
-
-    The table starts at ``cap`` slots and doubles at half load, so it stays the size
-    of the vocabulary (cache-resident for typical corpora), not of the token stream;
-    a probe compares the stored 64-bit hash before it reads any bytes.
-    """
+    """Assign term ids in first-seen order, comparing bytes at every probe (the exact
+    fallback of :func:`_hash_vocabulary`); returns (term of token, first start, first stop)."""
     slots = np.full(cap, -1, dtype=np.int32)
     mask = np.uint64(cap - 1)
     n_tok = starts.shape[0]
     term_of = np.empty(n_tok, dtype=np.int32)
-    room = cap // 2
-    first_start = np.empty(room, dtype=np.int64)
-    first_stop = np.empty(room, dtype=np.int64)
-    term_hash = np.empty(room, dtype=np.uint64)
+    first_start = np.empty(n_tok, dtype=np.int64)
+    first_stop = np.empty(n_tok, dtype=np.int64)
     n_terms = 0
     for t in range(n_tok):
-        h = hashes[t]
-        pos = np.int64(h & mask)
+        pos = np.int64(hashes[t] & mask)
         while True:
             term = slots[pos]
             if term < 0:
                 slots[pos] = n_terms
                 first_start[n_terms] = starts[t]
                 first_stop[n_terms] = stops[t]
-                term_hash[n_terms] = h
                 term_of[t] = n_terms
                 n_terms += 1
                 break
-            if term_hash[term] == h and _same_bytes(buf, first_start[term], first_stop[term],
-                                                    buf, starts[t], stops[t]):
+            if _same_bytes(buf, first_start[term], first_stop[term], buf, starts[t], stops[t]):
                 term_of[t] = term
                 break
-            pos = np.int64((pos + 1) & np.int64(mask))
-        if n_terms == room:  # half full: double the table and re-insert every term
-            cap *= 2
-            room = cap // 2
-            mask = np.uint64(cap - 1)
-            first_start = _grown(first_start, room)
-            first_stop = _grown(first_stop, room)
-            term_hash = _grown(term_hash, room)
-            slots = np.full(cap, -1, dtype=np.int32)
-            for j in range(n_terms):
-                pos = np.int64(term_hash[j] & mask)
-                while slots[pos] >= 0:
-                    pos = np.int64((pos + 1) & np.int64(mask))
-                slots[pos] = j
+            pos = (pos + 1) & np.int64(cap - 1)
     return term_of, first_start[:n_terms].copy(), first_stop[:n_terms].copy()
 
 
@@ -613,7 +591,8 @@ def tfidf_fit(buf, offsets, *, min_df=1, max_df=1.0, max_features=None, norm="l2
     span_bytes = np.frombuffer(b"".join(spans), dtype=np.uint8)
     if _hash_mismatches(buf, starts, stops, term_of, span_bytes, span_off):
         # two terms shared a 64-bit hash: redo it exactly, comparing bytes at every probe
-        term_of, first_start, first_stop = _build_vocabulary(buf, starts, stops, hashes, 1 << 12)
+        term_of, first_start, first_stop = _build_vocabulary(
+            buf, starts, stops, hashes, _capacity(max(starts.shape[0], 1)))
         spans = [raw[s:e] for s, e in zip(first_start.tolist(), first_stop.tolist())]
     terms = [b.decode("utf-8", "surrogatepass") for b in spans]
     order = sorted(range(len(terms)), key=terms.__getitem__)
