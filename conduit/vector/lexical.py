@@ -2,8 +2,10 @@
 
 Owns: a growable vocabulary (term -> column), the documents' term counts as CSR
 rows, their token counts and the document frequencies, all updated on
-:meth:`~BM25Index.add` and :meth:`~BM25Index.delete`. Scoring is the
-:func:`conduit_kernels.bm25.bm25_scores` kernel over those arrays, with idf taken
+:meth:`~BM25Index.add` and :meth:`~BM25Index.delete`; a term-major transpose of
+the counts is rebuilt (O(nnz), a counting sort) on the first query after a write.
+Scoring is :func:`conduit_kernels.bm25.bm25_scores_postings` over the query terms'
+postings only, with idf taken
 from the document frequencies *at query time*, so nothing is ever refit: a
 document added a moment ago is scored with the same statistics as the rest.
 Tokenization is :mod:`conduit_kernels.tfidf`'s (scikit-learn's ``\\w\\w+`` rule,
@@ -15,11 +17,14 @@ Thread safety: one readers-writer lock, as in :class:`VectorStore`.
 
 from __future__ import annotations
 
+import re
+import threading
+from collections import Counter
 from typing import Any, Sequence
 
 import numpy as np
 
-from conduit_kernels.bm25 import bm25_idf, bm25_scores
+from conduit_kernels.bm25 import bm25_idf, bm25_scores_postings, transpose_csr
 from conduit_kernels.tfidf import encode_documents, tfidf_fit
 
 from ._rwlock import RWLock
@@ -29,18 +34,38 @@ from .filters import MetadataColumns, compile_filter, validate_filter
 __all__ = ["BM25Index", "term_counts"]
 
 
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's token_pattern; the kernel tokenizer's rule
+KERNEL_MIN_CHARS = 1 << 16
+
+
 def term_counts(texts: Sequence[str], *, lowercase: bool = True) -> tuple[list[str], tuple]:
-    """Per-text term counts with the TF-IDF tokenizer: ``(terms, (counts, columns, indptr))``.
+    """Per-text term counts: ``(terms, (counts float64[nnz], columns int32[nnz], indptr int64[n + 1]))``.
 
     ``columns`` index ``terms`` (this batch's own vocabulary); a text without a
-    single token gives an empty row.
+    single token gives an empty row. Batches of at least :data:`KERNEL_MIN_CHARS`
+    characters go through the TF-IDF kernels; smaller ones (a query, one new
+    document) through ``re`` with the same token rule, because starting the
+    kernels' thread pool costs more than tokenizing a few hundred words.
     """
-    buf, offsets = encode_documents(list(texts), lowercase=lowercase)
-    try:
-        model, (counts, columns, indptr, _) = tfidf_fit(buf, offsets, norm=None, use_idf=False)
-    except ValueError:  # not one token in the whole batch
-        return [], (np.zeros(0), np.zeros(0, np.int32), np.zeros(len(texts) + 1, np.int64))
-    return model.terms, (counts, columns, indptr)
+    texts = list(texts)
+    if sum(map(len, texts)) >= KERNEL_MIN_CHARS:
+        buf, offsets = encode_documents(texts, lowercase=lowercase)
+        try:
+            model, (counts, columns, indptr, _) = tfidf_fit(buf, offsets, norm=None, use_idf=False)
+        except ValueError:  # not one token in the whole batch
+            return [], (np.zeros(0), np.zeros(0, np.int32), np.zeros(len(texts) + 1, np.int64))
+        return model.terms, (counts, columns, indptr)
+    vocabulary: dict[str, int] = {}
+    cols: list[int] = []
+    counts_list: list[int] = []
+    indptr_list = [0]
+    for text in texts:
+        for term, n in Counter(_TOKEN.findall(text.lower() if lowercase else text)).items():
+            cols.append(vocabulary.setdefault(term, len(vocabulary)))
+            counts_list.append(n)
+        indptr_list.append(len(cols))
+    return list(vocabulary), (np.array(counts_list, dtype=np.float64), np.array(cols, dtype=np.int32),
+                              np.array(indptr_list, dtype=np.int64))
 
 
 class BM25Index:
@@ -64,6 +89,8 @@ class BM25Index:
         self._metadata: list[dict] = []
         self._version = 0
         self._columns = MetadataColumns()
+        self._postings = None  # (version, col_ptr, rows, counts): the transpose, built lazily
+        self._postings_lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -132,15 +159,21 @@ class BM25Index:
         with self._lock.read():
             return self._scores(query)
 
+    def _transposed(self):
+        """The term-major copy of the counts, rebuilt on the first query after a write."""
+        with self._postings_lock:
+            if self._postings is None or self._postings[0] != self._version:
+                self._postings = (self._version, *transpose_csr(
+                    self._indptr, self._indices, self._counts, len(self._vocabulary)))
+            return self._postings[1:]
+
     def _scores(self, query: str) -> np.ndarray:
         terms, (counts, columns, _) = term_counts([query], lowercase=self.lowercase)
         cols = self._columns_of(terms, grow=False)[columns]
         known = cols >= 0
-        weights = np.zeros(len(self._vocabulary), dtype=np.float64)
-        idf = bm25_idf(self._df[cols[known]], len(self._ids))
-        weights[cols[known]] = counts[known] * idf
-        return bm25_scores(self._indptr, self._indices, self._counts, self._length, weights,
-                           self.k1, self.b)
+        cols, counts = cols[known], counts[known]
+        weights = counts * bm25_idf(self._df[cols], len(self._ids))
+        return bm25_scores_postings(*self._transposed(), self._length, cols, weights, self.k1, self.b)
 
     def search(self, query: str, k: int = 10, filter: dict | None = None,
                min_score: float = 0.0) -> list[tuple[Any, float, dict]]:
@@ -159,6 +192,9 @@ class BM25Index:
             ok = scores > min_score
             if filter is not None:
                 ok &= compile_filter(filter, self._metadata, self._version, self._columns)
-            rows = np.flatnonzero(ok)  # only texts sharing a term: usually few
+            rows = np.flatnonzero(ok)
+            if rows.size > k:  # keep the k best and every row tied with the k-th, then sort those
+                best = scores[rows]
+                rows = rows[best >= np.partition(best, rows.size - k)[rows.size - k]]
             rows = rows[np.lexsort((rows, -scores[rows]))[:k]]
             return [(self._ids[r], float(scores[r]), dict(self._metadata[r])) for r in rows.tolist()]

@@ -106,3 +106,44 @@ def test_bad_input(call, field):
     assert len(index) == 1
     with pytest.raises(VectorInputError, match="b must"):
         BM25Index(b=2)
+
+
+def test_small_batches_count_terms_like_the_kernels(monkeypatch):
+    from conduit.vector import lexical
+
+    texts = ["Été à Paris: naïve café, ÉCOLE élève", "x1 y2 snake_case __init__ 3.14", "", "a b",
+             "emoji 😀😀 word😀word tab\tnew", "x\u0301y e\u0301te\u0301 ＡＢＣ ½ ²³", "The the THE"]
+
+    def as_dicts(result):
+        terms, (counts, cols, indptr) = result
+        return [{terms[c]: n for c, n in zip(cols[a:b], counts[a:b])} for a, b in zip(indptr, indptr[1:])]
+
+    small = as_dicts(lexical.term_counts(texts))
+    monkeypatch.setattr(lexical, "KERNEL_MIN_CHARS", 0)
+    assert as_dicts(lexical.term_counts(texts)) == small
+    assert small[3] == {} and small[6] == {"the": 3}
+
+
+def test_postings_kernel_equals_the_row_kernel():
+    from conduit_kernels.bm25 import bm25_scores_postings, transpose_csr
+
+    rng = np.random.default_rng(3)
+    n, v = 60, 25
+    dense = rng.poisson(0.4, size=(n, v)).astype(float)
+    dense[5] = 0  # an empty document
+    indptr = np.concatenate([[0], np.cumsum((dense > 0).sum(1))])
+    indices = np.nonzero(dense)[1].astype(np.int32)
+    counts = dense[dense > 0]
+    doc_len = dense.sum(1)
+    col_ptr, rows, values = transpose_csr(indptr, indices, counts, v)
+    np.testing.assert_array_equal(np.diff(col_ptr), (dense > 0).sum(0))
+    terms = np.array([3, 7, 24], dtype=np.int32)
+    weights = bm25_idf((dense[:, terms] > 0).sum(0), n) * np.array([1.0, 2.0, 1.0])
+    dense_weights = np.zeros(v)
+    dense_weights[terms] = weights
+    for k1, b in [(1.2, 0.75), (0.0, 0.0), (2.0, 1.0)]:
+        np.testing.assert_allclose(
+            bm25_scores_postings(col_ptr, rows, values, doc_len, terms, weights, k1, b),
+            bm25_scores(indptr, indices, counts, doc_len, dense_weights, k1, b), atol=1e-12)
+    with pytest.raises(ValueError, match="outside"):
+        bm25_scores_postings(col_ptr, rows, values, doc_len, np.array([v]), np.ones(1))
