@@ -41,11 +41,13 @@ from typing import NamedTuple, Sequence
 import numpy as np
 from numba import prange
 
-from ._jit import inline, kernel
+from ._jit import inline, kernel, serial_and_parallel
 
 __all__ = ["TfidfModel", "encode_documents", "tfidf_fit", "tfidf_transform", "word_table"]
 
 _NORMS = {None: 0, "l2": 2, "l1": 1}
+#: below this many bytes, ``tfidf_transform`` runs one serial kernel (no thread pool)
+SERIAL_MAX_BYTES = 1 << 15
 _FNV_OFFSET = np.uint64(14695981039346656037)
 _FNV_PRIME = np.uint64(1099511628211)
 
@@ -140,8 +142,7 @@ def _fnv1a(buf, start, stop):
     return h
 
 
-@kernel(parallel=True)
-def _count_tokens(buf, offsets, table):
+def _count_tokens_impl(buf, offsets, table):
     n = offsets.shape[0] - 1
     out = np.zeros(n, dtype=np.int64)
     for d in prange(n):
@@ -154,6 +155,9 @@ def _count_tokens(buf, offsets, table):
             c += 1
         out[d] = c
     return out
+
+
+_count_tokens_serial, _count_tokens = serial_and_parallel(_count_tokens_impl)
 
 
 @kernel(parallel=True)
@@ -276,8 +280,7 @@ def _hash_mismatches(buf, starts, stops, term_of, term_bytes, term_off):
     return bad
 
 
-@kernel(parallel=True)
-def _count_terms(tok_off, cols):
+def _count_terms_impl(tok_off, cols):
     """Per document: sort its token columns in place, return unique counts per document."""
     n = tok_off.shape[0] - 1
     nnz = np.zeros(n, dtype=np.int64)
@@ -292,6 +295,9 @@ def _count_terms(tok_off, cols):
                 prev = c
         nnz[d] = u
     return nnz
+
+
+_count_terms_serial, _count_terms = serial_and_parallel(_count_terms_impl)
 
 
 @inline
@@ -310,8 +316,7 @@ def _weigh_row(data, lo, hi, indices, idf, sublinear, norm):
             data[i] /= scale
 
 
-@kernel(parallel=True)
-def _fill_csr(tok_off, cols, indptr, idf, sublinear, norm):
+def _fill_csr_impl(tok_off, cols, indptr, idf, sublinear, norm):
     n = tok_off.shape[0] - 1
     nnz = indptr[n]
     indices = np.empty(nnz, dtype=np.int32)
@@ -332,6 +337,9 @@ def _fill_csr(tok_off, cols, indptr, idf, sublinear, norm):
         if idf.shape[0] > 0:
             _weigh_row(data, indptr[d], indptr[d + 1], indices, idf, sublinear, norm)
     return indices, data
+
+
+_fill_csr_serial, _fill_csr = serial_and_parallel(_fill_csr_impl)
 
 
 @kernel
@@ -358,8 +366,7 @@ def _lookup(buf, s, e, slots, term_bytes, term_off):
         pos = (pos + 1) & np.int64(cap - 1)
 
 
-@kernel(parallel=True)
-def _lookup_tokens(buf, offsets, table, tok_off, slots, term_bytes, term_off):
+def _lookup_tokens_impl(buf, offsets, table, tok_off, slots, term_bytes, term_off):
     n = offsets.shape[0] - 1
     cols = np.empty(tok_off[n], dtype=np.int32)
     for d in prange(n):
@@ -374,20 +381,25 @@ def _lookup_tokens(buf, offsets, table, tok_off, slots, term_bytes, term_off):
     return cols
 
 
+_lookup_tokens_serial, _lookup_tokens = serial_and_parallel(_lookup_tokens_impl)
+
+
 @kernel
-def _transform(buf, offsets, table, slots, term_bytes, term_off, idf, sublinear, norm):
-    """Tokenize + look up + count + weigh in one call (one dispatch for a single document)."""
+def _transform_serial(buf, offsets, table, slots, term_bytes, term_off, idf, sublinear, norm):
+    """Tokenize + look up + count + weigh in one serial call: a query or one document is
+    too small to pay for waking the thread pool (on a loaded machine that costs more
+    than the work)."""
     n = offsets.shape[0] - 1
-    counts = _count_tokens(buf, offsets, table)
+    counts = _count_tokens_serial(buf, offsets, table)
     tok_off = np.zeros(n + 1, dtype=np.int64)
     for d in range(n):
         tok_off[d + 1] = tok_off[d] + counts[d]
-    cols = _lookup_tokens(buf, offsets, table, tok_off, slots, term_bytes, term_off)
-    nnz = _count_terms(tok_off, cols)
+    cols = _lookup_tokens_serial(buf, offsets, table, tok_off, slots, term_bytes, term_off)
+    nnz = _count_terms_serial(tok_off, cols)
     indptr = np.zeros(n + 1, dtype=np.int64)
     for d in range(n):
         indptr[d + 1] = indptr[d] + nnz[d]
-    indices, data = _fill_csr(tok_off, cols, indptr, idf, sublinear, norm)
+    indices, data = _fill_csr_serial(tok_off, cols, indptr, idf, sublinear, norm)
     return data, indices, indptr
 
 
@@ -642,17 +654,21 @@ def tfidf_transform(model: TfidfModel, buf, offsets) -> CSR:
     buf = np.ascontiguousarray(buf, dtype=np.uint8)
     offsets = np.ascontiguousarray(offsets, dtype=np.int64)
     n = offsets.shape[0] - 1
-    if model.stop is None and model.ngram_range == (1, 1):
-        data, indices, indptr = _transform(buf, offsets, word_table(), model.slots, model.term_bytes,
-                                           model.term_off, model.idf, model.sublinear_tf, model.norm)
-        return data, indices, indptr, (n, len(model.terms))
     table = word_table()
+    if model.stop is None and model.ngram_range == (1, 1) and buf.shape[0] < SERIAL_MAX_BYTES:
+        data, indices, indptr = _transform_serial(buf, offsets, table, model.slots, model.term_bytes,
+                                                  model.term_off, model.idf, model.sublinear_tf,
+                                                  model.norm)
+        return data, indices, indptr, (n, len(model.terms))
     tok_off = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(_count_tokens(buf, offsets, table), out=tok_off[1:])
-    starts, stops = np.empty(tok_off[-1], np.int64), np.empty(tok_off[-1], np.int64)
-    _fill_tokens(buf, offsets, table, tok_off, starts, stops, np.empty(tok_off[-1], np.uint64))
-    buf, tok_off, starts, stops = _analyze(buf, tok_off, starts, stops, model.stop, model.ngram_range)
-    cols = _lookup_spans(buf, starts, stops, model.slots, model.term_bytes, model.term_off)
+    if model.stop is None and model.ngram_range == (1, 1):
+        cols = _lookup_tokens(buf, offsets, table, tok_off, model.slots, model.term_bytes, model.term_off)
+    else:
+        starts, stops = np.empty(tok_off[-1], np.int64), np.empty(tok_off[-1], np.int64)
+        _fill_tokens(buf, offsets, table, tok_off, starts, stops, np.empty(tok_off[-1], np.uint64))
+        buf, tok_off, starts, stops = _analyze(buf, tok_off, starts, stops, model.stop, model.ngram_range)
+        cols = _lookup_spans(buf, starts, stops, model.slots, model.term_bytes, model.term_off)
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(_count_terms(tok_off, cols), out=indptr[1:])
     indices, data = _fill_csr(tok_off, cols, indptr, model.idf, model.sublinear_tf, model.norm)

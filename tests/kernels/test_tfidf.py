@@ -153,3 +153,17 @@ def test_a_hash_collision_falls_back_to_the_exact_vocabulary(monkeypatch):
     model, got = ours(ASCII + UNICODE)
     vec = text.TfidfVectorizer()
     assert_same(model, got, vec, vec.fit_transform(ASCII + UNICODE))
+
+
+def test_serial_and_parallel_transform_agree(monkeypatch):
+    import conduit_kernels.tfidf as tfidf
+
+    model, _ = ours(ASCII + UNICODE)
+    new = ["the fox in Paris with a café", "", "ÜNÏCÖDÉ fox fox", "snake_case x1"]
+    buf, offsets = encode_documents(new)
+    serial = tfidf_transform(model, buf, offsets)
+    monkeypatch.setattr(tfidf, "SERIAL_MAX_BYTES", 0)
+    parallel = tfidf_transform(model, buf, offsets)
+    for a, b in zip(serial[:3], parallel[:3]):
+        np.testing.assert_array_equal(a, b)
+    assert serial[3] == parallel[3]

@@ -13,6 +13,8 @@ import pytest
 from conduit import LiveServer
 from conduit.vector import extractive_generator
 
+TIMEOUT = 120  # generous: a loaded CI machine, not a speed check
+
 
 @pytest.fixture(scope="module")
 def server():
@@ -25,23 +27,23 @@ def server():
 def test_a_document_added_a_second_ago_is_found(server):
     doc_id = f"pelican-{uuid.uuid4().hex[:6]}"
     r = httpx.post(server.url + "/documents", json={
-        "texts": ["Pelicans eat fish near the harbour at dawn."], "ids": [doc_id]})
+        "texts": ["Pelicans eat fish near the harbour at dawn."], "ids": [doc_id]}, timeout=TIMEOUT)
     assert r.status_code == 200, r.text
-    r = httpx.post(server.url + "/ask", json={"question": "What do pelicans eat?"}, timeout=30)
+    r = httpx.post(server.url + "/ask", json={"question": "What do pelicans eat?"}, timeout=TIMEOUT)
     body = r.json()
     assert r.status_code == 200, r.text
     assert body["sources"][0]["id"] == doc_id and body["sources"][0]["score"] > 0
     assert "Pelicans eat fish" in body["answer"]
-    r = httpx.get(server.url + "/search", params={"q": "harbour dawn", "k": 3}, timeout=30)
+    r = httpx.get(server.url + "/search", params={"q": "harbour dawn", "k": 3}, timeout=TIMEOUT)
     assert [h["id"] for h in r.json()["hits"]] == [doc_id]
-    r = httpx.request("DELETE", server.url + "/documents", json={"ids": [doc_id]})
+    r = httpx.request("DELETE", server.url + "/documents", json={"ids": [doc_id]}, timeout=TIMEOUT)
     assert r.json()["deleted"] == 1
-    r = httpx.post(server.url + "/ask", json={"question": "What do pelicans eat?"}, timeout=30)
+    r = httpx.post(server.url + "/ask", json={"question": "What do pelicans eat?"}, timeout=TIMEOUT)
     assert r.json()["sources"] == [] and "could not find" in r.json()["answer"]
 
 
 def test_unrelated_question_cites_nothing(server):
-    r = httpx.post(server.url + "/ask", json={"question": "giraffes zebras"}, timeout=30)
+    r = httpx.post(server.url + "/ask", json={"question": "giraffes zebras"}, timeout=TIMEOUT)
     assert r.json() == {"answer": "I could not find an answer in the provided documents.", "sources": []}
 
 
@@ -80,7 +82,7 @@ def test_stream_is_incremental_and_a_client_leaving_stops_generation(server):
     slow = SlowGenerator()
     rag.generator = slow
     try:
-        with httpx.stream("POST", server.url + "/ask", timeout=30,
+        with httpx.stream("POST", server.url + "/ask", timeout=TIMEOUT,
                           json={"question": "How are filters applied?", "stream": True}) as response:
             assert response.headers["content-type"].startswith("text/event-stream")
             events = sse_events(response)
@@ -98,7 +100,7 @@ def test_stream_is_incremental_and_a_client_leaving_stops_generation(server):
 
 
 def test_stream_runs_to_done(server):
-    with httpx.stream("POST", server.url + "/ask", timeout=30,
+    with httpx.stream("POST", server.url + "/ask", timeout=TIMEOUT,
                       json={"question": "How are filters applied?", "stream": True}) as response:
         events = list(sse_events(response))
     kinds = [k for k, _ in events]
@@ -107,5 +109,5 @@ def test_stream_runs_to_done(server):
 
 
 def test_stream_bad_input_is_422_before_streaming(server):
-    r = httpx.post(server.url + "/ask", json={"question": "", "stream": True})
+    r = httpx.post(server.url + "/ask", json={"question": "", "stream": True}, timeout=TIMEOUT)
     assert r.status_code == 422 and r.json()["error"]["detail"]["field"] == "question"
