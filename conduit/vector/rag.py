@@ -236,8 +236,8 @@ class RAGPipeline:
         if any(m is not None and not isinstance(m, dict) for m in metas):
             raise VectorInputError("metadata", "metadata entries must be objects")
         entry_ids, entry_metas = self._split(ids, list(texts), [m or {} for m in metas])
-        vectors = self.embedder.embed([self._text(m) for m in entry_metas])
-        with self._lock.write():
+        with self._lock.write():  # embed under the lock: a refit may change the dimension
+            vectors = self.embedder.embed([self._text(m) for m in entry_metas])
             self._forget([i for i in ids if i in self._parts])
             self.store.upsert(entry_ids, vectors, entry_metas)
             if self.bm25 is not None:

@@ -147,3 +147,35 @@ def test_bad_documents_and_options():
     assert len(rag.store) == 3
     vectors = rag.embedder.embed(["Numba"])
     assert vectors.shape == (1, rag.store.dim) and np.isfinite(vectors).all()
+
+
+def test_adds_and_questions_from_threads_never_see_a_half_refit_pipeline():
+    import threading
+
+    rag = seeded()
+    errors: list[BaseException] = []
+
+    def writer(w: int) -> None:
+        try:
+            for i in range(8):
+                rag.add_documents([f"writer{w} adds word{w}x{i} to the corpus"], ids=[f"w{w}-{i}"])
+        except BaseException as exc:
+            errors.append(exc)
+
+    def reader() -> None:
+        try:
+            for _ in range(12):
+                rag.retrieve("the corpus words")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(2)]
+    threads += [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    for w in range(2):
+        for i in range(8):
+            assert rag.retrieve(f"word{w}x{i}")[0].id == f"w{w}-{i}"
