@@ -16,7 +16,7 @@ import trio
 from conduit.mcp.content import prompt_messages, resource_contents, tool_result
 from conduit.mcp.context import LOG_LEVELS, Context, InputRequired
 from conduit.mcp.eras import META_SUBSCRIPTION_ID, SUPPORTED_VERSIONS
-from conduit.mcp.jsonrpc import MCPError, InvalidParams, notification_message
+from conduit.mcp.jsonrpc import RESOURCE_NOT_FOUND, MCPError, InvalidParams, notification_message
 from conduit.mcp.schema import SchemaError
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ async def discover(call: Call) -> dict[str, Any]:
 
 async def set_level(call: Call) -> dict[str, Any]:
     level = call.params.get("level")
-    if level not in LOG_LEVELS:
+    if not isinstance(level, str) or level not in LOG_LEVELS:
         raise InvalidParams(f"Invalid log level {level!r}; expected one of {list(LOG_LEVELS)}")
     call.connection.log_level = level
     return {}
@@ -121,6 +121,23 @@ async def templates_list(call: Call) -> dict[str, Any]:
     return _page(call, [t.wire for t in call.server.templates.values()], "resourceTemplates")
 
 
+# A resource function refuses a read by raising one of these (a missing row, a path outside
+# its root, a denied file): the client gets the resource error, not "Internal error".
+REFUSED_READ = (LookupError, ValueError, PermissionError, FileNotFoundError, NotADirectoryError,
+                IsADirectoryError)
+
+
+async def _read(call: Call, uri: str, fn: Any, is_async: bool, kwargs: dict[str, Any]) -> Any:
+    try:
+        return await _invoke(fn, is_async, call.server.sync_in_thread, kwargs)
+    except MCPError:
+        raise
+    except REFUSED_READ as exc:
+        # SEP-2164: a resource the server will not return is -32602 with the uri in data.
+        raise MCPError(f"Resource not available: {exc}" if str(exc) else "Resource not available",
+                       {"uri": uri}, code=RESOURCE_NOT_FOUND) from None
+
+
 async def resources_read(call: Call) -> dict[str, Any]:
     uri = call.params.get("uri")
     if not isinstance(uri, str):
@@ -131,7 +148,7 @@ async def resources_read(call: Call) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
         if resource.context_param:
             kwargs[resource.context_param] = Context(call)
-        value = await _invoke(resource.fn, resource.is_async, server.sync_in_thread, kwargs)
+        value = await _read(call, uri, resource.fn, resource.is_async, kwargs)
         return {"contents": resource_contents(uri, value, resource.mime_type)}
     for template in server.templates.values():
         variables = template.template.match(uri)
@@ -143,7 +160,7 @@ async def resources_read(call: Call) -> dict[str, Any]:
             continue
         if template.context_param:
             kwargs[template.context_param] = Context(call)
-        value = await _invoke(template.fn, template.is_async, server.sync_in_thread, kwargs)
+        value = await _read(call, uri, template.fn, template.is_async, kwargs)
         return {"contents": resource_contents(uri, value, template.mime_type)}
     # SEP-2164: unknown resources are -32602 with the uri in data, never empty contents.
     raise InvalidParams("Resource not found", {"uri": uri})
@@ -202,13 +219,15 @@ async def complete(call: Call) -> dict[str, Any]:
         raise InvalidParams("completion/complete needs ref and argument {name, value}")
     kind = ref.get("type")
     target = ref.get("name") if kind == "ref/prompt" else ref.get("uri")
+    if kind not in ("ref/prompt", "ref/resource"):
+        raise InvalidParams(f"Unknown ref type: {kind!r}")
+    if not isinstance(target, str):
+        raise InvalidParams(f"{kind} needs a {'name' if kind == 'ref/prompt' else 'uri'} string")
     server = call.server
     if kind == "ref/prompt" and target not in server.prompts:
         raise InvalidParams(f"Unknown prompt: {target}")
     if kind == "ref/resource" and target not in server.templates and target not in server.resources:
         raise InvalidParams(f"Unknown resource template: {target}")
-    if kind not in ("ref/prompt", "ref/resource"):
-        raise InvalidParams(f"Unknown ref type: {kind}")
     completer = server.completers.get((kind, target, argument["name"]))
     values: list[str] = []
     total = None
@@ -216,7 +235,7 @@ async def complete(call: Call) -> dict[str, Any]:
     if completer is not None:
         context = call.params.get("context") or {}
         context_args = context.get("arguments") if isinstance(context, dict) else None
-        out = completer(str(argument.get("value", "")), dict(context_args or {}))
+        out = completer(str(argument.get("value", "")), dict(context_args) if isinstance(context_args, dict) else {})
         if hasattr(out, "__await__"):
             out = await out
         if isinstance(out, tuple):

@@ -31,7 +31,7 @@ from conduit.http.request import ClientDisconnect, Request
 from conduit.http.response import EventSourceResponse, JSONResponse, Response
 from conduit.mcp.eras import LATEST_HANDSHAKE, SUPPORTED_VERSIONS, is_modern_request
 from conduit.mcp.jsonrpc import (
-    MCPError, classify, dumps, error_message, parse,
+    MCPError, classify, dumps, error_reply, parse,
 )
 from conduit.mcp.protocol import Connection
 from conduit.mcp.security import BearerAuth, HostPolicy
@@ -105,13 +105,12 @@ class MCPEndpoint:
             return Response(b"", 400)
         if len(body) > self.max_message_bytes:
             return _rpc_error(413, -32600, f"Message larger than {self.max_message_bytes} bytes")
+        message: Any = None
         try:
             message = parse(body)
             kind = classify(message)
         except MCPError as exc:
-            request_id = message.get("id") if isinstance(locals().get("message"), dict) else None
-            return Response(dumps(error_message(request_id if isinstance(request_id, (str, int)) else None, exc)),
-                            400, media_type=_JSON)
+            return Response(dumps(error_reply(message, exc)), 400, media_type=_JSON)
         headers = request.headers
         version = headers.get("mcp-protocol-version")
         session_id = headers.get("mcp-session-id")
@@ -291,11 +290,14 @@ def _may_emit(server: Any, message: dict[str, Any]) -> bool:
     """Whether handling ``message`` might send something before its response (needs SSE)."""
     method = message["method"]
     params = message.get("params") or {}
+    name = params.get("name")
+    if not isinstance(name, str):
+        return method in ("resources/read", "subscriptions/listen")
     if method == "tools/call":
-        tool = server.tools.get(params.get("name"))
+        tool = server.tools.get(name)
         return tool is not None and tool.signature.context_param is not None
     if method == "prompts/get":
-        prompt = server.prompts.get(params.get("name"))
+        prompt = server.prompts.get(name)
         return prompt is not None and prompt.context_param is not None
     if method == "resources/read":
         return True

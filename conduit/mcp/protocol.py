@@ -22,14 +22,14 @@ from typing import Any
 import trio
 
 from conduit.mcp import handlers
-from conduit.mcp.context import InputRequest, InputRequired
+from conduit.mcp.context import LOG_LEVELS, InputRequest, InputRequired
 from conduit.mcp.eras import (
     HANDSHAKE_VERSIONS, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION,
     META_SERVER_INFO, check_modern_envelope, is_modern_request,
 )
 from conduit.mcp.jsonrpc import (
     NOTIFICATION, REQUEST, RESPONSE, InternalError, InvalidParams, InvalidRequest, MCPError, MethodNotFound,
-    classify, error_message, notification_message, request_message, result_message,
+    classify, error_message, error_reply, is_id, notification_message, request_message, result_message,
 )
 from conduit.mcp.request_state import RequestStateError, binding_digest
 
@@ -77,7 +77,8 @@ class Call:
             self.client_capabilities = caps if isinstance(caps, dict) else {}
             self.client_info = self.meta.get(META_CLIENT_INFO)
             level = self.meta.get(META_LOG_LEVEL)
-            self.log_level = level if isinstance(level, str) else None  # absent: no logs at all
+            # Absent or not a level this server knows: no logs at all.
+            self.log_level = level if isinstance(level, str) and level in LOG_LEVELS else None
         else:
             self.protocol_version = connection.protocol_version
             self.client_capabilities = connection.client_capabilities
@@ -189,8 +190,9 @@ class Connection:
         response = pending.response or {}
         if "error" in response:
             error = response["error"] if isinstance(response["error"], dict) else {}
+            code = error.get("code")
             raise MCPError(str(error.get("message", "client error")), error.get("data"),
-                           code=int(error.get("code", -32603)))
+                           code=code if is_id(code) and isinstance(code, int) else -32603)
         result = response.get("result")
         return result if isinstance(result, dict) else {}
 
@@ -205,16 +207,20 @@ class Connection:
         try:
             kind = classify(message)
         except MCPError as exc:
-            request_id = message.get("id") if isinstance(message, dict) else None
-            return error_message(request_id if isinstance(request_id, (str, int)) else None, exc)
+            return error_reply(message, exc)
         if kind is RESPONSE:
-            pending = self._pending.get(message["id"])
+            # A stray response (unknown or malformed id) is dropped: nothing waits for it.
+            response_id = message["id"]
+            pending = self._pending.get(response_id) if is_id(response_id) else None
             if pending is not None:
                 pending.response = message
                 pending.event.set()
             return None
         if kind is NOTIFICATION:
-            self._on_notification(message)
+            try:
+                self._on_notification(message)
+            except Exception:  # a notification is never answered; a bug here must not kill the reader
+                log.exception("MCP notification %r failed", message.get("method"))
             return None
         assert kind is REQUEST
         return await self.handle_request(message, send, headers=headers)
@@ -225,9 +231,9 @@ class Connection:
         request_id = message["id"]
         method = message["method"]
         params = message.get("params") or {}
-        modern = not self.initialized and is_modern_request(method, params, headers)
-        call = Call(self, request_id, method, params, send, modern)
         try:
+            modern = not self.initialized and is_modern_request(method, params, headers)
+            call = Call(self, request_id, method, params, send, modern)
             if modern:
                 result = await self._modern(call, headers)
             else:
@@ -247,7 +253,8 @@ class Connection:
         method = message["method"]
         params = message.get("params") or {}
         if method == "notifications/cancelled":
-            call = self._inflight.get(params.get("requestId"))
+            request_id = params.get("requestId")
+            call = self._inflight.get(request_id) if is_id(request_id) else None
             if call is not None and call.method != "initialize" and call.cancel_scope is not None:
                 call.cancel_scope.cancel()
         # notifications/progress, roots/list_changed and unknown notifications need no action.
