@@ -35,7 +35,8 @@ from conduit.mcp.jsonrpc import (
 )
 from conduit.mcp.protocol import Connection
 from conduit.mcp.security import BearerAuth, HostPolicy
-from conduit.mcp.sessions import Session, SessionStore
+from conduit.mcp.sessions import STATEFUL_METHODS, Session, SessionRefused, SessionTable, client_key
+from conduit.mcp.store import SessionStore
 
 __all__ = ["mount", "MCPEndpoint"]
 
@@ -57,13 +58,16 @@ class MCPEndpoint:
                  allowed_hosts: list[str] | None = None, allowed_origins: list[str] | None = None,
                  auth: str | Callable[[str], bool | Awaitable[bool]] | None = None,
                  resource_metadata: str | None = None, session_idle_timeout: float = 1800.0,
-                 max_sessions: int = 10000, max_message_bytes: int = 4 * 1024 * 1024,
-                 sse_ping_interval: float = 15.0) -> None:
+                 max_sessions: int = 10000, max_sessions_per_client: int | None = 100,
+                 session_evict_idle_after: float = 60.0, session_store: SessionStore | None = None,
+                 max_message_bytes: int = 4 * 1024 * 1024, sse_ping_interval: float = 15.0) -> None:
         self.server = server
         self.stateless = stateless
         self.hosts = HostPolicy(allowed_hosts, allowed_origins)
         self.auth = BearerAuth(auth, resource_metadata=resource_metadata) if auth is not None else None
-        self.sessions = SessionStore(session_idle_timeout, max_sessions)
+        self.sessions = SessionTable(session_idle_timeout, max_sessions, max_per_client=max_sessions_per_client,
+                                     evict_idle_after=session_evict_idle_after, store=session_store)
+        self._key_shared = not self.sessions.shared
         self.max_message_bytes = max_message_bytes
         self.sse_ping_interval = sse_ping_interval
 
@@ -79,14 +83,28 @@ class MCPEndpoint:
                 return _rpc_error(denied[0], -32600, denied[1], headers={"www-authenticate": denied[2]})
         if not self.server._background_started:
             self.server.start_background()
+        if not self._key_shared:
+            await self._share_state_key()
         return None
 
-    def _session(self, request: Request, session_id: str | None = None) -> tuple[Session | None, Response | None]:
+    async def _share_state_key(self) -> None:
+        """Every process on one shared store signs requestState with one key (first one wins)."""
+        import os
+
+        store = self.sessions.store
+        await store.add("state-secret", os.urandom(32))
+        key = await store.get("state-secret")
+        if key:
+            self.server.state_signer.use_shared_key(key)
+            self._key_shared = True
+
+    async def _session(self, request: Request,
+                       session_id: str | None = None) -> tuple[Session | None, Response | None]:
         if session_id is None:
             session_id = request.headers.get("mcp-session-id")
         if session_id is None:
             return None, _rpc_error(400, -32600, "Bad Request: missing Mcp-Session-Id header")
-        session = self.sessions.get(session_id.strip())
+        session = await self.sessions.get(session_id.strip(), self.server)
         if session is None:
             return None, _rpc_error(404, _SESSION_NOT_FOUND, "Session not found")
         return session, None
@@ -117,7 +135,7 @@ class MCPEndpoint:
         has_session = session_id is not None
         if kind != "request":
             if has_session and not self.stateless:
-                session, missing = self._session(request, session_id)
+                session, missing = await self._session(request, session_id)
                 if missing is not None:
                     return missing
                 await session.connection.handle(message)
@@ -136,12 +154,16 @@ class MCPEndpoint:
             connection = Connection(self.server, can_request=not self.stateless)
             if self.stateless:
                 return await self._answer(connection, message, None)
-            if self.sessions.full():
-                return _rpc_error(503, -32600, "Too many sessions", message.get("id"))
+            client = client_key(request)
+            try:
+                await self.sessions.admit(client)
+            except SessionRefused as refusal:
+                return _rpc_error(refusal.status, -32600, refusal.message, message.get("id"),
+                                  headers={"retry-after": str(refusal.retry_after)})
             response_message = await connection.handle(message)
             extra = {}
             if response_message is not None and "result" in response_message:
-                session = self.sessions.create(connection)
+                session = await self.sessions.create(connection, client)
                 extra["mcp-session-id"] = session.id
             return Response(dumps(response_message), 200, extra, media_type=_JSON)
         if self.stateless:
@@ -149,10 +171,14 @@ class MCPEndpoint:
             connection.initialized = True
             connection.protocol_version = version.strip() if version else LATEST_HANDSHAKE
             return await self._answer(connection, message, None)
-        session, missing = self._session(request, session_id)
+        session, missing = await self._session(request, session_id)
         if missing is not None:
             return missing
-        return await self._answer(session.connection, message, None, session=session)
+        await self.sessions.mark_used(session)
+        response = await self._answer(session.connection, message, None, session=session)
+        if method in STATEFUL_METHODS:
+            await self.sessions.save(session)
+        return response
 
     async def _answer(self, connection: Connection, message: dict[str, Any], headers: Any, *,
                       modern: bool = False, session: Session | None = None) -> Response:
@@ -196,7 +222,8 @@ class MCPEndpoint:
                     data = dumps(item).decode()
                     seq += 1
                     if session is not None and stream_id is not None:
-                        yield {"id": session.record(stream_id, seq, data.encode()), "data": data}
+                        yield {"id": await self.sessions.record(session, stream_id, seq, data.encode()),
+                               "data": data}
                     else:
                         yield {"data": data}
                     if item.get("id") == request_id and ("result" in item or "error" in item):
@@ -231,15 +258,13 @@ class MCPEndpoint:
         accept = request.headers.get("accept") or ""
         if "text/event-stream" not in accept and "*/*" not in accept:
             return _rpc_error(406, -32600, "Not Acceptable: GET needs Accept: text/event-stream")
-        session, missing = self._session(request)
+        session, missing = await self._session(request)
         if missing is not None:
             return missing
         last_event_id = request.headers.get("last-event-id")
         replay: list[tuple[str, bytes]] = []
         if last_event_id:
-            found = session.replay_after(last_event_id.strip())
-            if found is not None:
-                replay = found[1]
+            replay = await self.sessions.replay_after(session, last_event_id.strip()) or []
         if session.standalone is not None and not replay:
             return _rpc_error(409, -32600, "Conflict: this session already has a GET stream")
         send_channel, receive_channel = trio.open_memory_channel[dict[str, Any]](256)
@@ -253,7 +278,7 @@ class MCPEndpoint:
 
         session.standalone = send_channel
         connection.attach(push)
-        stream_id = "0"
+        stream_id = session.new_stream()
 
         async def events():
             seq = 0
@@ -263,7 +288,7 @@ class MCPEndpoint:
                 async for item in receive_channel:
                     seq += 1
                     data = dumps(item)
-                    yield {"id": session.record(stream_id, seq, data), "data": data.decode()}
+                    yield {"id": await self.sessions.record(session, stream_id, seq, data), "data": data.decode()}
             finally:
                 if session.standalone is send_channel:
                     session.standalone = None
@@ -279,10 +304,10 @@ class MCPEndpoint:
             return refused
         if self.stateless:
             return Response(b"", 405, {"allow": "POST"})
-        session, missing = self._session(request)
+        session, missing = await self._session(request)
         if missing is not None:
             return missing
-        self.sessions.remove(session.id)
+        await self.sessions.remove(session.id)
         return Response(b"", 200)
 
 
@@ -317,7 +342,9 @@ def mount(app: Any, path: str, server: Any, *, legacy_sse: bool = False, legacy_
 
     Options: ``stateless``, ``allowed_hosts``, ``allowed_origins``, ``auth`` (a token or a
     verifier), ``resource_metadata``, ``session_idle_timeout``, ``max_sessions``,
-    ``max_message_bytes``, ``sse_ping_interval``; ``legacy_sse=True`` also serves the
+    ``max_sessions_per_client`` (429 beyond it), ``session_evict_idle_after``,
+    ``session_store`` (a :class:`~conduit.mcp.store.SessionStore`; Redis to share sessions
+    between processes), ``max_message_bytes``, ``sse_ping_interval``; ``legacy_sse=True`` also serves the
     2024-11-05 HTTP+SSE transport at ``legacy_sse_path``/``legacy_messages_path``.
     """
     endpoint = MCPEndpoint(server, **options)
