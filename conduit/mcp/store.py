@@ -132,13 +132,9 @@ class RedisSessionStore(SessionStore):
     shared = True
 
     def __init__(self, client: Any = None, *, url: str | None = None, prefix: str = "conduit:mcp:") -> None:
-        if client is None:
-            if url is None:
-                raise ValueError("RedisSessionStore needs a redis client or a url")
-            import redis  # optional dependency: pip install 'conduit[redis]'
+        from conduit._redis import redis_client
 
-            client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
-        self.client = client
+        self.client = redis_client(client, url, "RedisSessionStore")
         self.prefix = prefix
 
     async def _run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
