@@ -4,7 +4,8 @@ Layering: ``jsonrpc`` (framing, errors) and ``schema``/``content`` (pure data) a
 bottom; ``server`` (decorator registry) and ``protocol``/``handlers``/``eras`` (the
 sans-IO dispatcher, both protocol eras) above them; transports on top: ``stdio``
 (trio), ``http`` (Streamable HTTP on a Conduit app), ``legacy_sse`` (2024-11-05
-HTTP+SSE). ``import conduit`` never imports this package; it is loaded on first use.
+HTTP+SSE); ``sessions`` (the bounded session table) and ``store`` (the key/value store
+sessions are shared through between processes) serve ``http``. ``import conduit`` never imports this package; it is loaded on first use.
 """
 
 from conduit.mcp.content import (
@@ -15,9 +16,11 @@ from conduit.mcp.context import Context, InputRequest
 from conduit.mcp.jsonrpc import MCPError
 from conduit.mcp.schema import Field
 from conduit.mcp.server import MCPServer, ToolAnnotations
+from conduit.mcp.store import MemorySessionStore, RedisSessionStore, SessionStore, StoreError
 
 __all__ = [
     "MCPServer", "Context", "InputRequest", "MCPError", "Field", "ToolAnnotations", "ToolResult", "Message",
     "TextContent", "ImageContent", "AudioContent", "EmbeddedResource", "ResourceLink",
     "text", "image", "audio", "embedded_resource", "resource_link",
+    "SessionStore", "MemorySessionStore", "RedisSessionStore", "StoreError",
 ]
