@@ -342,3 +342,47 @@ def test_http_process_survives_the_killers(http_process):
                         break
         assert proc.poll() is None  # the process is still serving
         assert client.post(url + "/mcp", headers=headers, json=PING).json()["result"] == {}
+
+
+# ------------------------------------------------------------------ error codes (issue 13)
+@pytest.mark.parametrize("params", [{"level": ["debug"]}, {"level": {"x": 1}}, {"level": 3}, {"level": "loud"}, {}])
+def test_set_level_with_a_bad_level_is_invalid_params_without_a_traceback(params, caplog):
+    async def go():
+        connection = Connection(make_server())
+        await connection.handle(dict(INIT))
+        return await connection.handle({"jsonrpc": "2.0", "id": 3, "method": "logging/setLevel", "params": params})
+    with caplog.at_level("DEBUG", logger="conduit.mcp"):
+        answer = trio.run(go)
+    assert answer["error"]["code"] == -32602
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+@pytest.mark.parametrize("uri, refusal", [("test://item/99", "no item 99"), ("test://nothing", "Resource not found")])
+def test_refused_resource_reads_are_the_resource_error_without_a_traceback(uri, refusal, caplog):
+    async def go():
+        connection = Connection(make_server())
+        await connection.handle(dict(INIT))
+        return await connection.handle({"jsonrpc": "2.0", "id": 4, "method": "resources/read", "params": {"uri": uri}})
+    with caplog.at_level("DEBUG", logger="conduit.mcp"):
+        answer = trio.run(go)
+    assert answer["error"]["code"] == -32602 and answer["error"]["data"] == {"uri": uri}
+    assert refusal in answer["error"]["message"]
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_a_resource_bug_is_still_an_internal_error_and_logged(caplog):
+    server = make_server()
+
+    @server.resource("test://broken")
+    def broken() -> str:
+        raise RuntimeError("bug")
+
+    async def go():
+        connection = Connection(server)
+        await connection.handle(dict(INIT))
+        return await connection.handle({"jsonrpc": "2.0", "id": 5, "method": "resources/read",
+                                        "params": {"uri": "test://broken"}})
+    with caplog.at_level("ERROR", logger="conduit.mcp"):
+        answer = trio.run(go)
+    assert answer["error"] == {"code": -32603, "message": "Internal error"}
+    assert [r for r in caplog.records if r.exc_info]
