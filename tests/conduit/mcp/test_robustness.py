@@ -238,6 +238,44 @@ def test_streamable_http_survives_any_message(http_client, message, with_session
     assert alive.json() == {"jsonrpc": "2.0", "id": "alive", "result": {}}
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(messages=st.lists(fuzzed(HANDSHAKE_TEMPLATES + MODERN_TEMPLATES) | JSON, min_size=1, max_size=4),
+       garbage=st.binary(max_size=40))
+def test_stdio_transport_survives_any_lines(messages, garbage):
+    """serve_streams over in-memory byte streams: fuzzed lines, a line of raw bytes, then a ping."""
+    from trio.testing import memory_stream_one_way_pair
+
+    from conduit.mcp.stdio import serve_streams
+
+    lines = [orjson.dumps(INIT)] + [orjson.dumps(m) for m in messages] + [garbage.replace(b"\n", b" "),
+                                                                            orjson.dumps(PING)]
+
+    async def go():
+        client_send, server_receive = memory_stream_one_way_pair()
+        server_send, client_receive = memory_stream_one_way_pair()
+        output = bytearray()
+
+        async def read_all():
+            while data := await client_receive.receive_some(65536):
+                output.extend(data)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(read_all)
+            async with trio.open_nursery() as serving:
+                serving.start_soon(serve_streams, make_server(), server_receive, server_send)
+                await client_send.send_all(b"\n".join(lines) + b"\n")
+                await client_send.aclose()  # EOF: the server finishes in-flight requests and returns
+            await server_send.aclose()
+        return [orjson.loads(line) for line in bytes(output).splitlines()]
+
+    answers = trio.run(go)
+    for answer in answers:
+        if "method" in answer:  # progress or log notifications of a fuzzed call
+            continue
+        assert_well_formed(answer)
+    assert {"jsonrpc": "2.0", "id": "alive", "result": {}} in answers
+
+
 # ------------------------------------------------------------------ real processes
 # The messages of issue 13 that used to end a process, and a few more shapes beside them.
 KILLERS = [
