@@ -34,6 +34,7 @@ from conduit.mcp.jsonrpc import (
     MCPError, classify, dumps, error_message, parse,
 )
 from conduit.mcp.protocol import Connection
+from conduit.mcp.auth import PRM_WELL_KNOWN, ResourceServer
 from conduit.mcp.security import BearerAuth, HostPolicy
 from conduit.mcp.sessions import Session, SessionStore
 
@@ -55,31 +56,39 @@ class MCPEndpoint:
 
     def __init__(self, server: Any, *, stateless: bool = False,
                  allowed_hosts: list[str] | None = None, allowed_origins: list[str] | None = None,
-                 auth: str | Callable[[str], bool | Awaitable[bool]] | None = None,
+                 auth: str | Callable[[str], bool | Awaitable[bool]] | ResourceServer | None = None,
                  resource_metadata: str | None = None, session_idle_timeout: float = 1800.0,
                  max_sessions: int = 10000, max_message_bytes: int = 4 * 1024 * 1024,
                  sse_ping_interval: float = 15.0) -> None:
         self.server = server
         self.stateless = stateless
         self.hosts = HostPolicy(allowed_hosts, allowed_origins)
-        self.auth = BearerAuth(auth, resource_metadata=resource_metadata) if auth is not None else None
+        self.resource_server = auth if isinstance(auth, ResourceServer) else None
+        self.auth = BearerAuth(auth, resource_metadata=resource_metadata) \
+            if auth is not None and self.resource_server is None else None
         self.sessions = SessionStore(session_idle_timeout, max_sessions)
         self.max_message_bytes = max_message_bytes
         self.sse_ping_interval = sse_ping_interval
 
     # ------------------------------------------------------------ gatekeeping
-    async def _refuse(self, request: Request) -> Response | None:
+    async def _refuse(self, request: Request) -> tuple[Any, Response | None]:
+        """``(principal, None)`` to go on (principal: the verified token, if any), else ``(None, refusal)``."""
         headers = request.headers
         refused = self.hosts.check(headers)
         if refused is not None:
-            return _rpc_error(refused[0], -32600, refused[1])
-        if self.auth is not None:
+            return None, _rpc_error(refused[0], -32600, refused[1])
+        principal = None
+        if self.resource_server is not None:
+            principal, denied = await self.resource_server.authenticate(headers)
+            if denied is not None:
+                return None, _rpc_error(denied[0], -32600, denied[1], headers={"www-authenticate": denied[2]})
+        elif self.auth is not None:
             denied = await self.auth.check(headers)
             if denied is not None:
-                return _rpc_error(denied[0], -32600, denied[1], headers={"www-authenticate": denied[2]})
+                return None, _rpc_error(denied[0], -32600, denied[1], headers={"www-authenticate": denied[2]})
         if not self.server._background_started:
             self.server.start_background()
-        return None
+        return principal, None
 
     def _session(self, request: Request, session_id: str | None = None) -> tuple[Session | None, Response | None]:
         if session_id is None:
@@ -93,7 +102,7 @@ class MCPEndpoint:
 
     # ------------------------------------------------------------ POST
     async def post(self, request: Request) -> Response:
-        refused = await self._refuse(request)
+        principal, refused = await self._refuse(request)
         if refused is not None:
             return refused
         content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
@@ -121,25 +130,31 @@ class MCPEndpoint:
                 session, missing = self._session(request, session_id)
                 if missing is not None:
                     return missing
-                await session.connection.handle(message)
+                await session.connection.handle(message, principal=principal)
             return Response(b"", 202)
         method = message["method"]
         params = message.get("params") or {}
         if not isinstance(params, dict):
             params = {}
+        if principal is not None and method == "tools/call":
+            tool = self.server.tools.get(params.get("name"))
+            denied = self.resource_server.scope_refusal(principal, tool.scopes) if tool is not None else None
+            if denied is not None:  # RFC 6750 §3.1 / MCP scope challenge: 403 before running anything
+                return _rpc_error(denied[0], -32600, f"{denied[1]} for tool {tool.name}", message.get("id"),
+                                  headers={"www-authenticate": denied[2]})
         if not has_session and is_modern_request(method, params, headers):
             connection = Connection(self.server, can_request=False)
-            return await self._answer(connection, message, headers, modern=True)
+            return await self._answer(connection, message, headers, modern=True, principal=principal)
         if version is not None and version.strip() not in SUPPORTED_VERSIONS:
             return _rpc_error(400, -32600, f"Bad Request: unsupported MCP-Protocol-Version {version!r}",
                               message.get("id"))
         if method == "initialize" and not has_session:
             connection = Connection(self.server, can_request=not self.stateless)
             if self.stateless:
-                return await self._answer(connection, message, None)
+                return await self._answer(connection, message, None, principal=principal)
             if self.sessions.full():
                 return _rpc_error(503, -32600, "Too many sessions", message.get("id"))
-            response_message = await connection.handle(message)
+            response_message = await connection.handle(message, principal=principal)
             extra = {}
             if response_message is not None and "result" in response_message:
                 session = self.sessions.create(connection)
@@ -149,18 +164,18 @@ class MCPEndpoint:
             connection = Connection(self.server, can_request=False)
             connection.initialized = True
             connection.protocol_version = version.strip() if version else LATEST_HANDSHAKE
-            return await self._answer(connection, message, None)
+            return await self._answer(connection, message, None, principal=principal)
         session, missing = self._session(request, session_id)
         if missing is not None:
             return missing
-        return await self._answer(session.connection, message, None, session=session)
+        return await self._answer(session.connection, message, None, session=session, principal=principal)
 
     async def _answer(self, connection: Connection, message: dict[str, Any], headers: Any, *,
-                      modern: bool = False, session: Session | None = None) -> Response:
+                      modern: bool = False, session: Session | None = None, principal: Any = None) -> Response:
         """Run one request; JSON if the final response comes first, else an SSE stream."""
         request_id = message["id"]
         if not _may_emit(self.server, message):
-            response = await connection.handle_request(message, headers=headers)
+            response = await connection.handle_request(message, headers=headers, principal=principal)
             return self._json(response, modern)
         send_channel, receive_channel = trio.open_memory_channel[dict[str, Any] | None](64)
         cancel = trio.CancelScope()
@@ -172,7 +187,8 @@ class MCPEndpoint:
             response = None
             try:
                 with cancel:
-                    response = await connection.handle_request(message, related, headers=headers)
+                    response = await connection.handle_request(message, related, headers=headers,
+                                                               principal=principal)
             finally:
                 try:
                     send_channel.send_nowait(response)
@@ -224,7 +240,7 @@ class MCPEndpoint:
 
     # ------------------------------------------------------------ GET
     async def get(self, request: Request) -> Response:
-        refused = await self._refuse(request)
+        _, refused = await self._refuse(request)
         if refused is not None:
             return refused
         if self.stateless:
@@ -275,7 +291,7 @@ class MCPEndpoint:
 
     # ------------------------------------------------------------ DELETE
     async def delete(self, request: Request) -> Response:
-        refused = await self._refuse(request)
+        _, refused = await self._refuse(request)
         if refused is not None:
             return refused
         if self.stateless:
@@ -299,7 +315,8 @@ def _may_emit(server: Any, message: dict[str, Any]) -> bool:
         return prompt is not None and prompt.context_param is not None
     if method == "resources/read":
         return True
-    return method == "subscriptions/listen"
+    # tasks/result (2025-11-25) carries the task's own requests to the client on its stream.
+    return method in ("subscriptions/listen", "tasks/result")
 
 
 async def _guard(fn: Callable[[], Awaitable[None]]) -> None:
@@ -319,6 +336,8 @@ def mount(app: Any, path: str, server: Any, *, legacy_sse: bool = False, legacy_
     2024-11-05 HTTP+SSE transport at ``legacy_sse_path``/``legacy_messages_path``.
     """
     endpoint = MCPEndpoint(server, **options)
+    if endpoint.resource_server is not None:
+        mount_metadata(app, endpoint.resource_server)
     route_options = {"max_body_size": endpoint.max_message_bytes + 1}
     app.add_route(path, endpoint.post, ["POST"], **route_options)
     app.add_route(path, endpoint.get, ["GET"])
@@ -330,3 +349,16 @@ def mount(app: Any, path: str, server: Any, *, legacy_sse: bool = False, legacy_
     return endpoint
 
 
+
+
+def mount_metadata(app: Any, resource_server: ResourceServer) -> None:
+    """Serve RFC 9728 metadata at the path-specific well-known URI, and at the root one once per app."""
+    document = dumps(resource_server.metadata())
+
+    async def metadata(request: Request) -> Response:
+        return Response(document, 200, {"cache-control": "max-age=3600"}, media_type=_JSON)
+
+    app.add_route(resource_server.metadata_path, metadata, ["GET"])
+    if resource_server.metadata_path != PRM_WELL_KNOWN and not getattr(app.state, "mcp_prm_root", False):
+        app.state.mcp_prm_root = True
+        app.add_route(PRM_WELL_KNOWN, metadata, ["GET"])

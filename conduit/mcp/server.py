@@ -14,7 +14,10 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from conduit.mcp.params import header_params
 from conduit.mcp.request_state import StateSigner
+from conduit.mcp.task_runner import TASK_SUPPORT, TaskManager
+from conduit.mcp.tasks import TASKS_EXTENSION
 from conduit.mcp.schema import Signature, build_signature, parse_docstring
 from conduit.mcp.uri_template import UriTemplate, is_template
 
@@ -52,6 +55,10 @@ class Tool:
     run_sync_in_thread: bool
     wire: dict[str, Any]
     raw_arguments: bool = False
+    task_support: str = "forbidden"  # 2025-11-25 execution.taskSupport: forbidden | optional | required
+    task_immediate: bool = True  # False: the call turns into a task when the tool awaits ctx.begin_task()
+    param_headers: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict)  # x-mcp-header
+    scopes: frozenset[str] = frozenset()  # OAuth scopes a caller's token must carry
 
 
 @dataclasses.dataclass
@@ -100,7 +107,8 @@ class MCPServer:
                  title: str | None = None, website_url: str | None = None, page_size: int = 100,
                  state_secret: bytes | str | None = None, state_ttl_seconds: float = 600.0,
                  cache_ttl_ms: int = 0, cache_scope: str = "private",
-                 sync_in_thread: bool = True) -> None:
+                 sync_in_thread: bool = True, max_tasks: int = 1000, max_tasks_per_client: int = 100,
+                 task_ttl_ms: int = 3_600_000, task_poll_interval_ms: int = 500) -> None:
         self.name = name
         self.version = version
         self.instructions = instructions
@@ -111,6 +119,8 @@ class MCPServer:
         self.cache_scope = cache_scope
         self.sync_in_thread = sync_in_thread
         self.state_signer = StateSigner(state_secret, state_ttl_seconds)
+        self.tasks = TaskManager(max_tasks=max_tasks, max_per_owner=max_tasks_per_client, ttl_ms=task_ttl_ms,
+                                 max_ttl_ms=max(task_ttl_ms, 86_400_000), poll_interval_ms=task_poll_interval_ms)
         self.tools: dict[str, Tool] = {}
         self.resources: dict[str, Resource] = {}
         self.templates: dict[str, ResourceTemplate] = {}
@@ -130,10 +140,16 @@ class MCPServer:
             info["websiteUrl"] = self.website_url
         return info
 
-    def capabilities(self) -> dict[str, Any]:
+    def capabilities(self, *, modern: bool = False) -> dict[str, Any]:
+        """What the server offers; task support is a core capability in 2025-11-25 and an extension after."""
         caps: dict[str, Any] = {"logging": {}}
         if self.tools:
             caps["tools"] = {"listChanged": True}
+        if self.has_capability("tasks"):
+            if modern:
+                caps["extensions"] = {TASKS_EXTENSION: {}}
+            else:
+                caps["tasks"] = {"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}
         if self.resources or self.templates:
             caps["resources"] = {"subscribe": True, "listChanged": True}
         if self.prompts:
@@ -152,6 +168,8 @@ class MCPServer:
             return bool(self.prompts)
         if name == "completions":
             return bool(self.prompts or self.templates)
+        if name == "tasks":
+            return any(t.task_support != "forbidden" for t in self.tools.values())
         return name == "logging"
 
     # ------------------------------------------------------------ listeners
@@ -175,13 +193,20 @@ class MCPServer:
              input_schema: dict[str, Any] | None = None, output_schema: dict[str, Any] | None = None,
              meta: dict[str, Any] | None = None, read_only: bool | None = None,
              destructive: bool | None = None, idempotent: bool | None = None,
-             open_world: bool | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Register a function as a tool; its signature becomes the input schema."""
+             open_world: bool | None = None, task: bool | str = False, task_start: str = "immediate",
+             scopes: list[str] | tuple[str, ...] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a function as a tool; its signature becomes the input schema.
+
+        ``task=True`` (or ``"optional"``) lets a call run as a task, ``"required"`` only as one
+        (:mod:`conduit.mcp.task_runner`); with ``task_start="explicit"`` the call stays a plain
+        request (input rounds included) until the tool awaits ``ctx.begin_task()``. ``scopes``
+        are the OAuth scopes a caller's access token must carry (:mod:`conduit.mcp.auth`).
+        """
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
             self.add_tool(fn, name=name, title=title, description=description, annotations=annotations,
                           input_schema=input_schema, output_schema=output_schema, meta=meta,
                           read_only=read_only, destructive=destructive, idempotent=idempotent,
-                          open_world=open_world)
+                          open_world=open_world, task=task, task_start=task_start, scopes=scopes)
             return fn
         return decorator
 
@@ -190,10 +215,17 @@ class MCPServer:
                  input_schema: dict[str, Any] | None = None, output_schema: dict[str, Any] | None = None,
                  meta: dict[str, Any] | None = None, read_only: bool | None = None,
                  destructive: bool | None = None, idempotent: bool | None = None,
-                 open_world: bool | None = None) -> Tool:
+                 open_world: bool | None = None, task: bool | str = False, task_start: str = "immediate",
+                 scopes: list[str] | tuple[str, ...] | None = None) -> Tool:
         from conduit.mcp.context import Context
 
         tool_name = name or fn.__name__
+        if task not in TASK_SUPPORT:
+            raise ValueError(f"tool {tool_name!r}: task must be True, False, 'optional' or 'required', not {task!r}")
+        if task_start not in ("immediate", "explicit"):
+            raise ValueError(f"tool {tool_name!r}: task_start must be 'immediate' or 'explicit', not {task_start!r}")
+        if isinstance(scopes, str) or not all(isinstance(s, str) and s for s in (scopes or ())):
+            raise ValueError(f"tool {tool_name!r}: scopes must be a list of non-empty strings")
         signature = build_signature(fn, context_types=(Context,))
         wire: dict[str, Any] = {"name": tool_name}
         if title:
@@ -215,8 +247,13 @@ class MCPServer:
             wire["annotations"] = annotations.to_dict() if isinstance(annotations, ToolAnnotations) else annotations
         if meta:
             wire["_meta"] = meta
+        task_support = TASK_SUPPORT[task]
+        if task_support != "forbidden":
+            wire["execution"] = {"taskSupport": task_support}
         tool = Tool(tool_name, fn, signature, _is_async(fn), self.sync_in_thread, wire,
-                    raw_arguments=input_schema is not None)
+                    raw_arguments=input_schema is not None, task_support=task_support,
+                    task_immediate=task_start == "immediate",
+                    param_headers=header_params(tool_name, wire["inputSchema"]), scopes=frozenset(scopes or ()))
         self.tools[tool_name] = tool
         self._emit("notifications/tools/list_changed", {})
         return tool
