@@ -148,7 +148,7 @@ async def resources_read(call: Call) -> dict[str, Any]:
         if resource.context_param:
             kwargs[resource.context_param] = Context(call)
         value = await _invoke(resource.fn, resource.is_async, server.sync_in_thread, kwargs)
-        return {"contents": resource_contents(uri, value, resource.mime_type)}
+        return _read_result(call, resource_contents(uri, value, resource.mime_type), resource.cache)
     for template in server.templates.values():
         variables = template.template.match(uri)
         if variables is None:
@@ -160,9 +160,17 @@ async def resources_read(call: Call) -> dict[str, Any]:
         if template.context_param:
             kwargs[template.context_param] = Context(call)
         value = await _invoke(template.fn, template.is_async, server.sync_in_thread, kwargs)
-        return {"contents": resource_contents(uri, value, template.mime_type)}
+        return _read_result(call, resource_contents(uri, value, template.mime_type), template.cache)
     # SEP-2164: unknown resources are -32602 with the uri in data, never empty contents.
     raise InvalidParams("Resource not found", {"uri": uri})
+
+
+def _read_result(call: Call, contents: list[dict[str, Any]], cache: dict[str, Any]) -> dict[str, Any]:
+    """A read result; in 2026-07-28 a resource's own caching hints beat the server's defaults."""
+    result: dict[str, Any] = {"contents": contents}
+    if call.modern and cache:
+        result.update(cache)
+    return result
 
 
 async def subscribe(call: Call) -> dict[str, Any]:

@@ -69,6 +69,7 @@ class Resource:
     is_async: bool
     context_param: str | None
     wire: dict[str, Any]
+    cache: dict[str, Any] = dataclasses.field(default_factory=dict)  # 2026-07-28 ttlMs/cacheScope of reads
 
 
 @dataclasses.dataclass
@@ -80,6 +81,7 @@ class ResourceTemplate:
     context_param: str | None
     converters: dict[str, Callable[[str], Any]]
     wire: dict[str, Any]
+    cache: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -115,6 +117,7 @@ class MCPServer:
         self.title = title
         self.website_url = website_url
         self.page_size = page_size
+        _check_cache(f"MCPServer {name!r}", cache_ttl_ms, cache_scope)
         self.cache_ttl_ms = cache_ttl_ms
         self.cache_scope = cache_scope
         self.sync_in_thread = sync_in_thread
@@ -266,20 +269,29 @@ class MCPServer:
     def resource(self, uri: str, *, name: str | None = None, title: str | None = None,
                  description: str | None = None, mime_type: str | None = None,
                  annotations: dict[str, Any] | None = None, size: int | None = None,
-                 meta: dict[str, Any] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Register a static resource, or a URI template when ``uri`` has ``{params}``."""
+                 meta: dict[str, Any] | None = None, cache_ttl_ms: int | None = None,
+                 cache_scope: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a static resource, or a URI template when ``uri`` has ``{params}``.
+
+        ``cache_ttl_ms``/``cache_scope`` override the server's caching hints on this
+        resource's 2026-07-28 ``resources/read`` results.
+        """
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
             self.add_resource(fn, uri, name=name, title=title, description=description, mime_type=mime_type,
-                              annotations=annotations, size=size, meta=meta)
+                              annotations=annotations, size=size, meta=meta, cache_ttl_ms=cache_ttl_ms,
+                              cache_scope=cache_scope)
             return fn
         return decorator
 
     def add_resource(self, fn: Callable[..., Any], uri: str, *, name: str | None = None,
                      title: str | None = None, description: str | None = None, mime_type: str | None = None,
                      annotations: dict[str, Any] | None = None, size: int | None = None,
-                     meta: dict[str, Any] | None = None) -> None:
+                     meta: dict[str, Any] | None = None, cache_ttl_ms: int | None = None,
+                     cache_scope: str | None = None) -> None:
         from conduit.mcp.context import Context
 
+        _check_cache(f"resource {uri!r}", cache_ttl_ms, cache_scope)
+        cache = {k: v for k, v in (("ttlMs", cache_ttl_ms), ("cacheScope", cache_scope)) if v is not None}
         summary, _ = parse_docstring(inspect.getdoc(fn))
         wire: dict[str, Any] = {"name": name or fn.__name__}
         for key, value in (("title", title), ("description", description or summary), ("mimeType", mime_type),
@@ -296,12 +308,12 @@ class MCPServer:
                                  f"must be among the template variables {template.variables}")
             wire["uriTemplate"] = uri
             self.templates[uri] = ResourceTemplate(template, fn, mime_type, _is_async(fn), context_param,
-                                                   _converters(fn, template.variables), wire)
+                                                   _converters(fn, template.variables), wire, cache)
         else:
             wire["uri"] = uri
             if size is not None:
                 wire["size"] = size
-            self.resources[uri] = Resource(uri, fn, mime_type, _is_async(fn), context_param, wire)
+            self.resources[uri] = Resource(uri, fn, mime_type, _is_async(fn), context_param, wire, cache)
         self._emit("notifications/resources/list_changed", {})
 
     def remove_resource(self, uri: str) -> None:
@@ -399,6 +411,14 @@ async def _guarded(fn: Callable[[], Any]) -> None:
         await fn()
     except Exception:  # a failing background task must not take the server down
         logging.getLogger("conduit.mcp").exception("MCP background task %r failed", fn)
+
+
+def _check_cache(where: str, ttl_ms: int | None, scope: str | None) -> None:
+    """SEP-2549 caching hints: ``ttlMs`` a non-negative integer, ``cacheScope`` private or public."""
+    if ttl_ms is not None and (isinstance(ttl_ms, bool) or not isinstance(ttl_ms, int) or ttl_ms < 0):
+        raise ValueError(f"{where}: cache_ttl_ms must be a non-negative integer (milliseconds), not {ttl_ms!r}")
+    if scope is not None and scope not in ("private", "public"):
+        raise ValueError(f"{where}: cache_scope must be 'private' or 'public', not {scope!r}")
 
 
 def _context_param(fn: Callable[..., Any], context_type: type) -> str | None:
