@@ -144,3 +144,25 @@ def test_handshake_task_over_http_with_httpx(live_everything, schema_2025):
                                               "clientInfo": {"name": "other", "version": "1"}}, 6)
         _, foreign = rpc(client, "tasks/get", {"taskId": task_id}, 7, other.headers["mcp-session-id"])
         assert foreign["error"]["code"] == -32602  # tasks are scoped to the session that made them
+
+
+def test_sdk_modern_client_runs_tasks_over_stdio():
+    import os
+    import pathlib
+    import sys
+
+    from mcp import StdioServerParameters
+
+    root = pathlib.Path(__file__).resolve().parents[3]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), str(root / "kernels")]))
+    target = StdioServerParameters(command=sys.executable, args=[str(root / "examples" / "mcp" / "everything.py")],
+                                   env=env, cwd=str(root))
+    extension = PollingTasks()
+
+    async def main():
+        async with Client(target, mode="2026-07-28", extensions=[extension]) as client:
+            result = await client.call_tool("slow_compute", {"seconds": 0.1, "label": "stdio"})
+            assert result.content[0].text == "Computed stdio after 0.1 s"
+        assert len(extension.created) == 1
+
+    anyio.run(main)
