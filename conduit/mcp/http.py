@@ -90,13 +90,16 @@ class MCPEndpoint:
             self.server.start_background()
         return principal, None
 
-    def _session(self, request: Request, session_id: str | None = None) -> tuple[Session | None, Response | None]:
+    def _session(self, request: Request, session_id: str | None = None,
+                 principal: Any = None) -> tuple[Session | None, Response | None]:
         if session_id is None:
             session_id = request.headers.get("mcp-session-id")
         if session_id is None:
             return None, _rpc_error(400, -32600, "Bad Request: missing Mcp-Session-Id header")
         session = self.sessions.get(session_id.strip())
-        if session is None:
+        # A session belongs to the token subject that opened it (MCP security best practices:
+        # bind sessions to the user); another subject is told it does not exist.
+        if session is None or getattr(session.connection, "auth_subject", None) != _subject(principal):
             return None, _rpc_error(404, _SESSION_NOT_FOUND, "Session not found")
         return session, None
 
@@ -127,7 +130,7 @@ class MCPEndpoint:
         has_session = session_id is not None
         if kind != "request":
             if has_session and not self.stateless:
-                session, missing = self._session(request, session_id)
+                session, missing = self._session(request, session_id, principal)
                 if missing is not None:
                     return missing
                 await session.connection.handle(message, principal=principal)
@@ -157,6 +160,7 @@ class MCPEndpoint:
             response_message = await connection.handle(message, principal=principal)
             extra = {}
             if response_message is not None and "result" in response_message:
+                connection.auth_subject = _subject(principal)
                 session = self.sessions.create(connection)
                 extra["mcp-session-id"] = session.id
             return Response(dumps(response_message), 200, extra, media_type=_JSON)
@@ -165,7 +169,7 @@ class MCPEndpoint:
             connection.initialized = True
             connection.protocol_version = version.strip() if version else LATEST_HANDSHAKE
             return await self._answer(connection, message, None, principal=principal)
-        session, missing = self._session(request, session_id)
+        session, missing = self._session(request, session_id, principal)
         if missing is not None:
             return missing
         return await self._answer(session.connection, message, None, session=session, principal=principal)
@@ -240,7 +244,7 @@ class MCPEndpoint:
 
     # ------------------------------------------------------------ GET
     async def get(self, request: Request) -> Response:
-        _, refused = await self._refuse(request)
+        principal, refused = await self._refuse(request)
         if refused is not None:
             return refused
         if self.stateless:
@@ -248,7 +252,7 @@ class MCPEndpoint:
         accept = request.headers.get("accept") or ""
         if "text/event-stream" not in accept and "*/*" not in accept:
             return _rpc_error(406, -32600, "Not Acceptable: GET needs Accept: text/event-stream")
-        session, missing = self._session(request)
+        session, missing = self._session(request, principal=principal)
         if missing is not None:
             return missing
         last_event_id = request.headers.get("last-event-id")
@@ -291,12 +295,12 @@ class MCPEndpoint:
 
     # ------------------------------------------------------------ DELETE
     async def delete(self, request: Request) -> Response:
-        _, refused = await self._refuse(request)
+        principal, refused = await self._refuse(request)
         if refused is not None:
             return refused
         if self.stateless:
             return Response(b"", 405, {"allow": "POST"})
-        session, missing = self._session(request)
+        session, missing = self._session(request, principal=principal)
         if missing is not None:
             return missing
         self.sessions.remove(session.id)
@@ -362,3 +366,8 @@ def mount_metadata(app: Any, resource_server: ResourceServer) -> None:
     if resource_server.metadata_path != PRM_WELL_KNOWN and not getattr(app.state, "mcp_prm_root", False):
         app.state.mcp_prm_root = True
         app.add_route(PRM_WELL_KNOWN, metadata, ["GET"])
+
+
+def _subject(principal: Any) -> str | None:
+    """Who a verified token speaks for (None without authorization)."""
+    return None if principal is None else str(getattr(principal, "subject", None))

@@ -158,8 +158,9 @@ class Connection:
         self.server.remove_listener(self._on_server_event)
 
     def close(self) -> None:
-        """Forget the client: detach, cancel in-flight requests, fail pending server requests."""
+        """Forget the client: detach, cancel in-flight requests and tasks, fail pending server requests."""
         self.detach()
+        self.server.tasks.forget_connection(self)
         for call in list(self._inflight.values()):
             if call.cancel_scope is not None:
                 call.cancel_scope.cancel()

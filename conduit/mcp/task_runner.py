@@ -136,6 +136,7 @@ class TaskManager:
 
     def _move(self, live: _Live, status: str, message: str | None = None) -> None:
         live.record.move(status, message)
+        self.table.put(live.record)  # written back after every change, so a shared store can hold it
         self._notify(live)
         if live.record.terminal:
             live.done.set()
@@ -280,6 +281,7 @@ class TaskManager:
         if record.status != INPUT_REQUIRED:
             self._move(live, INPUT_REQUIRED)
         else:
+            self.table.put(record)
             self._notify(live)
         while not all(key in live.answers for key in requests):
             live.input_changed = trio.Event()
@@ -315,6 +317,8 @@ class TaskManager:
             return
         push = live.connection._push
         if push is None:
+            if "id" not in message:
+                return  # a progress or log notification nobody can receive now: dropped, the task goes on
             raise MCPError("This task needs to reach the client, but no stream is open: "
                            "call tasks/result or open the GET stream")
         push(message)
@@ -332,6 +336,12 @@ class TaskManager:
     def _gate(self, call: Call) -> None:
         if not _modern_opted_in(call):
             raise _required_extension_error(f"{call.method} needs the {TASKS_EXTENSION} extension")
+
+    def forget_connection(self, connection: Any) -> None:
+        """A handshake-era session ended: its tasks can no longer be reached, so cancel them."""
+        for live in list(self._live.values()):
+            if live.connection is connection and not live.modern and not live.record.terminal:
+                self._cancel(live.record)
 
     def _cancel(self, record: TaskRecord) -> None:
         live = self._live.get(record.task_id)
@@ -362,6 +372,7 @@ class TaskManager:
                     answered = True
             if answered:
                 record.move(record.status)
+                self.table.put(record)
                 live.input_changed.set()
         return {}
 

@@ -159,6 +159,10 @@ class TaskTable:
     is never dropped before its TTL (SEP-2663: a task stays readable for its ``ttlMs``);
     when the table is full a new task is refused with :class:`TaskTableFull` instead.
     Expired records are swept lazily, at most once a second.
+
+    The interface is a small key/value store with a TTL per entry (``create``, ``get``,
+    ``put``, ``delete``, ``owned_by``, ``sweep``); the task runner writes a record back with
+    ``put`` after every change, so a store shared between processes can back it.
     """
 
     def __init__(self, max_tasks: int = 1000, max_per_owner: int = 100) -> None:

@@ -174,6 +174,12 @@ def test_callable_verifier_and_in_band_scope_check(issuer):
         assert client.post(url, json=body, headers=headers).status_code == 403
         headers["authorization"] = "Bearer writer"
         assert client.post(url, json=body, headers=headers).json()["result"]["content"][0]["text"] == "wrote b"
+        opened = post(client, url, INIT, "reader")
+        session = opened.headers["mcp-session-id"]
+        ping = {"jsonrpc": "2.0", "id": 5, "method": "ping", "params": {}}
+        assert post(client, url, ping, "reader", session).status_code == 200
+        hijack = post(client, url, ping, "writer", session)  # another subject: the session does not exist
+        assert hijack.status_code == 404 and hijack.json()["error"]["code"] == -32001
 
         async def sdk():
             import httpx2

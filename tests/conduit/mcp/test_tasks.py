@@ -111,6 +111,12 @@ def make_server(**options) -> MCPServer:
                                            "b": InputRequest.elicit("B?", {"type": "object"})})
         return f"{answers['a']['content']['v']}+{answers['b']['content']['v']}"
 
+    @mcp.tool(task=True)
+    async def chatty(ctx: Context) -> str:
+        await ctx.report_progress(1, 2)
+        await ctx.info("half way")
+        return "talked"
+
     @mcp.tool(task="required", task_start="explicit")
     async def staged(ctx: Context) -> str:
         first = await ctx.elicit("Name?", {"type": "object"}, key="name")
@@ -365,6 +371,30 @@ def test_handshake_required_and_plain_calls():
         other.session_id = "someone-else"
         connection.session_id = "me"
         assert (await other.handle(request("tasks/get", {"taskId": long["taskId"]})))["error"]["code"] == -32602
+    run(main)
+
+
+def test_closing_a_session_cancels_its_tasks_and_progress_without_a_channel_is_dropped():
+    server = make_server()
+
+    async def main():
+        connection, _ = await handshake_connection(server, [])
+        connection.session_id = "s1"
+        long = (await connection.handle(request("tools/call", {"name": "slow", "arguments": {"seconds": 60},
+                                                               "task": {}})))["result"]["task"]
+        connection.close()
+        record = server.tasks.table.get(long["taskId"], "session:s1")
+        assert record is not None and record.status == CANCELLED
+        quiet = Connection(server)  # no stream attached: nowhere to send progress or logs
+        await quiet.handle({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "q", "version": "1"}}})
+        created = (await quiet.handle(request("tools/call", {"name": "chatty", "task": {},
+                                                            "_meta": {"progressToken": "p1"}})))["result"]["task"]
+        with trio.fail_after(10):
+            while (got := (await quiet.handle(request("tasks/get", {"taskId": created["taskId"]})))["result"]
+                   )["status"] == WORKING:
+                await trio.sleep(0.01)
+        assert got["status"] == COMPLETED
     run(main)
 
 
