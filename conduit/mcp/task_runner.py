@@ -225,6 +225,7 @@ class TaskManager:
                 await self._side_send(live, message)
         task_call = CallType(call.connection, call.request_id, call.method, call.params, send, call.modern)
         task_call.principal = getattr(call, "principal", None)
+        task_call.state = call.state  # ctx.state gathered in earlier input rounds stays visible
         task_call.task = (self, live)
         return task_call
 

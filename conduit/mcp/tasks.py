@@ -183,7 +183,9 @@ class TaskTable:
     def create(self, owner: str | None, ttl_ms: int | None, poll_interval_ms: int) -> TaskRecord:
         """Make and store a new ``working`` record; raise :class:`TaskTableFull` when there is no room."""
         now = time.time()
-        self.sweep(now, force=True)
+        self.sweep(now)
+        if len(self._records) >= self.max_tasks or self._per_owner.get(owner, 0) >= self.max_per_owner:
+            self.sweep(now, force=True)  # full: drop what has expired before refusing
         if len(self._records) >= self.max_tasks:
             raise TaskTableFull(f"Too many tasks: the server holds its limit of {self.max_tasks}")
         if self._per_owner.get(owner, 0) >= self.max_per_owner:
