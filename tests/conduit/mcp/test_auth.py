@@ -125,9 +125,11 @@ def test_resource_server_with_jwt_tokens(issuer, verifier_kind):
             refused = post(client, url, INIT, bad)
             assert refused.status_code == 401, refused.text
             challenge = refused.headers["www-authenticate"]
-            assert challenge.startswith(f'Bearer resource_metadata="{METADATA_URL}"') and 'error="invalid_token"' in challenge
+            assert challenge.startswith(f'Bearer resource_metadata="{METADATA_URL}"')
+            assert 'error="invalid_token"' in challenge
         no_mcp_scope = post(client, url, INIT, issuer.mint(scope="other"))
-        assert no_mcp_scope.status_code == 403 and 'error="insufficient_scope"' in no_mcp_scope.headers["www-authenticate"]
+        assert no_mcp_scope.status_code == 403
+        assert 'error="insufficient_scope"' in no_mcp_scope.headers["www-authenticate"]
         token = issuer.mint(scope="mcp")
         init = post(client, url, INIT, token)
         assert init.status_code == 200
