@@ -104,7 +104,7 @@ async def tools_call(call: Call) -> dict[str, Any]:
         except SchemaError as exc:
             raise InvalidParams(f"Invalid arguments for tool {name}: {exc}") from None
     tasks = call.server.tasks
-    if tool.task_support != "forbidden" and tasks.wants_task(call, tool.task_support):
+    if tasks.wants_task(call, tool.task_support):
         async def invoke(run_call: Call) -> dict[str, Any]:
             return await _run_tool(run_call, tool, kwargs)
         # 2025-11-25 clients asked for a task and expect CreateTaskResult at once.

@@ -152,6 +152,9 @@ class TaskManager:
     # ------------------------------------------------------------ tools/call
     def wants_task(self, call: Call, support: str) -> bool:
         """Whether this call runs as a task; raises for a required-task tool the client cannot take."""
+        if not call.modern and support == "forbidden" and isinstance(call.params.get("task"), dict):
+            # 2025-11-25: a task-augmented call of a tool without task support is -32601.
+            raise MethodNotFound(f"Tool {call.params.get('name')!r} does not support task-augmented calls")
         if support == "forbidden":
             return False
         if call.modern:

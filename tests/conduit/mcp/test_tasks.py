@@ -359,6 +359,8 @@ def test_handshake_required_and_plain_calls():
         connection, _ = await handshake_connection(server, [])
         missing = (await connection.handle(request("tools/call", {"name": "broken"})))["error"]
         assert missing["code"] == -32601 and "must be invoked as a task" in missing["message"]
+        forbidden = (await connection.handle(request("tools/call", {"name": "plain", "task": {}})))["error"]
+        assert forbidden["code"] == -32601 and "does not support task-augmented" in forbidden["message"]
         plain = (await connection.handle(request("tools/call", {"name": "slow"})))["result"]
         assert plain["content"][0]["text"] == "slept 0.0"
         long = (await connection.handle(request("tools/call", {"name": "slow", "arguments": {"seconds": 60},
