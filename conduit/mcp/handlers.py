@@ -18,6 +18,8 @@ from conduit.mcp.context import LOG_LEVELS, Context, InputRequired
 from conduit.mcp.eras import META_SUBSCRIPTION_ID, SUPPORTED_VERSIONS
 from conduit.mcp.jsonrpc import RESOURCE_NOT_FOUND, MCPError, InvalidParams, notification_message
 from conduit.mcp.schema import SchemaError
+from conduit.mcp.auth import check_scopes
+from conduit.mcp.task_runner import HANDSHAKE_TASK_METHODS, MODERN_TASK_METHODS
 
 if TYPE_CHECKING:
     from conduit.mcp.protocol import Call
@@ -62,7 +64,7 @@ async def ping(call: Call) -> dict[str, Any]:
 async def discover(call: Call) -> dict[str, Any]:
     server = call.server
     result: dict[str, Any] = {"supportedVersions": list(SUPPORTED_VERSIONS),
-                              "capabilities": server.capabilities()}
+                              "capabilities": server.capabilities(modern=True)}
     if server.instructions:
         result["instructions"] = server.instructions
     return result
@@ -88,6 +90,8 @@ async def tools_call(call: Call) -> dict[str, Any]:
     tool = call.server.tools.get(name)
     if tool is None:
         raise InvalidParams(f"Unknown tool: {name}", {"name": name})
+    if tool.scopes:
+        check_scopes(call.principal, tool.scopes, f"tool {name}")
     arguments = call.params.get("arguments")
     signature = tool.signature
     if tool.raw_arguments:  # explicit inputSchema: arguments pass through as given
@@ -99,6 +103,18 @@ async def tools_call(call: Call) -> dict[str, Any]:
             kwargs = signature.bind(arguments)
         except SchemaError as exc:
             raise InvalidParams(f"Invalid arguments for tool {name}: {exc}") from None
+    tasks = call.server.tasks
+    if tasks.wants_task(call, tool.task_support):
+        async def invoke(run_call: Call) -> dict[str, Any]:
+            return await _run_tool(run_call, tool, kwargs)
+        # 2025-11-25 clients asked for a task and expect CreateTaskResult at once.
+        return await tasks.call_tool(call, invoke, immediate=tool.task_immediate or not call.modern)
+    return await _run_tool(call, tool, kwargs)
+
+
+async def _run_tool(call: Call, tool: Any, bound: dict[str, Any]) -> dict[str, Any]:
+    kwargs = dict(bound)
+    signature = tool.signature
     if signature.context_param is not None:
         kwargs[signature.context_param] = Context(call)
     try:
@@ -149,7 +165,7 @@ async def resources_read(call: Call) -> dict[str, Any]:
         if resource.context_param:
             kwargs[resource.context_param] = Context(call)
         value = await _read(call, uri, resource.fn, resource.is_async, kwargs)
-        return {"contents": resource_contents(uri, value, resource.mime_type)}
+        return _read_result(call, resource_contents(uri, value, resource.mime_type), resource.cache)
     for template in server.templates.values():
         variables = template.template.match(uri)
         if variables is None:
@@ -161,9 +177,17 @@ async def resources_read(call: Call) -> dict[str, Any]:
         if template.context_param:
             kwargs[template.context_param] = Context(call)
         value = await _read(call, uri, template.fn, template.is_async, kwargs)
-        return {"contents": resource_contents(uri, value, template.mime_type)}
+        return _read_result(call, resource_contents(uri, value, template.mime_type), template.cache)
     # SEP-2164: unknown resources are -32602 with the uri in data, never empty contents.
     raise InvalidParams("Resource not found", {"uri": uri})
+
+
+def _read_result(call: Call, contents: list[dict[str, Any]], cache: dict[str, Any]) -> dict[str, Any]:
+    """A read result; in 2026-07-28 a resource's own caching hints beat the server's defaults."""
+    result: dict[str, Any] = {"contents": contents}
+    if call.modern and cache:
+        result.update(cache)
+    return result
 
 
 async def subscribe(call: Call) -> dict[str, Any]:
@@ -273,6 +297,11 @@ async def listen(call: Call) -> dict[str, Any]:
         uris = {u for u in wanted["resourceSubscriptions"] if isinstance(u, str)}
         honored["resourceSubscriptions"] = sorted(uris)
         methods.add("notifications/resources/updated")
+    task_ids: set[str] = set()
+    if isinstance(wanted.get("taskIds"), list) and call.server.has_capability("tasks"):
+        # SEP-2663: notifications/tasks for the named tasks, each the DetailedTask of tasks/get.
+        task_ids = {t for t in wanted["taskIds"] if isinstance(t, str)}
+        honored["taskIds"] = sorted(task_ids)
     meta = {META_SUBSCRIPTION_ID: call.request_id}
     send_channel, receive_channel = trio.open_memory_channel[dict[str, Any]](256)
     token = trio.lowlevel.current_trio_token()
@@ -292,8 +321,19 @@ async def listen(call: Call) -> dict[str, Any]:
         except trio.RunFinishedError:
             pass
 
+    def on_task(record: Any) -> None:
+        if record.task_id not in task_ids:
+            return
+        message = notification_message("notifications/tasks", {**record.wire_modern(), "_meta": meta})
+        try:
+            send_channel.send_nowait(message)  # task changes happen on the trio loop
+        except (trio.WouldBlock, trio.ClosedResourceError):
+            pass
+
     server = call.server
     server.add_listener(on_event)
+    if task_ids:
+        server.tasks.watch(on_task)
     try:
         await call.send(notification_message("notifications/subscriptions/acknowledged",
                                              {"notifications": honored, "_meta": meta}))
@@ -302,6 +342,7 @@ async def listen(call: Call) -> dict[str, Any]:
                 await call.send(message)
     finally:
         server.remove_listener(on_event)
+        server.tasks.unwatch(on_task)
         send_channel.close()
     return {"_meta": meta}
 
@@ -323,10 +364,12 @@ HANDSHAKE_METHODS: dict[str, Any] = {
     "logging/setLevel": (set_level, "logging"),
     "resources/subscribe": (subscribe, "resources"),
     "resources/unsubscribe": (unsubscribe, "resources"),
+    **HANDSHAKE_TASK_METHODS,
 }
 # 2026-07-28 removed initialize, ping, logging/setLevel and resources/(un)subscribe.
 MODERN_METHODS: dict[str, Any] = {
     **_COMMON,
     "server/discover": (discover, None),
     "subscriptions/listen": (listen, None),
+    **MODERN_TASK_METHODS,
 }

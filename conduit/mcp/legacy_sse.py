@@ -26,7 +26,7 @@ def mount_legacy(app: Any, sse_path: str, messages_path: str, endpoint: Any) -> 
     streams: dict[str, tuple[Connection, trio.MemorySendChannel]] = {}
 
     async def open_stream(request: Request) -> Response:
-        refused = await endpoint._refuse(request)
+        _, refused = await endpoint._refuse(request)
         if refused is not None:
             return refused
         session_id = secrets.token_hex(16)
@@ -54,7 +54,7 @@ def mount_legacy(app: Any, sse_path: str, messages_path: str, endpoint: Any) -> 
         return EventSourceResponse(events(), ping_interval=endpoint.sse_ping_interval)
 
     async def post_message(request: Request) -> Response:
-        refused = await endpoint._refuse(request)
+        _, refused = await endpoint._refuse(request)
         if refused is not None:
             return refused
         entry = streams.get(request.query_params.get("session_id", ""))

@@ -31,6 +31,7 @@ from conduit.mcp.jsonrpc import (
     NOTIFICATION, REQUEST, RESPONSE, InternalError, InvalidParams, InvalidRequest, MCPError, MethodNotFound,
     classify, error_message, error_reply, is_id, notification_message, request_message, result_message,
 )
+from conduit.mcp.params import check_param_headers
 from conduit.mcp.request_state import RequestStateError, binding_digest
 
 __all__ = ["Connection", "Call", "Send"]
@@ -55,7 +56,7 @@ class Call:
 
     __slots__ = ("connection", "request_id", "method", "params", "meta", "progress_token", "send", "modern",
                  "protocol_version", "client_capabilities", "client_info", "log_level", "responses", "state",
-                 "cancel_scope")
+                 "cancel_scope", "principal", "task", "begin_task")
 
     def __init__(self, connection: Connection, request_id: Any, method: str, params: dict[str, Any],
                  send: Send, modern: bool) -> None:
@@ -71,6 +72,9 @@ class Call:
         self.responses: dict[str, Any] = {}
         self.state: dict[str, Any] = {}
         self.cancel_scope: trio.CancelScope | None = None
+        self.principal: Any = None  # the verified access token, when the transport checked one
+        self.task: Any = None  # (TaskManager, live task) while this call runs as a task
+        self.begin_task: Callable[[], Call] | None = None  # set for a tool that may turn into a task
         if modern:
             self.protocol_version = self.meta.get(META_PROTOCOL_VERSION)
             caps = self.meta.get(META_CLIENT_CAPABILITIES)
@@ -94,6 +98,9 @@ class Call:
         return self.cancel_scope is not None and self.cancel_scope.cancel_called
 
     async def gather_inputs(self, requests: dict[str, InputRequest]) -> dict[str, dict[str, Any]]:
+        if self.task is not None:  # inside a task: park in input_required until the client answers
+            manager, live = self.task
+            return await manager.gather_inputs(live, requests)
         if self.modern:
             missing = {k: r for k, r in requests.items() if k not in self.responses}
             if missing:
@@ -152,8 +159,9 @@ class Connection:
         self.server.remove_listener(self._on_server_event)
 
     def close(self) -> None:
-        """Forget the client: detach, cancel in-flight requests, fail pending server requests."""
+        """Forget the client: detach, cancel in-flight requests and tasks, fail pending server requests."""
         self.detach()
+        self.server.tasks.forget_connection(self)
         for call in list(self._inflight.values()):
             if call.cancel_scope is not None:
                 call.cancel_scope.cancel()
@@ -198,7 +206,7 @@ class Connection:
 
     # ---------------------------------------------------------------- incoming
     async def handle(self, message: Any, send: Send = _drop, *,
-                     headers: Any = None) -> dict[str, Any] | None:
+                     headers: Any = None, principal: Any = None) -> dict[str, Any] | None:
         """Handle one decoded message; return the JSON-RPC response for a request.
 
         ``headers`` (HTTP only) is a case-insensitive mapping checked against the body in
@@ -223,10 +231,10 @@ class Connection:
                 log.exception("MCP notification %r failed", message.get("method"))
             return None
         assert kind is REQUEST
-        return await self.handle_request(message, send, headers=headers)
+        return await self.handle_request(message, send, headers=headers, principal=principal)
 
     async def handle_request(self, message: dict[str, Any], send: Send = _drop, *,
-                             headers: Any = None) -> dict[str, Any] | None:
+                             headers: Any = None, principal: Any = None) -> dict[str, Any] | None:
         """:meth:`handle` for a message already classified as a request."""
         request_id = message["id"]
         method = message["method"]
@@ -234,6 +242,7 @@ class Connection:
         try:
             modern = not self.initialized and is_modern_request(method, params, headers)
             call = Call(self, request_id, method, params, send, modern)
+            call.principal = principal
             if modern:
                 result = await self._modern(call, headers)
             else:
@@ -308,6 +317,10 @@ class Connection:
 
     async def _modern(self, call: Call, headers: Any) -> dict[str, Any] | None:
         check_modern_envelope(call.method, call.params, headers)
+        if headers is not None and call.method == "tools/call":
+            tool = self.server.tools.get(call.params.get("name"))
+            if tool is not None and tool.param_headers:  # SEP-2243 Mcp-Param-* (HTTP only)
+                check_param_headers(tool.param_headers, call.params.get("arguments"), headers)
         spec = handlers.MODERN_METHODS.get(call.method)
         if spec is None:
             raise MethodNotFound(f"Method not found: {call.method}")

@@ -51,14 +51,15 @@ class SessionRefused(Exception):
         self.retry_after = retry_after
 
 
-def client_key(request: Any) -> str:
+def client_key(request: Any, subject: str | None = None) -> str:
     """Who a session belongs to: the authenticated principal, else the peer address.
 
-    An authorization layer names the principal by setting ``request.state.mcp_principal``;
+    ``subject`` is the verified token's subject (the OAuth resource server's); an
+    authorization layer may also name the principal in ``request.state.mcp_principal``;
     a bearer token stands for one otherwise (hashed, never kept in the clear).
     """
     state = getattr(request, "_state", None)
-    principal = getattr(state, "mcp_principal", None) if state is not None else None
+    principal = subject or (getattr(state, "mcp_principal", None) if state is not None else None)
     if principal:
         return f"principal:{principal}"
     authorization = request.headers.get("authorization")
@@ -93,6 +94,7 @@ class Session:
 def _state(session: Session) -> bytes:
     c = session.connection
     return orjson.dumps({"client": session.client, "used": session.used, "initialized": c.initialized,
+                         "authSubject": getattr(c, "auth_subject", None),
                          "protocolVersion": c.protocol_version, "capabilities": c.client_capabilities,
                          "clientInfo": c.client_info, "logLevel": c.log_level,
                          "subscriptions": sorted(c.subscriptions)})
@@ -281,6 +283,8 @@ def _apply(session: Session, data: dict[str, Any]) -> None:
     """Load stored protocol state into a live session (another process may have changed it)."""
     c = session.connection
     session.used = bool(data.get("used")) or session.used
+    subject = data.get("authSubject")
+    c.auth_subject = subject if isinstance(subject, str) else None
     c.initialized = bool(data.get("initialized"))
     version = data.get("protocolVersion")
     c.protocol_version = version if isinstance(version, str) else None
