@@ -176,7 +176,7 @@ class TaskManager:
             self._begin(run)
         else:
             call.begin_task = lambda: self._begin(run)
-        trio.lowlevel.spawn_system_task(self._drive, run)
+        trio.lowlevel.spawn_system_task(self._drive_guarded, run)
         try:
             await run.changed.wait()
         except BaseException:
@@ -236,6 +236,13 @@ class TaskManager:
         if live.modern:
             return live.record.wire_created_modern()
         return {"task": live.record.wire_handshake()}
+
+    async def _drive_guarded(self, run: _Run) -> None:
+        # A system task's exception ends the whole trio run (the server process): log it instead.
+        try:
+            await self._drive(run)
+        except Exception:
+            log.exception("MCP task runner failed")
 
     async def _drive(self, run: _Run) -> None:
         outcome: tuple[str, Any]
