@@ -17,16 +17,16 @@ from typing import Any
 
 import trio
 
-from ..exceptions import error_response
-from . import framing
+from ..http import h1
 from .config import ServerConfig
 from .connection import HTTPConnection
-from .framing import http_date
 
 logger = logging.getLogger("conduit.server")
 
 #: Exit status of a process whose app failed to start (hooks or warm-ups raised).
 STARTUP_FAILED = 3
+#: Exit status after a second SIGINT/SIGTERM cut a graceful drain short.
+FORCED_EXIT = 1
 
 
 class StartupError(RuntimeError):
@@ -83,11 +83,9 @@ async def _serve_stream(stream: trio.SocketStream, app: Any, config: ServerConfi
             state.discard(connection)
 
 
-def _overload_bytes() -> bytes:
-    body = error_response(503, "server at its connection limit, retry shortly").body
-    return (b"HTTP/1.1 503 Service Unavailable\r\ndate: " + http_date() +
-            b"\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\n"
-            b"content-length: %d\r\n\r\n" % len(body) + body)
+def _overload_bytes(config: ServerConfig) -> bytes:
+    codec = h1.HTTP1Codec(server_header=config.server_header)
+    return codec.send_error(503, "server at its connection limit, retry shortly", headers={"retry-after": "1"})
 
 
 async def _reject(stream: trio.SocketStream, state: ServerState) -> None:
@@ -95,7 +93,7 @@ async def _reject(stream: trio.SocketStream, state: ServerState) -> None:
     state.rejecting += 1
     try:
         with trio.move_on_after(1.0):
-            await stream.send_all(_overload_bytes())
+            await stream.send_all(_overload_bytes(state.config))
             # Read what the client sent so closing does not turn into a reset that
             # could destroy the 503 before the client reads it.
             await stream.send_eof()
@@ -179,7 +177,7 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
     """
     config = config or ServerConfig.from_options(host=host, port=port, **options)
     app.draining = False
-    framing.warmup()
+    h1.warmup()
     await _startup(app)
     # Everything loaded so far (numba, llvmlite, models) lives for the whole process:
     # move it out of the collector's reach so full collections stay short and do not
@@ -270,7 +268,11 @@ async def _stop_on_signal(stop: trio.Event) -> None:
                 logger.info("received %s, shutting down gracefully", signal.Signals(signum).name)
                 stop.set()
             else:
-                logger.info("received %s again while draining", signal.Signals(signum).name)
+                # A second signal: the user does not want to wait for the drain.
+                logger.warning("received %s again while draining: exiting now with status %d",
+                               signal.Signals(signum).name, FORCED_EXIT)
+                logging.shutdown()  # flush the log: os._exit skips it
+                os._exit(FORCED_EXIT)
 
 
 __all__ = ["STARTUP_FAILED", "ServerState", "StartupError", "run", "serve", "serve_forever"]
