@@ -64,16 +64,19 @@ _ERRORS = {}  # filled by _load: kernel error code -> (status, detail)
 class ChunkedBody:
     """A chunked body, decoded in bulk (see the module docstring for its limits)."""
 
-    __slots__ = ("_state", "_done")
+    __slots__ = ("_state", "_done", "_error")
 
     def __init__(self):
         self._state: np.ndarray | None = None
         self._done = False
+        self._error: ProtocolError | None = None  # found after data still to hand over
 
     def fits(self, limit: int) -> bool:
         return True  # unknown until read; draining stops at the limit
 
     def next_event(self, buffer: bytearray, limit: int):
+        if self._error is not None:
+            raise self._error
         if self._done:
             return END_OF_MESSAGE
         chunked = _load()
@@ -86,8 +89,12 @@ class ChunkedBody:
         consumed = chunked.decode_chunked(buffer, 0, len(buffer), out, state)
         phase, _left, written, error = state[:4].tolist()
         if error:
+            # The data before the fault is handed over first, so that the events do
+            # not depend on how the bytes were split into reads.
             status, detail = _ERRORS[error]
-            raise ProtocolError(status, detail.format(limit=limit))
+            self._error = ProtocolError(status, detail.format(limit=limit))
+            if not written:
+                raise self._error
         del buffer[:consumed]
         if phase == chunked.DONE:
             self._done = True

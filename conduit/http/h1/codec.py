@@ -101,6 +101,8 @@ class HTTP1Codec:
             buffer = self._buffer
             if buffer and buffer[0] in (10, 13):
                 _skip_empty_lines(buffer)
+                if buffer == b"\r":  # perhaps the start of one more CRLF
+                    return NEED_DATA
             if not buffer:
                 return NEED_DATA
             length = scan(buffer, self._scan_out)
