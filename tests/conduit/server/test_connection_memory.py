@@ -13,20 +13,14 @@ from conduit.http import EventSourceResponse, Response
 from conduit.server.config import ServerConfig
 from conduit.server.connection import _READ_SIZE, HTTPConnection
 
+from _apps import echo_app
+
 H = b"Host: t\r\n"
 CLOSE = b"Connection: close\r\n"
 
 
 def _app() -> Conduit:
-    app = Conduit()
-
-    @app.get("/")
-    async def index():
-        return "ok"
-
-    @app.post("/echo")
-    async def echo(request: Request):
-        return await request.body()
+    app = echo_app()
 
     @app.post("/small", max_body_size=4)
     async def small(request: Request):
