@@ -39,17 +39,19 @@ class _Closed(Exception):
     """The peer closed the connection: stop serving it."""
 
 
-# Phases of a request cycle; the one in force when the cycle's deadline passes
-# decides the outcome (close quietly, 408, or 504).
-_IDLE, _HEAD, _BODY, _HANDLER, _SEND = range(5)
+# Phases of a request cycle; the one in force when the connection's deadline passes
+# decides the outcome (close quietly, 408, or 504). _STREAM has no cycle deadline:
+# each write of a stream has its own.
+_IDLE, _HEAD, _BODY, _HANDLER, _SEND, _STREAM = range(6)
 
 
 class HTTPConnection:
     """Serves one connection.
 
-    Each request cycle runs inside ONE cancel scope whose deadline moves with the
+    The connection runs inside ONE cancel scope whose deadline moves with the
     phase (idle keep-alive, head, body gap, handler, send): cheaper than a scope
-    per read, and a trickled byte never extends the head deadline (slowloris).
+    per read or per request, and a trickled byte never extends the head deadline
+    (slowloris).
     """
 
     def __init__(self, stream: trio.abc.Stream, app: Any, config: ServerConfig,
@@ -72,6 +74,8 @@ class HTTPConnection:
         self._sock = getattr(getattr(stream, "socket", None), "_sock", None)
         self._yielded = False
         self._reads = 0
+        self._request: Request | None = None
+        self._receive_body = self._receive
 
     # ------------------------------------------------------------------ IO
 
@@ -118,6 +122,8 @@ class HTTPConnection:
             raise _Closed from None
         if sent == len(data):  # the common case: one call, no memoryview
             return
+        if self._phase == _SEND:  # the client is slow to read: now the send deadline runs
+            self._enter(_SEND, self.config.send_timeout)
         view = memoryview(data)[sent:]
         while view:
             try:
@@ -140,12 +146,9 @@ class HTTPConnection:
         self._scope.deadline = self._handler_deadline
 
     def _start_send_phase(self) -> None:
-        # Sending shares the handler's deadline unless that leaves less than
-        # send_timeout (one deadline change fewer per request on the hot path).
+        # No deadline change here: a response usually leaves in one send() call, and
+        # the send deadline is set only if a send has to wait (see _send_bytes).
         self._phase = _SEND
-        now = trio.current_time()
-        if self._handler_deadline - now < self.config.send_timeout:
-            self._scope.deadline = now + self.config.send_timeout
 
     async def _body_read(self) -> bytes:
         """A read while a body is expected: at most body_timeout of silence,
@@ -160,13 +163,21 @@ class HTTPConnection:
     # --------------------------------------------------------------- cycle
 
     async def serve(self) -> None:
+        # ONE cancel scope for the whole connection, its deadline moved per phase:
+        # every deadline that passes ends the connection anyway, so a scope per
+        # request cycle would only cost an enter and an exit each time.
+        with trio.CancelScope() as scope:
+            self._scope = scope
+            try:
+                while await self._serve_cycle():
+                    if not self._yielded:  # let other connections run between pipelined requests
+                        await trio.lowlevel.checkpoint()
+                    self._yielded = False
+            except _Closed:
+                pass
         try:
-            while await self._serve_cycle():
-                if not self._yielded:  # let other connections run between pipelined requests
-                    await trio.lowlevel.checkpoint()
-                self._yielded = False
-        except _Closed:
-            pass
+            if scope.cancelled_caught:
+                await self._on_deadline()
         finally:
             with trio.CancelScope(shield=True):
                 try:
@@ -174,30 +185,30 @@ class HTTPConnection:
                 except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
                     pass
 
-    async def _serve_cycle(self) -> bool:
-        """Serve one request; return whether the connection stays open."""
-        self._phase = _IDLE
-        with trio.CancelScope(deadline=trio.current_time() + self.config.keepalive_timeout) as scope:
-            self._scope = scope
-            head = await self._read_head()
-            if head is None:
-                return False
-            request = Request(head.method, head.path, head.query, Headers(head.headers), self.client,
-                              self._receiver(), http_version=head.http_version)
-            self._request = request
-            self._start_handler_phase()
-            response = await self.app.handle(request)
-            self._start_send_phase()
-            await self._respond(request, response)
-            return await self._finish_cycle()
-        # The deadline passed; what it means depends on the phase it caught.
+    async def _on_deadline(self) -> None:
+        """A deadline passed; what it means depends on the phase it caught."""
         if self._phase == _HEAD:
             await self._send_error(408, "request head not received in time")
         elif self._phase == _BODY:
             await self._send_error(408, "request body not received in time")
         elif self._phase == _HANDLER:
             await self._send_error(504, "the handler did not finish in time")
-        return False  # _IDLE: keep-alive expired; _SEND: the client stopped reading
+        # _IDLE: keep-alive expired; _SEND, _STREAM: the client stopped reading. Just close.
+
+    async def _serve_cycle(self) -> bool:
+        """Serve one request; return whether the connection stays open."""
+        self._enter(_IDLE, self.config.keepalive_timeout)
+        head = await self._read_head()
+        if head is None:
+            return False
+        request = Request(head.method, head.path, head.query, Headers(head.headers), self.client,
+                          self._receive_body, http_version=head.http_version)
+        self._request = request
+        self._start_handler_phase()
+        response = await self.app.handle(request)
+        self._start_send_phase()
+        await self._respond(request, response)
+        return await self._finish_cycle()
 
     async def _read_head(self):
         """The next request head, or None when the connection should just close."""
@@ -217,32 +228,30 @@ class HTTPConnection:
                 return None
             codec.receive_data(data)
 
-    def _receiver(self):
-        """The request's ``receive``: body pieces from the codec, read on demand."""
+    async def _receive(self) -> bytes:
+        """The current request's ``receive``: body pieces from the codec, read on demand.
+
+        One bound method per connection (a connection serves one request at a time).
+        """
         codec = self.codec
-        default_limit = self.config.max_body_size
-
-        async def receive() -> bytes:
-            limit = self._request.max_body_size
-            codec.body_limit = default_limit if limit is None else limit
-            while True:
-                try:
-                    event = codec.next_event()
-                except ProtocolError as exc:  # over the limit, or bad framing: the client's fault
-                    raise HTTPError(exc.status, exc.detail) from None
-                if event is NEED_DATA:
-                    if continue_ := codec.continue_response():
-                        await self._send_bytes(continue_)
-                    data = await self._body_read()
-                    if not data:
-                        raise ClientDisconnect("connection closed before the body was complete")
-                    codec.receive_data(data)
-                elif isinstance(event, EndOfMessage):
-                    return b""
-                else:
-                    return event.data
-
-        return receive
+        limit = self._request.max_body_size
+        codec.body_limit = self.config.max_body_size if limit is None else limit
+        while True:
+            try:
+                event = codec.next_event()
+            except ProtocolError as exc:  # over the limit, or bad framing: the client's fault
+                raise HTTPError(exc.status, exc.detail) from None
+            if event is NEED_DATA:
+                if continue_ := codec.continue_response():
+                    await self._send_bytes(continue_)
+                data = await self._body_read()
+                if not data:
+                    raise ClientDisconnect("connection closed before the body was complete")
+                codec.receive_data(data)
+            elif isinstance(event, EndOfMessage):
+                return b""
+            else:
+                return event.data
 
     async def _respond(self, request: Request, response: Response) -> None:
         codec = self.codec
@@ -322,6 +331,7 @@ class HTTPConnection:
         except ResponseHeaderError as exc:
             await self._send_bytes(self._bad_response(request, exc))
             return
+        self._phase = _STREAM
         self._scope.deadline = math.inf
         timeout = self.config.send_timeout
         with trio.fail_after(timeout):

@@ -49,6 +49,18 @@ def http_date() -> bytes:
     return _date_cache[1]
 
 
+_status_lines: dict[tuple[int, bytes], bytes] = {}
+_status_lines_second = [0]
+
+
+def _status_line(status: int, server: bytes) -> bytes:
+    """Status line, Date and Server; cached until the second changes (see response_head)."""
+    line = b"HTTP/1.1 %d %s\r\ndate: %s\r\nserver: %s\r\n" % (status, REASONS.get(status, b""), http_date(), server)
+    if len(_status_lines) < _CACHE_SIZE:
+        _status_lines[(status, server)] = line
+    return line
+
+
 def _header_line(name: object, value: object) -> bytes:
     if not isinstance(name, str) or not isinstance(value, str):
         raise ResponseHeaderError(f"response header {name!r}: name and value must be str")
@@ -105,7 +117,10 @@ def response_head(status: object, headers, server: bytes, body: int, close: bool
         raise ResponseHeaderError(f"response status {status!r} is not a three-digit integer")
     lines, asked_close = header_lines(headers)
     close = close or asked_close
-    head = b"HTTP/1.1 %d %s\r\ndate: %s\r\nserver: %s\r\n" % (status, REASONS.get(status, b""), http_date(), server)
+    if int(time.time()) != _status_lines_second[0]:  # a new second: a new Date
+        _status_lines.clear()
+        _status_lines_second[0] = int(time.time())
+    head = _status_lines.get((status, server)) or _status_line(status, server)
     if status not in NO_BODY:
         if body >= 0:
             lines.append(b"content-length: %d\r\n" % body)
