@@ -48,10 +48,10 @@ _IDLE, _HEAD, _BODY, _HANDLER, _SEND, _STREAM = range(6)
 class HTTPConnection:
     """Serves one connection.
 
-    The connection runs inside ONE cancel scope whose deadline moves with the
-    phase (idle keep-alive, head, body gap, handler, send): cheaper than a scope
-    per read or per request, and a trickled byte never extends the head deadline
-    (slowloris).
+    The connection runs inside ONE cancel scope; its deadline moves with the
+    phase (idle keep-alive, head, body gap, handler, send) and a trickled byte
+    never extends the head deadline (slowloris). Under a server the deadline is
+    :attr:`deadline`, checked by ``ServerState.watch_deadlines``.
     """
 
     def __init__(self, stream: trio.abc.Stream, app: Any, config: ServerConfig,
@@ -69,6 +69,8 @@ class HTTPConnection:
         self._scope: trio.CancelScope | None = None
         self._phase = _IDLE
         self._handler_deadline = math.inf
+        #: When the current phase ends (trio clock); read by the server's watchdog.
+        self.deadline = math.inf
         # The stdlib socket under trio's, for non-blocking calls without trio's
         # per-call wrappers; None for other streams (then trio's stream API is used).
         self._sock = getattr(getattr(stream, "socket", None), "_sock", None)
@@ -136,14 +138,26 @@ class HTTPConnection:
                 raise _Closed from None
             view = view[sent:]
 
+    def _set_deadline(self, when: float) -> None:
+        """Move the connection's deadline: a float the server's watchdog reads, or,
+        without a server (in-memory tests), the cancel scope's own deadline."""
+        if self.server is not None:
+            self.deadline = when
+        else:
+            self._scope.deadline = when
+
+    def expire(self) -> None:
+        """Called by the server's watchdog once :attr:`deadline` has passed."""
+        self._scope.cancel()
+
     def _enter(self, phase: int, timeout: float) -> None:
         self._phase = phase
-        self._scope.deadline = trio.current_time() + timeout
+        self._set_deadline(trio.current_time() + timeout)
 
     def _start_handler_phase(self) -> None:
         self._handler_deadline = trio.current_time() + self.config.handler_timeout
         self._phase = _HANDLER
-        self._scope.deadline = self._handler_deadline
+        self._set_deadline(self._handler_deadline)
 
     def _start_send_phase(self) -> None:
         # No deadline change here: a response usually leaves in one send() call, and
@@ -154,18 +168,20 @@ class HTTPConnection:
         """A read while a body is expected: at most body_timeout of silence,
         and never past the handler's own deadline."""
         self._phase = _BODY
-        self._scope.deadline = min(self._handler_deadline, trio.current_time() + self.config.body_timeout)
+        self._set_deadline(min(self._handler_deadline, trio.current_time() + self.config.body_timeout))
         data = await self._recv()
         self._phase = _HANDLER
-        self._scope.deadline = self._handler_deadline
+        self._set_deadline(self._handler_deadline)
         return data
 
     # --------------------------------------------------------------- cycle
 
     async def serve(self) -> None:
-        # ONE cancel scope for the whole connection, its deadline moved per phase:
-        # every deadline that passes ends the connection anyway, so a scope per
-        # request cycle would only cost an enter and an exit each time.
+        # ONE cancel scope for the whole connection: every deadline that passes ends
+        # the connection anyway, so a scope per request cycle would only cost an
+        # enter and an exit each time. Under a server the deadline is a plain float
+        # that the server's watchdog checks a few times a second (moving a trio
+        # deadline twice per request cost more than the rest of the cycle's framing).
         with trio.CancelScope() as scope:
             self._scope = scope
             try:
@@ -221,8 +237,15 @@ class HTTPConnection:
                 return None
             if event is not NEED_DATA:
                 return event
-            if self._phase == _IDLE and codec.head_started:  # a partial head: its deadline starts now
-                self._enter(_HEAD, self.config.head_timeout)
+            if self._phase == _IDLE:
+                if codec.head_started:  # a partial head: its deadline starts now
+                    self._enter(_HEAD, self.config.head_timeout)
+                elif self._sock is not None and not codec.buffered:
+                    # Nothing pipelined: a keep-alive client sends its next request only
+                    # after our response, so wait first instead of a recv() bound to fail.
+                    self._yielded = True
+                    self._reads = 0
+                    await trio.lowlevel.wait_readable(self._sock)
             data = await self._recv()
             if not data:
                 return None
@@ -332,7 +355,7 @@ class HTTPConnection:
             await self._send_bytes(self._bad_response(request, exc))
             return
         self._phase = _STREAM
-        self._scope.deadline = math.inf
+        self._set_deadline(math.inf)
         timeout = self.config.send_timeout
         with trio.fail_after(timeout):
             await self._send_bytes(head)

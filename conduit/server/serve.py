@@ -43,6 +43,9 @@ class ServerState:
         self.draining = False
         self.idle = trio.Event()  # set whenever no connection is open
         self.idle.set()
+        #: Seconds between deadline checks: late by at most this (a tenth of the shortest timeout).
+        self.tick = min(0.25, min(config.head_timeout, config.body_timeout, config.keepalive_timeout,
+                                  config.handler_timeout, config.send_timeout) / 10)
 
     def add(self, connection: HTTPConnection) -> None:
         self.connections.add(connection)
@@ -53,6 +56,19 @@ class ServerState:
         self.connections.discard(connection)
         if not self.connections:
             self.idle.set()
+
+    async def watch_deadlines(self) -> None:
+        """Expire every connection whose deadline has passed, every :attr:`tick` seconds.
+
+        Connections keep their deadline as a float; one task checking them all a few
+        times a second costs far less than moving a trio deadline twice per request,
+        at the price of up to one tick of lateness.
+        """
+        while True:
+            await trio.sleep(self.tick)
+            now = trio.current_time()
+            for connection in [c for c in self.connections if c.deadline <= now]:
+                connection.expire()
 
     def begin_drain(self) -> None:
         self.draining = True
@@ -194,6 +210,7 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
         bound = listeners[0].socket.getsockname()[1]
         logger.info("conduit serving on http://%s:%d", config.host, bound)
         async with trio.open_nursery() as connections:
+            connections.start_soon(state.watch_deadlines)
             async with trio.open_nursery() as acceptors:
                 for listener in listeners:
                     acceptors.start_soon(_accept_loop, listener, app, config, connections, state)
