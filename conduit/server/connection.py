@@ -365,7 +365,8 @@ class HTTPConnection:
         send, receive = trio.open_memory_channel[bytes](0)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_produce, response, send, outcome)
-            nursery.start_soon(self._watch_disconnect, nursery.cancel_scope, outcome)
+            if codec.body_done:  # else the handler may still read the body: one reader only
+                nursery.start_soon(self._watch_disconnect, nursery.cancel_scope, outcome)
             interval = response.ping_interval or math.inf
             try:
                 async with receive:

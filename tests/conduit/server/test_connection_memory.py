@@ -9,7 +9,7 @@ import trio
 import trio.testing
 
 from conduit import Conduit, Request
-from conduit.http import EventSourceResponse, Response
+from conduit.http import EventSourceResponse, Response, StreamingResponse
 from conduit.server.config import ServerConfig
 from conduit.server.connection import _READ_SIZE, HTTPConnection
 
@@ -138,3 +138,29 @@ def test_read_ahead_is_bounded_while_a_response_streams():
 
     trio.run(main)
     assert len(held) == 20 and max(held) <= connection.read_ahead_limit + _READ_SIZE
+
+
+def test_a_stream_may_read_the_request_body_while_it_is_sent():
+    """Only one task reads the connection: the disconnect watcher waits until the body is through."""
+    app = Conduit()
+
+    @app.post("/upper")
+    async def upper(request: Request):
+        async def gen():
+            async for piece in request.stream():
+                yield piece.upper()
+        return StreamingResponse(gen())
+
+    body = b"abc" * 50000
+    raw, _ = converse(b"POST /upper HTTP/1.1\r\n" + H + CLOSE + b"Content-Length: %d\r\n\r\n" % len(body) + body,
+                      app)
+    assert statuses(raw) == [200]
+    head, _, framed = raw.partition(b"\r\n\r\n")
+    assert b"transfer-encoding: chunked" in head
+    data, rest = b"", framed
+    while True:
+        size, _, rest = rest.partition(b"\r\n")
+        if int(size, 16) == 0:
+            break
+        data, rest = data + rest[:int(size, 16)], rest[int(size, 16) + 2:]
+    assert data == body.upper()
