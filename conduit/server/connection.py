@@ -393,12 +393,13 @@ class HTTPConnection:
             raise _Closed
 
     async def _watch_disconnect(self, scope: trio.CancelScope, outcome: dict) -> None:
-        """While streaming, read ahead a bounded amount (the next pipelined head, or
-        the body the handler left) and cancel the stream on end-of-stream.
+        """While streaming, read ahead a bounded amount (the next pipelined head) and
+        cancel the stream on end-of-stream.
 
         Once :attr:`read_ahead_limit` bytes are held, reading stops until the cycle
         ends: the client's further bytes wait in the kernel (TCP flow control), and a
-        client that left is noticed by the next write instead.
+        client that left is noticed by the next write instead. It runs only once the
+        request body is through (the handler may read the body while it streams).
         """
         codec = self.codec
         while True:
