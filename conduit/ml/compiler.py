@@ -77,8 +77,11 @@ class CompiledModel:
         self.reason = reason
         self.n_features_in_ = int(plan.n_features if plan is not None else n_features)
         self.classes_ = plan.classes if plan is not None else getattr(estimator, "classes_", None)
-        self.allow_nan = _probe_accepts(estimator, self.n_features_in_, np.nan)
-        self.allow_inf = _probe_accepts(estimator, self.n_features_in_, np.inf)
+        if plan is not None and plan.accepts_nan is not None:
+            self.allow_nan = self.allow_inf = plan.accepts_nan
+        else:
+            self.allow_nan = _probe_accepts(estimator, self.n_features_in_, np.nan)
+            self.allow_inf = _probe_accepts(estimator, self.n_features_in_, np.inf)
         self._plan = plan
         self.members: list[CompiledModel] = []
         self.schema = _numeric_schema(estimator, self.n_features_in_, self.allow_nan)
@@ -117,6 +120,19 @@ class CompiledModel:
                 return classes.take(kernel(X, *args, rule))
 
             self.predict_index_unchecked = predict_index
+
+        elif plan.predict_link is not None:
+            # a raw booster's predict: the link's output (a binary one: P(class 1) only)
+            predict_link = int(plan.predict_link)
+            if predict_link == 1:
+
+                def predict(X: np.ndarray) -> np.ndarray:
+                    return scores(X, 1)[:, 1]
+            else:
+
+                def predict(X: np.ndarray) -> np.ndarray:
+                    out = scores(X, predict_link)
+                    return out.reshape(-1) if ravel else out
 
         elif ravel:
 

@@ -18,7 +18,7 @@ from conduit_kernels import linear, naive_bayes, trees
 from conduit_kernels._links import LabelRule, Link
 from conduit_kernels.preprocessing import affine_stage, no_preprocessing
 
-__all__ = ["Plan", "Unsupported", "convert", "scaler_stages"]
+__all__ = ["FOREST_KERNELS", "Plan", "Unsupported", "convert", "scaler_stages"]
 
 
 class Unsupported(Exception):
@@ -43,12 +43,15 @@ class Plan(NamedTuple):
     decision: bool = False  # has decision_function (the IDENTITY link)
     ravel: bool = False  # single-output regression / binary decision -> 1-D
     n_outputs: int = 1
+    predict_link: int | None = None  # predict = this link's output (raw boosters), not the raw score
+    accepts_nan: bool | None = None  # known without probing the estimator (boosters)
 
 
 _LINEAR = ((linear.linear_scores, linear.linear_scores_parallel),
            (linear.linear_labels, linear.linear_labels_parallel))
 _FOREST = ((trees.forest_scores, trees.forest_scores_parallel),
            (trees.forest_labels, trees.forest_labels_parallel))
+FOREST_KERNELS = _FOREST
 _NB = ((naive_bayes.gaussian_nb_scores,) * 2, (naive_bayes.gaussian_nb_labels,) * 2)
 
 
@@ -276,13 +279,19 @@ def convert(est: Any, pre: np.ndarray | None = None) -> Plan:
             stage = scaler_stages(step)
             chain = stage if chain is None else np.concatenate([chain, stage])
         return convert(steps[-1], chain)
-    if pre is None and hasattr(est, "n_features_in_"):
+    if pre is None and hasattr(est, "n_features_in_") and path.split(".", 1)[0] == "sklearn":
         pre = no_preprocessing(_nf(est))
     if path in _SCALERS:
         stage = scaler_stages(est)
         chain = stage if pre is None else np.concatenate([pre, stage])
         return Plan("affine", _nf(est), (None, None), None, (chain,))
     converter = CONVERTERS.get(path)
+    if converter is None and path.split(".", 1)[0] in ("lightgbm", "xgboost"):
+        from .boosters import BOOSTER_CONVERTERS
+
+        converter = BOOSTER_CONVERTERS.get(path)
+        if converter is not None:
+            return converter(est, pre)
     if converter is None:
         raise Unsupported(f"{type(est).__name__} has no compiled kernel")
     return converter(est, np.ascontiguousarray(pre))

@@ -93,3 +93,43 @@ def test_votes_match_numpy(rng):
     np.testing.assert_allclose(median_vote(preds), np.median(preds, axis=0), rtol=1e-15)
     scores = rng.normal(size=(5, 3))
     assert argmax_rows(scores).tolist() == scores.argmax(1).tolist()
+
+
+# --- split kinds (LightGBM / XGBoost) -----------------------------------------------------
+
+from conduit_kernels.trees import Split  # noqa: E402
+
+
+def _stump(kind, threshold, missing_left, sets=()):
+    # one split on x0: left leaf 1.0, right leaf 2.0
+    return make_forest([(np.array([0, -2, -2]), np.array([threshold, 0.0, 0.0]), np.array([1, -1, -1]),
+                         np.array([2, -1, -1]), np.array([missing_left, 0, 0]),
+                         np.array([[0.0], [1.0], [2.0]]), 0, np.array([kind, 0, 0]), list(sets))],
+                       np.zeros(1))
+
+
+SPLIT_CASES = [
+    # (kind, threshold, missing_left, sets, x, expected leaf value)
+    (Split.NUMERIC, 0.5, 1, (), np.nan, 1.0),
+    (Split.NUMERIC, 0.5, 0, (), np.nan, 2.0),
+    (Split.NAN_AS_ZERO, 0.5, 0, (), np.nan, 1.0),      # NaN -> 0.0 <= 0.5
+    (Split.NAN_AS_ZERO, -0.5, 1, (), np.nan, 2.0),     # NaN -> 0.0 > -0.5, missing side ignored
+    (Split.ZERO_AS_MISSING, 0.5, 0, (), 0.0, 2.0),     # zero is missing -> right
+    (Split.ZERO_AS_MISSING, 0.5, 0, (), np.nan, 2.0),  # NaN is zero is missing
+    (Split.ZERO_AS_MISSING, 0.5, 0, (), 0.25, 1.0),
+    (Split.CATEGORY, 0, 0, ([1, 3, 40],), 3.0, 1.0),
+    (Split.CATEGORY, 0, 0, ([1, 3, 40],), 40.0, 1.0),  # second bitset word
+    (Split.CATEGORY, 0, 0, ([1, 3, 40],), 2.0, 2.0),
+    (Split.CATEGORY, 0, 0, ([1, 3, 40],), 3.7, 1.0),   # truncated to 3
+    (Split.CATEGORY, 0, 0, ([1, 3, 40],), -1.0, 2.0),  # negative: not in any set
+    (Split.CATEGORY, 0, 0, ([1, 3, 40],), 1e12, 2.0),  # beyond the bitset
+    (Split.CATEGORY, 0, 1, ([1, 3, 40],), np.nan, 1.0),
+    (Split.CATEGORY, 0, 0, ([1, 3, 40],), np.nan, 2.0),
+]
+
+
+@pytest.mark.parametrize(("kind", "threshold", "missing_left", "sets", "x", "expected"), SPLIT_CASES)
+def test_split_kinds(kind, threshold, missing_left, sets, x, expected):
+    forest = _stump(kind, threshold, missing_left, sets)
+    out = forest_scores(np.array([[x]]), *forest, no_preprocessing(1), Link.IDENTITY)
+    assert out[0, 0] == expected
