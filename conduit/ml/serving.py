@@ -158,6 +158,9 @@ def predict_route(
             raise ValueError(f"route {path!r}: give the model a name=")
         if fixed not in registry:
             registry.register(fixed, model, version=version)
+    from .warmup import warm_kernels
+
+    app.add_warmup(warm_kernels)  # every ML kernel, so later registrations find them loaded
     app.add_warmup(registry.warm_up)
     _add_listing(app, registry, list_path)
     if stream:
