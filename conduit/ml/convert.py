@@ -14,7 +14,7 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from conduit_kernels import linear, naive_bayes, trees
+from conduit_kernels import linear, naive_bayes, svm, trees
 from conduit_kernels._links import LabelRule, Link
 from conduit_kernels.preprocessing import affine_stage, no_preprocessing
 
@@ -52,6 +52,7 @@ _LINEAR = ((linear.linear_scores, linear.linear_scores_parallel),
 _FOREST = ((trees.forest_scores, trees.forest_scores_parallel),
            (trees.forest_labels, trees.forest_labels_parallel))
 FOREST_KERNELS = _FOREST
+_SVM = ((svm.svm_scores, svm.svm_scores_parallel), (svm.svm_labels, svm.svm_labels_parallel))
 _NB = ((naive_bayes.gaussian_nb_scores,) * 2, (naive_bayes.gaussian_nb_labels,) * 2)
 
 
@@ -104,6 +105,33 @@ def _gaussian_nb(est: Any, pre: np.ndarray) -> Plan:
     log_norm = np.array([-0.5 * np.sum(np.log(2.0 * np.pi * var[i, :])) for i in range(var.shape[0])])
     return Plan("gaussian_nb", _nf(est), *_NB, (_f64(est.theta_, 2), var, log_prior, log_norm, pre),
                 np.asarray(est.classes_), proba_link=Link.LOG_NORMALIZE)
+
+
+# --- support vector machines ------------------------------------------------------
+
+
+def _svm_args(est: Any, pre: np.ndarray) -> tuple:
+    kernel = est.kernel
+    codes = {"linear": svm.SvmKernel.LINEAR, "poly": svm.SvmKernel.POLY, "rbf": svm.SvmKernel.RBF,
+             "sigmoid": svm.SvmKernel.SIGMOID}
+    if not isinstance(kernel, str) or kernel not in codes:
+        raise Unsupported(f"{type(est).__name__}(kernel={kernel!r}) is not compiled")
+    params = np.array([codes[kernel], est._gamma, est.coef0, est.degree], dtype=np.float64)
+    return (_f64(est.support_vectors_, 2), _f64(est.dual_coef_, 2), _f64(est.intercept_, 1), params, pre)
+
+
+def _svr(est: Any, pre: np.ndarray) -> Plan:
+    return Plan("svm", _nf(est), _SVM[0], None, _svm_args(est, pre), ravel=True)
+
+
+def _svc(est: Any, pre: np.ndarray) -> Plan:
+    if len(est.classes_) != 2:
+        raise Unsupported("multiclass SVC (one-vs-one votes) is not compiled; binary SVC is")
+    if est.break_ties:
+        raise Unsupported("SVC(break_ties=True) is not compiled")
+    # the public dual_coef_ / intercept_ already carry scikit-learn's binary sign flip
+    return Plan("svm", _nf(est), *_SVM, _svm_args(est, pre), np.asarray(est.classes_),
+                label_rule=LabelRule.POSITIVE, decision=True, ravel=True)
 
 
 # --- trees -----------------------------------------------------------------------
@@ -231,6 +259,10 @@ CONVERTERS: dict[str, Callable[[Any, np.ndarray], Plan]] = {
     "sklearn.linear_model._stochastic_gradient.SGDRegressor": _linear_regressor,
     "sklearn.svm._classes.LinearSVR": _linear_regressor,
     "sklearn.naive_bayes.GaussianNB": _gaussian_nb,
+    "sklearn.svm._classes.SVC": _svc,
+    "sklearn.svm._classes.NuSVC": _svc,
+    "sklearn.svm._classes.SVR": _svr,
+    "sklearn.svm._classes.NuSVR": _svr,
     "sklearn.tree._classes.DecisionTreeClassifier": _decision_tree,
     "sklearn.tree._classes.DecisionTreeRegressor": _decision_tree,
     "sklearn.tree._classes.ExtraTreeClassifier": _decision_tree,

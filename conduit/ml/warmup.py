@@ -1,7 +1,7 @@
 """Load every ML kernel from Numba's cache once, at the app's warm-up.
 
 Owns :func:`warm_kernels`: each inference kernel the compilers bind (linear, trees,
-naive Bayes, voting, the column kernels), serial and parallel, called once on tiny
+naive Bayes, SVM, voting, the column kernels), serial and parallel, called once on tiny
 arrays of exactly the types the compiled models pass. ``app.predict`` adds it to the
 app's warm-up, so the process pays the cache load (about 0.4 s) before it accepts
 connections, and no request -- and no model registered or swapped in later -- pays it.
@@ -23,7 +23,7 @@ def warm_kernels() -> float:
     global _done
     if _done:
         return 0.0
-    from conduit_kernels import ensemble, linear, naive_bayes, preprocessing, trees
+    from conduit_kernels import ensemble, linear, naive_bayes, preprocessing, svm, trees
 
     started = time.perf_counter()
     small, large = np.zeros((1, 2)), np.zeros((linear.PARALLEL_MIN_ROWS, 2))
@@ -39,9 +39,12 @@ def warm_kernels() -> float:
              (trees.forest_scores, trees.forest_labels, (*forest, pre)),
              (trees.forest_scores_parallel, trees.forest_labels_parallel, (*forest, pre)),
              (naive_bayes.gaussian_nb_scores, naive_bayes.gaussian_nb_labels,
-              (theta, var, log_prior, log_norm, pre)))
+              (theta, var, log_prior, log_norm, pre)),
+             (svm.svm_scores, svm.svm_labels, (theta, coef, intercept, np.zeros(4), pre)),
+             (svm.svm_scores_parallel, svm.svm_labels_parallel, (theta, coef, intercept, np.zeros(4), pre)))
     for scores, labels, args in pairs:
-        X = large if scores in (linear.linear_scores_parallel, trees.forest_scores_parallel) else small
+        X = large if scores in (linear.linear_scores_parallel, trees.forest_scores_parallel,
+                                svm.svm_scores_parallel) else small
         scores(X, *args, 0)
         labels(X, *args, 0)
     weights = np.ones(2)

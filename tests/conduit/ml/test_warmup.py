@@ -16,15 +16,16 @@ SCRIPT = textwrap.dedent("""
     from sklearn.naive_bayes import GaussianNB
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
     from conduit import Conduit
     from conduit.ml import ModelRegistry
-    from conduit_kernels import ensemble, linear, naive_bayes, preprocessing, trees
+    from conduit_kernels import ensemble, linear, naive_bayes, preprocessing, svm, trees
 
     X, y = load_breast_cancer(return_X_y=True)
     app = Conduit()
     app.predict("/predict", LinearRegression().fit(X, y), name="first")
     app.warmup()
-    dispatchers = [getattr(m, n) for m in (ensemble, linear, naive_bayes, preprocessing, trees)
+    dispatchers = [getattr(m, n) for m in (ensemble, linear, naive_bayes, preprocessing, svm, trees)
                    for n in m.__all__ if hasattr(getattr(m, n), "signatures")]
     before = {id(d): len(d.signatures) for d in dispatchers}
     assert all(before.values()), [d.__name__ for d in dispatchers if not d.signatures]
@@ -34,6 +35,7 @@ SCRIPT = textwrap.dedent("""
         "hgb": HistGradientBoostingClassifier(max_iter=5).fit(X, y),
         "rf": RandomForestRegressor(3).fit(X, y),
         "nb": GaussianNB().fit(X, y),
+        "svc": SVC().fit(X, y),
         "vote": VotingClassifier([("a", LogisticRegression(max_iter=5000)), ("b", GaussianNB())],
                                  voting="soft").fit(X, y),
     }.items():
