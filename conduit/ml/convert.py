@@ -124,14 +124,37 @@ def _svr(est: Any, pre: np.ndarray) -> Plan:
     return Plan("svm", _nf(est), _SVM[0], None, _svm_args(est, pre), ravel=True)
 
 
+def _ovo_dual(est: Any) -> np.ndarray:
+    """libsvm's one-vs-one coefficients as one dense row per class pair over all SVs.
+
+    For the pair (i, j), class i's support vectors carry ``dual_coef_[j - 1]`` and class
+    j's carry ``dual_coef_[i]`` (libsvm's layout, which scikit-learn keeps).
+    """
+    dual = np.asarray(est.dual_coef_, dtype=np.float64)
+    starts = np.concatenate([[0], np.cumsum(est.n_support_)])
+    k = len(est.classes_)
+    rows = []
+    for i in range(k):
+        for j in range(i + 1, k):
+            row = np.zeros(dual.shape[1])
+            row[starts[i]:starts[i + 1]] = dual[j - 1, starts[i]:starts[i + 1]]
+            row[starts[j]:starts[j + 1]] = dual[i, starts[j]:starts[j + 1]]
+            rows.append(row)
+    return np.ascontiguousarray(rows)
+
+
 def _svc(est: Any, pre: np.ndarray) -> Plan:
-    if len(est.classes_) != 2:
-        raise Unsupported("multiclass SVC (one-vs-one votes) is not compiled; binary SVC is")
     if est.break_ties:
         raise Unsupported("SVC(break_ties=True) is not compiled")
-    # the public dual_coef_ / intercept_ already carry scikit-learn's binary sign flip
-    return Plan("svm", _nf(est), *_SVM, _svm_args(est, pre), np.asarray(est.classes_),
-                label_rule=LabelRule.POSITIVE, decision=True, ravel=True)
+    sv, dual, intercept, params, pre = _svm_args(est, pre)
+    classes = np.asarray(est.classes_)
+    if len(classes) == 2:
+        # the public dual_coef_ / intercept_ already carry scikit-learn's binary sign flip
+        return Plan("svm", _nf(est), *_SVM, (sv, dual, intercept, params, pre), classes,
+                    label_rule=LabelRule.POSITIVE, decision=True, ravel=True)
+    # multiclass: one-vs-one decisions and votes; decision_function only in its "ovo" shape
+    return Plan("svm", _nf(est), *_SVM, (sv, _ovo_dual(est), intercept, params, pre), classes,
+                label_rule=LabelRule.OVO_VOTES, decision=est.decision_function_shape == "ovo")
 
 
 # --- trees -----------------------------------------------------------------------

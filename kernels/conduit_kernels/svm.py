@@ -1,6 +1,6 @@
 """Support vector machine inference: a kernel expansion over the support vectors.
 
-Owns the closed-form decision function of ``SVC`` (binary) and ``SVR`` / ``NuSVR``:
+Owns the closed-form decision function of ``SVC`` / ``NuSVC`` and ``SVR`` / ``NuSVR``:
 
 .. math:: f_c(x) = \\sum_j \\alpha_{cj} K(s_j, x) + b_c
 
@@ -8,7 +8,8 @@ with ``K`` one of :class:`SvmKernel` (scikit-learn's ``linear``, ``poly``, ``rbf
 ``sigmoid``: ``x.s``, ``(gamma x.s + coef0)^degree``, ``exp(-gamma |x - s|^2)``,
 ``tanh(gamma x.s + coef0)``). Like the other families, a model is arrays
 (support vectors, dual coefficients, intercepts) plus an optional affine
-preprocessing chain; the output link / label rule come from :mod:`conduit_kernels._links`.
+preprocessing chain; the output link / label rule come from :mod:`conduit_kernels._links`
+(a multiclass SVC has one output per class pair and the ``OVO_VOTES`` rule).
 """
 
 from __future__ import annotations

@@ -41,9 +41,28 @@ def test_svr(cancer, kernel, cls):
     np.testing.assert_allclose(compile(model).predict(X), model.predict(X), rtol=1e-9, atol=1e-11)
 
 
-def test_multiclass_svc_falls_back_with_a_reason():
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("shape", ["ovo", "ovr"])
+def test_multiclass_svc_one_vs_one_votes(kernel, shape):
     X, y = load_iris(return_X_y=True)
-    model = SVC().fit(X, y)
+    X = np.vstack([X, X[:40] + 0.3])  # four classes, so votes can tie
+    y = np.concatenate([y, np.full(40, 3)])
+    model = make_pipeline(StandardScaler(), SVC(kernel=kernel, decision_function_shape=shape)).fit(X, y)
     compiled = compile(model)
-    assert compiled.path == "fallback" and "multiclass SVC" in compiled.reason
+    assert compiled.path == "compiled"
+    probe = np.random.default_rng(0).normal(X.mean(0), X.std(0) * 1.5, size=(500, 4))
+    for rows in (X, probe, np.repeat(probe, 6, axis=0)):
+        np.testing.assert_array_equal(compiled.predict(rows), model.predict(rows))
+    if shape == "ovo":
+        np.testing.assert_allclose(compiled.decision_function(probe), model.decision_function(probe),
+                                   rtol=1e-9, atol=1e-11)
+    else:
+        assert not compiled.has("decision_function")  # the "ovr" transform is not compiled
+
+
+def test_svc_with_probabilities_falls_back_for_probabilities_only(cancer):
+    X, y = cancer
+    model = SVC(probability=True, random_state=0).fit(X, y)
+    compiled = compile(model)
+    assert not compiled.has("predict_proba")
     np.testing.assert_array_equal(compiled.predict(X), model.predict(X))
