@@ -133,3 +133,54 @@ def test_split_kinds(kind, threshold, missing_left, sets, x, expected):
     forest = _stump(kind, threshold, missing_left, sets)
     out = forest_scores(np.array([[x]]), *forest, no_preprocessing(1), Link.IDENTITY)
     assert out[0, 0] == expected
+
+
+# --- column kernels and SVM, against numpy ---------------------------------------------------
+
+from conduit_kernels.preprocessing import fill_missing, one_hot, ordinal, polynomial  # noqa: E402
+from conduit_kernels.svm import SvmKernel, svm_labels, svm_scores  # noqa: E402
+
+
+def test_fill_missing_and_ordinal(rng):
+    X = rng.normal(size=(20, 3))
+    X[rng.random(X.shape) < 0.3] = np.nan
+    fill = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(fill_missing(X, fill), np.where(np.isnan(X), fill, X))
+    codes = np.array([[0.0, 2.0], [-1.0, 1.0], [3.0, -1.0]])
+    out = ordinal(codes, np.array([3, -1]), -9.0, np.nan)
+    np.testing.assert_array_equal(out, [[0.0, 2.0], [-9.0, 1.0], [np.nan, -9.0]])
+
+
+def test_one_hot_with_unknown_and_dropped():
+    codes = np.array([[1.0, 0.0], [-1.0, 2.0], [0.0, 1.0]])
+    # column 0: 3 categories, none dropped; column 1: 3 categories, category 0 dropped
+    out = one_hot(codes, np.array([0, 3, 5]), np.array([-1, 0]))
+    np.testing.assert_array_equal(out, [[0, 1, 0, 0, 0], [0, 0, 0, 0, 1], [1, 0, 0, 1, 0]])
+
+
+def test_polynomial_matches_products(rng):
+    X = rng.normal(size=(10, 3))
+    powers = np.array([[0, 0, 0], [1, 0, 0], [2, 0, 0], [1, 1, 0], [0, 1, 2]])
+    expected = np.stack([np.prod(X ** p, axis=1) for p in powers], axis=1)
+    np.testing.assert_allclose(polynomial(X, powers), expected, rtol=1e-14)
+
+
+@pytest.mark.parametrize("kind", list(SvmKernel))
+def test_svm_scores_match_numpy(rng, kind):
+    X, sv = rng.normal(size=(15, 4)), rng.normal(size=(6, 4))
+    dual, intercept = rng.normal(size=(3, 6)), rng.normal(size=3)
+    gamma, coef0, degree = 0.3, 0.5, 3.0
+    dots = X @ sv.T
+    gram = {SvmKernel.LINEAR: dots, SvmKernel.POLY: (gamma * dots + coef0) ** degree,
+            SvmKernel.RBF: np.exp(-gamma * ((X[:, None, :] - sv[None]) ** 2).sum(-1)),
+            SvmKernel.SIGMOID: np.tanh(gamma * dots + coef0)}[kind]
+    params = np.array([kind, gamma, coef0, degree], dtype=np.float64)
+    expected = gram @ dual.T + intercept
+    out = svm_scores(X, sv, dual, intercept, params, no_preprocessing(4), Link.IDENTITY)
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+    # three pair decisions -> one-vs-one votes over three classes
+    votes = np.zeros((15, 3), dtype=int)
+    for pair, (a, b) in enumerate([(0, 1), (0, 2), (1, 2)]):
+        votes[np.arange(15), np.where(expected[:, pair] > 0, a, b)] += 1
+    labels = svm_labels(X, sv, dual, intercept, params, no_preprocessing(4), LabelRule.OVO_VOTES)
+    np.testing.assert_array_equal(labels, votes.argmax(axis=1))
