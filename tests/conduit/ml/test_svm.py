@@ -60,6 +60,7 @@ def test_multiclass_svc_one_vs_one_votes(kernel, shape):
         assert not compiled.has("decision_function")  # the "ovr" transform is not compiled
 
 
+@pytest.mark.filterwarnings("ignore:The `probability` parameter was deprecated:FutureWarning")
 def test_svc_with_probabilities_falls_back_for_probabilities_only(cancer):
     X, y = cancer
     model = SVC(probability=True, random_state=0).fit(X, y)
