@@ -58,6 +58,7 @@ _EXPORTS = {
     "encode_documents": "tfidf",
     "tfidf_fit": "tfidf",
     "tfidf_transform": "tfidf",
+    "HnswIndex": "hnsw",
     "MISSING_ID": "topk",
     "topk": "topk",
     "topk_batch": "topk",
