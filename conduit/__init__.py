@@ -70,6 +70,7 @@ _LAZY = {
     # Vector search and RAG
     "VectorStore": "conduit.vector",
     "Hit": "conduit.vector",
+    "HnswConfig": "conduit.vector",
     "TfidfEmbedder": "conduit.vector",
     "OnnxEmbedder": "conduit.vector",
     "HashingTokenizer": "conduit.vector",
@@ -137,6 +138,7 @@ __all__ = [
     "Header",
     "Headers",
     "Hit",
+    "HnswConfig",
     "HTMLResponse",
     "HTTPError",
     "InferenceError",

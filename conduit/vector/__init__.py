@@ -8,11 +8,13 @@ scipy (TF-IDF matrices) and onnxruntime (OnnxEmbedder) load only when used.
 
 from .embedders import HashingTokenizer, OnnxEmbedder, TfidfEmbedder
 from .errors import VectorInputError
+from .hnsw import HnswConfig
 from .rag import RAGAnswer, RAGPipeline, Source, extractive_generator
 from .store import Hit, VectorStore
 
 __all__ = [
     "HashingTokenizer",
+    "HnswConfig",
     "Hit",
     "OnnxEmbedder",
     "RAGAnswer",

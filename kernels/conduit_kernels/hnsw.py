@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from . import hnsw_graph as _g
-from .distances import Metric, proxy_to_score, resolve_metric
+from .distances import Metric, resolve_metric
 from .topk import MISSING_ID, topk, topk_batch
 
 __all__ = ["REBUILD_FRACTION", "HnswIndex"]
@@ -55,6 +55,7 @@ REBUILD_FRACTION = 0.25
 BATCH_FRACTION = 0.02
 _MAX_LEVEL = 31  # reverse-edge keys reserve 6 bits for the layer
 _FORMAT = 1
+_NO_MASK = np.zeros(0, dtype=np.bool_)
 _ARRAYS = ("data", "links0", "count0", "levels", "upper_offset", "upper_links", "upper_count",
            "deleted", "labels")
 
@@ -307,10 +308,6 @@ class HnswIndex:
 
     # --- search ---
 
-    def _query_rows(self, queries, name):
-        qs = self._rows(queries, name)
-        return qs
-
     def _filter(self, mask, exact_below, ef):
         """``(allowed mask for the kernels, eligible nodes for an exact scan or None)``."""
         g, n = self._graph, self._size
@@ -319,8 +316,8 @@ class HnswIndex:
             exact_below = math.sqrt(ef * 2 * self.M * max(live, 1))
         if mask is None:
             if live >= exact_below:
-                return np.zeros(0, np.bool_), None
-            return np.zeros(0, np.bool_), np.flatnonzero(~g.deleted[:n])
+                return _NO_MASK, None
+            return _NO_MASK, np.flatnonzero(~g.deleted[:n])
         mask = np.asarray(mask)
         if mask.dtype != np.bool_ or mask.ndim != 1:
             raise ValueError("mask must be a 1-D bool array indexed by label")
@@ -336,14 +333,6 @@ class HnswIndex:
     def _empty(self, m, k):
         worst = -np.inf if self._metric in (Metric.COSINE, Metric.DOT) else np.inf
         return np.full((m, k), MISSING_ID, np.int64), np.full((m, k), worst, np.float32)
-
-    def _decode(self, nodes, proxies):
-        missing = nodes == _g.EMPTY
-        labels = self._graph.labels[np.where(missing, 0, nodes)]
-        labels[missing] = MISSING_ID
-        scores = proxy_to_score(self._metric, proxies)
-        scores[missing] = -np.inf if self._metric in (Metric.COSINE, Metric.DOT) else np.inf
-        return labels, scores
 
     def search_batch(self, queries, k: int, *, ef: int | None = None, mask=None,
                      exact_below: int | None = None):
@@ -365,7 +354,7 @@ class HnswIndex:
         labels : int64[m, k]
         scores : float32[m, k]
         """
-        qs = self._query_rows(queries, "queries")
+        qs = self._rows(queries, "queries")
         k = _positive_int("k", k)
         ef = self.ef if ef is None else _positive_int("ef", ef)
         m = qs.shape[0]
@@ -391,10 +380,9 @@ class HnswIndex:
                 g.upper_links, g.upper_count, g.deleted, g.labels, allowed, self._entry,
                 self._max_level)
         if m == 1:
-            nodes, proxies = _g.search_one(*args, qs[0], k, ef)
-            return self._decode(nodes[None, :], proxies[None, :])
-        nodes, proxies = _g.search_batch(*args, qs, k, ef)
-        return self._decode(nodes, proxies)
+            labels, scores = _g.search_one(*args, qs[0], k, ef)
+            return labels[None, :], scores[None, :]
+        return _g.search_batch(*args, qs, k, ef)
 
     def search(self, query, k: int, *, ef: int | None = None, mask=None,
                exact_below: int | None = None):

@@ -45,7 +45,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from ._jit import inline, kernel
+from ._jit import inline, kernel, prefetch
 from .topk import heap_push, heap_sort
 
 #: Heap slot sentinel (larger than any node id), as in :mod:`conduit_kernels.topk`.
@@ -191,9 +191,13 @@ def search_layer(metric, data, q, ep, lev, ef, links0, count0, upper_links, uppe
     mask ``allowed``, empty for all) enter the result heap. Returns the result
     max-heap ``(proxies float32[ef], nodes int64[ef])``, unsorted, sentinel-padded.
     """
-    table = np.full(1024, -1, dtype=np.int32)
+    size = 1024
+    while size < 64 * ef and size < (1 << 16):
+        size *= 2
+    table = np.full(size, -1, dtype=np.int32)
     n_seen = 1
     _visit(table, ep)
+    fresh = np.empty(links0.shape[1], dtype=np.int64)
     cd = np.empty(256, dtype=np.float32)
     ci = np.empty(256, dtype=np.int64)
     hd = np.full(ef, np.inf, dtype=np.float32)
@@ -212,13 +216,19 @@ def search_layer(metric, data, q, ep, lev, ef, links0, count0, upper_links, uppe
             break
         _cand_pop(cd, ci, n_cand)
         n_cand -= 1
+        # unvisited neighbours first, their rows prefetched, then scored
+        n_fresh = 0
         for t in range(_degree(c, lev, count0, upper_count, upper_offset)):
             v = _neighbour(c, lev, t, links0, upper_links, upper_offset)
-            if not _visit(table, v):
-                continue
-            n_seen += 1
-            if 2 * n_seen > table.shape[0]:
-                table = _grow_visited(table)
+            if _visit(table, v):
+                fresh[n_fresh] = v
+                n_fresh += 1
+                prefetch(data, v)
+        n_seen += n_fresh
+        if 2 * n_seen > table.shape[0]:
+            table = _grow_visited(table)
+        for t in range(n_fresh):
+            v = fresh[t]
             dv = proxy(metric, q, data, v)
             if found < ef or dv < hd[0]:
                 if n_cand == cd.shape[0]:
@@ -255,10 +265,27 @@ def _greedy(metric, data, q, ep, lev, links0, count0, upper_links, upper_count, 
     return best
 
 
+@inline
+def _decode(metric, labels, hd, hi, k, out_l, out_s):
+    """Nodes -> labels, proxies -> natural scores; empty slots -> -1 and -inf / +inf."""
+    for t in range(k):
+        if hi[t] == EMPTY:
+            out_l[t] = -1
+            out_s[t] = -np.inf if metric <= 1 else np.inf
+        else:
+            out_l[t] = labels[hi[t]]
+            d = hd[t]
+            if metric <= 1:
+                out_s[t] = -d
+            elif metric == 2:
+                out_s[t] = np.sqrt(max(d, np.float32(0.0)))
+            else:
+                out_s[t] = d
+
+
 @kernel(fastmath=True)
-def search_one(metric, data, links0, count0, levels, upper_offset, upper_links, upper_count,
-               deleted, labels, allowed, entry, max_level, q, k, ef):
-    """The ``k`` best eligible nodes for ``q``: ``(nodes int64[k], proxies float32[k])``."""
+def _search_into(metric, data, links0, count0, levels, upper_offset, upper_links, upper_count,
+                 deleted, labels, allowed, entry, max_level, q, k, ef, out_l, out_s):
     ep = entry
     for lev in range(max_level, 0, -1):
         ep = _greedy(metric, data, q, ep, lev, links0, count0, upper_links, upper_count,
@@ -266,7 +293,22 @@ def search_one(metric, data, links0, count0, levels, upper_offset, upper_links, 
     hd, hi = search_layer(metric, data, q, ep, 0, max(ef, k), links0, count0, upper_links,
                           upper_count, upper_offset, deleted, labels, allowed)
     heap_sort(hd, hi)
-    return hi[:k].copy(), hd[:k].copy()
+    _decode(metric, labels, hd, hi, k, out_l, out_s)
+
+
+@kernel(fastmath=True)
+def search_one(metric, data, links0, count0, levels, upper_offset, upper_links, upper_count,
+               deleted, labels, allowed, entry, max_level, q, k, ef):
+    """The ``k`` best eligible nodes for ``q``: ``(labels int64[k], scores float32[k])``.
+
+    Scores are natural (similarity for cosine/dot, distance otherwise); empty slots
+    hold label -1 and score -inf (similarities) or +inf (distances).
+    """
+    out_l = np.empty(k, dtype=np.int64)
+    out_s = np.empty(k, dtype=np.float32)
+    _search_into(metric, data, links0, count0, levels, upper_offset, upper_links, upper_count,
+                 deleted, labels, allowed, entry, max_level, q, k, ef, out_l, out_s)
+    return out_l, out_s
 
 
 @kernel(parallel=True, fastmath=True)
@@ -274,14 +316,13 @@ def search_batch(metric, data, links0, count0, levels, upper_offset, upper_links
                  deleted, labels, allowed, entry, max_level, qs, k, ef):
     """:func:`search_one` for each row of ``qs``, in parallel over the queries."""
     m = qs.shape[0]
-    out_i = np.empty((m, k), dtype=np.int64)
-    out_d = np.empty((m, k), dtype=np.float32)
+    out_l = np.empty((m, k), dtype=np.int64)
+    out_s = np.empty((m, k), dtype=np.float32)
     for t in prange(m):
-        ids, ds = search_one(metric, data, links0, count0, levels, upper_offset, upper_links,
-                             upper_count, deleted, labels, allowed, entry, max_level, qs[t], k, ef)
-        out_i[t] = ids
-        out_d[t] = ds
-    return out_i, out_d
+        _search_into(metric, data, links0, count0, levels, upper_offset, upper_links,
+                     upper_count, deleted, labels, allowed, entry, max_level, qs[t], k, ef,
+                     out_l[t], out_s[t])
+    return out_l, out_s
 
 
 @kernel(fastmath=True)
