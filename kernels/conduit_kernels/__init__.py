@@ -59,6 +59,7 @@ _EXPORTS = {
     "tfidf_fit": "tfidf",
     "tfidf_transform": "tfidf",
     "HnswIndex": "hnsw",
+    "merge_topk": "merge",
     "MISSING_ID": "topk",
     "topk": "topk",
     "topk_batch": "topk",

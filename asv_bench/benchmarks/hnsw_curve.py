@@ -18,9 +18,10 @@ One process, the same data, the same run, for every library:
 Writes ``docs/hnsw_results.json`` and the recall/QPS plot ``docs/hnsw_recall_qps.png``
 and prints a Markdown table. Run (tens of minutes on 2 cores)::
 
-    PYTHONPATH=$PWD:$PWD/kernels python asv_bench/hnsw_curve.py --sizes 100000x384,300000x128
+    PYTHONPATH=$PWD:$PWD/kernels python asv_bench/benchmarks/hnsw_curve.py \
+        --sizes 100000x384,300000x128
 
-``asv_bench/benchmarks/hnsw.py`` runs the same measurement under asv.
+``hnsw.py`` beside this file runs the same measurement under asv.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ EF_CONSTRUCTION = 100
 EF_SWEEP = (16, 32, 64, 128, 256)
 N_SINGLE = 200
 N_BATCH = 1000
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def make_data(n: int, dim: int, n_queries: int = N_BATCH, seed: int = 7):
