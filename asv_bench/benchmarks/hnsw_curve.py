@@ -15,8 +15,9 @@ One process, the same data, the same run, for every library:
   (:func:`conduit_kernels.topk.topk_batch`), single-query latency (200 queries one
   call each, mean) and batched throughput (1,000 queries in one call).
 
-Writes ``docs/hnsw_results.json`` and the recall/QPS plot ``docs/hnsw_recall_qps.png``
-and prints a Markdown table. Run (tens of minutes on 2 cores)::
+Writes ``docs/hnsw_results.json`` (after each size) and the recall/QPS plot
+``docs/hnsw_recall_qps.png`` and prints a Markdown table; ``--plot-only`` redraws both
+from the JSON. Run (tens of minutes on 2 cores)::
 
     PYTHONPATH=$PWD:$PWD/kernels python asv_bench/benchmarks/hnsw_curve.py \
         --sizes 100000x384,300000x128
@@ -204,7 +205,7 @@ def measure(n: int, dim: int, ef_sweep=EF_SWEEP, log=print) -> dict:
                 batched = lib.batch(queries)
                 batch_s = time.perf_counter() - t
                 point = {"ef": ef, "recall": _recall(batched, want),
-                         "recall_single": _recall(single, want[:N_SINGLE]),
+                         "recall_single": _recall(single, want[:N_SINGLE]),  # same answers as batched
                          "latency_ms": latency * 1e3, "qps_single": 1 / latency,
                          "qps_batch": len(queries) / batch_s}
                 row["curve"].append(point)
@@ -225,7 +226,7 @@ def plot(all_results: dict, out: Path) -> None:
     fig, axes = plt.subplots(1, len(sizes), figsize=(6 * len(sizes), 4.5), squeeze=False)
     for ax, size in zip(axes[0], sizes):
         for name, row in all_results[size].items():
-            xs = [p["recall_single"] for p in row["curve"]]
+            xs = [p["recall"] for p in row["curve"]]
             ys = [p["qps_single"] for p in row["curve"]]
             ax.plot(xs, ys, marker="o", label=name)
         ax.set_yscale("log")
@@ -245,7 +246,7 @@ def table(all_results: dict) -> str:
         for name, row in libs.items():
             for p in row["curve"]:
                 lines.append(f"| {size} | {name} | {row['build_s']:.1f} | {row['bytes'] / 2**20:.0f} | "
-                             f"{p['ef']} | {p['recall_single']:.3f} | {p['latency_ms']:.3f} | "
+                             f"{p['ef']} | {p['recall']:.3f} | {p['latency_ms']:.3f} | "
                              f"{p['qps_single']:,.0f} | {p['qps_batch']:,.0f} |")
     return "\n".join(lines)
 
@@ -255,14 +256,20 @@ def main(argv=None) -> None:
     parser.add_argument("--sizes", default="100000x384,1000000x128",
                         help="comma-separated NxDIM data sizes")
     parser.add_argument("--out", type=Path, default=DOCS)
+    parser.add_argument("--plot-only", action="store_true",
+                        help="redraw the plot and table from OUT/hnsw_results.json")
     args = parser.parse_args(argv)
-    all_results = {}
-    for spec in args.sizes.split(","):
-        n, dim = (int(v) for v in spec.lower().split("x"))
-        all_results[f"{n:,} x {dim}"] = measure(n, dim, log=lambda s: print(s, flush=True))
-    meta = {"date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "M": M,
-            "ef_construction": EF_CONSTRUCTION, "results": all_results}
-    (args.out / "hnsw_results.json").write_text(json.dumps(meta, indent=1))
+    results_file = args.out / "hnsw_results.json"
+    if args.plot_only:
+        all_results = json.loads(results_file.read_text())["results"]
+    else:
+        all_results = {}
+        for spec in args.sizes.split(","):
+            n, dim = (int(v) for v in spec.lower().split("x"))
+            all_results[f"{n:,} x {dim}"] = measure(n, dim, log=lambda s: print(s, flush=True))
+            meta = {"date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "M": M,
+                    "ef_construction": EF_CONSTRUCTION, "results": all_results}
+            results_file.write_text(json.dumps(meta, indent=1))  # each size as it completes
     plot(all_results, args.out / "hnsw_recall_qps.png")
     print(table(all_results))
 

@@ -167,7 +167,7 @@ def test_writes_route_by_id(ray_cluster, data):
     _same(one.search_batch(q, k=10), many.search_batch(q, k=10))
     vector, meta = many.get("d1")
     np.testing.assert_array_equal(vector, new[0])
-    assert meta == {"group": 50} and "brand-new" in many and many.get("d4") is not None
+    assert meta == {"group": 50} and "brand-new" in many and many.get("d5") is not None
     assert many.get(0) is None and "missing" not in many
 
 
