@@ -12,6 +12,9 @@ of rows (the tie-break among equal scores) is not insertion order after deletes.
 candidates, then re-scores those exactly from the float32 rows, so recall stays
 at (or next to) 1.0 while the scan reads 4x fewer bytes; the codes are rebuilt
 after writes, on the next search. Numba has no CPU float16 arithmetic, hence int8.
+
+``index="hnsw"`` keeps an approximate HNSW graph in step with the rows and answers
+searches from it; :mod:`.hnsw` owns that, this module only notifies it of writes.
 """
 
 from __future__ import annotations
