@@ -36,16 +36,16 @@ def ray_cluster():
     if ray_constants.ENABLE_RAY_CLUSTER:
         pytest.fail("ray was imported before the loopback setting: run this module on its own")
     temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # Ray's socket paths must stay short
-    for attempt in range(3):
-        try:
-            ray.init(num_cpus=2, _node_ip_address="127.0.0.1", include_dashboard=False,
-                     _temp_dir=temp, log_to_driver=False)
-            break
-        except Exception as exc:  # Ray gives its raylet a fixed 30 s to register
-            ray.shutdown()
-            if attempt == 2 or "timed out during startup" not in str(exc):
-                raise
     try:
+        for attempt in range(3):
+            try:
+                ray.init(num_cpus=2, _node_ip_address="127.0.0.1", include_dashboard=False,
+                         _temp_dir=temp, log_to_driver=False)
+                break
+            except Exception as exc:  # Ray gives its raylet a fixed 30 s to register
+                ray.shutdown()
+                if attempt == 2 or "timed out during startup" not in str(exc):
+                    raise
         yield ray
     finally:
         ray.shutdown()
