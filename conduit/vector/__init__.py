@@ -3,7 +3,8 @@
 Layering: a client of ``conduit_kernels`` (distances, topk, tfidf, bm25, cuda);
 knows nothing of HTTP. Bad input raises :class:`VectorInputError` (a ``ValueError``
 naming the field, ``status_code = 422``) before any state changes.
-scipy (TF-IDF matrices), onnxruntime (OnnxEmbedder) and httpx (OpenAIChatGenerator)
+scipy (TF-IDF matrices), onnxruntime (OnnxEmbedder), httpx (OpenAIChatGenerator) and
+ray (ShardedVectorStore)
 load only when used.
 """
 
@@ -13,7 +14,9 @@ from .errors import CorruptStoreError, VectorInputError
 from .fusion import reciprocal_rank_fusion, weighted_fusion
 from .lexical import BM25Index
 from .llm import ChatCompletionError, OpenAIChatGenerator
+from .hnsw import HnswConfig
 from .rag import NO_ANSWER, RAGAnswer, RAGPipeline, Retrieval, Source, extractive_generator
+from .sharded import ShardedVectorStore
 from .store import Hit, VectorStore
 
 __all__ = [
@@ -23,6 +26,7 @@ __all__ = [
     "Chunker",
     "CorruptStoreError",
     "HashingTokenizer",
+    "HnswConfig",
     "Hit",
     "NO_ANSWER",
     "OnnxEmbedder",
@@ -30,6 +34,7 @@ __all__ = [
     "RAGAnswer",
     "RAGPipeline",
     "Retrieval",
+    "ShardedVectorStore",
     "Source",
     "TfidfEmbedder",
     "VectorInputError",

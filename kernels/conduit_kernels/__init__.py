@@ -68,6 +68,8 @@ _EXPORTS = {
     "encode_documents": "tfidf",
     "tfidf_fit": "tfidf",
     "tfidf_transform": "tfidf",
+    "HnswIndex": "hnsw",
+    "merge_topk": "merge",
     "MISSING_ID": "topk",
     "topk": "topk",
     "topk_batch": "topk",
