@@ -13,8 +13,8 @@ from .embedders import HashingTokenizer, OnnxEmbedder, TfidfEmbedder
 from .errors import CorruptStoreError, VectorInputError
 from .fusion import reciprocal_rank_fusion, weighted_fusion
 from .lexical import BM25Index
-from .llm import ChatCompletionError, OpenAIChatGenerator
 from .hnsw import HnswConfig
+from .llm import ChatCompletionError, OpenAIChatGenerator
 from .rag import NO_ANSWER, RAGAnswer, RAGPipeline, Retrieval, Source, extractive_generator
 from .sharded import ShardedVectorStore
 from .store import Hit, VectorStore
