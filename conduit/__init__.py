@@ -37,17 +37,20 @@ from .exceptions import (
 )
 from .http import (
     EventSourceResponse,
+    FileResponse,
     Headers,
     HTMLResponse,
     JSONResponse,
     PlainTextResponse,
     QueryParams,
+    RedirectResponse,
     Request,
     Response,
     StreamingResponse,
 )
 from .routing import RouteError
 from .server import ServerConfig
+from .staticfiles import StaticFiles
 
 __version__ = "0.1.0"
 
@@ -130,6 +133,7 @@ __all__ = [
     "Depends",
     "DynamicBatcher",
     "EventSourceResponse",
+    "FileResponse",
     "Forbidden",
     "GatewayTimeout",
     "GZip",
@@ -166,6 +170,7 @@ __all__ = [
     "QueryParams",
     "RAGAnswer",
     "RAGPipeline",
+    "RedirectResponse",
     "RateLimit",
     "RedisBackend",
     "Request",
@@ -180,6 +185,7 @@ __all__ = [
     "ServiceUnavailable",
     "Source",
     "StreamingModel",
+    "StaticFiles",
     "StreamingResponse",
     "TestClient",
     "TfidfEmbedder",

@@ -15,6 +15,7 @@ from typing import Any
 
 from .binding import build_endpoint
 from .exceptions import HTTPError, MethodNotAllowed, NotFound, error_response
+from .http.files import FileNotServable
 from .http.request import ClientDisconnect, InvalidJSON, Request
 from .http.response import JSONResponse, PlainTextResponse, Response
 from .routing.router import Route, Router
@@ -64,6 +65,8 @@ class Conduit:
         self.docs_url = docs_url
         self.router = Router()
         self.state = SimpleNamespace()
+        #: prefix -> mounted target (StaticFiles, a sub-app, an ASGI app).
+        self.mounts: dict[str, Any] = {}
         self.middleware: list[Middleware] = list(middleware or [])
         self.exception_handlers: dict[type[BaseException] | int, Callable] = {}
         self._startup: list[Callable[[], Any]] = []
@@ -134,6 +137,12 @@ class Conduit:
         from .openapi import openapi
 
         return openapi(self)
+
+    def mount(self, path: str, target: Any, *, name: str | None = None) -> None:
+        """Serve ``path`` and everything below it with ``target`` (StaticFiles, a Conduit app)."""
+        from .mounting import mount
+
+        mount(self, path, target, name=name)
 
     def mount_mcp(self, path: str, server: Any, **options: Any) -> Any:
         """Serve an :class:`~conduit.mcp.MCPServer` over Streamable HTTP at ``path``."""
@@ -240,7 +249,7 @@ class Conduit:
             limit = route.options.get("max_body_size")
             if limit is not None:  # the server reads it before each body read
                 request.max_body_size = limit
-            return to_response(await route.endpoint(request))
+            return to_response(await route.endpoint(request)).prepare(request)
         except Exception as exc:
             return await self.error_to_response(request, exc)
 
@@ -259,6 +268,8 @@ class Conduit:
         request_id = request_id_of(request)
         if isinstance(exc, HTTPError):
             return exc.to_response(request_id)
+        if isinstance(exc, FileNotServable):
+            return error_response(404, "file not found", request_id)
         if isinstance(exc, InvalidJSON):
             return error_response(400, str(exc), request_id)
         if isinstance(exc, ClientDisconnect):

@@ -54,7 +54,7 @@ def _text_extractor(spec: ParamSpec) -> Extractor:
             return request.headers.get(key)
     else:
         def lookup(request: Request) -> Any:
-            return _cookies(request).get(key)
+            return request.cookies.get(key)
 
     if spec.is_list:
         def extract(request: Request, kwargs: dict, errors: list, body: Any) -> None:
@@ -93,17 +93,6 @@ def _text_extractor(spec: ParamSpec) -> Extractor:
         if check is None or check(raw, loc, errors):
             kwargs[name] = raw
     return extract
-
-
-def _cookies(request: Request) -> dict[str, str]:
-    # RFC 6265 §5.4: "name=value" pairs separated by "; ". Lenient: skip malformed pairs.
-    jar: dict[str, str] = {}
-    for header in request.headers.getlist("cookie"):
-        for pair in header.split(";"):
-            key, sep, value = pair.strip().partition("=")
-            if sep and key:
-                jar.setdefault(key, value.strip().strip('"'))
-    return jar
 
 
 def _body_extractor(spec: ParamSpec) -> Extractor:

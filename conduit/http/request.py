@@ -9,6 +9,7 @@ from urllib.parse import unquote
 
 import orjson
 
+from .cookies import parse_cookies
 from .datastructures import Headers, QueryParams
 
 #: ``await receive()`` returns the next chunk of the body, ``b""`` once it is complete.
@@ -37,7 +38,7 @@ class Request:
 
     __slots__ = ("method", "raw_path", "query_string", "headers", "client", "path_params",
                  "app", "route", "_receive", "_body", "_streamed", "_query", "_path", "_state",
-                 "scheme", "http_version", "max_body_size")
+                 "scheme", "http_version", "max_body_size", "_cookies")
 
     def __init__(
         self,
@@ -70,6 +71,7 @@ class Request:
         self._query: QueryParams | None = None
         self._path: str | None = None
         self._state: SimpleNamespace | None = None
+        self._cookies: dict[str, str] | None = None
 
     @property
     def path(self) -> str:
@@ -89,6 +91,13 @@ class Request:
         if self._query is None:
             self._query = QueryParams(self.query_string)
         return self._query
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """The ``Cookie`` header as ``name -> value`` (RFC 6265 §5.4; malformed pairs skipped)."""
+        if self._cookies is None:
+            self._cookies = parse_cookies(self.headers.getlist("cookie"))
+        return self._cookies
 
     @property
     def state(self) -> SimpleNamespace:
