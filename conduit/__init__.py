@@ -10,7 +10,7 @@ import importlib
 from typing import Any
 
 from .app import Conduit, Middleware
-from .binding import Array, Body, Cookie, Depends, Header, Param, Path, Query
+from .binding import Array, Body, Cookie, Depends, File, Form, Header, Param, Path, Query
 from .exceptions import (
     BadGateway,
     BadRequest,
@@ -57,6 +57,10 @@ __version__ = "0.1.0"
 #: name -> module, imported on first access.
 _LAZY = {
     "TestClient": "conduit.testing",
+    # Forms and uploads (python-multipart loads with them)
+    "FormData": "conduit.forms",
+    "FormLimits": "conduit.forms",
+    "UploadFile": "conduit.forms",
     "LiveServer": "conduit.testing",
     # ML serving (conduit.ml; `conduit.ml.compile` stays there: it would shadow a builtin)
     "CompiledModel": "conduit.ml",
@@ -134,7 +138,11 @@ __all__ = [
     "DynamicBatcher",
     "EventSourceResponse",
     "FileResponse",
+    "File",
     "Forbidden",
+    "Form",
+    "FormData",
+    "FormLimits",
     "GatewayTimeout",
     "GZip",
     "HashingTokenizer",
@@ -194,6 +202,7 @@ __all__ = [
     "Unauthorized",
     "UnprocessableEntity",
     "UnsupportedMediaType",
+    "UploadFile",
     "UpstreamTimeout",
     "ValidationError",
     "VectorInputError",

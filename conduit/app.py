@@ -249,7 +249,11 @@ class Conduit:
             limit = route.options.get("max_body_size")
             if limit is not None:  # the server reads it before each body read
                 request.max_body_size = limit
-            return to_response(await route.endpoint(request)).prepare(request)
+            try:
+                return to_response(await route.endpoint(request)).prepare(request)
+            finally:
+                if request._form is not None:  # uploads are closed (and removed) once handled
+                    await request.close_form()
         except Exception as exc:
             return await self.error_to_response(request, exc)
 
