@@ -10,6 +10,7 @@ import importlib
 from typing import Any
 
 from .app import Conduit, Middleware
+from .background import BackgroundTasks
 from .binding import Array, Body, Cookie, Depends, File, Form, Header, Param, Path, Query
 from .exceptions import (
     BadGateway,
@@ -57,6 +58,8 @@ __version__ = "0.1.0"
 #: name -> module, imported on first access.
 _LAZY = {
     "TestClient": "conduit.testing",
+    "APIRouter": "conduit.routers",
+    "NoMatchFound": "conduit.routers",
     # Forms and uploads (python-multipart loads with them)
     "FormData": "conduit.forms",
     "FormLimits": "conduit.forms",
@@ -122,7 +125,9 @@ __all__ = [
     "abort",
     "AccessLog",
     "APIKeyAuth",
+    "APIRouter",
     "Array",
+    "BackgroundTasks",
     "BadGateway",
     "BadRequest",
     "Body",
@@ -164,6 +169,7 @@ __all__ = [
     "ModelNotFound",
     "ModelRegistry",
     "ModelVersion",
+    "NoMatchFound",
     "NotFound",
     "NotImplementedError_",
     "OnnxEmbedder",

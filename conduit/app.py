@@ -18,6 +18,7 @@ from .exceptions import HTTPError, MethodNotAllowed, NotFound, error_response
 from .http.files import FileNotServable
 from .http.request import ClientDisconnect, InvalidJSON, Request
 from .http.response import JSONResponse, PlainTextResponse, Response
+from .routing.decorators import RouteDecorators
 from .routing.router import Route, Router
 
 logger = logging.getLogger("conduit.error")
@@ -46,7 +47,7 @@ async def _call_hook(fn: Callable[[], Any]) -> None:
         await result
 
 
-class Conduit:
+class Conduit(RouteDecorators):
     """A Conduit application.
 
     >>> app = Conduit()
@@ -103,33 +104,6 @@ class Conduit:
         route.endpoint = _wrap_route(endpoint, middleware or [])
         return route
 
-    def route(self, path: str, methods=("GET",), **options: Any):
-        def decorator(handler):
-            self.add_route(path, handler, methods, **options)
-            return handler
-        return decorator
-
-    def get(self, path: str, **options: Any):
-        return self.route(path, ["GET"], **options)
-
-    def post(self, path: str, **options: Any):
-        return self.route(path, ["POST"], **options)
-
-    def put(self, path: str, **options: Any):
-        return self.route(path, ["PUT"], **options)
-
-    def patch(self, path: str, **options: Any):
-        return self.route(path, ["PATCH"], **options)
-
-    def delete(self, path: str, **options: Any):
-        return self.route(path, ["DELETE"], **options)
-
-    def head(self, path: str, **options: Any):
-        return self.route(path, ["HEAD"], **options)
-
-    def options(self, path: str, **options: Any):
-        return self.route(path, ["OPTIONS"], **options)
-
     # -------------------------------------------------------------- extensions
 
     def openapi(self) -> dict[str, Any]:
@@ -137,6 +111,18 @@ class Conduit:
         from .openapi import openapi
 
         return openapi(self)
+
+    def include_router(self, router: Any, *, prefix: str = "", tags: list[str] | None = None,
+                       dependencies: list[Any] | None = None) -> None:
+        """Add every route of an :class:`~conduit.APIRouter` under ``prefix``."""
+        for registration in router.expanded(prefix, tags, dependencies):
+            self.add_route(registration.path, registration.handler, registration.methods, **registration.options)
+
+    def url_path_for(self, name: str, **params: Any) -> str:
+        """The path of the route named ``name`` with ``params`` filled in (``NoMatchFound`` if none)."""
+        from .routers import url_path_for
+
+        return url_path_for(self.router.routes, name, **params)
 
     def mount(self, path: str, target: Any, *, name: str | None = None) -> None:
         """Serve ``path`` and everything below it with ``target`` (StaticFiles, a Conduit app)."""
@@ -250,7 +236,11 @@ class Conduit:
             if limit is not None:  # the server reads it before each body read
                 request.max_body_size = limit
             try:
-                return to_response(await route.endpoint(request)).prepare(request)
+                response = to_response(await route.endpoint(request)).prepare(request)
+                state = request._state
+                if state is not None and getattr(state, "background", None):
+                    response.background = state.background  # the server runs it after sending
+                return response
             finally:
                 if request._form is not None:  # uploads are closed (and removed) once handled
                     await request.close_form()

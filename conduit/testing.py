@@ -103,6 +103,8 @@ def _transport_class():
                 content = b"".join([chunk async for chunk in _iterate(response)])
             else:
                 content = response.body if method != "HEAD" else b""
+            if response.background is not None:
+                await response.background()
             headers = list(response.headers)
             if not isinstance(response, StreamingResponse):
                 headers.append(("content-length", str(len(response.body))))

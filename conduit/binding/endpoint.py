@@ -22,6 +22,8 @@ from ..http.request import Request
 from ..http.response import Response
 from ..routing.router import Route, RouteError
 from .convert import INVALID, Invalid
+from ..background import tasks_of
+from .markers import Depends
 from .signature import FORM_SOURCES, ParamSpec, Plan, analyse, finish_body
 
 Extractor = Callable[[Request, dict, list, Any], None]
@@ -211,10 +213,13 @@ class _Solver:
         self.plan = plan
         self.extractors: list[Extractor] = []
         self.requests: list[str] = []
+        self.backgrounds: list[str] = []
         self.dependencies: list[tuple[str, _Solver, bool]] = []
         for spec in plan.params:
             if spec.source == "request":
                 self.requests.append(spec.name)
+            elif spec.source == "background":
+                self.backgrounds.append(spec.name)
             elif spec.source == "depends":
                 self.dependencies.append((spec.name, _Solver(spec.dependency), spec.marker.use_cache))
             elif spec.source == "body":
@@ -231,6 +236,8 @@ class _Solver:
             extract(request, kwargs, errors, body)
         for name in self.requests:
             kwargs[name] = request
+        for name in self.backgrounds:
+            kwargs[name] = tasks_of(request)
         for name, solver, use_cache in self.dependencies:
             call = solver.plan.call
             if use_cache and call in cache:
@@ -258,12 +265,26 @@ class _Solver:
         return result
 
 
+def _add_route_dependencies(plan: Plan, route: Route) -> list[str]:
+    """``dependencies=[Depends(fn), ...]`` on a route (or its router): solved, not passed."""
+    hidden = []
+    for i, marker in enumerate(route.options.get("dependencies") or ()):
+        if not isinstance(marker, Depends):
+            raise RouteError(f"route {route.pattern!r} ({route.name}): dependencies must be Depends(...), "
+                             f"got {marker!r}")
+        name = f"\x00dependency{i}"
+        plan.params.insert(i, ParamSpec(name, "depends", marker=marker, dependency=analyse(marker.dependency, route)))
+        hidden.append(name)
+    return hidden
+
+
 def build_endpoint(route: Route) -> Callable[[Request], Any]:
     """Analyse ``route.handler`` once and return the ``endpoint(request)`` coroutine function.
 
     The plan is kept on ``route.binding`` for OpenAPI and ``conduit routes --check``.
     """
     plan = analyse(route.handler, route)
+    hidden = _add_route_dependencies(plan, route)
     finish_body(plan)
     used = {s.key for s in plan.walk() if s.source == "path"}
     missing = [n for n in route.param_names if n not in used]
@@ -289,7 +310,7 @@ def build_endpoint(route: Route) -> Callable[[Request], Any]:
                          f"fields, not both ({', '.join(s.name for s in plan.body_params + form_params)})")
     needs_form = bool(form_params)
     needs_files = any(s.source == "file" for s in form_params)
-    has_dependencies = any(s.source == "depends" for s in plan.params)
+    has_dependencies = any(s.source in ("depends", "background") for s in plan.params)
     has_generators = plan.has_generators
     status_code = route.options.get("status_code")
 
@@ -315,6 +336,8 @@ def build_endpoint(route: Route) -> Callable[[Request], Any]:
         return kwargs
 
     async def call(kwargs: dict) -> Any:
+        for name in hidden:  # route and router dependencies run for their effect only
+            kwargs.pop(name, None)
         if plan.is_async:
             return await handler(**kwargs)
         if in_thread:

@@ -23,6 +23,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..background import BackgroundTasks
 from ..http.request import Request
 from ..routing.convertors import CONVERTORS
 from ..routing.router import Route, RouteError
@@ -40,7 +41,7 @@ class ParamSpec:
     """One bound parameter: where its value comes from and how it is converted."""
 
     name: str                      # the keyword argument
-    source: str                    # path | query | header | cookie | body | request | depends
+    source: str                    # path | query | header | cookie | body | form | file | request | depends | background
     key: str = ""                  # the name on the wire (query key, header name, body key)
     annotation: Any = Any          # as written, Annotated metadata included
     type: Any = Any                # without Annotated and Optional
@@ -156,6 +157,8 @@ def _spec(name: str, param: inspect.Parameter, annotation: Any, route: Route, st
 
     if (isinstance(base, type) and issubclass(base, Request)) or (unannotated and name == "request"):
         return ParamSpec(name, "request", annotation=annotation, type=Request)
+    if isinstance(base, type) and issubclass(base, BackgroundTasks):
+        return ParamSpec(name, "background", annotation=annotation, type=BackgroundTasks)
     if isinstance(marker, Depends):
         sub = analyse(marker.dependency, route, stack)
         return ParamSpec(name, "depends", annotation=annotation, type=base, marker=marker, dependency=sub)

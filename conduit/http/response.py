@@ -30,6 +30,8 @@ class Response:
 
     media_type: str | None = None
     charset = "utf-8"
+    #: An async callable the server awaits after the response is sent (BackgroundTasks).
+    background: Any = None
 
     def __init__(self, content: Any = b"", status_code: int = 200,
                  headers: HeadersInput = None, media_type: str | None = None):

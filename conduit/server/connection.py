@@ -224,6 +224,9 @@ class HTTPConnection:
         response = await self.app.handle(request)
         self._start_send_phase()
         await self._respond(request, response)
+        if response.background is not None:  # background tasks: after the response is sent
+            self._enter(_STREAM, math.inf)
+            await response.background()
         return await self._finish_cycle()
 
     async def _read_head(self):

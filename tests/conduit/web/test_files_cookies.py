@@ -79,12 +79,6 @@ def server(tree):
         yield live
 
 
-@pytest.fixture()
-def client(server):
-    with httpx.Client(base_url=server.url) as http:
-        yield http
-
-
 def raw_get(server, target: bytes) -> bytes:
     """Send a request line verbatim (httpx would normalise '..' away)."""
     with socket.create_connection(("127.0.0.1", server.port)) as sock:

@@ -63,18 +63,6 @@ def make_app() -> Conduit:
     return app
 
 
-@pytest.fixture(scope="module")
-def server():
-    with LiveServer(make_app()) as live:
-        yield live
-
-
-@pytest.fixture()
-def client(server):
-    with httpx.Client(base_url=server.url) as http:
-        yield http
-
-
 def test_urlencoded_form_fields_bind(client):
     response = client.post("/login", data={"username": "ada", "password": "s3cret", "remember": "true"})
     assert response.json() == {"username": "ada", "remember": True, "length": 6}
