@@ -104,6 +104,15 @@ class Conduit(RouteDecorators):
         route.endpoint = _wrap_route(endpoint, middleware or [])
         return route
 
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        """ASGI 3: ``uvicorn module:app`` serves the app (http and lifespan; see conduit.asgi)."""
+        face = self.__dict__.get("_asgi")
+        if face is None:
+            from .asgi import ASGIFace
+
+            face = self._asgi = ASGIFace(self)
+        await face(scope, receive, send)
+
     # -------------------------------------------------------------- extensions
 
     def openapi(self) -> dict[str, Any]:

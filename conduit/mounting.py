@@ -1,8 +1,8 @@
 """``app.mount(path, target)``: hand every request under a prefix to another server.
 
 A target is a :class:`~conduit.staticfiles.StaticFiles`, another
-:class:`~conduit.Conduit` app (its routes answer with the prefix stripped), or
-any object with a ``serve(request, path) -> Response`` coroutine method. The
+:class:`~conduit.Conduit` app (its routes answer with the prefix stripped), an
+ASGI application (see :mod:`conduit.asgi`), or any object with a ``serve(request, path) -> Response`` coroutine method. The
 mount is two ordinary routes in the parent's table (``prefix`` and
 ``prefix/*path``), so the route kernel decides, and static routes of the parent
 still win over the mount (priority static > catch-all).
@@ -52,9 +52,13 @@ def mount(app: Any, path: str, target: Any, *, name: str | None = None) -> None:
         serve, methods = _sub_app_server(app, target, prefix)
     elif callable(getattr(target, "serve", None)):
         serve, methods = target.serve, tuple(getattr(target, "methods", ALL_METHODS))
+    elif callable(target):
+        from .asgi import asgi_mount_server  # an ASGI application (Starlette, FastAPI, ...)
+
+        serve, methods = asgi_mount_server(target, prefix), ALL_METHODS
     else:
         raise TypeError(f"cannot mount {target!r} at {path!r}: expected StaticFiles, a Conduit app, "
-                        "or an object with an async serve(request, path) method")
+                        "an ASGI application, or an object with an async serve(request, path) method")
 
     async def at_prefix(request: Request) -> Response:
         return await serve(request, "")

@@ -100,7 +100,9 @@ def _transport_class():
             request = Request(method, path, query, headers, self.client, receive)
             response = await self.app.handle(request)
             if isinstance(response, StreamingResponse) and method != "HEAD":
-                content = b"".join([chunk async for chunk in _iterate(response)])
+                from .asgi import iterate_chunks
+
+                content = b"".join([chunk async for chunk in iterate_chunks(response)])
             else:
                 content = response.body if method != "HEAD" else b""
             if response.background is not None:
@@ -113,14 +115,21 @@ def _transport_class():
     return AppTransport
 
 
-async def _iterate(response: StreamingResponse):
-    iterable = response.iterable
-    if hasattr(iterable, "__aiter__"):
-        async for item in iterable:
-            yield response.encode_chunk(item)
-    else:
-        for item in iterable:
-            yield response.encode_chunk(item)
+def app_loop(app) -> _TrioThread:
+    """Start ``app`` (warm-ups, startup hooks) on its own trio loop in a thread; ``stop()`` shuts it down."""
+
+    async def main(loop: _TrioThread):
+        await app.startup()
+        loop.started()
+        try:
+            await trio.sleep_forever()
+        finally:
+            with trio.CancelScope(shield=True):
+                await app.shutdown()
+
+    loop = _TrioThread(main)
+    loop.start()
+    return loop
 
 
 def TestClient(app, base_url: str = "http://testserver", client: tuple[str, int] = ("testclient", 50000),
@@ -135,17 +144,7 @@ def TestClient(app, base_url: str = "http://testserver", client: tuple[str, int]
 
     class _Client(httpx.Client):
         def __enter__(self):
-            async def main(loop: _TrioThread):
-                await app.startup()
-                loop.started()
-                try:
-                    await trio.sleep_forever()
-                finally:
-                    with trio.CancelScope(shield=True):
-                        await app.shutdown()
-
-            self._loop = _TrioThread(main)
-            self._loop.start()
+            self._loop = app_loop(app)
             self._transport.loop = self._loop
             return super().__enter__()
 
