@@ -59,6 +59,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "TestClient": "conduit.testing",
     "APIRouter": "conduit.routers",
+    "WebSocket": "conduit.websocket",
+    "WebSocketDisconnect": "conduit.websocket",
     "NoMatchFound": "conduit.routers",
     # Forms and uploads (python-multipart loads with them)
     "FormData": "conduit.forms",
@@ -214,4 +216,6 @@ __all__ = [
     "VectorInputError",
     "VectorStore",
     "VotingEnsemble",
+    "WebSocket",
+    "WebSocketDisconnect",
 ]

@@ -68,6 +68,8 @@ class Conduit(RouteDecorators):
         self.state = SimpleNamespace()
         #: prefix -> mounted target (StaticFiles, a sub-app, an ASGI app).
         self.mounts: dict[str, Any] = {}
+        #: Whether any @websocket route exists (the server checks upgrades only then).
+        self.has_websockets = False
         self.middleware: list[Middleware] = list(middleware or [])
         self.exception_handlers: dict[type[BaseException] | int, Callable] = {}
         self._startup: list[Callable[[], Any]] = []
@@ -103,6 +105,16 @@ class Conduit(RouteDecorators):
             raise
         route.endpoint = _wrap_route(endpoint, middleware or [])
         return route
+
+    def websocket(self, path: str, **options: Any):
+        """Register a WebSocket handler; it gets a :class:`~conduit.WebSocket` (by annotation)."""
+        def decorator(handler):
+            from .server.websocket import WEBSOCKET
+
+            self.add_route(path, handler, [WEBSOCKET], include_in_schema=False, **options)
+            self.has_websockets = True
+            return handler
+        return decorator
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         """ASGI 3: ``uvicorn module:app`` serves the app (http and lifespan; see conduit.asgi)."""
