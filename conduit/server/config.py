@@ -33,6 +33,9 @@ class ServerConfig:
     workers: int = 1
     #: The listen() backlog.
     backlog: int = 2048
+    #: PEM certificate chain and private key: serve HTTPS (``--ssl-certfile``/``--ssl-keyfile``).
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
     #: A WebSocket message (all its fragments) over this many bytes closes with 1009.
     websocket_max_message_size: int = 1024 * 1024
     #: Seconds a WebSocket receive may wait for the client before closing with 1001.

@@ -75,6 +75,7 @@ class HTTPConnection:
         # The stdlib socket under trio's, for non-blocking calls without trio's
         # per-call wrappers; None for other streams (then trio's stream API is used).
         self._sock = getattr(getattr(stream, "socket", None), "_sock", None)
+        self._scheme = "https" if isinstance(stream, trio.SSLStream) else "http"
         self._yielded = False
         self._reads = 0
         self._request: Request | None = None
@@ -224,7 +225,7 @@ class HTTPConnection:
                                   self.client, self.config)
             return False
         request = Request(head.method, head.path, head.query, Headers(head.headers), self.client,
-                          self._receive_body, http_version=head.http_version)
+                          self._receive_body, http_version=head.http_version, scheme=self._scheme)
         self._request = request
         self._start_handler_phase()
         response = await self.app.handle(request)
@@ -342,7 +343,8 @@ class HTTPConnection:
         """
         if self._phase != _IDLE:
             return False
-        sock = self._sock if self._sock is not None else getattr(self.stream, "socket", None)
+        sock = self._sock if self._sock is not None else getattr(
+            getattr(self.stream, "transport_stream", self.stream), "socket", None)  # under TLS: the TCP socket
         try:
             sock.shutdown(socket.SHUT_RD)
         except (OSError, AttributeError):
