@@ -61,6 +61,7 @@ _LAZY = {
     "APIRouter": "conduit.routers",
     "WebSocket": "conduit.websocket",
     "WebSocketDisconnect": "conduit.websocket",
+    "WebSocketRejected": "conduit.websocket_testing",
     "NoMatchFound": "conduit.routers",
     # Forms and uploads (python-multipart loads with them)
     "FormData": "conduit.forms",
@@ -218,4 +219,5 @@ __all__ = [
     "VotingEnsemble",
     "WebSocket",
     "WebSocketDisconnect",
+    "WebSocketRejected",
 ]

@@ -152,6 +152,13 @@ def TestClient(app, base_url: str = "http://testserver", client: tuple[str, int]
             super().__exit__(*exc_info)
             self._loop.stop()
 
+        def websocket_connect(self, path: str, subprotocols: list[str] | None = None,
+                              headers: dict[str, str] | None = None):
+            """An in-process WebSocket session with the app (use it as a context manager)."""
+            from .websocket_testing import WebSocketTestSession
+
+            return WebSocketTestSession(app, self._loop, path, subprotocols, headers)
+
     transport = _transport_class()(app, None, client)
     return _Client(transport=transport, base_url=base_url, **httpx_options)
 

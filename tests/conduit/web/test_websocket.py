@@ -209,3 +209,31 @@ def test_abrupt_disconnect_surfaces_as_websocket_disconnect(server):
         import time
         time.sleep(0.05)
     assert ("disconnect", 1006) in seen
+
+
+def test_testclient_websocket_connect():
+    from conduit import TestClient
+    from conduit.websocket_testing import WebSocketRejected
+
+    with TestClient(make_app()) as client:
+        with client.websocket_connect("/ws/lobby?name=bo") as ws:
+            assert ws.receive_json() == {"room": "lobby", "name": "bo"}
+            ws.send_text("hi")
+            assert ws.receive_text() == "lobby:hi"
+            ws.send_bytes(b"ab")
+            assert ws.receive_bytes() == b"ba"
+            ws.send_text("bye")
+            with pytest.raises(WebSocketDisconnect) as info:
+                ws.receive()
+            assert info.value.code == 4000
+        with client.websocket_connect("/proto", subprotocols=["chat.v1"]) as ws:
+            assert ws.subprotocol == "chat.v1"
+            assert ws.receive_text() == "chat.v1"
+        with pytest.raises(WebSocketRejected) as refused:
+            client.websocket_connect("/refuse").__enter__()
+        assert refused.value.status_code == 403
+        with client.websocket_connect("/boom") as ws:
+            ws.send_text("go")
+            with pytest.raises(WebSocketDisconnect) as info:
+                ws.receive()
+            assert info.value.code == 1011
