@@ -4,14 +4,16 @@ The HTTP connection calls :func:`websocket_route` for every upgrade request; whe
 ``@app.websocket`` route matches, :func:`serve_websocket` takes the socket over for
 the rest of the connection: it replays the head to wsproto for the handshake, runs
 the handler with a :class:`~conduit.websocket.WebSocket`, and closes with 1000 when
-the handler returns, 1011 (logged) when it raises, or an HTTP 403 when it returned
-without accepting.
+the handler returns, 1011 (logged) when it raises, 1001 when the server starts a
+graceful shutdown, or an HTTP 403 when it returned without accepting.
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Any
+
+import trio
 
 from ..exceptions import HTTPError
 from ..http.datastructures import Headers
@@ -39,6 +41,16 @@ def websocket_route(app: Any, head: Any):
     return match if match.route is not None else None
 
 
+async def _cancel_on_drain(app: Any, scope: trio.CancelScope) -> None:
+    """Cancel the handler once the server starts draining (checked every quarter second)."""
+    while not getattr(app, "draining", False):
+        await trio.sleep(_DRAIN_CHECK)
+    scope.cancel()
+
+
+_DRAIN_CHECK = 0.25
+
+
 def _raw_head(head: Any) -> bytes:
     target = head.path + (b"?" + head.query if head.query else b"")
     lines = [b"GET " + target + b" HTTP/1.1"] + [name + b": " + value for name, value in head.headers]
@@ -60,7 +72,29 @@ async def serve_websocket(stream: Any, app: Any, head: Any, match: Any, leftover
     websocket.route = match.route
     websocket.path_params = match.params
     try:
-        await match.route.endpoint(websocket)
+        failure: list[Exception] = []
+        with trio.CancelScope() as handler_scope:
+            async with trio.open_nursery() as nursery:
+
+                async def run_handler() -> None:
+                    # Caught here, re-raised below: a nursery would wrap it in an ExceptionGroup.
+                    try:
+                        await match.route.endpoint(websocket)
+                    except Exception as exc:
+                        failure.append(exc)
+                    finally:
+                        nursery.cancel_scope.cancel()
+
+                nursery.start_soon(_cancel_on_drain, app, handler_scope)
+                nursery.start_soon(run_handler)
+        if failure:
+            raise failure[0]
+        if handler_scope.cancelled_caught:  # a graceful shutdown: tell the client (RFC 6455 §7.4.1)
+            if websocket.accepted:
+                await websocket.close(1001, "server shutting down")
+            else:
+                await websocket.reject(503)
+            return
     except WebSocketDisconnect:
         pass
     except HTTPError as exc:  # e.g. a dependency refused: no handshake yet means an HTTP answer

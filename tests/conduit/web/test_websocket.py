@@ -237,3 +237,40 @@ def test_testclient_websocket_connect():
             with pytest.raises(WebSocketDisconnect) as info:
                 ws.receive()
             assert info.value.code == 1011
+
+
+def test_graceful_shutdown_closes_open_websockets_with_1001():
+    import trio
+
+    from conduit.server import serve
+
+    app = Conduit()
+
+    @app.websocket("/forever")
+    async def forever(websocket: WebSocket):
+        await websocket.accept()
+        await websocket.send_text("ready")
+        async for _ in websocket:
+            pass
+
+    codes: list[int] = []
+
+    def client(port: int, ready: trio.Event, token) -> None:
+        with connect(f"ws://127.0.0.1:{port}/forever") as ws:
+            assert ws.recv() == "ready"
+            trio.from_thread.run_sync(ready.set, trio_token=token)
+            with pytest.raises(ConnectionClosed) as info:
+                ws.recv()
+            codes.append(info.value.rcvd.code)
+
+    async def main():
+        stop, ready = trio.Event(), trio.Event()
+        async with trio.open_nursery() as nursery:
+            port = await nursery.start(lambda task_status: serve(app, "127.0.0.1", 0, shutdown_trigger=stop,
+                                                                 grace_period=10, task_status=task_status))
+            nursery.start_soon(trio.to_thread.run_sync, client, port, ready, trio.lowlevel.current_trio_token())
+            await ready.wait()
+            stop.set()
+
+    trio.run(main)
+    assert codes == [1001]
