@@ -246,7 +246,11 @@ class Conduit(RouteDecorators):
             if route is None:
                 if not match.allowed:
                     raise NotFound(detail=f"no route matches {request.path!r}")
-                allowed = ", ".join(match.allowed + ([] if "OPTIONS" in match.allowed else ["OPTIONS"]))
+                methods = [m for m in match.allowed if m != "WEBSOCKET"]  # the WebSocket pseudo-method
+                if not methods:  # only a WebSocket route here (RFC 9110 §15.5.22)
+                    raise HTTPError(426, f"{request.path!r} is a WebSocket endpoint",
+                                    headers={"upgrade": "websocket"})
+                allowed = ", ".join(methods + ([] if "OPTIONS" in methods else ["OPTIONS"]))
                 if request.method == "OPTIONS":
                     return Response(b"", status_code=204, headers={"allow": allowed})
                 raise MethodNotAllowed(detail=f"method {request.method} not allowed for {request.path!r}",

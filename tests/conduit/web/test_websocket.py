@@ -274,3 +274,13 @@ def test_graceful_shutdown_closes_open_websockets_with_1001():
 
     trio.run(main)
     assert codes == [1001]
+
+
+def test_plain_http_to_a_websocket_path_is_426(server):
+    import httpx
+
+    response = httpx.get(f"http://127.0.0.1:{server.port}/proto")
+    assert response.status_code == 426
+    assert response.headers["upgrade"] == "websocket"
+    # a path with both: the WebSocket pseudo-method is not advertised in Allow
+    assert "WEBSOCKET" not in httpx.post(f"http://127.0.0.1:{server.port}/ws/x/info").headers["allow"]
