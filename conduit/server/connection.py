@@ -219,7 +219,7 @@ class HTTPConnection:
         head = await self._read_head()
         if head is None:
             return False
-        if self.app.has_websockets and (match := websocket_route(self.app, head)) is not None:
+        if getattr(self.app, "has_websockets", False) and (match := websocket_route(self.app, head)) is not None:
             self._enter(_STREAM, math.inf)  # the WebSocket keeps its own idle timeout
             await serve_websocket(self.stream, self.app, head, match, self.codec.take_buffered(),
                                   self.client, self.config)
