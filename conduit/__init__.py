@@ -10,7 +10,8 @@ import importlib
 from typing import Any
 
 from .app import Conduit, Middleware
-from .binding import Array, Body, Cookie, Depends, Header, Param, Path, Query
+from .background import BackgroundTasks
+from .binding import Array, Body, Cookie, Depends, File, Form, Header, Param, Path, Query
 from .exceptions import (
     BadGateway,
     BadRequest,
@@ -37,23 +38,35 @@ from .exceptions import (
 )
 from .http import (
     EventSourceResponse,
+    FileResponse,
     Headers,
     HTMLResponse,
     JSONResponse,
     PlainTextResponse,
     QueryParams,
+    RedirectResponse,
     Request,
     Response,
     StreamingResponse,
 )
 from .routing import RouteError
 from .server import ServerConfig
+from .staticfiles import StaticFiles
 
 __version__ = "0.1.0"
 
 #: name -> module, imported on first access.
 _LAZY = {
     "TestClient": "conduit.testing",
+    "APIRouter": "conduit.routers",
+    "WebSocket": "conduit.websocket",
+    "WebSocketDisconnect": "conduit.websocket",
+    "WebSocketRejected": "conduit.websocket_testing",
+    "NoMatchFound": "conduit.routers",
+    # Forms and uploads (python-multipart loads with them)
+    "FormData": "conduit.forms",
+    "FormLimits": "conduit.forms",
+    "UploadFile": "conduit.forms",
     "LiveServer": "conduit.testing",
     # ML serving (conduit.ml; `conduit.ml.compile` stays there: it would shadow a builtin)
     "CompiledModel": "conduit.ml",
@@ -121,7 +134,9 @@ __all__ = [
     "abort",
     "AccessLog",
     "APIKeyAuth",
+    "APIRouter",
     "Array",
+    "BackgroundTasks",
     "BadGateway",
     "BadRequest",
     "BM25Index",
@@ -139,7 +154,12 @@ __all__ = [
     "Depends",
     "DynamicBatcher",
     "EventSourceResponse",
+    "FileResponse",
+    "File",
     "Forbidden",
+    "Form",
+    "FormData",
+    "FormLimits",
     "GatewayTimeout",
     "GZip",
     "HashingTokenizer",
@@ -162,6 +182,7 @@ __all__ = [
     "ModelNotFound",
     "ModelRegistry",
     "ModelVersion",
+    "NoMatchFound",
     "NotFound",
     "NotImplementedError_",
     "OnnxEmbedder",
@@ -177,6 +198,7 @@ __all__ = [
     "QueryParams",
     "RAGAnswer",
     "RAGPipeline",
+    "RedirectResponse",
     "RateLimit",
     "RedisBackend",
     "Request",
@@ -192,6 +214,7 @@ __all__ = [
     "ServiceUnavailable",
     "Source",
     "StreamingModel",
+    "StaticFiles",
     "StreamingResponse",
     "TestClient",
     "TfidfEmbedder",
@@ -200,9 +223,13 @@ __all__ = [
     "Unauthorized",
     "UnprocessableEntity",
     "UnsupportedMediaType",
+    "UploadFile",
     "UpstreamTimeout",
     "ValidationError",
     "VectorInputError",
     "VectorStore",
     "VotingEnsemble",
+    "WebSocket",
+    "WebSocketDisconnect",
+    "WebSocketRejected",
 ]

@@ -15,8 +15,10 @@ from typing import Any
 
 from .binding import build_endpoint
 from .exceptions import HTTPError, MethodNotAllowed, NotFound, error_response
+from .http.files import FileNotServable
 from .http.request import ClientDisconnect, InvalidJSON, Request
 from .http.response import JSONResponse, PlainTextResponse, Response
+from .routing.decorators import RouteDecorators
 from .routing.router import Route, Router
 
 logger = logging.getLogger("conduit.error")
@@ -45,7 +47,7 @@ async def _call_hook(fn: Callable[[], Any]) -> None:
         await result
 
 
-class Conduit:
+class Conduit(RouteDecorators):
     """A Conduit application.
 
     >>> app = Conduit()
@@ -64,6 +66,10 @@ class Conduit:
         self.docs_url = docs_url
         self.router = Router()
         self.state = SimpleNamespace()
+        #: prefix -> mounted target (StaticFiles, a sub-app, an ASGI app).
+        self.mounts: dict[str, Any] = {}
+        #: Whether any @websocket route exists (the server checks upgrades only then).
+        self.has_websockets = False
         self.middleware: list[Middleware] = list(middleware or [])
         self.exception_handlers: dict[type[BaseException] | int, Callable] = {}
         self._startup: list[Callable[[], Any]] = []
@@ -100,32 +106,24 @@ class Conduit:
         route.endpoint = _wrap_route(endpoint, middleware or [])
         return route
 
-    def route(self, path: str, methods=("GET",), **options: Any):
+    def websocket(self, path: str, **options: Any):
+        """Register a WebSocket handler; it gets a :class:`~conduit.WebSocket` (by annotation)."""
         def decorator(handler):
-            self.add_route(path, handler, methods, **options)
+            from .server.websocket import WEBSOCKET
+
+            self.add_route(path, handler, [WEBSOCKET], include_in_schema=False, **options)
+            self.has_websockets = True
             return handler
         return decorator
 
-    def get(self, path: str, **options: Any):
-        return self.route(path, ["GET"], **options)
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        """ASGI 3: ``uvicorn module:app`` serves the app (http and lifespan; see conduit.asgi)."""
+        face = self.__dict__.get("_asgi")
+        if face is None:
+            from .asgi import ASGIFace
 
-    def post(self, path: str, **options: Any):
-        return self.route(path, ["POST"], **options)
-
-    def put(self, path: str, **options: Any):
-        return self.route(path, ["PUT"], **options)
-
-    def patch(self, path: str, **options: Any):
-        return self.route(path, ["PATCH"], **options)
-
-    def delete(self, path: str, **options: Any):
-        return self.route(path, ["DELETE"], **options)
-
-    def head(self, path: str, **options: Any):
-        return self.route(path, ["HEAD"], **options)
-
-    def options(self, path: str, **options: Any):
-        return self.route(path, ["OPTIONS"], **options)
+            face = self._asgi = ASGIFace(self)
+        await face(scope, receive, send)
 
     # -------------------------------------------------------------- extensions
 
@@ -134,6 +132,24 @@ class Conduit:
         from .openapi import openapi
 
         return openapi(self)
+
+    def include_router(self, router: Any, *, prefix: str = "", tags: list[str] | None = None,
+                       dependencies: list[Any] | None = None) -> None:
+        """Add every route of an :class:`~conduit.APIRouter` under ``prefix``."""
+        for registration in router.expanded(prefix, tags, dependencies):
+            self.add_route(registration.path, registration.handler, registration.methods, **registration.options)
+
+    def url_path_for(self, name: str, **params: Any) -> str:
+        """The path of the route named ``name`` with ``params`` filled in (``NoMatchFound`` if none)."""
+        from .routers import url_path_for
+
+        return url_path_for(self.router.routes, name, **params)
+
+    def mount(self, path: str, target: Any, *, name: str | None = None) -> None:
+        """Serve ``path`` and everything below it with ``target`` (StaticFiles, a Conduit app)."""
+        from .mounting import mount
+
+        mount(self, path, target, name=name)
 
     def mount_mcp(self, path: str, server: Any, **options: Any) -> Any:
         """Serve an :class:`~conduit.mcp.MCPServer` over Streamable HTTP at ``path``."""
@@ -230,7 +246,11 @@ class Conduit:
             if route is None:
                 if not match.allowed:
                     raise NotFound(detail=f"no route matches {request.path!r}")
-                allowed = ", ".join(match.allowed + ([] if "OPTIONS" in match.allowed else ["OPTIONS"]))
+                methods = [m for m in match.allowed if m != "WEBSOCKET"]  # the WebSocket pseudo-method
+                if not methods:  # only a WebSocket route here (RFC 9110 §15.5.22)
+                    raise HTTPError(426, f"{request.path!r} is a WebSocket endpoint",
+                                    headers={"upgrade": "websocket"})
+                allowed = ", ".join(methods + ([] if "OPTIONS" in methods else ["OPTIONS"]))
                 if request.method == "OPTIONS":
                     return Response(b"", status_code=204, headers={"allow": allowed})
                 raise MethodNotAllowed(detail=f"method {request.method} not allowed for {request.path!r}",
@@ -240,7 +260,15 @@ class Conduit:
             limit = route.options.get("max_body_size")
             if limit is not None:  # the server reads it before each body read
                 request.max_body_size = limit
-            return to_response(await route.endpoint(request))
+            try:
+                response = to_response(await route.endpoint(request)).prepare(request)
+                state = request._state
+                if state is not None and getattr(state, "background", None):
+                    response.background = state.background  # the server runs it after sending
+                return response
+            finally:
+                if request._form is not None:  # uploads are closed (and removed) once handled
+                    await request.close_form()
         except Exception as exc:
             return await self.error_to_response(request, exc)
 
@@ -259,6 +287,8 @@ class Conduit:
         request_id = request_id_of(request)
         if isinstance(exc, HTTPError):
             return exc.to_response(request_id)
+        if isinstance(exc, FileNotServable):
+            return error_response(404, "file not found", request_id)
         if isinstance(exc, InvalidJSON):
             return error_response(400, str(exc), request_id)
         if isinstance(exc, ClientDisconnect):

@@ -89,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--keepalive-timeout", type=float, default=5.0, help="idle keep-alive seconds (5)")
     run.add_argument("--handler-timeout", type=float, default=30.0, help="seconds before 504 (30)")
     run.add_argument("--grace-period", type=float, default=30.0, help="shutdown drain seconds (30)")
+    run.add_argument("--ssl-certfile", default=None, help="PEM certificate chain: serve HTTPS")
+    run.add_argument("--ssl-keyfile", default=None, help="PEM private key for --ssl-certfile")
     routes = commands.add_parser("routes", help="print the route table of MODULE:APP")
     routes.add_argument("target")
     routes.add_argument("--check", action="store_true",
@@ -110,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             max_head_size=args.max_head_size, max_body_size=args.max_body_size,
             head_timeout=args.head_timeout, body_timeout=args.body_timeout,
             keepalive_timeout=args.keepalive_timeout, handler_timeout=args.handler_timeout,
-            grace_period=args.grace_period)
+            grace_period=args.grace_period, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile)
     return 0
 
 

@@ -100,9 +100,13 @@ def _transport_class():
             request = Request(method, path, query, headers, self.client, receive)
             response = await self.app.handle(request)
             if isinstance(response, StreamingResponse) and method != "HEAD":
-                content = b"".join([chunk async for chunk in _iterate(response)])
+                from .asgi import iterate_chunks
+
+                content = b"".join([chunk async for chunk in iterate_chunks(response)])
             else:
                 content = response.body if method != "HEAD" else b""
+            if response.background is not None:
+                await response.background()
             headers = list(response.headers)
             if not isinstance(response, StreamingResponse):
                 headers.append(("content-length", str(len(response.body))))
@@ -111,14 +115,21 @@ def _transport_class():
     return AppTransport
 
 
-async def _iterate(response: StreamingResponse):
-    iterable = response.iterable
-    if hasattr(iterable, "__aiter__"):
-        async for item in iterable:
-            yield response.encode_chunk(item)
-    else:
-        for item in iterable:
-            yield response.encode_chunk(item)
+def app_loop(app) -> _TrioThread:
+    """Start ``app`` (warm-ups, startup hooks) on its own trio loop in a thread; ``stop()`` shuts it down."""
+
+    async def main(loop: _TrioThread):
+        await app.startup()
+        loop.started()
+        try:
+            await trio.sleep_forever()
+        finally:
+            with trio.CancelScope(shield=True):
+                await app.shutdown()
+
+    loop = _TrioThread(main)
+    loop.start()
+    return loop
 
 
 def TestClient(app, base_url: str = "http://testserver", client: tuple[str, int] = ("testclient", 50000),
@@ -133,23 +144,20 @@ def TestClient(app, base_url: str = "http://testserver", client: tuple[str, int]
 
     class _Client(httpx.Client):
         def __enter__(self):
-            async def main(loop: _TrioThread):
-                await app.startup()
-                loop.started()
-                try:
-                    await trio.sleep_forever()
-                finally:
-                    with trio.CancelScope(shield=True):
-                        await app.shutdown()
-
-            self._loop = _TrioThread(main)
-            self._loop.start()
+            self._loop = app_loop(app)
             self._transport.loop = self._loop
             return super().__enter__()
 
         def __exit__(self, *exc_info):
             super().__exit__(*exc_info)
             self._loop.stop()
+
+        def websocket_connect(self, path: str, subprotocols: list[str] | None = None,
+                              headers: dict[str, str] | None = None):
+            """An in-process WebSocket session with the app (use it as a context manager)."""
+            from .websocket_testing import WebSocketTestSession
+
+            return WebSocketTestSession(app, self._loop, path, subprotocols, headers)
 
     transport = _transport_class()(app, None, client)
     return _Client(transport=transport, base_url=base_url, **httpx_options)

@@ -11,8 +11,8 @@ app calls from ``add_route``; the markers are the public API::
 """
 
 from .endpoint import build_endpoint
-from .markers import Array, Body, Cookie, Depends, Header, Param, Path, Query
+from .markers import Array, Body, Cookie, Depends, File, Form, Header, Param, Path, Query
 from .signature import ParamSpec, Plan, analyse
 
-__all__ = ["Array", "Body", "Cookie", "Depends", "Header", "Param", "ParamSpec", "Path", "Plan",
+__all__ = ["Array", "Body", "Cookie", "Depends", "File", "Form", "Header", "Param", "ParamSpec", "Path", "Plan",
            "Query", "analyse", "build_endpoint"]

@@ -17,12 +17,14 @@ from typing import Any, Callable
 import orjson
 import trio
 
-from ..exceptions import ValidationError
+from ..exceptions import UnsupportedMediaType, ValidationError
 from ..http.request import Request
 from ..http.response import Response
 from ..routing.router import Route, RouteError
 from .convert import INVALID, Invalid
-from .signature import ParamSpec, Plan, analyse, finish_body
+from ..background import tasks_of
+from .markers import Depends
+from .signature import FORM_SOURCES, ParamSpec, Plan, analyse, finish_body
 
 Extractor = Callable[[Request, dict, list, Any], None]
 
@@ -54,7 +56,7 @@ def _text_extractor(spec: ParamSpec) -> Extractor:
             return request.headers.get(key)
     else:
         def lookup(request: Request) -> Any:
-            return _cookies(request).get(key)
+            return request.cookies.get(key)
 
     if spec.is_list:
         def extract(request: Request, kwargs: dict, errors: list, body: Any) -> None:
@@ -95,15 +97,73 @@ def _text_extractor(spec: ParamSpec) -> Extractor:
     return extract
 
 
-def _cookies(request: Request) -> dict[str, str]:
-    # RFC 6265 §5.4: "name=value" pairs separated by "; ". Lenient: skip malformed pairs.
-    jar: dict[str, str] = {}
-    for header in request.headers.getlist("cookie"):
-        for pair in header.split(";"):
-            key, sep, value = pair.strip().partition("=")
-            if sep and key:
-                jar.setdefault(key, value.strip().strip('"'))
-    return jar
+def _form_extractor(spec: ParamSpec) -> Extractor:
+    """A form field (converted like a query value) or a file, from the parsed form in ``body``."""
+    from ..forms.upload import UploadFile
+
+    name, key, loc, convert, check = spec.name, spec.key, f"body.{spec.key}", spec.convert, spec.check
+    want_file = spec.source == "file"
+
+    def one(value: Any, where: str, errors: list) -> Any:
+        if isinstance(value, UploadFile) != want_file:
+            errors.append({"loc": where, "msg": "expected a file part" if want_file else "expected a text field, "
+                           "got a file", "type": "file_expected" if want_file else "string_expected"})
+            return INVALID
+        if convert is None:
+            return value
+        try:
+            return convert(value)
+        except Invalid as exc:
+            errors.append({"loc": where, "msg": exc.msg, "type": exc.type})
+            return INVALID
+
+    def extract(request: Request, kwargs: dict, errors: list, body: Any) -> None:
+        if body is INVALID:
+            return
+        values = body.getlist(key) if body is not NO_BODY else []
+        if not values:
+            if spec.required:
+                errors.append({"loc": loc, "msg": "field required", "type": "missing"})
+            else:
+                kwargs[name] = spec.fresh_default()
+            return
+        if spec.is_list:
+            converted = [one(v, f"{loc}[{i}]", errors) for i, v in enumerate(values)]
+            if INVALID not in converted and (check is None or check(converted, loc, errors)):
+                kwargs[name] = converted
+            return
+        value = one(values[0], loc, errors)
+        if value is not INVALID and (check is None or check(value, loc, errors)):
+            kwargs[name] = value
+    return extract
+
+
+async def read_form_body(request: Request, errors: list, needs_files: bool) -> Any:
+    """The parsed form, or :data:`NO_BODY` for an empty body without a content type; 415 otherwise."""
+    from ..forms.parser import MULTIPART, URLENCODED, form_media_type
+
+    media, _ = form_media_type(request.headers.get("content-type"))
+    accepted = (MULTIPART,) if needs_files else (URLENCODED, MULTIPART)
+    if not media and not await request.body():
+        return NO_BODY
+    if media not in accepted:
+        raise UnsupportedMediaType(detail=f"this endpoint accepts {' or '.join(accepted)}, "
+                                          f"got {media or 'no content type'}")
+    return await request.form()
+
+
+def _is_json_media(media: str) -> bool:
+    return media == "application/json" or media.endswith("+json")
+
+
+def check_json_content_type(request: Request) -> None:
+    """A JSON endpoint refuses a body sent as another type (a form upload) with 415."""
+    content_type = request.headers.get("content-type")
+    if content_type is None:
+        return
+    media = content_type.partition(";")[0].strip().lower()
+    if media and not _is_json_media(media):
+        raise UnsupportedMediaType(detail=f"this endpoint accepts application/json, got {media}")
 
 
 def _body_extractor(spec: ParamSpec) -> Extractor:
@@ -153,14 +213,19 @@ class _Solver:
         self.plan = plan
         self.extractors: list[Extractor] = []
         self.requests: list[str] = []
+        self.backgrounds: list[str] = []
         self.dependencies: list[tuple[str, _Solver, bool]] = []
         for spec in plan.params:
             if spec.source == "request":
                 self.requests.append(spec.name)
+            elif spec.source == "background":
+                self.backgrounds.append(spec.name)
             elif spec.source == "depends":
                 self.dependencies.append((spec.name, _Solver(spec.dependency), spec.marker.use_cache))
             elif spec.source == "body":
                 self.extractors.append(_body_extractor(spec))
+            elif spec.source in FORM_SOURCES:
+                self.extractors.append(_form_extractor(spec))
             else:
                 self.extractors.append(_text_extractor(spec))
 
@@ -171,6 +236,8 @@ class _Solver:
             extract(request, kwargs, errors, body)
         for name in self.requests:
             kwargs[name] = request
+        for name in self.backgrounds:
+            kwargs[name] = tasks_of(request)
         for name, solver, use_cache in self.dependencies:
             call = solver.plan.call
             if use_cache and call in cache:
@@ -198,12 +265,26 @@ class _Solver:
         return result
 
 
+def _add_route_dependencies(plan: Plan, route: Route) -> list[str]:
+    """``dependencies=[Depends(fn), ...]`` on a route (or its router): solved, not passed."""
+    hidden = []
+    for i, marker in enumerate(route.options.get("dependencies") or ()):
+        if not isinstance(marker, Depends):
+            raise RouteError(f"route {route.pattern!r} ({route.name}): dependencies must be Depends(...), "
+                             f"got {marker!r}")
+        name = f"\x00dependency{i}"
+        plan.params.insert(i, ParamSpec(name, "depends", marker=marker, dependency=analyse(marker.dependency, route)))
+        hidden.append(name)
+    return hidden
+
+
 def build_endpoint(route: Route) -> Callable[[Request], Any]:
     """Analyse ``route.handler`` once and return the ``endpoint(request)`` coroutine function.
 
     The plan is kept on ``route.binding`` for OpenAPI and ``conduit routes --check``.
     """
     plan = analyse(route.handler, route)
+    hidden = _add_route_dependencies(plan, route)
     finish_body(plan)
     used = {s.key for s in plan.walk() if s.source == "path"}
     missing = [n for n in route.param_names if n not in used]
@@ -223,13 +304,25 @@ def build_endpoint(route: Route) -> Callable[[Request], Any]:
     handler = plan.call
     in_thread = route.options.get("run_in_thread", not plan.is_async)
     needs_body = bool(plan.body_params)
-    has_dependencies = any(s.source == "depends" for s in plan.params)
+    form_params = plan.form_params
+    if needs_body and form_params:
+        raise RouteError(f"route {route.pattern!r} ({route.name}): a handler takes a JSON body or form "
+                         f"fields, not both ({', '.join(s.name for s in plan.body_params + form_params)})")
+    needs_form = bool(form_params)
+    needs_files = any(s.source == "file" for s in form_params)
+    has_dependencies = any(s.source in ("depends", "background") for s in plan.params)
     has_generators = plan.has_generators
     status_code = route.options.get("status_code")
 
     async def bind(request: Request, stack: contextlib.AsyncExitStack | None) -> dict:
         errors: list = []
-        body = await read_json_body(request, errors) if needs_body else NO_BODY
+        if needs_form:
+            body = await read_form_body(request, errors, needs_files)
+        elif needs_body:
+            check_json_content_type(request)
+            body = await read_json_body(request, errors)
+        else:
+            body = NO_BODY
         if has_dependencies:
             kwargs = await solver.kwargs(request, errors, body, {}, stack)
         else:
@@ -243,6 +336,8 @@ def build_endpoint(route: Route) -> Callable[[Request], Any]:
         return kwargs
 
     async def call(kwargs: dict) -> Any:
+        for name in hidden:  # route and router dependencies run for their effect only
+            kwargs.pop(name, None)
         if plan.is_async:
             return await handler(**kwargs)
         if in_thread:
@@ -274,4 +369,4 @@ def build_endpoint(route: Route) -> Callable[[Request], Any]:
 
 
 
-__all__ = ["NO_BODY", "build_endpoint", "read_json_body"]
+__all__ = ["NO_BODY", "build_endpoint", "check_json_content_type", "read_form_body", "read_json_body"]

@@ -82,6 +82,22 @@ class Body(Param):
 
 
 @dataclass(frozen=True, eq=False)
+class Form(Param):
+    """A field of an urlencoded or multipart form body (``Form(...)``: required)."""
+
+    media_type: str = "application/x-www-form-urlencoded"
+    source = "form"
+
+
+@dataclass(frozen=True, eq=False)
+class File(Form):
+    """A file part of a multipart body; annotate the parameter ``UploadFile`` (or a list of them)."""
+
+    media_type: str = "multipart/form-data"
+    source = "file"
+
+
+@dataclass(frozen=True, eq=False)
 class Depends:
     """Call ``dependency`` (sync, async, or a generator for setup/teardown) and pass its result.
 
@@ -105,4 +121,4 @@ class Array:
     description: str | None = field(default=None)
 
 
-__all__ = ["MISSING", "Array", "Body", "Cookie", "Depends", "Header", "Param", "Path", "Query"]
+__all__ = ["MISSING", "Array", "Body", "Cookie", "Depends", "File", "Form", "Header", "Param", "Path", "Query"]

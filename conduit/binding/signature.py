@@ -23,6 +23,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..background import BackgroundTasks
 from ..http.request import Request
 from ..routing.convertors import CONVERTORS
 from ..routing.router import Route, RouteError
@@ -31,6 +32,8 @@ from .markers import MISSING, Depends, Header, Param
 from .typeinfo import is_model, is_ndarray, optional_inner, sequence_item, strip_annotated
 
 TEXT_SOURCES = ("path", "query", "header", "cookie")
+#: Fields and files of an urlencoded or multipart body.
+FORM_SOURCES = ("form", "file")
 
 
 @dataclass(eq=False)
@@ -38,7 +41,7 @@ class ParamSpec:
     """One bound parameter: where its value comes from and how it is converted."""
 
     name: str                      # the keyword argument
-    source: str                    # path | query | header | cookie | body | request | depends
+    source: str                    # path | query | header | cookie | body | form | file | request | depends | background
     key: str = ""                  # the name on the wire (query key, header name, body key)
     annotation: Any = Any          # as written, Annotated metadata included
     type: Any = Any                # without Annotated and Optional
@@ -83,13 +86,17 @@ class Plan:
         """The request inputs (path, query, header, cookie, body), each (source, key) once."""
         seen: dict[tuple[str, str], ParamSpec] = {}
         for spec in self.walk():
-            if spec.source in TEXT_SOURCES or spec.source == "body":
+            if spec.source in TEXT_SOURCES or spec.source in FORM_SOURCES or spec.source == "body":
                 seen.setdefault((spec.source, spec.key), spec)
         return list(seen.values())
 
     @property
     def body_params(self) -> list[ParamSpec]:
         return [s for s in self.inputs() if s.source == "body"]
+
+    @property
+    def form_params(self) -> list[ParamSpec]:
+        return [s for s in self.inputs() if s.source in FORM_SOURCES]
 
     @property
     def has_generators(self) -> bool:
@@ -145,9 +152,13 @@ def _spec(name: str, param: inspect.Parameter, annotation: Any, route: Route, st
         default = MISSING
     if isinstance(marker, Param) and marker.default is not MISSING:
         default = marker.default
+    if default is Ellipsis:  # FastAPI's ``Form(...)``: required
+        default = MISSING
 
     if (isinstance(base, type) and issubclass(base, Request)) or (unannotated and name == "request"):
         return ParamSpec(name, "request", annotation=annotation, type=Request)
+    if isinstance(base, type) and issubclass(base, BackgroundTasks):
+        return ParamSpec(name, "background", annotation=annotation, type=BackgroundTasks)
     if isinstance(marker, Depends):
         sub = analyse(marker.dependency, route, stack)
         return ParamSpec(name, "depends", annotation=annotation, type=base, marker=marker, dependency=sub)
@@ -157,6 +168,8 @@ def _spec(name: str, param: inspect.Parameter, annotation: Any, route: Route, st
         nullable = True
     if isinstance(marker, Param) and type(marker) is not Param:  # a bare Param only constrains
         source = marker.source
+    elif _is_upload(inner):
+        source = "file"
     elif name in route.param_names:
         source = "path"
     elif _is_body_type(inner):
@@ -169,6 +182,8 @@ def _spec(name: str, param: inspect.Parameter, annotation: Any, route: Route, st
     spec = ParamSpec(name, source, annotation=annotation, type=inner, required=default is MISSING,
                      default=default, nullable=nullable, marker=marker)
     alias = marker.alias if isinstance(marker, Param) else None
+    if source in FORM_SOURCES:
+        return _form_spec(spec, alias or name, inner, metadata, marker)
     if source == "body":
         spec.key = alias or name
         spec.embedded = bool(getattr(marker, "embed", False))
@@ -195,6 +210,30 @@ def _spec(name: str, param: inspect.Parameter, annotation: Any, route: Route, st
     return spec
 
 
+def _is_upload(tp: Any) -> bool:
+    from ..forms.upload import UploadFile
+
+    item = sequence_item(tp)
+    if item is not None:
+        tp = optional_inner(strip_annotated(item)[0])[0]
+    return isinstance(tp, type) and issubclass(tp, UploadFile)
+
+
+def _form_spec(spec: ParamSpec, key: str, inner: Any, metadata: tuple, marker: Any) -> ParamSpec:
+    """A form field converts like a query value; a file must be annotated ``UploadFile``."""
+    spec.key = key
+    item = sequence_item(inner)
+    spec.is_list = item is not None
+    if _is_upload(inner):
+        spec.source = "file"
+        return spec
+    if spec.source == "file":
+        raise Unsupported("File() parameters must be annotated UploadFile or list[UploadFile]")
+    spec.convert = text_converter(item if item is not None else inner)
+    spec.check = constraint_checker(constraints_of(metadata + ((marker,) if marker is not None else ())))
+    return spec
+
+
 def _is_body_type(tp: Any) -> bool:
     if is_model(tp) or is_ndarray(tp):
         return True
@@ -217,4 +256,4 @@ def finish_body(plan: Plan) -> None:
             spec.embedded = embed
 
 
-__all__ = ["Plan", "ParamSpec", "analyse", "finish_body"]
+__all__ = ["FORM_SOURCES", "Plan", "ParamSpec", "analyse", "finish_body"]

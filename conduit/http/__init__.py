@@ -6,9 +6,11 @@ through an async ``receive`` callable handed in by whoever owns the connection
 """
 
 from .datastructures import Headers, QueryParams
+from .files import FileResponse
 from .request import Request
 from .response import (
     EventSourceResponse,
+    RedirectResponse,
     HTMLResponse,
     JSONResponse,
     PlainTextResponse,
@@ -18,11 +20,13 @@ from .response import (
 
 __all__ = [
     "EventSourceResponse",
+    "FileResponse",
     "HTMLResponse",
     "Headers",
     "JSONResponse",
     "PlainTextResponse",
     "QueryParams",
+    "RedirectResponse",
     "Request",
     "Response",
     "StreamingResponse",

@@ -9,6 +9,7 @@ from urllib.parse import unquote
 
 import orjson
 
+from .cookies import parse_cookies
 from .datastructures import Headers, QueryParams
 
 #: ``await receive()`` returns the next chunk of the body, ``b""`` once it is complete.
@@ -37,7 +38,7 @@ class Request:
 
     __slots__ = ("method", "raw_path", "query_string", "headers", "client", "path_params",
                  "app", "route", "_receive", "_body", "_streamed", "_query", "_path", "_state",
-                 "scheme", "http_version", "max_body_size")
+                 "scheme", "http_version", "max_body_size", "_cookies", "_form")
 
     def __init__(
         self,
@@ -70,6 +71,8 @@ class Request:
         self._query: QueryParams | None = None
         self._path: str | None = None
         self._state: SimpleNamespace | None = None
+        self._cookies: dict[str, str] | None = None
+        self._form: Any = None
 
     @property
     def path(self) -> str:
@@ -89,6 +92,13 @@ class Request:
         if self._query is None:
             self._query = QueryParams(self.query_string)
         return self._query
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """The ``Cookie`` header as ``name -> value`` (RFC 6265 §5.4; malformed pairs skipped)."""
+        if self._cookies is None:
+            self._cookies = parse_cookies(self.headers.getlist("cookie"))
+        return self._cookies
 
     @property
     def state(self) -> SimpleNamespace:
@@ -114,6 +124,27 @@ class Request:
             return orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise InvalidJSON(f"invalid JSON body: {exc}") from None
+
+    async def form(self, limits: Any = None) -> Any:
+        """The body as :class:`~conduit.forms.FormData` (urlencoded or multipart), parsed once.
+
+        ``limits`` (a :class:`~conduit.forms.FormLimits`) defaults to the route's
+        ``form_limits`` option. Files are closed when the handler returns.
+        """
+        if self._form is None:
+            from ..forms import parse_form  # python-multipart loads on the first form
+            from ..forms.parser import DEFAULT_LIMITS
+
+            if limits is None:
+                route_options = getattr(self.route, "options", None) or {}
+                limits = route_options.get("form_limits") or DEFAULT_LIMITS
+            self._form = await parse_form(self, limits)
+        return self._form
+
+    async def close_form(self) -> None:
+        """Close the files of a parsed form (the app calls this when the handler is done)."""
+        if self._form is not None:
+            await self._form.close()
 
     async def stream(self) -> AsyncIterator[bytes]:
         if self._body is not None:

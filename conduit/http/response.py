@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 from .._json import dumps
+from .cookies import set_cookie_header
 from .sse import PING, encode_event
 
 HeadersInput = Mapping[str, str] | Iterable[tuple[str, str]] | None
@@ -28,6 +30,8 @@ class Response:
 
     media_type: str | None = None
     charset = "utf-8"
+    #: An async callable the server awaits after the response is sent (BackgroundTasks).
+    background: Any = None
 
     def __init__(self, content: Any = b"", status_code: int = 200,
                  headers: HeadersInput = None, media_type: str | None = None):
@@ -67,6 +71,25 @@ class Response:
         self.headers = [(k, v) for k, v in self.headers if k.lower() != lowered]
         self.headers.append((name, value))
 
+    def set_cookie(self, key: str, value: str = "", *, max_age: int | None = None,
+                   expires: Any = None, path: str | None = "/", domain: str | None = None,
+                   secure: bool = False, httponly: bool = False, samesite: str | None = "lax",
+                   partitioned: bool = False) -> None:
+        """Add a ``Set-Cookie`` header; ``ValueError`` names an invalid name, value or attribute."""
+        self.headers.append(("set-cookie", set_cookie_header(
+            key, value, max_age=max_age, expires=expires, path=path, domain=domain, secure=secure,
+            httponly=httponly, samesite=samesite, partitioned=partitioned)))
+
+    def delete_cookie(self, key: str, *, path: str | None = "/", domain: str | None = None,
+                      secure: bool = False, httponly: bool = False, samesite: str | None = "lax") -> None:
+        """Tell the client to drop ``key`` (empty value, ``Max-Age=0``, an expiry in the past)."""
+        self.set_cookie(key, "", max_age=0, expires=0, path=path, domain=domain, secure=secure,
+                        httponly=httponly, samesite=samesite)
+
+    def prepare(self, request: Any) -> "Response":
+        """The response to send for ``request``; conditional and range responses override it."""
+        return self
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.status_code}>"
 
@@ -77,6 +100,19 @@ class PlainTextResponse(Response):
 
 class HTMLResponse(Response):
     media_type = "text/html"
+
+
+class RedirectResponse(Response):
+    """A redirect to ``url`` (307 by default: the method and body are kept, RFC 9110 §15.4.8)."""
+
+    def __init__(self, url: str, status_code: int = 307, headers: HeadersInput = None):
+        if status_code not in (301, 302, 303, 307, 308):
+            raise ValueError(f"a redirect status is 301, 302, 303, 307 or 308, got {status_code!r}")
+        # Keep reserved characters (an absolute URL, a query) and escape the rest, as
+        # browsers do; CR/LF can never reach the header.
+        location = quote(str(url), safe=":/%#?=@[]!$&'()*+,;~")
+        super().__init__(b"", status_code, headers)
+        self.set_header("location", location)
 
 
 class JSONResponse(Response):

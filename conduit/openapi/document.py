@@ -205,10 +205,34 @@ class _Builder:
             out.append(parameter)
         return out, validated
 
+    def form_body(self, plan: Plan) -> dict[str, Any] | None:
+        """Form fields and files as an urlencoded or multipart body (files: binary strings)."""
+        fields = plan.form_params
+        if not fields:
+            return None
+        properties: dict[str, Any] = {}
+        for spec in fields:
+            if spec.source == "file":
+                schema: dict[str, Any] = {"type": "string", "format": "binary"}
+                if spec.is_list:
+                    schema = {"type": "array", "items": schema}
+            else:
+                schema = self.schemas.schema(spec.annotation)
+            marker = spec.marker if isinstance(spec.marker, Param) else None
+            if marker is not None and marker.description:
+                schema["description"] = marker.description
+            properties[spec.key] = schema
+        schema = {"type": "object", "properties": properties}
+        names = [s.key for s in fields if s.required]
+        if names:
+            schema["required"] = names
+        media = "multipart/form-data" if any(s.source == "file" for s in fields) else "application/x-www-form-urlencoded"
+        return {"required": bool(names), "content": {media: {"schema": schema}}}
+
     def request_body(self, plan: Plan) -> dict[str, Any] | None:
         bodies = [s for s in plan.body_params]
         if not bodies:
-            return None
+            return self.form_body(plan)
         if not bodies[0].embedded:
             spec = bodies[0]
             schema = self.schemas.schema(spec.annotation)

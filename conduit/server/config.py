@@ -33,6 +33,13 @@ class ServerConfig:
     workers: int = 1
     #: The listen() backlog.
     backlog: int = 2048
+    #: PEM certificate chain and private key: serve HTTPS (``--ssl-certfile``/``--ssl-keyfile``).
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    #: A WebSocket message (all its fragments) over this many bytes closes with 1009.
+    websocket_max_message_size: int = 1024 * 1024
+    #: Seconds a WebSocket receive may wait for the client before closing with 1001.
+    websocket_idle_timeout: float = 300.0
 
     @classmethod
     def from_options(cls, **options) -> "ServerConfig":
@@ -45,10 +52,11 @@ class ServerConfig:
         return config
 
     def validate(self) -> None:
-        for name in ("max_head_size", "max_body_size", "max_connections", "workers", "backlog"):
+        for name in ("max_head_size", "max_body_size", "max_connections", "workers", "backlog",
+                     "websocket_max_message_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("head_timeout", "body_timeout", "keepalive_timeout", "handler_timeout",
-                     "send_timeout", "grace_period"):
+                     "send_timeout", "grace_period", "websocket_idle_timeout"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0 seconds, got {getattr(self, name)}")

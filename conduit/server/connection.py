@@ -26,6 +26,7 @@ from ..http.h1 import NEED_DATA, EndOfMessage, HTTP1Codec, ProtocolError, Respon
 from ..http.request import ClientDisconnect, Request
 from ..http.response import Response, StreamingResponse
 from .config import ServerConfig
+from .websocket import serve_websocket, websocket_route
 
 logger = logging.getLogger("conduit.server")
 
@@ -74,6 +75,7 @@ class HTTPConnection:
         # The stdlib socket under trio's, for non-blocking calls without trio's
         # per-call wrappers; None for other streams (then trio's stream API is used).
         self._sock = getattr(getattr(stream, "socket", None), "_sock", None)
+        self._scheme = "https" if isinstance(stream, trio.SSLStream) else "http"
         self._yielded = False
         self._reads = 0
         self._request: Request | None = None
@@ -217,13 +219,21 @@ class HTTPConnection:
         head = await self._read_head()
         if head is None:
             return False
+        if getattr(self.app, "has_websockets", False) and (match := websocket_route(self.app, head)) is not None:
+            self._enter(_STREAM, math.inf)  # the WebSocket keeps its own idle timeout
+            await serve_websocket(self.stream, self.app, head, match, self.codec.take_buffered(),
+                                  self.client, self.config)
+            return False
         request = Request(head.method, head.path, head.query, Headers(head.headers), self.client,
-                          self._receive_body, http_version=head.http_version)
+                          self._receive_body, http_version=head.http_version, scheme=self._scheme)
         self._request = request
         self._start_handler_phase()
         response = await self.app.handle(request)
         self._start_send_phase()
         await self._respond(request, response)
+        if response.background is not None:  # background tasks: after the response is sent
+            self._enter(_STREAM, math.inf)
+            await response.background()
         return await self._finish_cycle()
 
     async def _read_head(self):
@@ -333,7 +343,8 @@ class HTTPConnection:
         """
         if self._phase != _IDLE:
             return False
-        sock = self._sock if self._sock is not None else getattr(self.stream, "socket", None)
+        sock = self._sock if self._sock is not None else getattr(
+            getattr(self.stream, "transport_stream", self.stream), "socket", None)  # under TLS: the TCP socket
         try:
             sock.shutdown(socket.SHUT_RD)
         except (OSError, AttributeError):

@@ -18,6 +18,7 @@ from typing import Any
 import trio
 
 from ..http import h1
+from . import tls
 from .config import ServerConfig
 from .connection import HTTPConnection
 
@@ -42,6 +43,8 @@ class ServerState:
         self.rejecting = 0
         self.draining = False
         self.idle = trio.Event()  # set whenever no connection is open
+        #: Set by ``serve`` when TLS is configured: every accepted socket is wrapped.
+        self.ssl_context = None
         self.idle.set()
         #: Seconds between deadline checks: late by at most this (a tenth of the shortest timeout).
         self.tick = min(0.25, min(config.head_timeout, config.body_timeout, config.keepalive_timeout,
@@ -87,6 +90,8 @@ def _peer(stream: trio.SocketStream) -> tuple[str, int] | None:
 async def _serve_stream(stream: trio.SocketStream, app: Any, config: ServerConfig,
                         state: ServerState | None = None) -> None:
     client = _peer(stream)
+    if state is not None and state.ssl_context is not None:
+        stream = tls.wrap(stream, state.ssl_context)
     connection = HTTPConnection(stream, app, config, client, state)
     if state is not None:
         state.add(connection)
@@ -201,6 +206,7 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
     gc.collect()
     gc.freeze()
     state = ServerState(config)
+    state.ssl_context = tls.server_ssl_context(config)  # a bad certificate fails before listening
     try:
         if sockets is not None:
             listeners = [trio.SocketListener(trio.socket.from_stdlib_socket(s)) for s in sockets]
@@ -208,7 +214,7 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
             listeners = await trio.open_tcp_listeners(config.port, host=config.host,
                                                       backlog=config.backlog)
         bound = listeners[0].socket.getsockname()[1]
-        logger.info("conduit serving on http://%s:%d", config.host, bound)
+        logger.info("conduit serving on %s://%s:%d", "https" if state.ssl_context else "http", config.host, bound)
         async with trio.open_nursery() as connections:
             connections.start_soon(state.watch_deadlines)
             async with trio.open_nursery() as acceptors:

@@ -67,6 +67,12 @@ class HTTP1Codec:
         else:
             self._buffer += data
 
+    def take_buffered(self) -> bytes:
+        """Hand over the bytes received past the current head (a protocol switch takes them)."""
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return data
+
     @property
     def buffered(self) -> int:
         """Received bytes not yet turned into events (the read-ahead held in memory)."""

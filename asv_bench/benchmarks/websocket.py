@@ -1,0 +1,86 @@
+"""WebSocket echo round-trips/s and multipart upload throughput: Conduit beside Starlette on uvicorn.
+
+Both servers run as one-worker subprocesses (``_servers.Server``); the client is the
+``websockets`` sync client (one connection, sequential round-trips of a 32-byte text
+message) and httpx (sequential 1 MiB multipart uploads). Measured in one
+``setup_cache`` so both peers share the same machine state.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from ._servers import PEERS, SERVERS, Server
+
+SERVERS.setdefault("conduit-ws", ([sys.executable, "-m", "conduit.cli", "run", "ws_conduit:app", "--port", "{port}",
+                                   "--log-level", "warning"], PEERS))
+SERVERS.setdefault("uvicorn-websockets+starlette", ([sys.executable, "-m", "uvicorn", "ws_starlette:app", "--ws",
+                                                     "websockets", "--port", "{port}", "--log-level", "warning",
+                                                     "--no-access-log"], PEERS))
+PEERS_MEASURED = ("conduit-ws", "uvicorn-websockets+starlette")
+
+
+def echo_round_trips(port: int, seconds: float = 3.0) -> float:
+    from websockets.sync.client import connect
+
+    message = "x" * 32
+    with connect(f"ws://127.0.0.1:{port}/echo") as ws:
+        for _ in range(200):  # warm up
+            ws.send(message)
+            ws.recv()
+        count, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            ws.send(message)
+            ws.recv()
+            count += 1
+        return count / (time.perf_counter() - start)
+
+
+def uploads_per_second(port: int, seconds: float = 3.0, size: int = 1 << 20) -> float:
+    import httpx
+
+    payload = b"u" * size
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+        client.post("/upload", files={"file": ("f.bin", payload)})
+        count, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            assert client.post("/upload", files={"file": ("f.bin", payload)}).json()["size"] == size
+            count += 1
+        return count / (time.perf_counter() - start)
+
+
+def measure(seconds: float = 3.0) -> dict:
+    results = {}
+    for name in PEERS_MEASURED:
+        server = Server(name)
+        try:
+            results[name] = {"echo": echo_round_trips(server.port, seconds),
+                             "upload": uploads_per_second(server.port, seconds)}
+        finally:
+            server.stop()
+    return results
+
+
+class WebSocketAndUpload:
+    timeout = 300
+    params = list(PEERS_MEASURED)
+    param_names = ["server"]
+
+    def setup_cache(self):
+        return measure()
+
+    def track_echo_round_trips_per_second(self, results, server):
+        return results[server]["echo"]
+
+    track_echo_round_trips_per_second.unit = "round-trips/s"
+
+    def track_multipart_1mib_uploads_per_second(self, results, server):
+        return results[server]["upload"]
+
+    track_multipart_1mib_uploads_per_second.unit = "uploads/s"
+
+
+if __name__ == "__main__":
+    for name, figures in measure().items():
+        print(f"{name}: echo {figures['echo']:.0f} round-trips/s, upload {figures['upload']:.1f} x 1 MiB/s")

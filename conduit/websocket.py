@@ -1,0 +1,209 @@
+"""WebSockets (RFC 6455) on wsproto, the sans-IO library from the h11 family.
+
+:class:`WebSocket` is what a ``@app.websocket(...)`` handler receives: a
+:class:`~conduit.http.Request` (so path, query, header and ``Depends`` parameters
+bind exactly as for HTTP routes) that can also accept the handshake and exchange
+messages. It owns the message rules: fragments are joined, a message over
+``max_message_size`` closes with 1009, invalid UTF-8 in a text message with 1007
+(wsproto's parse errors carry their close code), pings are answered, a receive
+that waits longer than ``idle_timeout`` closes with 1001. The socket IO is the
+server's (:func:`conduit.server.websocket.serve_websocket`); this module only
+sees an object with ``send_all``/``receive_some``.
+
+Exceptions: :class:`WebSocketDisconnect` (the client closed or went away; carries
+the close code).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import orjson
+import trio
+from wsproto import ConnectionType, WSConnection
+from wsproto.connection import ConnectionState
+from wsproto.events import (AcceptConnection, BytesMessage, CloseConnection, Message, Ping, RejectConnection,
+                            Request as WSRequest, TextMessage)
+
+from .http.request import Request
+
+#: Close codes used here (RFC 6455 §7.4.1).
+NORMAL, GOING_AWAY, PROTOCOL_ERROR, INVALID_DATA, TOO_BIG, INTERNAL_ERROR = 1000, 1001, 1002, 1007, 1009, 1011
+
+
+class WebSocketDisconnect(Exception):
+    """The peer closed the WebSocket (``code``) or the connection dropped (1006)."""
+
+    def __init__(self, code: int = NORMAL, reason: str = ""):
+        super().__init__(f"websocket closed with code {code}" + (f": {reason}" if reason else ""))
+        self.code = code
+        self.reason = reason
+
+
+class WebSocket(Request):
+    """One WebSocket connection, before and after the handshake."""
+
+    __slots__ = ("_ws", "_stream", "_events", "accepted", "closed", "max_message_size", "idle_timeout",
+                 "close_code")
+
+    def __init__(self, *args: Any, stream: Any = None, connection: WSConnection | None = None,
+                 max_message_size: int = 1024 * 1024, idle_timeout: float | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._stream = stream
+        self._ws = connection
+        self._events: list[Any] = []
+        self.accepted = False
+        self.closed = False
+        self.max_message_size = max_message_size
+        self.idle_timeout = idle_timeout
+        self.close_code: int | None = None
+
+    # ------------------------------------------------------------ handshake
+
+    async def accept(self, subprotocol: str | None = None, headers: list[tuple[str, str]] | None = None) -> None:
+        """Complete the handshake (101), optionally choosing one of the client's subprotocols."""
+        if self.accepted:
+            raise RuntimeError("the WebSocket is already accepted")
+        extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers or []]
+        await self._send(AcceptConnection(subprotocol=subprotocol, extra_headers=extra))
+        self.accepted = True
+
+    async def reject(self, status_code: int = 403) -> None:
+        """Refuse the handshake with an HTTP status (403 when a handler returns without accepting)."""
+        await self._send(RejectConnection(status_code=status_code, has_body=False))
+        self.closed = True
+
+    # -------------------------------------------------------------- sending
+
+    async def _send(self, event: Any) -> None:
+        data = self._ws.send(event)
+        try:
+            await self._stream.send_all(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            self.closed = True
+            raise WebSocketDisconnect(1006, "the connection dropped") from None
+
+    def _check_open(self) -> None:
+        if not self.accepted:
+            raise RuntimeError("accept() the WebSocket before sending or receiving")
+        if self.closed:
+            raise WebSocketDisconnect(self.close_code or NORMAL)
+
+    async def send_text(self, data: str) -> None:
+        self._check_open()
+        await self._send(TextMessage(data=data))
+
+    async def send_bytes(self, data: bytes) -> None:
+        self._check_open()
+        await self._send(BytesMessage(data=bytes(data)))
+
+    async def send_json(self, value: Any) -> None:
+        await self.send_text(orjson.dumps(value).decode())
+
+    async def close(self, code: int = NORMAL, reason: str = "") -> None:
+        """Send a close frame (once); later calls do nothing."""
+        if self.closed or self._ws.state not in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING):
+            self.closed = True
+            return
+        self.closed = True
+        self.close_code = code
+        try:
+            await self._send(CloseConnection(code=code, reason=reason or None))
+        except WebSocketDisconnect:
+            pass
+
+    # ------------------------------------------------------------ receiving
+
+    async def _next_event(self) -> Any:
+        while not self._events:
+            timeout = self.idle_timeout if self.idle_timeout is not None else math.inf
+            with trio.move_on_after(timeout) as scope:
+                try:
+                    data = await self._stream.receive_some(65536)
+                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                    data = b""
+            if scope.cancelled_caught:
+                await self.close(GOING_AWAY, "idle timeout")
+                raise WebSocketDisconnect(GOING_AWAY, "idle timeout")
+            if not data:
+                self.closed = True
+                raise WebSocketDisconnect(1006, "the connection dropped")
+            self._ws.receive_data(data)
+            self._events.extend(self._ws.events())
+        return self._events.pop(0)
+
+    async def receive(self) -> str | bytes:
+        """The next whole message: ``str`` for text, ``bytes`` for binary."""
+        self._check_open()
+        parts: list[Any] = []
+        size = 0
+        while True:
+            event = await self._next_event()
+            if isinstance(event, Message):
+                size += len(event.data)
+                if size > self.max_message_size:
+                    await self.close(TOO_BIG, f"message over {self.max_message_size} bytes")
+                    raise WebSocketDisconnect(TOO_BIG, "message too big")
+                parts.append(event.data)
+                if event.message_finished:
+                    return "".join(parts) if isinstance(event, TextMessage) else b"".join(parts)
+            elif isinstance(event, Ping):
+                await self._send(event.response())
+            elif isinstance(event, CloseConnection):
+                if self._ws.state == ConnectionState.REMOTE_CLOSING:
+                    self.closed = True
+                    self.close_code = event.code
+                    try:
+                        await self._send(event.response())
+                    except WebSocketDisconnect:
+                        pass
+                else:  # a protocol error found by wsproto (1002, 1007, ...): we close with its code
+                    await self.close(event.code, event.reason or "")
+                raise WebSocketDisconnect(event.code, event.reason or "")
+
+    async def receive_text(self) -> str:
+        message = await self.receive()
+        if not isinstance(message, str):
+            await self.close(INVALID_DATA, "expected a text message")
+            raise WebSocketDisconnect(INVALID_DATA, "expected a text message")
+        return message
+
+    async def receive_bytes(self) -> bytes:
+        message = await self.receive()
+        if not isinstance(message, bytes):
+            await self.close(INVALID_DATA, "expected a binary message")
+            raise WebSocketDisconnect(INVALID_DATA, "expected a binary message")
+        return message
+
+    async def receive_json(self) -> Any:
+        message = await self.receive()
+        try:
+            return orjson.loads(message)
+        except orjson.JSONDecodeError:
+            await self.close(INVALID_DATA, "expected a JSON message")
+            raise WebSocketDisconnect(INVALID_DATA, "expected a JSON message") from None
+
+    def __aiter__(self) -> "WebSocket":
+        return self
+
+    async def __anext__(self) -> str | bytes:
+        """``async for message in websocket``: ends when the client closes."""
+        try:
+            return await self.receive()
+        except WebSocketDisconnect:
+            raise StopAsyncIteration from None
+
+    def __repr__(self) -> str:
+        return f"<WebSocket {self.raw_path.decode('latin-1')!r}>"
+
+
+def handshake(raw_head: bytes) -> tuple[WSConnection, WSRequest | None]:
+    """A server-side wsproto connection fed the client's handshake head."""
+    connection = WSConnection(ConnectionType.SERVER)
+    connection.receive_data(raw_head)
+    request = next((e for e in connection.events() if isinstance(e, WSRequest)), None)
+    return connection, request
+
+
+__all__ = ["WebSocket", "WebSocketDisconnect", "handshake"]

@@ -1,0 +1,65 @@
+"""The app ``test_asgi.py`` serves with ``uvicorn asgi_sample_app:app`` (and mounts Starlette into)."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse as StarletteJSON
+from starlette.routing import Route
+
+from conduit import BackgroundTasks, Conduit, EventSourceResponse, Form, Request, UploadFile
+
+app = Conduit()
+events: list[str] = []
+
+
+@app.on_startup
+def started():
+    events.append("startup")
+
+
+@app.get("/hello/{name}")
+async def hello(name: str, times: int = 1):
+    return {"hello": name, "times": times}
+
+
+@app.get("/sync")
+def sync_handler():
+    return "from a worker thread"
+
+
+@app.post("/echo")
+async def echo(request: Request):
+    return {"bytes": len(await request.body())}
+
+
+@app.post("/upload")
+async def upload(file: UploadFile, note: str = Form("")):
+    return {"name": file.filename, "size": file.size, "note": note}
+
+
+@app.get("/events")
+async def stream():
+    return EventSourceResponse(f"tick {i}" for i in range(3))
+
+
+@app.post("/later")
+async def later(tasks: BackgroundTasks):
+    tasks.add_task(events.append, "background")
+    return "ok"
+
+
+@app.get("/state")
+async def state():
+    return events
+
+
+async def starlette_home(request):
+    return StarletteJSON({"starlette": True, "path": request.url.path, "root": request.scope.get("root_path")})
+
+
+async def starlette_echo(request):
+    return StarletteJSON({"got": (await request.json())})
+
+
+legacy = Starlette(routes=[Route("/", starlette_home), Route("/echo", starlette_echo, methods=["POST"])])
+app.mount("/legacy", legacy)

@@ -1,0 +1,286 @@
+"""WebSockets over real sockets with the `websockets` client library (and raw frames)."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import struct
+
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+
+from conduit import Conduit, Depends, Forbidden, Header, LiveServer, WebSocket, WebSocketDisconnect
+
+seen: list = []
+
+
+def make_app() -> Conduit:
+    app = Conduit()
+
+    @app.websocket("/ws/{room}")
+    async def room(websocket: WebSocket, room: str, name: str = "anon"):
+        await websocket.accept()
+        await websocket.send_json({"room": room, "name": name})
+        async for message in websocket:
+            if message == "bye":
+                await websocket.close(code=4000, reason="bye")
+                return
+            if isinstance(message, bytes):
+                await websocket.send_bytes(message[::-1])
+            else:
+                await websocket.send_text(f"{room}:{message}")
+        seen.append("client closed")
+
+    @app.websocket("/proto")
+    async def proto(websocket: WebSocket):
+        await websocket.accept(subprotocol="chat.v1", headers=[("x-extra", "1")])
+        await websocket.send_text(websocket.headers.get("sec-websocket-protocol", ""))
+
+    @app.websocket("/boom")
+    async def boom(websocket: WebSocket):
+        await websocket.accept()
+        await websocket.receive_text()
+        raise RuntimeError("handler exploded")
+
+    @app.websocket("/refuse")
+    async def refuse(websocket: WebSocket):
+        return  # never accepted: 403
+
+    def token(x_token: str = Header("")):
+        if x_token != "ok":
+            raise Forbidden(detail="no")
+
+    @app.websocket("/private", dependencies=[Depends(token)])
+    async def private(websocket: WebSocket):
+        await websocket.accept()
+        await websocket.send_text("welcome")
+
+    @app.websocket("/disconnect")
+    async def disconnect(websocket: WebSocket):
+        await websocket.accept()
+        try:
+            await websocket.receive_text()
+        except WebSocketDisconnect as exc:
+            seen.append(("disconnect", exc.code))
+
+    @app.get("/ws/{room}/info")
+    async def info(room: str):
+        return {"room": room}
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def server():
+    with LiveServer(make_app(), websocket_max_message_size=1000) as live:
+        yield live
+
+
+def url(server, path):
+    return f"ws://127.0.0.1:{server.port}{path}"
+
+
+def test_echo_text_bytes_and_path_params(server):
+    with connect(url(server, "/ws/lobby?name=ada")) as ws:
+        assert ws.recv() == '{"room":"lobby","name":"ada"}'
+        ws.send("hi")
+        assert ws.recv() == "lobby:hi"
+        ws.send(b"\x01\x02\x03")
+        assert ws.recv() == b"\x03\x02\x01"
+        ws.send("bye")
+        with pytest.raises(ConnectionClosed) as info:
+            ws.recv()
+    assert info.value.rcvd.code == 4000 and info.value.rcvd.reason == "bye"
+
+
+def test_fragmented_message_with_ping_between(server):
+    with connect(url(server, "/ws/frag")) as ws:
+        ws.recv()
+        ws.send(["he", "ll", "o"])  # a fragmented text message
+        assert ws.recv() == "frag:hello"
+        ws.ping().wait(5)  # pings are answered
+        ws.send([b"ab", b"cd"])
+        assert ws.recv() == b"dcba"
+
+
+def test_oversized_message_closes_1009(server):
+    with connect(url(server, "/ws/big"), max_size=None) as ws:
+        ws.recv()
+        ws.send("x" * 2000)
+        with pytest.raises(ConnectionClosed) as info:
+            ws.recv()
+    assert info.value.rcvd.code == 1009
+
+
+def test_subprotocol_and_headers(server):
+    with connect(url(server, "/proto"), subprotocols=["chat.v1"]) as ws:
+        assert ws.subprotocol == "chat.v1"
+        assert ws.response.headers["x-extra"] == "1"
+        assert ws.recv() == "chat.v1"
+
+
+def test_handler_exception_closes_1011_and_is_logged(server, caplog):
+    with caplog.at_level(logging.ERROR, logger="conduit.websocket"):
+        with connect(url(server, "/boom")) as ws:
+            ws.send("go")
+            with pytest.raises(ConnectionClosed) as info:
+                ws.recv()
+    assert info.value.rcvd.code == 1011
+    assert any("handler exploded" in (r.exc_text or "") for r in caplog.records)
+
+
+def test_refused_handshakes_are_http_403(server):
+    for path, headers in (("/refuse", {}), ("/private", {"x-token": "bad"})):
+        with pytest.raises(InvalidStatus) as info:
+            connect(url(server, path), additional_headers=headers)
+        assert info.value.response.status_code == 403
+    with connect(url(server, "/private"), additional_headers={"x-token": "ok"}) as ws:
+        assert ws.recv() == "welcome"
+
+
+def test_http_routes_still_served(server):
+    import httpx
+
+    assert httpx.get(f"http://127.0.0.1:{server.port}/ws/x/info").json() == {"room": "x"}
+
+
+def _raw_handshake(server, path: bytes) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.sendall(b"GET " + path + b" HTTP/1.1\r\nhost: t\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
+                 b"sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(4096)
+    assert data.startswith(b"HTTP/1.1 101")
+    return sock
+
+
+def _frame(opcode: int, payload: bytes, mask: bool = True, fin: bool = True) -> bytes:
+    head = bytes([(0x80 if fin else 0) | opcode])
+    key = b"\x01\x02\x03\x04"
+    length = len(payload)
+    head += bytes([(0x80 if mask else 0) | length]) if length < 126 else bytes([(0x80 if mask else 0) | 126]) + struct.pack("!H", length)
+    if mask:
+        payload = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+        return head + key + payload
+    return head + payload
+
+
+def _close_code(sock: socket.socket) -> int:
+    data = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    # skip the server's first text frame(s) until the close frame (opcode 8)
+    i = 0
+    while i < len(data):
+        opcode, length = data[i] & 0x0F, data[i + 1] & 0x7F
+        if opcode == 8:
+            return struct.unpack("!H", data[i + 2:i + 4])[0]
+        i += 2 + length
+    raise AssertionError(f"no close frame in {data!r}")
+
+
+def test_invalid_utf8_closes_1007(server):
+    sock = _raw_handshake(server, b"/ws/raw")
+    sock.sendall(_frame(0x1, b"\xff\xfe"))
+    assert _close_code(sock) == 1007
+    sock.close()
+
+
+def test_unmasked_client_frame_closes_1002(server):
+    sock = _raw_handshake(server, b"/ws/raw")
+    sock.sendall(_frame(0x1, b"hi", mask=False))
+    assert _close_code(sock) == 1002
+    sock.close()
+
+
+def test_abrupt_disconnect_surfaces_as_websocket_disconnect(server):
+    sock = _raw_handshake(server, b"/disconnect")
+    sock.close()
+    with connect(url(server, "/ws/after")) as ws:  # the server keeps serving
+        assert "after" in ws.recv()
+    for _ in range(100):
+        if ("disconnect", 1006) in seen:
+            break
+        import time
+        time.sleep(0.05)
+    assert ("disconnect", 1006) in seen
+
+
+def test_testclient_websocket_connect():
+    from conduit import TestClient
+    from conduit.websocket_testing import WebSocketRejected
+
+    with TestClient(make_app()) as client:
+        with client.websocket_connect("/ws/lobby?name=bo") as ws:
+            assert ws.receive_json() == {"room": "lobby", "name": "bo"}
+            ws.send_text("hi")
+            assert ws.receive_text() == "lobby:hi"
+            ws.send_bytes(b"ab")
+            assert ws.receive_bytes() == b"ba"
+            ws.send_text("bye")
+            with pytest.raises(WebSocketDisconnect) as info:
+                ws.receive()
+            assert info.value.code == 4000
+        with client.websocket_connect("/proto", subprotocols=["chat.v1"]) as ws:
+            assert ws.subprotocol == "chat.v1"
+            assert ws.receive_text() == "chat.v1"
+        with pytest.raises(WebSocketRejected) as refused:
+            client.websocket_connect("/refuse").__enter__()
+        assert refused.value.status_code == 403
+        with client.websocket_connect("/boom") as ws:
+            ws.send_text("go")
+            with pytest.raises(WebSocketDisconnect) as info:
+                ws.receive()
+            assert info.value.code == 1011
+
+
+def test_graceful_shutdown_closes_open_websockets_with_1001():
+    import trio
+
+    from conduit.server import serve
+
+    app = Conduit()
+
+    @app.websocket("/forever")
+    async def forever(websocket: WebSocket):
+        await websocket.accept()
+        await websocket.send_text("ready")
+        async for _ in websocket:
+            pass
+
+    codes: list[int] = []
+
+    def client(port: int, ready: trio.Event, token) -> None:
+        with connect(f"ws://127.0.0.1:{port}/forever") as ws:
+            assert ws.recv() == "ready"
+            trio.from_thread.run_sync(ready.set, trio_token=token)
+            with pytest.raises(ConnectionClosed) as info:
+                ws.recv()
+            codes.append(info.value.rcvd.code)
+
+    async def main():
+        stop, ready = trio.Event(), trio.Event()
+        async with trio.open_nursery() as nursery:
+            port = await nursery.start(lambda task_status: serve(app, "127.0.0.1", 0, shutdown_trigger=stop,
+                                                                 grace_period=10, task_status=task_status))
+            nursery.start_soon(trio.to_thread.run_sync, client, port, ready, trio.lowlevel.current_trio_token())
+            await ready.wait()
+            stop.set()
+
+    trio.run(main)
+    assert codes == [1001]
+
+
+def test_plain_http_to_a_websocket_path_is_426(server):
+    import httpx
+
+    response = httpx.get(f"http://127.0.0.1:{server.port}/proto")
+    assert response.status_code == 426
+    assert response.headers["upgrade"] == "websocket"
+    # a path with both: the WebSocket pseudo-method is not advertised in Allow
+    assert "WEBSOCKET" not in httpx.post(f"http://127.0.0.1:{server.port}/ws/x/info").headers["allow"]
