@@ -98,7 +98,7 @@ def test_conduit_run_prints_progress_where_it_serves_and_access_lines():
     port = _free_port()
     response, stderr = _serve(["-m", "conduit.cli", "run", "examples.hello:app", "--port", str(port),
                                "--access-log", "--log-level", "warning"], "/users/7", port)
-    assert response.status_code == 200
+    assert response.json() == {"id": 7, "name": "user-7"}
     lines = stderr.splitlines()
     assert "conduit:   [1/2] HTTP/1.1 head scanner: " in stderr
     assert "conduit:   [2/2] route table: " in stderr
