@@ -26,3 +26,14 @@ def pytest_runtest_makereport(item, call):
     if os.environ.get("CI") and report.skipped and any(t in str(report.longrepr) for t in _MISSING_TOOL):
         report.outcome = "failed"
         report.longrepr = f"CI must provide every tool the tests use: {report.longrepr}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_collect_file(file_path, parent):
+    """pytest-markdown-docs runs the code blocks of README.md and docs/ (``--markdown-docs``
+    in pyproject.toml); it would also import every .py file here to read code blocks in
+    docstrings, which this suite does not use: keep it to Markdown."""
+    outcome = yield
+    if file_path.suffix == ".py":
+        outcome.force_result([item for item in outcome.get_result()
+                              if type(item).__name__ != "MarkdownDocstringCodeModule"])
