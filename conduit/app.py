@@ -184,10 +184,11 @@ class Conduit:
         route = self.router.add(path, methods, handler, name=name, **options)
         try:
             endpoint = build_endpoint(route)
+            route_middleware = [resolve_middleware(m) for m in middleware or []]
         except Exception:
             self.router.remove(route)
             raise
-        route.endpoint = _wrap_route(endpoint, middleware or [])
+        route.endpoint = _wrap_route(endpoint, route_middleware)
         return route
 
     def route(self, path: str, methods=("GET",), **options: Any):

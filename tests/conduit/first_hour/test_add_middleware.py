@@ -51,9 +51,16 @@ def test_an_instance_and_hook_functions():
     assert response.headers["x-stamp"] == "1" and seen == ["/"]
 
 
-def test_constructor_list_takes_classes_too():
+def test_constructor_and_route_lists_take_classes_too():
     app = Conduit(middleware=[CORS])
     assert isinstance(app.middleware[0], CORS)
+
+    @app.get("/one", middleware=[CORS])
+    def one():
+        return "one"
+    with pytest.raises(TypeError, match="add_middleware expects"):
+        app.add_route("/two", lambda: "two", middleware=[42])
+    assert [route.pattern for route in app.router.routes if route.pattern in ("/one", "/two")] == ["/one"]
 
 
 async def _handler(request):
