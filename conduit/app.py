@@ -33,7 +33,7 @@ def to_response(value: Any) -> Response:
     A tuple is never a JSON array: as in Flask it is ``(body, status)``,
     ``(body, headers)`` or ``(body, status, headers)``, where ``body`` is any other
     return value, ``status`` an int and ``headers`` a dict or a list of pairs (added to
-    the body's own). Return a list for a JSON array.
+    the body's own); None in either place means "not given". Return a list for a JSON array.
     """
     if isinstance(value, Response):
         return value

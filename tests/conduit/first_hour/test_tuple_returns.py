@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conduit import Conduit, JSONResponse, TestClient
+from conduit.app import to_response
 
 CASES = {
     "/created": (({"id": 1}, 201), 201, {"id": 1}, {}),
@@ -58,3 +61,26 @@ def test_malformed_tuples_are_a_500_logged_with_the_reason(client, path, caplog)
 
 def test_a_list_is_still_a_json_array(client):
     assert client.get("/list").json() == [1, 2]
+
+
+JSONISH = st.recursive(st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1) | st.text(max_size=5),
+                       lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner,
+                                                                                     max_size=3),
+                       max_leaves=6)
+
+
+@given(st.tuples(*[JSONISH] * 1) | st.tuples(JSONISH, JSONISH) | st.tuples(JSONISH, JSONISH, JSONISH)
+       | st.tuples(JSONISH, st.integers(100, 599), st.dictionaries(st.text(min_size=1, max_size=5,
+                                                                           alphabet="abcxyz-"),
+                                                                   st.text(max_size=5, alphabet="abc123"),
+                                                                   max_size=3)))
+@settings(max_examples=300, deadline=None)
+def test_any_tuple_is_a_response_or_a_type_error_naming_the_tuple(value):
+    try:
+        response = to_response(value)
+    except TypeError as exc:
+        assert "tuple" in str(exc)
+    else:
+        assert 100 <= response.status_code <= 599
+        # None in the status or headers place means "not given", as in Flask
+        assert (value[1] is None or isinstance(value[1], (int, dict, list))) and not isinstance(value[0], tuple)
