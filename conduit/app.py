@@ -113,10 +113,10 @@ def resolve_middleware(middleware: Any, args: tuple = (), options: dict[str, Any
 WarmupProgress = Callable[[int, int, str, "float | None"], None]
 
 
-def _warm_http_scanner() -> None:
-    from .server import framing  # the server's head-scanning kernel (conduit_kernels.http1)
+def _warm_http_codec() -> None:
+    from .http import h1  # the server's head scanner and chunk decoder (numba loads here)
 
-    framing.warmup()
+    h1.warmup()
 
 
 def _warmup_label(fn: Callable[[], Any]) -> str:
@@ -156,7 +156,7 @@ class Conduit:
         self._startup: list[Callable[[], Any]] = []
         self._shutdown: list[Callable[[], Any]] = []
         self._warmups: list[tuple[str, Callable[[], Any]]] = [
-            ("HTTP/1.1 head scanner", _warm_http_scanner),
+            ("HTTP/1.1 codec", _warm_http_codec),
             ("route table", self.router.compile),
         ]
         self._handler: Handler | None = None
@@ -355,6 +355,9 @@ class Conduit:
                                        headers={"allow": allowed})
             request.route = route
             request.path_params = match.params
+            limit = route.options.get("max_body_size")
+            if limit is not None:  # the server reads it before each body read
+                request.max_body_size = limit
             return to_response(await route.endpoint(request))
         except Exception as exc:
             return await self.error_to_response(request, exc)

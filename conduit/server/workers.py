@@ -91,8 +91,12 @@ def supervise(app: Any, config: ServerConfig, sock: socket.socket | None = None)
     ``sock`` is the already-bound socket (``conduit.server.run`` binds first, to
     report a busy port at once); without it the supervisor binds here.
     """
+    from ..http import h1
     from .serve import STARTUP_FAILED
 
+    # Load the codec's kernels once, before forking: the workers share those pages
+    # and a replacement worker starts without loading them again.
+    h1.warmup()
     sock = bind_socket(config) if sock is None else sock
     sock.listen(config.backlog)
     created = _prepare_multiprocess_metrics()

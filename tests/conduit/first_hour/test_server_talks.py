@@ -99,7 +99,7 @@ def test_conduit_run_prints_progress_where_it_serves_and_access_lines():
                                "--access-log", "--log-level", "warning"], "/users/7", port)
     assert response.json() == {"id": 7, "name": "user-7"}
     lines = stderr.splitlines()
-    assert "conduit:   [1/2] HTTP/1.1 head scanner: " in stderr
+    assert "conduit:   [1/2] HTTP/1.1 codec: " in stderr
     assert "conduit:   [2/2] route table: " in stderr
     assert any(line.startswith("conduit: kernels ready in ") and line.endswith(" s") for line in lines)
     assert f"conduit: serving on http://127.0.0.1:{port} with 1 worker (pid " in stderr
