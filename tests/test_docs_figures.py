@@ -32,12 +32,36 @@ def _prose(text: str) -> str:
 PAIR = re.compile(r"(?<![\w.])(\d[\d,]*(?:\.\d+)?) / (\d[\d,]*(?:\.\d+)?)\s?(µs|ms)(?![\w/])")
 
 
+NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\w.])")
+HEADER_UNIT = re.compile(r"\b(µs|ms|req/s|q/s|calls/s|predictions/s)\b[^|]*$|\((µs|ms)\)")
+
+
+def _table_figures(prose: str) -> set[str]:
+    """Numbers in a table column whose header names the unit (``| p50 / p99 ms |``)."""
+    found: set[str] = set()
+    lines = prose.splitlines()
+    for i in range(len(lines) - 1):
+        if not (lines[i].startswith("|") and re.match(r"^\|[\s:|-]+\|$", lines[i + 1].strip())):
+            continue
+        units = []
+        for cell in lines[i].strip().strip("|").split("|"):
+            match = HEADER_UNIT.search(cell.strip())
+            units.append((match.group(1) or match.group(2)) if match else None)
+        for row in lines[i + 2:]:
+            if not row.startswith("|"):
+                break
+            for unit, cell in zip(units, row.strip().strip("|").split("|")):
+                if unit:
+                    found |= {f"{number} {unit}" for number in NUMBER.findall(cell.replace("**", ""))}
+    return found
+
+
 def _figures(text: str) -> set[str]:
     prose = _prose(text)
     found = {f"{number} {unit}" if unit != "x" else f"{number}x" for number, unit in FIGURE.findall(prose)}
     for first, second, unit in PAIR.findall(prose):
         found |= {f"{first} {unit}", f"{second} {unit}"}
-    return found
+    return found | _table_figures(prose)
 
 
 def _normalise(figure: str) -> str:
