@@ -161,13 +161,7 @@ class ModelRegistry:
         return len(self._current)
 
     def warm_up(self) -> None:
-        """Warm every current version and the input check every request passes (idempotent;
-        kernels load from Numba's cache)."""
-        import numpy as np
-
-        from .validation import as_features
-
-        as_features(np.zeros((1, 1)), 1)  # compiles check_finite (a build-time warm-up missed it)
+        """Warm every current version (idempotent; kernels load from Numba's cache)."""
         for entry in list(self._current.values()):
             entry.model.warm_up()
 

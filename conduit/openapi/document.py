@@ -149,6 +149,8 @@ class _Builder:
         if parameters:
             op["parameters"] = parameters
         body = self.request_body(plan) if plan is not None else None
+        if body is None:
+            body = options.get("request_body")  # a handler that reads its own body (ML predict)
         if body is not None:
             op["requestBody"] = body
             validated = True
