@@ -8,13 +8,17 @@ Endpoints (JSON bodies)::
     DELETE /collections/{name}/vectors       {"ids"}
     POST   /collections/{name}/search        {"vector" | "vectors", "k"?, "filter"?}
     POST   /documents                        {"texts", "ids"?, "metadata"?}   (the RAG corpus)
+    DELETE /documents                        {"ids"}
     GET    /search?q=...&k=3                 text search over the documents
     POST   /ask                              {"question", "k"?, "filter"?, "stream"?}
                                              stream=true answers over Server-Sent Events
 
 Bad input (wrong dimension, NaN/inf, unknown metric, k <= 0 or > size, a
 malformed filter or body) answers 422 naming the field; the stores are checked
-before they change, so a rejected request leaves them as they were. The kernels
+before they change, so a rejected request leaves them as they were. A document
+is retrievable from the next request on: the TF-IDF embedder is refit on the
+corpus before the first question after a change (see ``conduit.vector.rag``),
+and answers cite only sources that share something with the question. The kernels
 compile (or load from Numba's cache) in a warm-up, before the socket accepts.
 """
 
@@ -175,8 +179,18 @@ async def ask(request: Request) -> Any:
     rag = app.state.rag
     question, k, flt = _require(body, "question"), body.get("k"), body.get("filter")
     if body.get("stream"):
-        # retrieval errors surface as 422 before the stream starts
-        events = await _in_thread(lambda: list(rag.stream(question, k, flt)))
-        return EventSourceResponse(events)
+        # retrieval (and its errors, as 422) before the stream starts; then each chunk is
+        # sent as it is generated, and a client that leaves closes the generator
+        retrieval = await _in_thread(rag.prepare, question, k, flt)
+        return EventSourceResponse(rag.aevents(retrieval))
     answer = await _in_thread(rag.ask, question, k, flt)
     return answer.to_dict()
+
+
+@app.delete("/documents")
+async def delete_documents(request: Request) -> dict:
+    ids = _require(await _body(request), "ids")
+    if not isinstance(ids, list):
+        raise VectorInputError("ids", "ids must be a list")
+    rag = app.state.rag
+    return {"deleted": await _in_thread(rag.delete_documents, ids), "size": len(rag.store)}

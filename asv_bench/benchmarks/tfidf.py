@@ -83,3 +83,29 @@ class TfidfOneDocument:
 
     def time_sklearn_transform_one(self):
         self.sk.transform(self.doc)
+
+
+class TfidfAnalyzer:
+    """Word bigrams and English stop words (``ngram_range=(1, 2), stop_words="english"``),
+    the first 5,000 documents of the corpus, both libraries in the same run."""
+
+    timeout = 600
+    number = 1
+    repeat = (2, 5, 30.0)
+    warmup_time = 0
+    options = {"ngram_range": (1, 2), "stop_words": "english"}
+
+    def setup(self):
+        from conduit.vector import TfidfEmbedder
+
+        self.docs = corpus()[0][:5000]
+        self.ours = TfidfEmbedder(**self.options)
+        self.ours.fit_transform(self.docs[:200])  # compile / load kernels
+
+    def time_conduit_fit_transform(self):
+        self.ours.fit_transform(self.docs)
+
+    def time_sklearn_fit_transform(self):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        TfidfVectorizer(**self.options).fit_transform(self.docs)

@@ -35,17 +35,39 @@ def _texts(texts: Any) -> list[str]:
     return list(texts)
 
 
-class TfidfEmbedder:
-    """TF-IDF vectors computed by :mod:`conduit_kernels.tfidf`; defaults equal
-    ``sklearn.feature_extraction.text.TfidfVectorizer()``."""
+def _stop_words(value: Any) -> "list[str] | None":
+    """scikit-learn's ``stop_words``: None, ``"english"`` (its list), or a collection of words."""
+    if value is None:
+        return None
+    if value == "english":
+        from ._stop_words import ENGLISH_STOP_WORDS
 
-    def __init__(self, *, lowercase: bool = True, min_df: "int | float" = 1,
+        return sorted(ENGLISH_STOP_WORDS)
+    if isinstance(value, str):
+        raise VectorInputError("stop_words", f"stop_words must be 'english', a list of words or None, "
+                                             f"got {value!r}")
+    words = list(value)
+    if not all(isinstance(w, str) for w in words):
+        raise VectorInputError("stop_words", "every stop word must be a string")
+    return words
+
+
+class TfidfEmbedder:
+    """TF-IDF vectors computed by :mod:`conduit_kernels.tfidf`; equal to
+    ``sklearn.feature_extraction.text.TfidfVectorizer`` with the same options
+    (``ngram_range``, ``stop_words``, ``min_df``/``max_df``, ``max_features``,
+    ``norm``, ``use_idf``, ``smooth_idf``, ``sublinear_tf``, ``lowercase``)."""
+
+    def __init__(self, *, lowercase: bool = True, ngram_range: tuple[int, int] = (1, 1),
+                 stop_words: "str | Sequence[str] | None" = None, min_df: "int | float" = 1,
                  max_df: "int | float" = 1.0, max_features: "int | None" = None,
                  norm: "str | None" = "l2", use_idf: bool = True, smooth_idf: bool = True,
                  sublinear_tf: bool = False):
         self.lowercase = lowercase
         self.options = dict(min_df=min_df, max_df=max_df, max_features=max_features, norm=norm,
-                            use_idf=use_idf, smooth_idf=smooth_idf, sublinear_tf=sublinear_tf)
+                            use_idf=use_idf, smooth_idf=smooth_idf, sublinear_tf=sublinear_tf,
+                            ngram_range=tuple(ngram_range) if isinstance(ngram_range, list) else ngram_range,
+                            stop_words=_stop_words(stop_words))
         self._model = None
 
     def _encode(self, texts):

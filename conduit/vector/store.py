@@ -12,6 +12,9 @@ of rows (the tie-break among equal scores) is not insertion order after deletes.
 candidates, then re-scores those exactly from the float32 rows, so recall stays
 at (or next to) 1.0 while the scan reads 4x fewer bytes; the codes are rebuilt
 after writes, on the next search. Numba has no CPU float16 arithmetic, hence int8.
+
+``index="hnsw"`` keeps an approximate HNSW graph in step with the rows and answers
+searches from it; :mod:`.hnsw` owns that, this module only notifies it of writes.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from conduit_kernels.topk import MISSING_ID, topk, topk_batch
 from ._rwlock import RWLock
 from .errors import VectorInputError
 from .filters import MetadataColumns, compile_filter, validate_filter
+from .hnsw import load_index, make_index
 
 __all__ = ["Hit", "VectorStore"]
 
@@ -83,10 +87,12 @@ class VectorStore:
     dtype : "float32" | "int8" (int8 scan + exact float32 re-score)
     device : "auto" | "cpu" | "cuda"; "auto" uses CUDA only with a GPU and a store
         large enough to pay for the transfer (the rows stay on the GPU between searches)
+    index : "exact" | "hnsw" | :class:`~conduit.vector.hnsw.HnswConfig`; "hnsw" answers
+        searches from an approximate HNSW graph kept beside the rows (see :mod:`.hnsw`)
     """
 
     def __init__(self, dim: int, metric: str = "cosine", dtype: str = "float32",
-                 device: str = "auto"):
+                 device: str = "auto", index: Any = "exact"):
         if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
             raise VectorInputError("dim", f"dim must be a positive integer, got {dim!r}")
         try:
@@ -116,6 +122,7 @@ class VectorStore:
         self._columns = MetadataColumns()
         self._codes = None  # (version, Int8Matrix)
         self._gpu = None  # (version, device rows, device inverse norms)
+        self._ann = make_index(index, self.dim, self.metric, dtype, device)
 
     # --- properties ---
 
@@ -131,6 +138,11 @@ class VectorStore:
 
     def __repr__(self) -> str:
         return f"VectorStore(dim={self.dim}, metric={self.metric!r}, dtype={self.dtype!r}, size={self._n})"
+
+    @property
+    def index(self) -> str:
+        """``"exact"`` or ``"hnsw"``: what answers searches."""
+        return "exact" if self._ann is None else "hnsw"
 
     @property
     def ids(self) -> list:
@@ -226,6 +238,8 @@ class VectorStore:
         self._ids.extend(ids)
         self._metadata.extend(metas)
         self._n += len(ids)
+        if self._ann is not None:
+            self._ann.append(rows, arr)
         self._bump()
 
     def upsert(self, ids: Sequence, vectors: Any, metadata: Sequence[dict] | None = None) -> None:
@@ -237,6 +251,8 @@ class VectorStore:
                 self._grow(0)  # a memory-mapped store becomes writable here
                 rows = np.array([self._row[ids[j]] for j in old], dtype=np.int64)
                 self._write_rows(rows, arr[old])
+                if self._ann is not None:
+                    self._ann.replace(rows, arr[old])
                 for j, row in zip(old, rows.tolist()):
                     self._metadata[row] = metas[j]
             new = [j for j, i in enumerate(ids) if i not in self._row]
@@ -255,6 +271,8 @@ class VectorStore:
                     continue
                 self._grow(0)
                 last = self._n - 1
+                if self._ann is not None:
+                    self._ann.remove(row, last)
                 if row != last:
                     moved = self._ids[last]
                     for arr in (self._vectors, self._inv, self._sq):
@@ -313,6 +331,8 @@ class VectorStore:
         """Kernel dispatch: ``(row ids int64[m, k'], scores float32[m, k'])``."""
         data = self._vectors[: self._n]
         inv, sq = self._inv[: self._n], self._sq[: self._n]
+        if self._ann is not None:
+            return self._ann.search(queries, k, fargs, self._n)
         if self._use_gpu():
             from conduit_kernels.cuda import to_device, topk_batch_cuda
 
@@ -384,23 +404,31 @@ class VectorStore:
     # --- persistence (conduit.vector.persistence does the file work) ---
 
     def save(self, path: str) -> None:
-        """Write the store to directory ``path`` atomically (see :mod:`.persistence`)."""
+        """Write the store to directory ``path`` atomically; saves to one path from any
+        thread or process are serialised by a lock file (see :mod:`.persistence`)."""
         from .persistence import save_store
 
         with self._lock.read():
             save_store(path, self._state())
+            if self._ann is not None:
+                self._ann.save(path, self._ids, self._vectors[: self._n])
 
     @classmethod
-    def load(cls, path: str, *, mmap: bool | None = None, device: str = "auto") -> "VectorStore":
+    def load(cls, path: str, *, mmap: bool | None = None, device: str = "auto",
+             index: Any = None) -> "VectorStore":
         """Load a store saved by :meth:`save`; ``mmap`` maps the rows read-only from disk
-        (the default for files over 256 MB), copying them on the first write."""
+        (the default for files over 256 MB), copying them on the first write.
+
+        ``index``: None keeps the saved choice (an HNSW index saved beside the rows is
+        memory-mapped when it matches them, rebuilt otherwise); or as in the constructor.
+
+        A save that is inconsistent or damaged raises
+        :class:`~conduit.vector.errors.CorruptStoreError` here, never at search time."""
         from .persistence import load_store
 
-        state, vectors = load_store(path, mmap=mmap)
+        state, vectors = load_store(path, mmap=mmap)  # validated: raises CorruptStoreError
         store = cls(state["dim"], state["metric"], state["dtype"], device)
         n = len(state["ids"])
-        if vectors.shape != (n, store.dim):
-            raise VectorInputError("path", f"corrupt store at {path}: {vectors.shape} rows for {n} ids")
         store._vectors = vectors
         store._n = n
         store._ids = list(state["ids"])
@@ -409,6 +437,8 @@ class VectorStore:
         store._inv = inverse_norms(vectors) if n else np.empty(0, np.float32)
         store._sq = (np.einsum("ij,ij->i", vectors, vectors, dtype=np.float32) if n
                      else np.empty(0, np.float32))
+        store._ann = load_index(path, store._ids, vectors, index, store.dim, store.metric,
+                                bool(mmap) or mmap is None)
         return store
 
     def _state(self) -> dict:

@@ -56,6 +56,8 @@ _EXPORTS = {
     "forest_scores": "trees",
     "make_forest": "trees",
     # vector search and TF-IDF (conduit.vector); GPU twins stay in conduit_kernels.cuda
+    "bm25_idf": "bm25",
+    "bm25_scores": "bm25",
     "Int8Matrix": "distances",
     "METRIC_NAMES": "distances",
     "Metric": "distances",
@@ -66,6 +68,8 @@ _EXPORTS = {
     "encode_documents": "tfidf",
     "tfidf_fit": "tfidf",
     "tfidf_transform": "tfidf",
+    "HnswIndex": "hnsw",
+    "merge_topk": "merge",
     "MISSING_ID": "topk",
     "topk": "topk",
     "topk_batch": "topk",

@@ -104,3 +104,66 @@ def test_encoding_and_bad_input():
         tfidf_fit(buf, offsets, max_features=0)
     with pytest.raises(ValueError, match="max_df"):
         tfidf_fit(buf, offsets, max_df=1.5)
+
+
+ANALYZERS = [
+    {"ngram_range": (1, 2)},
+    {"ngram_range": (2, 2)},
+    {"ngram_range": (1, 3), "min_df": 2},
+    {"ngram_range": (2, 3), "max_df": 0.6, "sublinear_tf": True},
+    {"stop_words": ["the", "fox", "été", "over"]},
+    {"stop_words": ["the", "a"], "ngram_range": (1, 2), "max_features": 15},
+    {"stop_words": [], "ngram_range": (3, 3)},
+    {"stop_words": ["alpha", "beta"], "ngram_range": (1, 2), "sublinear_tf": True, "min_df": 2,
+     "max_df": 0.9},
+]
+
+
+@pytest.mark.parametrize("options", ANALYZERS, ids=str)
+def test_analyzer_options_equal_sklearn(options):
+    rng = np.random.default_rng(8)
+    words = ["alpha", "beta", "gamma", "the", "fox", "été", "θήτα", "over", "a", "x"]
+    corpus = [" ".join(rng.choice(words, rng.integers(0, 12))) for _ in range(40)] + ASCII + UNICODE
+    model, got = ours(corpus, **options)
+    vec = text.TfidfVectorizer(**options)
+    assert_same(model, got, vec, vec.fit_transform(corpus))
+    new = ["the fox over the lazy dog", "alpha beta gamma alpha beta", "", "été θήτα été"]
+    buf, offsets = encode_documents(new)
+    data, indices, indptr, shape = tfidf_transform(model, buf, offsets)
+    assert_same(model, sp.csr_matrix((data, indices, indptr), shape=shape), vec, vec.transform(new))
+
+
+@pytest.mark.parametrize("options, match", [
+    ({"ngram_range": (2, 1)}, "ngram_range"), ({"ngram_range": (0, 1)}, "ngram_range"),
+    ({"ngram_range": "1,2"}, "ngram_range"), ({"ngram_range": (1, True)}, "ngram_range"),
+    ({"stop_words": "the"}, "stop_words"), ({"stop_words": ["ok", 3]}, "stop_words")])
+def test_bad_analyzer_options(options, match):
+    buf, offsets = encode_documents(ASCII)
+    with pytest.raises(ValueError, match=match):
+        tfidf_fit(buf, offsets, **options)
+
+
+def test_a_hash_collision_falls_back_to_the_exact_vocabulary(monkeypatch):
+    import conduit_kernels.tfidf as tfidf
+
+    def colliding(hashes, cap):  # as if every token had the same 64-bit hash
+        return np.zeros(hashes.shape[0], dtype=np.int32), np.zeros(1, dtype=np.int64)
+
+    monkeypatch.setattr(tfidf, "_hash_vocabulary", colliding)
+    model, got = ours(ASCII + UNICODE)
+    vec = text.TfidfVectorizer()
+    assert_same(model, got, vec, vec.fit_transform(ASCII + UNICODE))
+
+
+def test_serial_and_parallel_transform_agree(monkeypatch):
+    import conduit_kernels.tfidf as tfidf
+
+    model, _ = ours(ASCII + UNICODE)
+    new = ["the fox in Paris with a café", "", "ÜNÏCÖDÉ fox fox", "snake_case x1"]
+    buf, offsets = encode_documents(new)
+    serial = tfidf_transform(model, buf, offsets)
+    monkeypatch.setattr(tfidf, "SERIAL_MAX_BYTES", 0)
+    parallel = tfidf_transform(model, buf, offsets)
+    for a, b in zip(serial[:3], parallel[:3]):
+        np.testing.assert_array_equal(a, b)
+    assert serial[3] == parallel[3]

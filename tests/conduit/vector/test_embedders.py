@@ -84,3 +84,32 @@ def test_onnx_embedder_bad_model():
         OnnxEmbedder(b"not a model", vocab_size=10)
     with pytest.raises(ValueError, match="vocab_size"):
         OnnxEmbedder(b"x")
+
+
+def test_english_stop_words_are_sklearns():
+    from conduit.vector._stop_words import ENGLISH_STOP_WORDS
+
+    assert ENGLISH_STOP_WORDS == text.ENGLISH_STOP_WORDS
+
+
+@pytest.mark.parametrize("options", [
+    {"stop_words": "english"}, {"stop_words": "english", "ngram_range": (1, 2), "sublinear_tf": True},
+    {"ngram_range": [1, 2], "min_df": 1, "max_df": 0.8}])
+def test_tfidf_embedder_options_equal_sklearn(options):
+    corpus = CORPUS + ["The kernels and the vectors are in the store", "Is it the kernel of it all?"]
+    ours = TfidfEmbedder(**options)
+    ref = text.TfidfVectorizer(**{**options, "ngram_range": tuple(options.get("ngram_range", (1, 1)))})
+    np.testing.assert_allclose(ours.fit_transform(corpus).toarray(), ref.fit_transform(corpus).toarray(),
+                               atol=1e-6)
+    assert list(ours.get_feature_names_out()) == list(ref.get_feature_names_out())
+    new = ["the kernels of the store", "all vectors"]
+    np.testing.assert_allclose(ours.embed(new), ref.transform(new).toarray(), atol=1e-6)
+
+
+def test_tfidf_embedder_bad_stop_words():
+    with pytest.raises(VectorInputError, match="stop_words"):
+        TfidfEmbedder(stop_words="french")
+    with pytest.raises(VectorInputError, match="stop word must be a string"):
+        TfidfEmbedder(stop_words=["ok", None])
+    with pytest.raises(VectorInputError, match="ngram_range"):
+        TfidfEmbedder(ngram_range=(3, 1)).fit(CORPUS)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
+import trio
 
-from conduit.vector import RAGPipeline, TfidfEmbedder, VectorInputError, VectorStore
+from conduit.vector import NO_ANSWER, RAGPipeline, TfidfEmbedder, VectorInputError, VectorStore
 
 DOCS = [
     "Numba compiles Python functions to machine code. It uses LLVM.",
@@ -31,8 +30,11 @@ def test_ask_retrieves_and_cites():
     assert ans.sources[0].id == "numba" and ans.sources[0].metadata == {"topic": "jit"}
     assert ans.sources[0].score > 0 and "Numba compiles Python functions" in ans.answer
     assert "numba" in [s["id"] for s in ans.to_dict()["sources"]]
-    filtered = rag.ask("What does Numba compile?", filter={"topic": "server"})
+    filtered = rag.ask("What does Numba compile to machine code? Which server?",
+                       filter={"topic": "server"})
     assert [s.id for s in filtered.sources] == ["trio"]
+    unrelated = rag.ask("What does Numba compile?", filter={"topic": "server"})
+    assert unrelated.sources == [] and unrelated.answer == NO_ANSWER  # a 0.0 score is not cited
 
 
 def test_context_budget():
@@ -52,16 +54,16 @@ def test_custom_sync_async_and_chunked_generators():
         return f"{len(sources)} sources"
 
     async def async_gen(question, context, sources):
-        await asyncio.sleep(0)
+        await trio.sleep(0)
         return "async answer"
 
     def chunk_gen(question, context, sources):
         yield "part one, "
         yield "part two"
 
-    assert pipeline(sync_gen, k=3).ask("terms").answer == "3 sources"
+    assert pipeline(sync_gen, k=3).ask("terms, rows and the server").answer == "3 sources"
     assert pipeline(async_gen).ask("terms").answer == "async answer"
-    assert asyncio.run(pipeline(async_gen).aask("terms")).answer == "async answer"
+    assert trio.run(pipeline(async_gen).aask, "terms").answer == "async answer"
     events = list(pipeline(chunk_gen).stream("terms"))
     assert events[0]["event"] == "sources" and events[-1]["event"] == "done"
     assert [e["data"] for e in events if e["event"] == "token"] == ["part one, ", "part two"]
@@ -74,7 +76,7 @@ def test_custom_sync_async_and_chunked_generators():
     async def collect():
         return [e async for e in pipeline(agen).astream("terms")]
 
-    got = asyncio.run(collect())
+    got = trio.run(collect)
     assert got[-1]["data"]["answer"] == "a b"
 
 

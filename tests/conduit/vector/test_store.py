@@ -193,8 +193,8 @@ def test_crash_mid_save_keeps_previous_copy(tmp_path, rng, monkeypatch):
     assert len(old) == 50 and "extra" not in old
     store.save(tmp_path / "s")  # the next save succeeds and sweeps debris
     assert len(VectorStore.load(tmp_path / "s")) == 51
-    assert sorted(p.name for p in (tmp_path / "s").iterdir())[0] == "CURRENT"
-    assert len(list((tmp_path / "s").iterdir())) == 2
+    assert sorted(p.name for p in (tmp_path / "s").iterdir())[:2] == [".lock", "CURRENT"]
+    assert len(list((tmp_path / "s").iterdir())) == 3  # the lock file, CURRENT, one version
 
 
 def test_load_missing_is_clear(tmp_path):
