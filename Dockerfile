@@ -21,7 +21,9 @@ RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 WORKDIR /app
 COPY --chown=conduit:conduit examples/ examples/
 USER conduit
-# Warm Numba's on-disk cache: compile every kernel the demo uses, now, not at first request.
+# Warm Numba's on-disk cache: compile every kernel the demo uses, now, not at first request
+# (app.warmup() covers the server's HTTP head scanner and the model input checks too;
+# tests/examples/test_docker_warmup.py runs this line and proves a start then compiles nothing).
 RUN python -c "from examples.demo import app; app.warmup()"
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health')"

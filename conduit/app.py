@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
 from typing import Any
@@ -29,9 +30,17 @@ Middleware = Callable[[Handler], Handler]
 
 
 def to_response(value: Any) -> Response:
-    """Map a handler's return value to a Response (see the README's table)."""
+    """Map a handler's return value to a Response (see the README's table).
+
+    A tuple is never a JSON array: as in Flask it is ``(body, status)``,
+    ``(body, headers)`` or ``(body, status, headers)``, where ``body`` is any other
+    return value, ``status`` an int and ``headers`` a dict or a list of pairs (added to
+    the body's own); None in either place means "not given". Return a list for a JSON array.
+    """
     if isinstance(value, Response):
         return value
+    if isinstance(value, tuple):
+        return _tuple_response(value)
     if isinstance(value, str):
         return PlainTextResponse(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -39,6 +48,84 @@ def to_response(value: Any) -> Response:
     if value is None:
         return Response(b"", status_code=204)
     return JSONResponse(value)
+
+
+def _tuple_response(value: tuple) -> Response:
+    if len(value) == 3:
+        body, status, headers = value
+    elif len(value) == 2 and isinstance(value[1], (dict, list)):
+        (body, headers), status = value, None
+    elif len(value) == 2:
+        (body, status), headers = value, None
+    else:
+        raise TypeError(f"a handler returned a tuple of {len(value)} items; a tuple means (body, status), "
+                        "(body, headers) or (body, status, headers) (return a list for a JSON array)")
+    if isinstance(body, tuple):
+        raise TypeError("the body of a (body, status[, headers]) tuple cannot itself be a tuple")
+    if status is not None and (isinstance(status, bool) or not isinstance(status, int)
+                               or not 100 <= status <= 599):
+        raise TypeError(f"the status in a (body, status[, headers]) tuple must be an int from 100 to 599, "
+                        f"got {status!r}")
+    response = to_response(body)
+    if status is not None:
+        response.status_code = status  # the codec frames it (no body for 1xx, 204, 304)
+    if headers is not None:
+        try:
+            pairs = list(headers.items()) if isinstance(headers, dict) else [(k, v) for k, v in headers]
+        except (TypeError, ValueError):
+            raise TypeError(f"the headers in a (body, status, headers) tuple must be a dict or a list of "
+                            f"(name, value) pairs, got {headers!r}") from None
+        for name, val in pairs:
+            response.set_header(str(name), str(val))
+    return response
+
+
+def resolve_middleware(middleware: Any, args: tuple = (), options: dict[str, Any] | None = None) -> Middleware:
+    """One middleware from what a user passes to :meth:`Conduit.add_middleware`.
+
+    A class is instantiated with ``args`` and ``options`` (Starlette's form,
+    ``add_middleware(CORS, allow_origins=[...])``); an instance or a plain function
+    taking the next handler is used as it is. Anything else is refused here, at the
+    call, rather than when the first request fails.
+    """
+    options = options or {}
+    expected = ("add_middleware expects a middleware class with its options as keywords "
+                "(add_middleware(CORS, allow_origins=[...])) or a middleware instance or function that "
+                "takes the next handler and returns a new one (add_middleware(CORS(...)))")
+    if inspect.isclass(middleware):
+        try:
+            instance = middleware(*args, **options)
+        except TypeError as exc:
+            raise TypeError(f"cannot create the middleware {middleware.__name__}: {exc}") from None
+        if not callable(instance):
+            raise TypeError(f"{expected}; {middleware.__name__} instances are not callable")
+        return instance
+    if args or options:
+        raise TypeError(f"{expected}; options go with a class, but got the instance {middleware!r}")
+    if not callable(middleware):
+        raise TypeError(f"{expected}; got {middleware!r}")
+    if inspect.iscoroutinefunction(middleware):
+        raise TypeError(f"{expected}; {middleware.__name__} is an async function, which looks like a handler "
+                        "(to run code around each request use conduit.middleware.before_request(fn) "
+                        "or after_response(fn))")
+    return middleware
+
+
+#: ``progress(index, total, name, seconds)``: a warm-up group starts (seconds None) or is done.
+WarmupProgress = Callable[[int, int, str, "float | None"], None]
+
+
+def _warm_http_codec() -> None:
+    from .http import h1  # the server's head scanner and chunk decoder (numba loads here)
+
+    h1.warmup()
+
+
+def _warmup_label(fn: Callable[[], Any]) -> str:
+    name = getattr(fn, "__qualname__", None) or type(fn).__name__
+    if "<lambda>" in name:
+        return f"warm-up in {getattr(fn, '__module__', '?')}"
+    return name
 
 
 async def _call_hook(fn: Callable[[], Any]) -> None:
@@ -70,11 +157,14 @@ class Conduit(RouteDecorators):
         self.mounts: dict[str, Any] = {}
         #: Whether any @websocket route exists (the server checks upgrades only then).
         self.has_websockets = False
-        self.middleware: list[Middleware] = list(middleware or [])
+        self.middleware: list[Middleware] = [resolve_middleware(m) for m in middleware or []]
         self.exception_handlers: dict[type[BaseException] | int, Callable] = {}
         self._startup: list[Callable[[], Any]] = []
         self._shutdown: list[Callable[[], Any]] = []
-        self._warmups: list[Callable[[], Any]] = [self.router.compile]
+        self._warmups: list[tuple[str, Callable[[], Any]]] = [
+            ("HTTP/1.1 codec", _warm_http_codec),
+            ("route table", self.router.compile),
+        ]
         self._handler: Handler | None = None
         self.started = False
         self.draining = False  # set by the server during a graceful shutdown
@@ -100,10 +190,11 @@ class Conduit(RouteDecorators):
         route = self.router.add(path, methods, handler, name=name, **options)
         try:
             endpoint = build_endpoint(route)
+            route_middleware = [resolve_middleware(m) for m in middleware or []]
         except Exception:
             self.router.remove(route)
             raise
-        route.endpoint = _wrap_route(endpoint, middleware or [])
+        route.endpoint = _wrap_route(endpoint, route_middleware)
         return route
 
     def websocket(self, path: str, **options: Any):
@@ -173,16 +264,27 @@ class Conduit(RouteDecorators):
         self._shutdown.append(fn)
         return fn
 
-    def add_warmup(self, fn: Callable[[], Any]) -> Callable[[], Any]:
-        """Register a function that compiles (or loads from cache) kernels before serving."""
-        self._warmups.append(fn)
+    def add_warmup(self, fn: Callable[[], Any], *, name: str | None = None) -> Callable[[], Any]:
+        """Register a function that compiles (or loads from cache) kernels before serving.
+
+        ``name`` labels it in the server's start-up progress lines (default: the
+        function's qualified name).
+        """
+        self._warmups.append((name or _warmup_label(fn), fn))
         return fn
 
-    def add_middleware(self, middleware: Middleware) -> None:
-        """Append a middleware; the first added is the outermost."""
+    def add_middleware(self, middleware: Any, *args: Any, **options: Any) -> None:
+        """Append a middleware; the first added is the outermost.
+
+        Pass a class and its options (``app.add_middleware(CORS, allow_origins=["*"])``),
+        or a configured instance (``app.add_middleware(CORS(allow_origins=["*"]))``), or
+        any function ``middleware(next_handler) -> handler``. For a hook run before or
+        after every handler, see ``conduit.middleware.before_request`` and
+        ``conduit.middleware.after_response``.
+        """
         if self._handler is not None:
             raise RuntimeError("middleware cannot be added after the app has started serving")
-        self.middleware.append(middleware)
+        self.middleware.append(resolve_middleware(middleware, args, options))
 
     def exception_handler(self, key: type[BaseException] | int):
         """Register ``fn(request, exc) -> Response`` for an exception type or a status code."""
@@ -191,16 +293,27 @@ class Conduit(RouteDecorators):
             return fn
         return decorator
 
-    def warmup(self) -> None:
-        """Run every warm-up: all kernels the app needs are compiled after this."""
-        for fn in self._warmups:
-            fn()
+    def warmup(self, progress: WarmupProgress | None = None) -> None:
+        """Run every warm-up: all kernels the app and the server need are compiled after this.
 
-    async def startup(self) -> None:
+        This is what a build step runs to fill Numba's cache (the Dockerfile does).
+        ``progress(index, total, name, seconds)`` is called before each group with
+        ``seconds=None`` and after it with the seconds it took.
+        """
+        total = len(self._warmups)
+        for index, (name, fn) in enumerate(self._warmups, 1):
+            if progress is not None:
+                progress(index, total, name, None)
+            start = time.perf_counter()
+            fn()
+            if progress is not None:
+                progress(index, total, name, time.perf_counter() - start)
+
+    async def startup(self, progress: WarmupProgress | None = None) -> None:
         """Warm kernels, run startup hooks, freeze the middleware stack."""
         if self.started:
             return
-        self.warmup()
+        self.warmup(progress)
         for fn in self._startup:
             await _call_hook(fn)
         self._build_handler()
@@ -214,11 +327,16 @@ class Conduit(RouteDecorators):
                 logger.exception("shutdown hook %r failed", fn)
         self.started = False
 
-    def run(self, host: str = "127.0.0.1", port: int = 8000, **config: Any) -> None:
-        """Serve until interrupted (trio + h11); see :func:`conduit.server.run`."""
+    def run(self, host: str = "127.0.0.1", port: int = 8000, *, access_log: bool = False,
+            **config: Any) -> None:
+        """Serve until interrupted (trio + h11); see :func:`conduit.server.run`.
+
+        Prints where it serves and the warm-up progress; ``access_log=True`` adds a
+        line per request. A port in use exits with ``error: HOST:PORT is already in use``.
+        """
         from .server import run
 
-        run(self, host=host, port=port, **config)
+        run(self, host=host, port=port, access_log=access_log, **config)
 
     # ---------------------------------------------------------- request path
 
@@ -330,4 +448,4 @@ def _wrap_route(endpoint, middleware: list[Middleware]):
     return handler
 
 
-__all__ = ["Conduit", "Handler", "Middleware", "to_response", "JSONResponse"]
+__all__ = ["Conduit", "Handler", "Middleware", "resolve_middleware", "to_response", "JSONResponse"]

@@ -1,4 +1,7 @@
-"""The ``conduit`` command: run an app, print its route table, serve an MCP server."""
+"""The ``conduit`` command: run an app, print its route table, serve an MCP server.
+
+The ``--help`` texts are plain text (no reST markup): they are read in a terminal.
+"""
 
 from __future__ import annotations
 
@@ -72,13 +75,20 @@ def main(argv: list[str] | None = None) -> int:
         from .mcp.cli import main as mcp_main
 
         return mcp_main(argv[1:])
-    parser = argparse.ArgumentParser(prog="conduit", description=__doc__)
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="conduit", description="Conduit: run an app, print its route table, serve an MCP server.",
+        epilog="Run 'conduit COMMAND --help' for the options of a command.")
+    parser.add_argument("--version", action="version", version=f"conduit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="serve MODULE:APP with the trio + h11 server")
     run.add_argument("target", help="MODULE:APP, e.g. examples.hello:app")
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    run.add_argument("--access-log", action="store_true",
+                     help="print one line per request: client, method, path, status, bytes, duration")
     # Production settings: defaults and meaning in ServerConfig and docs/production.md.
     run.add_argument("--workers", type=int, default=1, help="worker processes sharing the socket (1)")
     run.add_argument("--max-connections", type=int, default=1000, help="open connections before 503 (1000)")
@@ -95,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     routes.add_argument("target")
     routes.add_argument("--check", action="store_true",
                         help="also analyse the routes (shadowing, binding, slashes); exit 1 on errors")
-    commands.add_parser("mcp", help="serve MODULE:MCP over stdio or HTTP (see `conduit mcp --help`)")
+    commands.add_parser("mcp", help="serve MODULE:MCP over stdio or HTTP (options: conduit mcp --help)")
     args = parser.parse_args(argv)
 
     if args.command == "routes":
@@ -112,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             max_head_size=args.max_head_size, max_body_size=args.max_body_size,
             head_timeout=args.head_timeout, body_timeout=args.body_timeout,
             keepalive_timeout=args.keepalive_timeout, handler_timeout=args.handler_timeout,
-            grace_period=args.grace_period, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile)
+            grace_period=args.grace_period, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
+            access_log=args.access_log)
     return 0
 
 

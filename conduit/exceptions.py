@@ -2,7 +2,7 @@
 
 Hierarchy (each class carries its status, so one place maps errors to responses)::
 
-    HTTPError(status_code, detail)
+    HTTPError(status_code, detail)    also importable as HTTPException (the Starlette/FastAPI name)
     ├── BadRequest 400            ├── UnprocessableEntity 422
     ├── Unauthorized 401          │   └── ValidationError (errors=[{loc, msg, type}])
     ├── Forbidden 403             ├── TooManyRequests 429
@@ -14,8 +14,14 @@ Hierarchy (each class carries its status, so one place maps errors to responses)
     ├── PayloadTooLarge 413       ├── ServiceUnavailable 503
     └── UnsupportedMediaType 415  └── GatewayTimeout 504
 
-The body is always ``{"error": {"status", "type", "detail", "request_id"}}``;
-tracebacks go to the log, never to the client.
+The base takes the status first, ``HTTPError(404, "user 42 missing")``; every
+subclass knows its status and takes the detail first, ``NotFound("user 42 missing")``,
+``ModelNotFound("iris")``; ``headers`` comes after the detail on both.
+
+The body is always ``{"error": {"status", "type", "detail", "request_id"}}``; ``type``
+is the status name (``not_found``) unless a class names its own with ``error_type``
+(``ModelNotFound`` → ``model_not_found``, ``InferenceError`` → ``inference_error``).
+Tracebacks go to the log, never to the client.
 """
 
 from __future__ import annotations
@@ -36,23 +42,35 @@ def _type_name(status: int) -> str:
 
 
 class HTTPError(Exception):
-    """An error with an HTTP status. ``detail`` is any JSON-able value."""
+    """An error with an HTTP status: ``HTTPError(status_code, detail, headers=...)``.
+
+    ``detail`` is any JSON-able value. Subclasses fix the status and take the
+    detail first (:class:`StatusError`).
+    """
 
     status_code = 500
+    #: The body's ``type``; None means the status name (``not_found``).
+    error_type: str | None = None
 
     def __init__(self, status_code: int | None = None, detail: Any = None,
                  headers: dict[str, str] | None = None):
         if status_code is not None:
+            if isinstance(status_code, bool) or not isinstance(status_code, int):
+                raise TypeError(f"HTTPError(status_code, detail): status_code must be an int, got "
+                                f"{status_code!r}; a subclass takes the detail first, e.g. NotFound({status_code!r})")
             self.status_code = status_code
+        self._init(detail, headers)
+
+    def _init(self, detail: Any, headers: dict[str, str] | None) -> None:
         if not 400 <= self.status_code <= 599:
             raise ValueError(f"HTTPError status must be 4xx or 5xx, got {self.status_code}")
         self.detail = detail if detail is not None else _default_detail(self.status_code)
         self.headers = dict(headers or {})
-        super().__init__(f"{self.status_code}: {self.detail}")
+        Exception.__init__(self, f"{self.status_code}: {self.detail}")
 
     @property
     def type(self) -> str:
-        return _type_name(self.status_code)
+        return self.error_type or _type_name(self.status_code)
 
     def to_response(self, request_id: str | None = None) -> JSONResponse:
         return error_response(self.status_code, self.detail, request_id, self.headers, self.type)
@@ -74,8 +92,24 @@ def error_response(status: int, detail: Any = None, request_id: str | None = Non
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _subclass(name: str, status: int, base: type[HTTPError] = HTTPError, doc: str = "") -> type:
-    return type(name, (base,), {"status_code": status, "__doc__": doc or f"{status} {_default_detail(status)}."})
+#: Starlette's and FastAPI's name for the same class.
+HTTPException = HTTPError
+
+
+class StatusError(HTTPError):
+    """The base of the fixed-status errors: ``NotFound("user 42 missing")``, detail first."""
+
+    def __init__(self, detail: Any = None, headers: dict[str, str] | None = None):
+        self._init(detail, headers)
+
+
+def _subclass(name: str, status: int, base: type[HTTPError] = StatusError, doc: str = "",
+              error_type: str | None = None) -> type:
+    namespace = {"status_code": status, "__doc__": doc or f"{status} {_default_detail(status)}.",
+                 "__module__": __name__, "__qualname__": name}
+    if error_type is not None:
+        namespace["error_type"] = error_type
+    return type(name, (base,), namespace)
 
 
 BadRequest = _subclass("BadRequest", 400)
@@ -95,8 +129,10 @@ NotImplementedError_ = _subclass("NotImplementedError_", 501)
 BadGateway = _subclass("BadGateway", 502)
 ServiceUnavailable = _subclass("ServiceUnavailable", 503)
 GatewayTimeout = _subclass("GatewayTimeout", 504)
-ModelNotFound = _subclass("ModelNotFound", 404, NotFound, "No model with that name (or version).")
-InferenceError = _subclass("InferenceError", 500, InternalServerError, "A model failed to predict.")
+ModelNotFound = _subclass("ModelNotFound", 404, NotFound, "No model with that name (or version).",
+                         "model_not_found")
+InferenceError = _subclass("InferenceError", 500, InternalServerError, "A model failed to predict.",
+                           "inference_error")
 
 
 class ValidationError(UnprocessableEntity):
@@ -106,15 +142,15 @@ class ValidationError(UnprocessableEntity):
         if isinstance(errors, str):
             errors = [{"loc": "", "msg": errors}]
         self.errors = errors
-        super().__init__(detail=errors, headers=headers)
+        super().__init__(errors, headers=headers)
 
 
 def abort(status_code: int, detail: Any = None, headers: dict[str, str] | None = None):
     """Raise the :class:`HTTPError` subclass for ``status_code`` (or a plain one)."""
-    cls = _BY_STATUS.get(status_code, HTTPError)
-    if cls is HTTPError:
-        raise HTTPError(status_code, detail, headers)
-    raise cls(detail=detail, headers=headers)
+    cls = _BY_STATUS.get(status_code)
+    if cls is None:
+        raise HTTPError(status_code, detail, headers=headers)
+    raise cls(detail, headers=headers)
 
 
 _BY_STATUS = {cls.status_code: cls for cls in (

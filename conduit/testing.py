@@ -73,17 +73,18 @@ def _transport_class():
     class AppTransport(httpx.BaseTransport):
         """An httpx transport that hands requests to ``app.handle`` on the loop thread."""
 
-        def __init__(self, app, loop: _TrioThread, client: tuple[str, int]):
+        def __init__(self, app, start, client: tuple[str, int]):
             self.app = app
-            self.loop = loop
+            self.start = start  # () -> the running _TrioThread, started on first use
             self.client = client
 
         def handle_request(self, request: "httpx.Request") -> "httpx.Response":
+            loop = self.start()
             body = request.read()
             raw_path = request.url.raw_path
             path, _, query = raw_path.partition(b"?")
             headers = Headers([(k.lower(), v) for k, v in request.headers.raw])
-            status, out_headers, content = self.loop.call(
+            status, out_headers, content = loop.call(
                 self._roundtrip, request.method, path, query, headers, body)
             return httpx.Response(status, headers=out_headers, content=content, request=request)
 
@@ -136,31 +137,59 @@ def TestClient(app, base_url: str = "http://testserver", client: tuple[str, int]
                **httpx_options: Any):
     """An ``httpx.Client`` wired to ``app`` in-process (no sockets).
 
-    Use it as a context manager: entering runs the warm-ups and startup hooks,
-    leaving runs the shutdown hooks. Streaming responses are collected whole;
-    use :class:`LiveServer` for endless streams.
+    As in Starlette, both forms work: ``with TestClient(app) as client:`` and a plain
+    ``client = TestClient(app)``. The app starts on first use (or on entering the
+    ``with`` block): warm-ups and startup hooks run, on a trio loop of its own that
+    lives until ``client.close()`` or the end of the ``with`` block, which run the
+    shutdown hooks. Streaming responses are collected whole; use :class:`LiveServer`
+    for endless streams.
     """
     import httpx
 
     class _Client(httpx.Client):
+        _loop: _TrioThread | None = None
+        _loop_lock = threading.Lock()
+
+        def _start_app(self) -> _TrioThread:
+            with self._loop_lock:
+                if self._loop is None:
+                    self._loop = app_loop(app)  # raises if startup fails; the next request tries again
+                return self._loop
+
+        def _stop_app(self) -> None:
+            with self._loop_lock:
+                loop, self._loop = self._loop, None
+            if loop is not None:
+                loop.stop()
+
         def __enter__(self):
-            self._loop = app_loop(app)
-            self._transport.loop = self._loop
-            return super().__enter__()
+            client = super().__enter__()
+            self._start_app()
+            return client
 
         def __exit__(self, *exc_info):
-            super().__exit__(*exc_info)
-            self._loop.stop()
+            try:
+                super().__exit__(*exc_info)
+            finally:
+                self._stop_app()
+
+        def close(self) -> None:
+            try:
+                super().close()
+            finally:
+                self._stop_app()
 
         def websocket_connect(self, path: str, subprotocols: list[str] | None = None,
                               headers: dict[str, str] | None = None):
             """An in-process WebSocket session with the app (use it as a context manager)."""
             from .websocket_testing import WebSocketTestSession
 
-            return WebSocketTestSession(app, self._loop, path, subprotocols, headers)
+            return WebSocketTestSession(app, self._start_app(), path, subprotocols, headers)
 
     transport = _transport_class()(app, None, client)
-    return _Client(transport=transport, base_url=base_url, **httpx_options)
+    http_client = _Client(transport=transport, base_url=base_url, **httpx_options)
+    transport.start = http_client._start_app
+    return http_client
 
 
 TestClient.__test__ = False  # not a pytest test class

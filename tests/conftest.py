@@ -62,3 +62,14 @@ def redis_client(tmp_path_factory):
         client.close()
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_collect_file(file_path, parent):
+    """pytest-markdown-docs runs the code blocks of README.md and docs/ (``--markdown-docs``
+    in pyproject.toml); it would also import every .py file here to read code blocks in
+    docstrings, which this suite does not use: keep it to Markdown."""
+    outcome = yield
+    if file_path.suffix == ".py":
+        outcome.force_result([item for item in outcome.get_result()
+                              if type(item).__name__ != "MarkdownDocstringCodeModule"])

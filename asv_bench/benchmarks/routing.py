@@ -14,7 +14,7 @@ import numpy as np
 from conduit.routing import Router
 from conduit_kernels import build_route_table, match_route, match_routes
 
-GITHUB = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "github_api_routes.txt"
+GITHUB = Path(__file__).resolve().parents[2] / "tests" / "data" / "github_api_routes.txt"  # see tests/data/README.md
 
 
 def generated_routes(n: int) -> list[tuple[str, str]]:

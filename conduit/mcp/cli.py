@@ -67,7 +67,9 @@ def main(argv: list[str]) -> int:
     app = Conduit()
     mount(app, args.path, server, stateless=args.stateless, allowed_hosts=args.allowed_host,
           legacy_sse=args.legacy_sse, **options)
-    print(f"MCP server {server.name!r} on http://{args.host}:{args.port}{args.path}", file=sys.stderr)
+    # Said once the address is bound (a busy port is then only the one `error:` line).
+    app.on_startup(lambda: print(f"MCP server {server.name!r} at http://{args.host}:{args.port}{args.path}",
+                                 file=sys.stderr))
     app.run(host=args.host, port=args.port)
     return 0
 

@@ -56,12 +56,31 @@ def _combine(outputs: list[np.ndarray]) -> np.ndarray:
 
 
 class _Stage:
-    __slots__ = ("name", "kind", "run_sync", "run_async", "models", "calls", "seconds", "last")
+    __slots__ = ("name", "kind", "run_sync", "run_async", "models", "n_features", "calls", "seconds", "last")
 
     def __init__(self, name: str, kind: str, run_sync, run_async, models) -> None:
         self.name, self.kind = name, kind
         self.run_sync, self.run_async, self.models = run_sync, run_async, models
+        widths = {getattr(m, "n_features_in_", None) for m in models if m is not None} - {None}
+        #: The input width the stage's models need (None: a callable stage, anything goes).
+        self.n_features = widths.pop() if len(widths) == 1 else None
         self.calls, self.seconds, self.last = 0, 0.0, 0.0
+
+    def input(self, X: Any, pipeline: str) -> Any:
+        """``X`` as the stage's models need it (float64[n, n_features]), or a ValueError naming
+        the stage: a kernel fed the wrong shape would fail with a Numba typing error instead."""
+        if self.n_features is None:
+            return X
+        arr = np.asarray(X)
+        if arr.ndim == 2 and arr.shape[1] == self.n_features and arr.dtype.kind in "fiub":
+            return arr if arr.dtype == np.float64 and arr.flags.c_contiguous else (
+                np.ascontiguousarray(arr, dtype=np.float64))
+        hint = ("; a 1-D input is one value per row (labels or scores from an earlier stage's predict): "
+                "give that stage output='predict_proba', or put a callable stage in between that builds "
+                "the features") if arr.ndim == 1 else ""
+        raise ValueError(f"pipeline {pipeline!r}, stage {self.name!r} ({self.kind}): its model needs features, "
+                         f"a 2-D numeric array of {self.n_features} columns, but got shape {arr.shape} "
+                         f"of {arr.dtype}{hint}")
 
 
 class Pipeline:
@@ -211,7 +230,7 @@ class Pipeline:
         """Run every stage in order on this thread (parallel branches one after another)."""
         for stage in self.stages:
             started = time.perf_counter()
-            X = stage.run_sync(X)
+            X = stage.run_sync(stage.input(X, self.name))
             self._timed(stage, started)
         return X
 
@@ -219,7 +238,7 @@ class Pipeline:
         """Run the pipeline with parallel branches concurrent."""
         for stage in self.stages:
             started = time.perf_counter()
-            X = await stage.run_async(X)
+            X = await stage.run_async(stage.input(X, self.name))
             self._timed(stage, started)
         return X
 
@@ -227,7 +246,7 @@ class Pipeline:
         """Yield ``{"stage", "output", "seconds"}`` after each stage."""
         for stage in self.stages:
             started = time.perf_counter()
-            X = await stage.run_async(X)
+            X = await stage.run_async(stage.input(X, self.name))
             self._timed(stage, started)
             yield {"stage": stage.name, "output": X, "seconds": stage.last}
 

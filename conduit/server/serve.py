@@ -13,12 +13,16 @@ import logging
 import os
 import signal
 import socket as stdlib_socket
+from collections.abc import Callable
 from typing import Any
 
 import trio
 
 from ..http import h1
 from . import tls
+from . import console
+from .binding import BIND_FAILED, BindError, bind
+from .binding import describe as describe_bind_error
 from .config import ServerConfig
 from .connection import HTTPConnection
 
@@ -173,23 +177,28 @@ async def _accept_loop(listener: trio.SocketListener, app: Any, config: ServerCo
 _ACCEPT_BATCH = 64
 
 
-async def _startup(app: Any) -> None:
+async def _startup(app: Any, progress: Any = None) -> None:
     try:
-        await app.startup()
+        if progress is None:
+            await app.startup()
+        else:
+            await app.startup(progress=progress)
     except Exception as exc:
         raise StartupError(f"application startup failed: {type(exc).__name__}: {exc}") from exc
 
 
 async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
                 config: ServerConfig | None = None, sockets: list[stdlib_socket.socket] | None = None,
-                shutdown_trigger: trio.Event | None = None,
+                shutdown_trigger: trio.Event | None = None, warmup_progress: Any = None,
                 task_status=trio.TASK_STATUS_IGNORED, **options: Any) -> None:
     """Serve ``app`` until cancelled, or gracefully until ``shutdown_trigger`` is set.
 
     Kernels are compiled and startup hooks run before the socket accepts (a
     failure raises :class:`StartupError`); ``task_status.started(port)`` reports
     the bound port (useful with ``port=0``). ``sockets`` are already-bound
-    listening sockets (from a supervisor) used instead of binding.
+    sockets (from :func:`run` or a supervisor) used instead of binding; they start
+    listening here, after the warm-up. ``warmup_progress`` is passed to
+    ``app.startup`` (see :meth:`conduit.Conduit.warmup`).
 
     Graceful shutdown: stop accepting, mark the app draining (``/ready`` turns
     503), close idle keep-alive connections, give in-flight requests up to
@@ -198,8 +207,7 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
     """
     config = config or ServerConfig.from_options(host=host, port=port, **options)
     app.draining = False
-    h1.warmup()
-    await _startup(app)
+    await _startup(app, warmup_progress)  # the app's warm-up includes the HTTP/1.1 codec
     # Everything loaded so far (numba, llvmlite, models) lives for the whole process:
     # move it out of the collector's reach so full collections stay short and do not
     # show up as tail latency (CPython gc.freeze, 3.7+).
@@ -209,12 +217,15 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
     state.ssl_context = tls.server_ssl_context(config)  # a bad certificate fails before listening
     try:
         if sockets is not None:
+            for sock in sockets:
+                _listen(sock, config)
             listeners = [trio.SocketListener(trio.socket.from_stdlib_socket(s)) for s in sockets]
         else:
             listeners = await trio.open_tcp_listeners(config.port, host=config.host,
                                                       backlog=config.backlog)
         bound = listeners[0].socket.getsockname()[1]
-        logger.info("conduit serving on %s://%s:%d", "https" if state.ssl_context else "http", config.host, bound)
+        logger.debug("conduit serving on %s://%s:%d", "https" if state.ssl_context else "http",
+                     config.host, bound)  # run() prints it
         async with trio.open_nursery() as connections:
             connections.start_soon(state.watch_deadlines)
             async with trio.open_nursery() as acceptors:
@@ -244,39 +255,86 @@ async def _drain(app: Any, state: ServerState, grace_period: float) -> None:
         logger.warning("grace period over: cancelling %d connection(s)", len(state.connections))
 
 
-def run(app: Any, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
+def _listen(sock: stdlib_socket.socket, config: ServerConfig) -> None:
+    try:
+        sock.listen(config.backlog)
+    except OSError as exc:  # another process bound the same port meanwhile (SO_REUSEADDR)
+        host, port = sock.getsockname()[:2]
+        raise BindError(describe_bind_error(exc, config.host or host, port)) from None
+
+
+def run(app: Any, host: str = "127.0.0.1", port: int = 8000, *, access_log: bool = False,
+        **options: Any) -> None:
     """Run the server until SIGINT or SIGTERM, then shut down gracefully.
 
-    With ``workers > 1`` a supervisor forks that many worker processes sharing one
-    listening socket (see :mod:`conduit.server.workers`). A failing startup exits
-    the process with status 3 and a one-line reason on the log.
+    The address is bound first: a port in use, a host that cannot be bound or a
+    permission error prints one line (``error: 127.0.0.1:8000 is already in use``)
+    and exits with status 1. Then the kernels compile (or load from Numba's cache),
+    with a progress line per warm-up group on stderr, and the server says where it
+    serves. ``access_log=True`` prints one line per request (see
+    :mod:`conduit.middleware.access_log`).
+
+    With ``workers > 1`` a supervisor forks that many worker processes sharing the
+    socket (see :mod:`conduit.server.workers`), after warming the kernels once so
+    the workers start from a warm cache. A failing startup exits the process with
+    status 3 and a one-line reason on the log.
     """
     config = ServerConfig.from_options(host=host, port=port, **options)
+    try:
+        sock = bind(config)
+    except BindError as exc:
+        console.error(str(exc))
+        raise SystemExit(BIND_FAILED) from None
+    if access_log:
+        console.enable_access_log(app)
+    progress = console.WarmupReporter()
     if config.workers > 1:
         from .workers import supervise
 
-        raise SystemExit(supervise(app, config))
+        try:
+            app.warmup(progress)
+        except Exception as exc:
+            logger.critical("application warm-up failed: %s: %s", type(exc).__name__, exc, exc_info=exc)
+            raise SystemExit(STARTUP_FAILED) from None
+        progress.done()
+        console.serving(config, sock.getsockname()[1])
+        raise SystemExit(supervise(app, config, sock))
     try:
-        serve_forever(app, config)
+        serve_forever(app, config, sockets=[sock], warmup_progress=progress,
+                      on_ready=lambda port: (progress.done(), console.serving(config, port)))
     except StartupError as exc:
         logger.critical("%s", exc, exc_info=exc.__cause__)
         raise SystemExit(STARTUP_FAILED) from None
+    except BindError as exc:
+        console.error(str(exc))
+        raise SystemExit(BIND_FAILED) from None
 
 
-def serve_forever(app: Any, config: ServerConfig, sockets: list[stdlib_socket.socket] | None = None) -> None:
-    """``trio.run`` the server until SIGINT/SIGTERM, then drain (raises StartupError)."""
+def serve_forever(app: Any, config: ServerConfig, sockets: list[stdlib_socket.socket] | None = None, *,
+                  warmup_progress: Any = None, on_ready: Callable[[int], Any] | None = None) -> None:
+    """``trio.run`` the server until SIGINT/SIGTERM, then drain (raises StartupError).
+
+    ``on_ready(port)`` is called once the socket accepts.
+    """
 
     async def main() -> None:
         stop = trio.Event()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_stop_on_signal, stop)
-            await serve(app, config=config, sockets=sockets, shutdown_trigger=stop)
-            nursery.cancel_scope.cancel()
+
+            async def serving(task_status=trio.TASK_STATUS_IGNORED) -> None:
+                await serve(app, config=config, sockets=sockets, shutdown_trigger=stop,
+                            warmup_progress=warmup_progress, task_status=task_status)
+                nursery.cancel_scope.cancel()  # drained: stop listening for signals too
+
+            port = await nursery.start(serving)
+            if on_ready is not None:
+                on_ready(port)
 
     try:
         trio.run(main)
-    except BaseExceptionGroup as group:  # the nursery wraps a failed startup
-        failed, _ = group.split(StartupError)
+    except BaseExceptionGroup as group:  # the nursery wraps a failed startup or listen
+        failed, _ = group.split((StartupError, BindError))
         if failed is None:
             raise
         while isinstance(failed, BaseExceptionGroup):

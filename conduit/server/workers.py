@@ -28,18 +28,16 @@ import tempfile
 import time
 from typing import Any
 
+from .binding import bind
 from .config import ServerConfig
 
 logger = logging.getLogger("conduit.server")
 
 
 def bind_socket(config: ServerConfig) -> socket.socket:
-    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((config.host, config.port))
+    """The one listening socket every worker inherits (raises :class:`.binding.BindError`)."""
+    sock = bind(config)
     sock.listen(config.backlog)
-    sock.set_inheritable(True)
     return sock
 
 
@@ -87,15 +85,20 @@ def _worker(app: Any, config: ServerConfig, sock: socket.socket) -> int:
     return 0
 
 
-def supervise(app: Any, config: ServerConfig) -> int:
-    """Run ``config.workers`` workers until SIGTERM/SIGINT; the process exit status."""
+def supervise(app: Any, config: ServerConfig, sock: socket.socket | None = None) -> int:
+    """Run ``config.workers`` workers until SIGTERM/SIGINT; the process exit status.
+
+    ``sock`` is the already-bound socket (``conduit.server.run`` binds first, to
+    report a busy port at once); without it the supervisor binds here.
+    """
     from ..http import h1
     from .serve import STARTUP_FAILED
 
     # Load the codec's kernels once, before forking: the workers share those pages
     # and a replacement worker starts without loading them again.
     h1.warmup()
-    sock = bind_socket(config)
+    sock = bind_socket(config) if sock is None else sock
+    sock.listen(config.backlog)
     created = _prepare_multiprocess_metrics()
     stopping = False
 

@@ -248,12 +248,11 @@ class ShardedVectorStore:
         if filter is not None:
             validate_filter(filter)
         parts = self._get([a.search.remote(qs, int(k), filter) for a in self._actors])
-        total = sum(len(p[0][0]) for p in parts) if qs.shape[0] else 0
-        size = len(self) if total < k else total
-        if k > size:
-            raise VectorInputError("k", f"k={k} exceeds the store size ({size})")
         scores = np.concatenate([p[1] for p in parts], axis=1)
-        positions, best = merge_topk(scores, int(k), self.higher_is_better)
+        if scores.shape[1] == 0:  # every shard empty
+            return [[] for _ in range(qs.shape[0])]
+        # k beyond the store is not an error (as in VectorStore and Chroma): the hits there are
+        positions, best = merge_topk(scores, min(int(k), scores.shape[1]), self.higher_is_better)
         out = []
         for q in range(qs.shape[0]):
             flat_ids = [i for p in parts for i in p[0][q]]

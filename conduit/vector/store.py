@@ -194,9 +194,8 @@ class VectorStore:
             raise VectorInputError("k", f"k must be an integer, got {k!r}")
         if k < 1:
             raise VectorInputError("k", f"k must be >= 1, got {k}")
-        if k > self._n:
-            raise VectorInputError("k", f"k={k} exceeds the store size ({self._n})")
-        return int(k)
+        # More than the store holds is not an error (as in Chroma): the hits there are come back.
+        return int(min(k, self._n))
 
     # --- writes ---
 
@@ -378,8 +377,9 @@ class VectorStore:
     def search(self, query: Any, k: int = 10, filter: dict | None = None) -> list[Hit]:
         """The ``k`` best stored vectors for ``query``, best first.
 
-        ``filter``: a metadata filter (see :mod:`conduit.vector.filters`); fewer
-        than ``k`` hits come back when fewer rows match it.
+        ``filter``: a metadata filter (see :mod:`conduit.vector.filters`). Fewer
+        than ``k`` hits come back when the store holds fewer rows or fewer rows
+        match the filter (an empty store gives ``[]``); ``k < 1`` is an error.
         """
         q = self._check_vectors(query, "query")
         if q.shape[0] != 1:
@@ -392,7 +392,7 @@ class VectorStore:
         with self._lock.read():
             k = self._check_k(k)
             fargs = self._filter_args(filter)
-            if "rows" in fargs and fargs["rows"].size == 0:
+            if k == 0 or ("rows" in fargs and fargs["rows"].size == 0):
                 return [[] for _ in range(qs.shape[0])]
             rows, scores = self._search_rows(qs, k, fargs)
             return [self._hits(rows[i], scores[i]) for i in range(qs.shape[0])]

@@ -1,14 +1,10 @@
-"""The conduit command: route table printing, target loading errors, and serving."""
+"""The conduit command: route table printing and target loading errors."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import time
 from pathlib import Path
-
-import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,24 +30,4 @@ def test_bad_targets_fail_clearly():
     assert "has no attribute 'missing'" in conduit("routes", "examples.hello:missing").stderr
 
 
-def test_run_serves_until_sigterm():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "conduit.cli", "run", "examples.hello:app",
-                             "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/users/5", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
-                time.sleep(0.1)
-        assert response.json() == {"id": 5, "name": "user-5"}
-    finally:
-        proc.terminate()
-        assert proc.wait(30) == 0
+# Serving (until SIGTERM, exit 0), its output and its errors: tests/conduit/first_hour/test_server_talks.py.

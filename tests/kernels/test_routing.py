@@ -20,7 +20,7 @@ from conduit_kernels.routing import (
     parse_pattern,
 )
 
-GITHUB = Path(__file__).resolve().parents[3] / "shared" / "data" / "github_api_routes.txt"
+GITHUB = Path(__file__).resolve().parents[1] / "data" / "github_api_routes.txt"  # see tests/data/README.md
 
 
 # ------------------------------------------------------------------ oracle

@@ -106,7 +106,7 @@ def test_registry_routes_listing_and_404(lr, iris):
         assert c.get("/models/iris").json()["current"] == "1"
         assert c.get("/models/nope").status_code == 404
         r = c.post("/models/nope", json={"rows": [[1, 2, 3, 4]]})
-        assert r.status_code == 404 and r.json()["error"]["type"] == "not_found"
+        assert r.status_code == 404 and r.json()["error"]["type"] == "model_not_found"
         r = c.post("/models/hgb", json={"rows": [[1, float("nan") if False else 2, 3, 4]]})
         assert r.status_code == 200
         assert c.post("/models/iris?version=7", json={"rows": [[1, 2, 3, 4]]}).status_code == 404
@@ -131,7 +131,7 @@ def test_model_failure_is_a_500_without_traceback(caplog):
         assert c.post("/predict/x", json={"rows": [[1, 2]]}).status_code == 200
         r = c.post("/predict/x", json={"rows": [[1000, 2]]})
         assert r.status_code == 500
-        assert r.json()["error"]["type"] == "internal_server_error"
+        assert r.json()["error"]["type"] == "inference_error"
         assert "secret" not in r.text and "Traceback" not in r.text
     assert "secret internal detail" in caplog.text
 

@@ -127,7 +127,6 @@ def test_filters(rng, flt, pred):
         (lambda s: s.add([9], np.ones((1, 4)), [{"x": object()}]), "metadata"),
         (lambda s: s.add([9], np.ones((1, 4)), ["nope"]), "metadata"),
         (lambda s: s.search(np.ones(4), k=0), "k"),
-        (lambda s: s.search(np.ones(4), k=4), "k"),
         (lambda s: s.search(np.ones(4), k="3"), "k"),
         (lambda s: s.search(np.ones(5), k=1), "query"),
         (lambda s: s.search([np.nan] * 4, k=1), "query"),
@@ -151,10 +150,15 @@ def test_bad_input_names_field_and_changes_nothing(call, field):
     assert len(store) == 3 and [h.id for h in store.search(np.ones(4), k=3)] == before
 
 
-def test_empty_store_search_is_a_k_error():
+def test_k_beyond_the_store_or_the_filter_returns_the_hits_there_are():
+    """As in Chroma: k larger than the store (or than a filter's matches) is not an error."""
     store = VectorStore(3, device="cpu")
-    with pytest.raises(VectorInputError, match="exceeds the store size"):
-        store.search(np.ones(3), k=1)
+    assert store.search(np.ones(3), k=1) == []
+    assert store.search_batch(np.ones((2, 3)), k=5) == [[], []]
+    store.add(["a", "b"], np.eye(2, 3), [{"lang": "en"}, {"lang": "fr"}])
+    assert [h.id for h in store.search(np.array([1.0, 0.5, 0.0]), k=5)] == ["a", "b"]
+    assert [h.id for h in store.search(np.ones(3), k=5, filter={"lang": "fr"})] == ["b"]
+    assert [[h.id for h in hits] for hits in store.search_batch(np.eye(2, 3), k=9)] == [["a", "b"], ["b", "a"]]
 
 
 @pytest.mark.parametrize("mmap", [False, True])
