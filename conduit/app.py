@@ -72,6 +72,8 @@ class Conduit:
         self._handler: Handler | None = None
         self.started = False
         self.draining = False  # set by the server during a graceful shutdown
+        #: Admission control (memory guard, concurrency cap), set by the server when configured.
+        self.admission: Any = None
         if openapi_url or docs_url:
             from .openapi.routes import add_openapi_routes  # light; the generator loads on first use
 
@@ -217,7 +219,11 @@ class Conduit:
         """Answer one request. Never raises: errors become error responses."""
         request.app = self
         try:
-            return await (self._handler or self._build_handler())(request)
+            handler = self._handler or self._build_handler()
+            admission = self.admission
+            if admission is not None:
+                return await admission.handle(request, handler)
+            return await handler(request)
         except BaseException as exc:
             if not isinstance(exc, Exception):
                 raise  # cancellation and KeyboardInterrupt propagate

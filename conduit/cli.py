@@ -66,6 +66,40 @@ def _print_routes(app) -> int:
     return 0
 
 
+_OPERATIONS = ("max_memory", "max_memory_hard", "max_concurrency", "concurrency_queue", "queue_timeout",
+               "latency_target", "max_requests", "max_requests_jitter", "worker_timeout")
+
+
+def _size(text: str) -> int:
+    from .admission.memory import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_operations_arguments(run: argparse.ArgumentParser) -> None:
+    """Load shedding and worker recycling (docs/operations.md); all off by default."""
+    run.add_argument("--max-memory", type=_size, help="RSS past which new requests get 503, e.g. 1GB (off)")
+    run.add_argument("--max-memory-hard", type=_size, help="--workers: a worker past this RSS is replaced (1.5x --max-memory)")
+    run.add_argument("--max-concurrency", type=int, help="requests in flight before queuing (off)")
+    run.add_argument("--concurrency-queue", type=int, help="requests that may wait for a slot (max-concurrency/4)")
+    run.add_argument("--queue-timeout", type=float, default=1.0, help="seconds a queued request waits (1)")
+    run.add_argument("--latency-target", type=float, help="adapt the concurrency cap (AIMD) to this latency, s")
+    run.add_argument("--max-requests", type=int, help="replace a worker after about this many requests (off)")
+    run.add_argument("--max-requests-jitter", type=int, default=0, help="random extra requests per worker (0)")
+    run.add_argument("--worker-timeout", type=float, help="kill a worker whose event loop is stuck this long, s")
+    run.add_argument("--no-preload", dest="preload", action="store_false",
+                     help="--workers: load kernels in each worker instead of once before forking")
+
+
+def _operations_options(args: argparse.Namespace) -> dict[str, Any]:
+    options = {name: getattr(args, name) for name in _OPERATIONS if getattr(args, name) is not None}
+    options["preload"] = args.preload
+    return options
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["mcp"]:
@@ -89,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--keepalive-timeout", type=float, default=5.0, help="idle keep-alive seconds (5)")
     run.add_argument("--handler-timeout", type=float, default=30.0, help="seconds before 504 (30)")
     run.add_argument("--grace-period", type=float, default=30.0, help="shutdown drain seconds (30)")
+    _add_operations_arguments(run)
     routes = commands.add_parser("routes", help="print the route table of MODULE:APP")
     routes.add_argument("target")
     routes.add_argument("--check", action="store_true",
@@ -110,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             max_head_size=args.max_head_size, max_body_size=args.max_body_size,
             head_timeout=args.head_timeout, body_timeout=args.body_timeout,
             keepalive_timeout=args.keepalive_timeout, handler_timeout=args.handler_timeout,
-            grace_period=args.grace_period)
+            grace_period=args.grace_period, **_operations_options(args))
     return 0
 
 

@@ -25,6 +25,9 @@ def install(app: Any, *, metrics_path: str | None = "/metrics", health_path: str
     request metrics. Call it before the app starts (routes are frozen then); the
     middleware goes where it is added in the stack (add it early to time the rest).
     """
+    # Probes and scrapes are never refused by admission control (conduit.admission).
+    unguarded = app.state.__dict__.setdefault("unguarded_paths", set())
+    unguarded.update(p for p in (metrics_path, health_path, ready_path) if p)
     if middleware:
         app.add_middleware(MetricsMiddleware(exclude=(metrics_path,) if metrics_path else ()))
     if metrics_path:

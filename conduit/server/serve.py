@@ -11,8 +11,10 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import random
 import signal
 import socket as stdlib_socket
+from collections.abc import Callable
 from typing import Any
 
 import trio
@@ -81,6 +83,21 @@ async def _serve_stream(stream: trio.SocketStream, app: Any, config: ServerConfi
     finally:
         if state is not None:
             state.discard(connection)
+
+
+def _admission(app: Any, config: ServerConfig, shutdown_trigger: trio.Event | None):
+    """The request gate the config asks for (conduit.admission), or None."""
+    from ..admission import admission_from_config
+
+    budget = None
+    if config.max_requests is not None and shutdown_trigger is not None:
+        budget = config.max_requests + random.randint(0, config.max_requests_jitter)
+    admission = admission_from_config(config, on_budget_spent=shutdown_trigger.set if budget else None,
+                                      max_requests=budget)
+    if admission is not None:
+        for path in getattr(app.state, "unguarded_paths", ()):
+            admission.exempt_path(path)
+    return admission
 
 
 def _overload_bytes() -> bytes:
@@ -181,6 +198,7 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
     app.draining = False
     framing.warmup()
     await _startup(app)
+    app.admission = _admission(app, config, shutdown_trigger)
     # Everything loaded so far (numba, llvmlite, models) lives for the whole process:
     # move it out of the collector's reach so full collections stay short and do not
     # show up as tail latency (CPython gc.freeze, 3.7+).
@@ -231,7 +249,8 @@ def run(app: Any, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> 
     the process with status 3 and a one-line reason on the log.
     """
     config = ServerConfig.from_options(host=host, port=port, **options)
-    if config.workers > 1:
+    # Recycling and heartbeats need someone to start the replacement: the supervisor.
+    if config.workers > 1 or config.max_requests is not None or config.worker_timeout is not None:
         from .workers import supervise
 
         raise SystemExit(supervise(app, config))
@@ -242,13 +261,20 @@ def run(app: Any, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> 
         raise SystemExit(STARTUP_FAILED) from None
 
 
-def serve_forever(app: Any, config: ServerConfig, sockets: list[stdlib_socket.socket] | None = None) -> None:
-    """``trio.run`` the server until SIGINT/SIGTERM, then drain (raises StartupError)."""
+def serve_forever(app: Any, config: ServerConfig, sockets: list[stdlib_socket.socket] | None = None,
+                  heartbeat: Callable[[], None] | None = None) -> None:
+    """``trio.run`` the server until SIGINT/SIGTERM, then drain (raises StartupError).
+
+    ``heartbeat()`` (from a supervisor with ``worker_timeout``) is called from the event
+    loop four times per timeout, so a loop blocked by a handler stops beating.
+    """
 
     async def main() -> None:
         stop = trio.Event()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_stop_on_signal, stop)
+            if heartbeat is not None and config.worker_timeout is not None:
+                nursery.start_soon(_beat, heartbeat, config.worker_timeout / 4)
             await serve(app, config=config, sockets=sockets, shutdown_trigger=stop)
             nursery.cancel_scope.cancel()
 
@@ -261,6 +287,12 @@ def serve_forever(app: Any, config: ServerConfig, sockets: list[stdlib_socket.so
         while isinstance(failed, BaseExceptionGroup):
             failed = failed.exceptions[0]
         raise failed from failed.__cause__
+
+
+async def _beat(heartbeat: Callable[[], None], interval: float) -> None:
+    while True:
+        heartbeat()
+        await trio.sleep(interval)
 
 
 async def _stop_on_signal(stop: trio.Event) -> None:
