@@ -18,6 +18,8 @@ from conduit.mcp.context import LOG_LEVELS, Context, InputRequired
 from conduit.mcp.eras import META_SUBSCRIPTION_ID, SUPPORTED_VERSIONS
 from conduit.mcp.jsonrpc import MCPError, InvalidParams, notification_message
 from conduit.mcp.schema import SchemaError
+from conduit.observability import tracing
+from conduit.observability.model_metrics import track_tool
 
 if TYPE_CHECKING:
     from conduit.mcp.protocol import Call
@@ -102,7 +104,8 @@ async def tools_call(call: Call) -> dict[str, Any]:
     if signature.context_param is not None:
         kwargs[signature.context_param] = Context(call)
     try:
-        value = await _invoke(tool.fn, tool.is_async, tool.run_sync_in_thread, kwargs)
+        with track_tool(name), tracing.span(f"tools/call {name}", **{"mcp.tool.name": name}):
+            value = await _invoke(tool.fn, tool.is_async, tool.run_sync_in_thread, kwargs)
     except (MCPError, InputRequired):
         raise
     except Exception as exc:
