@@ -12,33 +12,26 @@
 
 from __future__ import annotations
 
-import threading
 from types import SimpleNamespace
 
-_lock = threading.Lock()
-_metrics: SimpleNamespace | None = None
+from ..observability.metrics import lazy_families
 
 
-def admission_metrics() -> SimpleNamespace:
-    global _metrics
-    if _metrics is None:
-        with _lock:
-            if _metrics is None:
-                from prometheus_client import Counter, Gauge
+def _build() -> SimpleNamespace:
+    from prometheus_client import Counter, Gauge
 
-                _metrics = SimpleNamespace(
-                    rss=Gauge("conduit_memory_rss_bytes", "Resident set size of this process.",
-                              multiprocess_mode="liveall"),
-                    shedding=Gauge("conduit_memory_shedding",
-                                   "1 while the memory guard refuses new requests.",
-                                   multiprocess_mode="livemax"),
-                    transitions=Counter("conduit_memory_shed_transitions",
-                                        "Times the memory guard started shedding."),
-                    shed=Counter("conduit_shed_requests", "Requests refused with 503 by admission control.",
-                                 ["reason"]),
-                    limit=Gauge("conduit_concurrency_limit", "Current cap on requests in flight.",
-                                multiprocess_mode="liveall"),
-                    queued=Gauge("conduit_requests_queued", "Requests waiting for an in-flight slot.",
-                                 multiprocess_mode="livesum"),
-                )
-    return _metrics
+    return SimpleNamespace(
+        rss=Gauge("conduit_memory_rss_bytes", "Resident set size of this process.",
+                  multiprocess_mode="liveall"),
+        shedding=Gauge("conduit_memory_shedding", "1 while the memory guard refuses new requests.",
+                       multiprocess_mode="livemax"),
+        transitions=Counter("conduit_memory_shed_transitions", "Times the memory guard started shedding."),
+        shed=Counter("conduit_shed_requests", "Requests refused with 503 by admission control.", ["reason"]),
+        limit=Gauge("conduit_concurrency_limit", "Current cap on requests in flight.",
+                    multiprocess_mode="liveall"),
+        queued=Gauge("conduit_requests_queued", "Requests waiting for an in-flight slot.",
+                     multiprocess_mode="livesum"),
+    )
+
+
+admission_metrics = lazy_families(_build)

@@ -38,6 +38,24 @@ _lock = threading.Lock()
 _metrics: SimpleNamespace | None = None
 
 
+def lazy_families(build):
+    """``build() -> SimpleNamespace`` of metric families, run once, on first use, under a lock.
+
+    Metrics are created on first use, not at import, so importing a module never
+    touches the registry (and a module imported twice never registers twice).
+    """
+    built: list[SimpleNamespace] = []
+    lock = threading.Lock()
+
+    def families() -> SimpleNamespace:
+        if not built:
+            with lock:
+                if not built:
+                    built.append(build())
+        return built[0]
+    return families
+
+
 def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
 

@@ -22,47 +22,38 @@ the only things the ML and MCP packages call.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
 
-from .metrics import _BATCH_BUCKETS, _LATENCY_BUCKETS
-
-_lock = threading.Lock()
-_families: SimpleNamespace | None = None
+from .metrics import _BATCH_BUCKETS, _LATENCY_BUCKETS, lazy_families
 
 
-def _m() -> SimpleNamespace:
-    global _families
-    if _families is None:
-        with _lock:
-            if _families is None:
-                from prometheus_client import Counter, Gauge, Histogram
+def _build() -> SimpleNamespace:
+    from prometheus_client import Counter, Gauge, Histogram
 
-                mv = ["model", "version"]
-                _families = SimpleNamespace(
-                    requests=Counter("conduit_model_requests", "Prediction requests.", mv),
-                    rows=Counter("conduit_model_rows", "Rows predicted.", mv),
-                    latency=Histogram("conduit_model_request_duration_seconds",
-                                      "Prediction request time (validation, queue, inference).", mv,
-                                      buckets=_LATENCY_BUCKETS),
-                    errors=Counter("conduit_model_errors", "Failed prediction requests by error type.",
-                                   mv + ["type"]),
-                    batch=Histogram("conduit_model_batch_size", "Rows per batched inference call.", mv,
-                                    buckets=_BATCH_BUCKETS),
-                    wait=Histogram("conduit_model_queue_wait_seconds", "Time a request waited in the batcher.",
-                                   mv, buckets=_LATENCY_BUCKETS),
-                    info=Gauge("conduit_model_info", "Loaded model versions and their inference path.",
-                               mv + ["path"], multiprocess_mode="livemax"),
-                    tool_calls=Counter("conduit_mcp_tool_calls", "MCP tool calls.", ["tool"]),
-                    tool_errors=Counter("conduit_mcp_tool_errors", "MCP tool calls that failed.", ["tool", "type"]),
-                    tool_latency=Histogram("conduit_mcp_tool_duration_seconds", "MCP tool call time.", ["tool"],
-                                           buckets=_LATENCY_BUCKETS),
-                )
-    return _families
+    mv = ["model", "version"]
+    return SimpleNamespace(
+        requests=Counter("conduit_model_requests", "Prediction requests.", mv),
+        rows=Counter("conduit_model_rows", "Rows predicted.", mv),
+        latency=Histogram("conduit_model_request_duration_seconds",
+                          "Prediction request time (validation, queue, inference).", mv, buckets=_LATENCY_BUCKETS),
+        errors=Counter("conduit_model_errors", "Failed prediction requests by error type.", mv + ["type"]),
+        batch=Histogram("conduit_model_batch_size", "Rows per batched inference call.", mv, buckets=_BATCH_BUCKETS),
+        wait=Histogram("conduit_model_queue_wait_seconds", "Time a request waited in the batcher.", mv,
+                       buckets=_LATENCY_BUCKETS),
+        info=Gauge("conduit_model_info", "Loaded model versions and their inference path.", mv + ["path"],
+                   multiprocess_mode="livemax"),
+        tool_calls=Counter("conduit_mcp_tool_calls", "MCP tool calls.", ["tool"]),
+        tool_errors=Counter("conduit_mcp_tool_errors", "MCP tool calls that failed.", ["tool", "type"]),
+        tool_latency=Histogram("conduit_mcp_tool_duration_seconds", "MCP tool call time.", ["tool"],
+                               buckets=_LATENCY_BUCKETS),
+    )
+
+
+_m = lazy_families(_build)
 
 
 class _Prediction:
