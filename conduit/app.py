@@ -137,6 +137,13 @@ class Conduit:
 
         return openapi(self)
 
+    def statistics(self) -> Any:
+        """Per route and method: count, errors, latency percentiles, bytes, share (a frozen
+        :class:`~conduit.observability.statistics.AppStatistics`; needs the metrics middleware)."""
+        from .observability.statistics import app_statistics
+
+        return app_statistics(self)
+
     def mount_mcp(self, path: str, server: Any, **options: Any) -> Any:
         """Serve an :class:`~conduit.mcp.MCPServer` over Streamable HTTP at ``path``."""
         from .mcp.http import mount

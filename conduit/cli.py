@@ -48,14 +48,32 @@ def _param_types(route) -> str:
 
 
 def routes_table(app) -> list[tuple[str, str, str, str]]:
-    """(methods, pattern, handler, parameter types) per route, in registration order."""
+    """(methods, pattern, handler, parameter types) per route, in registration order.
+
+    The router also answers ``HEAD`` for every ``GET`` route and ``OPTIONS`` (204 with
+    ``Allow``) for every pattern that does not declare them; those rows follow, marked
+    ``(automatic)``.
+    """
     rows = []
+    declared: dict[str, set[str]] = {}
     for route in app.router.routes:
         handler = route.handler
         module = getattr(handler, "__module__", "") or ""
         name = f"{module}.{route.name}" if module else route.name
         rows.append((",".join(route.methods), route.pattern, name, _param_types(route)))
+        declared.setdefault(route.pattern, set()).update(route.methods)
+    for pattern, methods in declared.items():
+        if "GET" in methods and "HEAD" not in methods:
+            rows.append(("HEAD", pattern, "(automatic: the GET handler, no body)", ""))
+        if "OPTIONS" not in methods:
+            rows.append(("OPTIONS", pattern, "(automatic: 204 with Allow)", ""))
     return rows
+
+
+def routes_json(app) -> list[dict[str, str]]:
+    """:func:`routes_table` as JSON objects (``conduit routes --json``)."""
+    keys = ("methods", "pattern", "handler", "parameters")
+    return [dict(zip(keys, row)) for row in routes_table(app)]
 
 
 def _print_routes(app) -> int:
@@ -128,14 +146,26 @@ def main(argv: list[str] | None = None) -> int:
     routes.add_argument("target")
     routes.add_argument("--check", action="store_true",
                         help="also analyse the routes (shadowing, binding, slashes); exit 1 on errors")
+    routes.add_argument("--json", action="store_true", help="print JSON (for CI) instead of a table")
+    routes.add_argument("--stats", metavar="URL",
+                        help="read a running server's statistics endpoint; print hot routes first, with hints")
     commands.add_parser("mcp", help="serve MODULE:MCP over stdio or HTTP (see `conduit mcp --help`)")
     args = parser.parse_args(argv)
 
     if args.command == "routes":
+        if args.stats:
+            from .observability.report import main_stats
+
+            return main_stats(args.target, args.stats, as_json=args.json)
         if args.check:
             from .binding.checks import main_check
 
-            return main_check(args.target)
+            return main_check(args.target, as_json=args.json)
+        if args.json:
+            import json
+
+            print(json.dumps(routes_json(load_target(args.target)), indent=2))
+            return 0
         return _print_routes(load_target(args.target))
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = load_target(args.target)
