@@ -100,6 +100,8 @@ class Conduit:
             self.router.remove(route)
             raise
         route.endpoint = _wrap_route(endpoint, middleware or [])
+        if middleware:
+            route.options["route_middleware"] = tuple(middleware)  # the OpenAPI document reads auth here
         return route
 
     def route(self, path: str, methods=("GET",), **options: Any):

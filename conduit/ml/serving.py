@@ -196,7 +196,9 @@ def predict_route(
                 body["classes"] = model_.classes_
         return JSONResponse(body)
 
-    app.add_route(path, predict_endpoint, ["POST"])
+    from conduit.openapi.predict import predict_route_options
+
+    app.add_route(path, predict_endpoint, ["POST"], **predict_route_options(fixed))
     app.state.__dict__.setdefault("ml_batchers", {})[path] = batchers
     return registry
 
