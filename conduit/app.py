@@ -70,6 +70,7 @@ class Conduit:
         self._shutdown: list[Callable[[], Any]] = []
         self._warmups: list[Callable[[], Any]] = [self.router.compile]
         self._handler: Handler | None = None
+        self.warmed = False  # every warm-up has run in this process (or before it was forked)
         self.started = False
         self.draining = False  # set by the server during a graceful shutdown
         #: Admission control (memory guard, concurrency cap), set by the server when configured.
@@ -190,12 +191,15 @@ class Conduit:
         """Run every warm-up: all kernels the app needs are compiled after this."""
         for fn in self._warmups:
             fn()
+        self.warmed = True
 
     async def startup(self) -> None:
-        """Warm kernels, run startup hooks, freeze the middleware stack."""
+        """Warm kernels (unless done already, e.g. by a preloading supervisor before it
+        forked this worker), run startup hooks, freeze the middleware stack."""
         if self.started:
             return
-        self.warmup()
+        if not self.warmed:
+            self.warmup()
         for fn in self._startup:
             await _call_hook(fn)
         self._build_handler()
