@@ -115,6 +115,47 @@ class _Worker:
     retiring: bool = False  # drained on purpose (memory); its replacement is already running
 
 
+def prefer_fork_safe_threading() -> None:
+    """Pick Numba's TBB threading layer (fork- and thread-safe) before any parallel kernel runs.
+
+    GNU OpenMP, Numba's usual layer on Linux, cannot be used in a child forked after
+    the parent ran a parallel kernel (the child terminates itself), and the workqueue
+    layer is not thread-safe; TBB is both. An explicit ``NUMBA_THREADING_LAYER`` wins.
+    """
+    if os.environ.get("NUMBA_THREADING_LAYER") or "numba" not in sys.modules:
+        return
+    try:
+        from numba.np.ufunc import parallel, tbbpool  # noqa: F401 - importable only with libtbb
+    except ImportError:
+        return
+    if not parallel._is_initialized:
+        import numba
+
+        numba.config.THREADING_LAYER = "tbb"
+
+
+def fork_safety_problem() -> str | None:
+    """Why forking now would break parallel kernels in the workers, or None."""
+    if "numba" not in sys.modules:
+        return None
+    from numba.np.ufunc import parallel
+
+    if not parallel._is_initialized:
+        return None
+    import numba
+
+    layer = numba.threading_layer()
+    if layer == "omp":
+        from numba.np.ufunc import omppool
+
+        if getattr(omppool, "openmp_vendor", "GNU") == "GNU":
+            return ("a parallel Numba kernel ran in the supervisor with the GNU OpenMP threading layer, "
+                    "which cannot be used again after fork (every worker would terminate at its first "
+                    "parallel kernel). Install the TBB layer (pip install 'conduit[workers]'), or use "
+                    "--no-preload and run no parallel kernel at import time")
+    return None
+
+
 def preload(app: Any) -> None:
     """Warm the app in the supervisor and freeze the heap, so forked workers share it.
 
@@ -160,6 +201,7 @@ def supervise(app: Any, config: ServerConfig) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    prefer_fork_safe_threading()
     if config.preload:
         try:
             preload(app)
@@ -167,6 +209,11 @@ def supervise(app: Any, config: ServerConfig) -> int:
             logger.critical("preloading the app failed: %s: %s", type(exc).__name__, exc, exc_info=exc)
             sock.close()
             return STARTUP_FAILED
+    problem = fork_safety_problem()
+    if problem is not None:
+        logger.critical("cannot fork workers: %s", problem)
+        sock.close()
+        return STARTUP_FAILED
     heartbeats = Heartbeats(2 * config.workers) if config.worker_timeout else None
     workers: dict[int, _Worker] = {}
     quick_deaths = 0

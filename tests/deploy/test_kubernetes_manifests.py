@@ -102,3 +102,11 @@ def test_service_hpa_pdb_and_monitor_point_at_the_deployment():
     assert monitor["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
     assert {e["port"] for e in monitor["endpoints"]} <= {p["name"] for p in service["spec"]["ports"]}
     assert DOCS["Deployment"]["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"]
+
+
+def test_the_core_image_installs_no_extras_and_runs_as_the_same_user():
+    full, core = (ROOT / "Dockerfile").read_text(), (ROOT / "Dockerfile.core").read_text()
+    wheel = next(line for line in core.splitlines() if line.startswith("RUN pip wheel"))
+    assert "ml" not in wheel and "vector" not in wheel  # no ML extras
+    uid = re.compile(r"useradd[^\n]*--uid (\d+)")
+    assert uid.search(full).group(1) == uid.search(core).group(1)
