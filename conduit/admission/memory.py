@@ -67,7 +67,7 @@ class MemoryGuard:
                  clock: Callable[[], float] = time.monotonic) -> None:
         if limit < 1:
             raise ValueError(f"max_memory must be positive, got {limit}")
-        low_water = int(limit * 0.9) if low_water is None else low_water
+        low_water = max(1, int(limit * 0.9)) if low_water is None else low_water
         if not 0 < low_water <= limit:
             raise ValueError(f"memory low-water mark must be in (0, limit={limit}], got {low_water}")
         self.limit = limit
