@@ -225,6 +225,7 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
             await _drain(app, state, config.grace_period)
             connections.cancel_scope.cancel()
     finally:
+        app.admission = None  # the gate belongs to this serve() call's config
         with trio.CancelScope(shield=True):
             await app.shutdown()
 
