@@ -256,6 +256,9 @@ class Conduit:
                                        headers={"allow": allowed})
             request.route = route
             request.path_params = match.params
+            limit = route.options.get("max_body_size")
+            if limit is not None:  # the server reads it before each body read
+                request.max_body_size = limit
             return to_response(await route.endpoint(request))
         except Exception as exc:
             return await self.error_to_response(request, exc)

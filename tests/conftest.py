@@ -7,6 +7,10 @@ failure: CI installs every tool, so a missing one is a broken setup, not a reaso
 """
 
 import os
+import shutil
+import socket
+import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -26,3 +30,35 @@ def pytest_runtest_makereport(item, call):
     if os.environ.get("CI") and report.skipped and any(t in str(report.longrepr) for t in _MISSING_TOOL):
         report.outcome = "failed"
         report.longrepr = f"CI must provide every tool the tests use: {report.longrepr}"
+
+
+@pytest.fixture(scope="session")
+def redis_client(tmp_path_factory):
+    """A real redis-server on 127.0.0.1 (ephemeral port, no persistence) and a client for it.
+
+    Shared by the Redis tests (rate limits, MCP sessions); ``redis_client.connection_pool``
+    carries the port for tests that start server processes against it.
+    """
+    redis = pytest.importorskip("redis")
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server not installed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(folder)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = redis.Redis(host="127.0.0.1", port=port)
+    try:
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        yield client
+    finally:
+        client.close()
+        proc.terminate()
+        proc.wait(10)

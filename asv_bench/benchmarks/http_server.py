@@ -1,8 +1,15 @@
-"""Requests/sec, latency and memory under wrk: conduit beside uvicorn, hypercorn and FastAPI.
+"""Requests/sec, latency, CPU per request and memory under wrk: conduit beside its peers.
 
-One worker each, 127.0.0.1, the same two endpoints (``GET /`` plain text and
-``GET /users/{id}`` JSON with a path parameter), one wrk run of a few seconds per
-server and endpoint, all in one ``setup_cache`` so every figure comes from the same run.
+Peers: Starlette on uvicorn (h11; httptools + uvloop), on hypercorn (trio) and on
+granian (ASGI), and FastAPI on uvicorn (httptools + uvloop). One worker each,
+127.0.0.1, the same three endpoints (``GET /`` plain text, ``GET /users/{id}`` JSON
+with a path parameter, ``GET /sync`` a ``def`` handler run in a worker thread), one
+wrk run of a few seconds per server and endpoint, all in one ``setup_cache`` so
+every figure comes from the same run. Server CPU is user + system time of the
+server's processes (all threads) over the run, divided by the requests served.
+
+``TinyChunkBody`` posts a 1 MiB chunked body in one-byte and eight-byte chunks and
+measures the CPU the server spends on it.
 """
 
 from __future__ import annotations
@@ -40,6 +47,11 @@ class HTTPThroughput:
 
     track_p99_ms.unit = "ms"
 
+    def track_cpu_us_per_request(self, results, server, endpoint):
+        return results[server][endpoint]["cpu_us_per_request"]
+
+    track_cpu_us_per_request.unit = "us"
+
     def track_errors(self, results, server, endpoint):
         return results[server][endpoint]["errors"]
 
@@ -49,6 +61,39 @@ class HTTPThroughput:
         return results[server]["rss_mib"]
 
     track_rss_mib_after_load.unit = "MiB"
+
+
+class TinyChunkBody:
+    """A 1 MiB body in tiny chunks (5-6 MiB on the wire): server CPU and wall time."""
+
+    timeout = 600
+    params = (list(_servers.TINY_CHUNK_SERVERS), [label for label, _, _ in _servers.TINY_CHUNK_CASES])
+    param_names = ["server", "chunks"]
+
+    def setup_cache(self):
+        return _servers.measure_tiny_chunks()
+
+    def setup(self, results, server, chunks):
+        if chunks not in results[server]:
+            raise NotImplementedError("the default-limit case is measured on conduit only")  # an asv skip
+
+    def _result(self, results, server, chunks):
+        return results[server][chunks]
+
+    def track_cpu_seconds(self, results, server, chunks):
+        return self._result(results, server, chunks)["cpu_s"]
+
+    track_cpu_seconds.unit = "s"
+
+    def track_wall_seconds(self, results, server, chunks):
+        return self._result(results, server, chunks)["seconds"]
+
+    track_wall_seconds.unit = "s"
+
+    def track_status(self, results, server, chunks):
+        return self._result(results, server, chunks)["status"]
+
+    track_status.unit = "status"
 
 
 class ColdStart:

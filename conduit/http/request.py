@@ -37,7 +37,7 @@ class Request:
 
     __slots__ = ("method", "raw_path", "query_string", "headers", "client", "path_params",
                  "app", "route", "_receive", "_body", "_streamed", "_query", "_path", "_state",
-                 "scheme", "http_version")
+                 "scheme", "http_version", "max_body_size")
 
     def __init__(
         self,
@@ -61,6 +61,9 @@ class Request:
         self.route = None  # the matched Route, set by the app
         self.scheme = scheme
         self.http_version = http_version
+        #: The largest body the server will read for this request (None: the server's
+        #: default). The app sets it from the matched route's ``max_body_size``.
+        self.max_body_size: int | None = None
         self._receive = receive
         self._body: bytes | None = None
         self._streamed = False

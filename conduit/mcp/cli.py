@@ -3,7 +3,8 @@
 The top-level ``conduit`` CLI dispatches here with the arguments after ``mcp``. Over
 stdio (the default) the process speaks MCP on stdin/stdout; with ``--http`` it mounts
 the server on a fresh Conduit app at ``--path`` (default ``/mcp``) and serves it, bound
-to 127.0.0.1 unless ``--host`` says otherwise.
+to 127.0.0.1 unless ``--host`` says otherwise; ``--session-store redis://...`` lets several
+such processes serve one session.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--allowed-host", action="append", default=None,
                         help="extra Host header value to accept (behind a proxy); repeatable")
     parser.add_argument("--legacy-sse", action="store_true", help="also serve the 2024-11-05 HTTP+SSE transport")
+    parser.add_argument("--session-store", metavar="URL", default=None,
+                        help="share sessions between processes through Redis (redis://host:port/db)")
     args = parser.parse_args(argv)
     try:
         server = load_server(args.target)
@@ -54,9 +57,16 @@ def main(argv: list[str]) -> int:
     from conduit import Conduit
     from conduit.mcp.http import mount
 
+    options: dict[str, Any] = {}
+    if args.session_store:
+        if not args.session_store.startswith(("redis://", "rediss://", "unix://")):
+            print(f"conduit mcp: --session-store must be a redis:// URL, not {args.session_store!r}", file=sys.stderr)
+            return 2
+        from conduit.mcp.store import RedisSessionStore
+        options["session_store"] = RedisSessionStore(url=args.session_store)
     app = Conduit()
     mount(app, args.path, server, stateless=args.stateless, allowed_hosts=args.allowed_host,
-          legacy_sse=args.legacy_sse)
+          legacy_sse=args.legacy_sse, **options)
     print(f"MCP server {server.name!r} on http://{args.host}:{args.port}{args.path}", file=sys.stderr)
     app.run(host=args.host, port=args.port)
     return 0

@@ -163,6 +163,29 @@ class Context:
         if self._call.cancelled:
             raise trio.Cancelled._create()  # type: ignore[attr-defined]
 
+    # ---------------------------------------------------------------- tasks
+    @property
+    def task_id(self) -> str | None:
+        """The id of the task this call runs as, or None for a plain request."""
+        task = self._call.task
+        return task[1].record.task_id if task is not None else None
+
+    async def begin_task(self) -> bool:
+        """Turn this call into a task now (tools registered with ``task_start="explicit"``).
+
+        The client receives the ``CreateTaskResult`` and polls; the rest of the function
+        runs as the task. Input gathered before this point came through ordinary request
+        rounds (2026-07-28 ``input_required``). Returns True when the call is a task,
+        False when the client cannot take one (it then simply continues as a request).
+        """
+        begin = self._call.begin_task
+        if begin is None:
+            return self._call.task is not None
+        self._call.begin_task = None
+        self._call = begin()
+        await trio.sleep(0)  # let the request answer with the CreateTaskResult
+        return True
+
     # ---------------------------------------------------------------- client input
     def _key(self, key: str | None, prefix: str) -> str:
         if key is not None:

@@ -44,7 +44,9 @@ META_SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId"
 
 MODERN_ONLY_METHODS = frozenset({"server/discover", "subscriptions/listen"})
 # Method -> the param mirrored in the Mcp-Name header (2026-07-28 transports).
-NAME_PARAM = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+NAME_PARAM = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri",
+              # SEP-2663 "Routing Headers": the tasks methods name their task.
+              "tasks/get": "taskId", "tasks/update": "taskId", "tasks/cancel": "taskId"}
 
 _B64_WRAPPED = re.compile(r"^=\?base64\?(.*)\?=$")
 
@@ -63,8 +65,8 @@ def is_modern_request(method: str, params: dict[str, Any], headers: Any) -> bool
     return False
 
 
-def decode_header_value(value: str | None) -> str | None:
-    """Header values are literal unless wrapped as ``=?base64?...?=`` (non-ASCII names)."""
+def decode_header_value(value: str | None, header: str = "Mcp-Name") -> str | None:
+    """Header values are literal unless wrapped as ``=?base64?...?=`` (strict base64; SEP-2243)."""
     if value is None:
         return None
     value = value.strip()
@@ -74,7 +76,7 @@ def decode_header_value(value: str | None) -> str | None:
     try:
         return base64.b64decode(m.group(1), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise HeaderMismatch("Mcp-Name header has an invalid base64 value") from None
+        raise HeaderMismatch(f"{header} header has an invalid base64 value") from None
 
 
 def check_modern_envelope(method: str, params: dict[str, Any], headers: Any) -> None:

@@ -16,8 +16,10 @@ import trio
 from conduit.mcp.content import prompt_messages, resource_contents, tool_result
 from conduit.mcp.context import LOG_LEVELS, Context, InputRequired
 from conduit.mcp.eras import META_SUBSCRIPTION_ID, SUPPORTED_VERSIONS
-from conduit.mcp.jsonrpc import MCPError, InvalidParams, notification_message
+from conduit.mcp.jsonrpc import RESOURCE_NOT_FOUND, MCPError, InvalidParams, notification_message
 from conduit.mcp.schema import SchemaError
+from conduit.mcp.auth import check_scopes
+from conduit.mcp.task_runner import HANDSHAKE_TASK_METHODS, MODERN_TASK_METHODS
 from conduit.observability import tracing
 from conduit.observability.model_metrics import track_tool
 
@@ -64,7 +66,7 @@ async def ping(call: Call) -> dict[str, Any]:
 async def discover(call: Call) -> dict[str, Any]:
     server = call.server
     result: dict[str, Any] = {"supportedVersions": list(SUPPORTED_VERSIONS),
-                              "capabilities": server.capabilities()}
+                              "capabilities": server.capabilities(modern=True)}
     if server.instructions:
         result["instructions"] = server.instructions
     return result
@@ -72,7 +74,7 @@ async def discover(call: Call) -> dict[str, Any]:
 
 async def set_level(call: Call) -> dict[str, Any]:
     level = call.params.get("level")
-    if level not in LOG_LEVELS:
+    if not isinstance(level, str) or level not in LOG_LEVELS:
         raise InvalidParams(f"Invalid log level {level!r}; expected one of {list(LOG_LEVELS)}")
     call.connection.log_level = level
     return {}
@@ -90,6 +92,8 @@ async def tools_call(call: Call) -> dict[str, Any]:
     tool = call.server.tools.get(name)
     if tool is None:
         raise InvalidParams(f"Unknown tool: {name}", {"name": name})
+    if tool.scopes:
+        check_scopes(call.principal, tool.scopes, f"tool {name}")
     arguments = call.params.get("arguments")
     signature = tool.signature
     if tool.raw_arguments:  # explicit inputSchema: arguments pass through as given
@@ -101,6 +105,18 @@ async def tools_call(call: Call) -> dict[str, Any]:
             kwargs = signature.bind(arguments)
         except SchemaError as exc:
             raise InvalidParams(f"Invalid arguments for tool {name}: {exc}") from None
+    tasks = call.server.tasks
+    if tasks.wants_task(call, tool.task_support):
+        async def invoke(run_call: Call) -> dict[str, Any]:
+            return await _run_tool(run_call, tool, kwargs)
+        # 2025-11-25 clients asked for a task and expect CreateTaskResult at once.
+        return await tasks.call_tool(call, invoke, immediate=tool.task_immediate or not call.modern)
+    return await _run_tool(call, tool, kwargs)
+
+
+async def _run_tool(call: Call, tool: Any, bound: dict[str, Any]) -> dict[str, Any]:
+    kwargs = dict(bound)
+    signature = tool.signature
     if signature.context_param is not None:
         kwargs[signature.context_param] = Context(call)
     try:
@@ -124,6 +140,23 @@ async def templates_list(call: Call) -> dict[str, Any]:
     return _page(call, [t.wire for t in call.server.templates.values()], "resourceTemplates")
 
 
+# A resource function refuses a read by raising one of these (a missing row, a path outside
+# its root, a denied file): the client gets the resource error, not "Internal error".
+REFUSED_READ = (LookupError, ValueError, PermissionError, FileNotFoundError, NotADirectoryError,
+                IsADirectoryError)
+
+
+async def _read(call: Call, uri: str, fn: Any, is_async: bool, kwargs: dict[str, Any]) -> Any:
+    try:
+        return await _invoke(fn, is_async, call.server.sync_in_thread, kwargs)
+    except MCPError:
+        raise
+    except REFUSED_READ as exc:
+        # SEP-2164: a resource the server will not return is -32602 with the uri in data.
+        raise MCPError(f"Resource not available: {exc}" if str(exc) else "Resource not available",
+                       {"uri": uri}, code=RESOURCE_NOT_FOUND) from None
+
+
 async def resources_read(call: Call) -> dict[str, Any]:
     uri = call.params.get("uri")
     if not isinstance(uri, str):
@@ -134,8 +167,8 @@ async def resources_read(call: Call) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
         if resource.context_param:
             kwargs[resource.context_param] = Context(call)
-        value = await _invoke(resource.fn, resource.is_async, server.sync_in_thread, kwargs)
-        return {"contents": resource_contents(uri, value, resource.mime_type)}
+        value = await _read(call, uri, resource.fn, resource.is_async, kwargs)
+        return _read_result(call, resource_contents(uri, value, resource.mime_type), resource.cache)
     for template in server.templates.values():
         variables = template.template.match(uri)
         if variables is None:
@@ -146,10 +179,18 @@ async def resources_read(call: Call) -> dict[str, Any]:
             continue
         if template.context_param:
             kwargs[template.context_param] = Context(call)
-        value = await _invoke(template.fn, template.is_async, server.sync_in_thread, kwargs)
-        return {"contents": resource_contents(uri, value, template.mime_type)}
+        value = await _read(call, uri, template.fn, template.is_async, kwargs)
+        return _read_result(call, resource_contents(uri, value, template.mime_type), template.cache)
     # SEP-2164: unknown resources are -32602 with the uri in data, never empty contents.
     raise InvalidParams("Resource not found", {"uri": uri})
+
+
+def _read_result(call: Call, contents: list[dict[str, Any]], cache: dict[str, Any]) -> dict[str, Any]:
+    """A read result; in 2026-07-28 a resource's own caching hints beat the server's defaults."""
+    result: dict[str, Any] = {"contents": contents}
+    if call.modern and cache:
+        result.update(cache)
+    return result
 
 
 async def subscribe(call: Call) -> dict[str, Any]:
@@ -205,13 +246,15 @@ async def complete(call: Call) -> dict[str, Any]:
         raise InvalidParams("completion/complete needs ref and argument {name, value}")
     kind = ref.get("type")
     target = ref.get("name") if kind == "ref/prompt" else ref.get("uri")
+    if kind not in ("ref/prompt", "ref/resource"):
+        raise InvalidParams(f"Unknown ref type: {kind!r}")
+    if not isinstance(target, str):
+        raise InvalidParams(f"{kind} needs a {'name' if kind == 'ref/prompt' else 'uri'} string")
     server = call.server
     if kind == "ref/prompt" and target not in server.prompts:
         raise InvalidParams(f"Unknown prompt: {target}")
     if kind == "ref/resource" and target not in server.templates and target not in server.resources:
         raise InvalidParams(f"Unknown resource template: {target}")
-    if kind not in ("ref/prompt", "ref/resource"):
-        raise InvalidParams(f"Unknown ref type: {kind}")
     completer = server.completers.get((kind, target, argument["name"]))
     values: list[str] = []
     total = None
@@ -219,7 +262,7 @@ async def complete(call: Call) -> dict[str, Any]:
     if completer is not None:
         context = call.params.get("context") or {}
         context_args = context.get("arguments") if isinstance(context, dict) else None
-        out = completer(str(argument.get("value", "")), dict(context_args or {}))
+        out = completer(str(argument.get("value", "")), dict(context_args) if isinstance(context_args, dict) else {})
         if hasattr(out, "__await__"):
             out = await out
         if isinstance(out, tuple):
@@ -257,6 +300,11 @@ async def listen(call: Call) -> dict[str, Any]:
         uris = {u for u in wanted["resourceSubscriptions"] if isinstance(u, str)}
         honored["resourceSubscriptions"] = sorted(uris)
         methods.add("notifications/resources/updated")
+    task_ids: set[str] = set()
+    if isinstance(wanted.get("taskIds"), list) and call.server.has_capability("tasks"):
+        # SEP-2663: notifications/tasks for the named tasks, each the DetailedTask of tasks/get.
+        task_ids = {t for t in wanted["taskIds"] if isinstance(t, str)}
+        honored["taskIds"] = sorted(task_ids)
     meta = {META_SUBSCRIPTION_ID: call.request_id}
     send_channel, receive_channel = trio.open_memory_channel[dict[str, Any]](256)
     token = trio.lowlevel.current_trio_token()
@@ -276,8 +324,19 @@ async def listen(call: Call) -> dict[str, Any]:
         except trio.RunFinishedError:
             pass
 
+    def on_task(record: Any) -> None:
+        if record.task_id not in task_ids:
+            return
+        message = notification_message("notifications/tasks", {**record.wire_modern(), "_meta": meta})
+        try:
+            send_channel.send_nowait(message)  # task changes happen on the trio loop
+        except (trio.WouldBlock, trio.ClosedResourceError):
+            pass
+
     server = call.server
     server.add_listener(on_event)
+    if task_ids:
+        server.tasks.watch(on_task)
     try:
         await call.send(notification_message("notifications/subscriptions/acknowledged",
                                              {"notifications": honored, "_meta": meta}))
@@ -286,6 +345,7 @@ async def listen(call: Call) -> dict[str, Any]:
                 await call.send(message)
     finally:
         server.remove_listener(on_event)
+        server.tasks.unwatch(on_task)
         send_channel.close()
     return {"_meta": meta}
 
@@ -307,10 +367,12 @@ HANDSHAKE_METHODS: dict[str, Any] = {
     "logging/setLevel": (set_level, "logging"),
     "resources/subscribe": (subscribe, "resources"),
     "resources/unsubscribe": (unsubscribe, "resources"),
+    **HANDSHAKE_TASK_METHODS,
 }
 # 2026-07-28 removed initialize, ping, logging/setLevel and resources/(un)subscribe.
 MODERN_METHODS: dict[str, Any] = {
     **_COMMON,
     "server/discover": (discover, None),
     "subscriptions/listen": (listen, None),
+    **MODERN_TASK_METHODS,
 }

@@ -32,7 +32,8 @@ __all__ = [
     "RESOURCE_NOT_FOUND", "MCPError", "ParseError", "InvalidRequest", "MethodNotFound",
     "InvalidParams", "InternalError", "HeaderMismatch", "MissingClientCapability",
     "UnsupportedVersion", "REQUEST", "NOTIFICATION", "RESPONSE", "parse", "classify",
-    "result_message", "error_message", "request_message", "notification_message", "dumps",
+    "result_message", "error_message", "request_message", "notification_message", "dumps", "is_id",
+    "error_reply",
 ]
 
 PARSE_ERROR = -32700
@@ -130,6 +131,16 @@ def parse(body: bytes | str) -> Any:
         raise ParseError(f"Parse error: {exc}") from None
 
 
+def is_id(value: Any) -> bool:
+    """Whether ``value`` is a JSON-RPC id MCP accepts: a string or an integer, never a bool.
+
+    Every lookup keyed by a client-sent id (pending server requests, in-flight calls,
+    ``notifications/cancelled``) checks this first: a JSON array or object is unhashable,
+    and one such id must never reach a dict lookup.
+    """
+    return isinstance(value, (str, int)) and not isinstance(value, bool)
+
+
 def classify(message: Any) -> str:
     """Return REQUEST, NOTIFICATION or RESPONSE, or raise :class:`InvalidRequest`.
 
@@ -150,14 +161,19 @@ def classify(message: Any) -> str:
             raise InvalidRequest('Invalid Request: "params" must be an object')
         if "id" not in message:
             return NOTIFICATION
-        request_id = message["id"]
         # MCP forbids null ids; booleans are not ids either (bool is an int subclass).
-        if isinstance(request_id, bool) or not isinstance(request_id, (str, int)):
+        if not is_id(message["id"]):
             raise InvalidRequest('Invalid Request: "id" must be a string or an integer')
         return REQUEST
     if "id" in message and ("result" in message or "error" in message):
         return RESPONSE
     raise InvalidRequest("Invalid Request: neither a request, a notification nor a response")
+
+
+def error_reply(message: Any, error: MCPError) -> dict[str, Any]:
+    """The error answer to ``message``: its id when that is a valid id, else null (JSON-RPC 5.1)."""
+    request_id = message.get("id") if isinstance(message, dict) else None
+    return error_message(request_id if is_id(request_id) else None, error)
 
 
 def result_message(request_id: Any, result: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import trio
 from conduit.http.request import Request
 from conduit.http.response import EventSourceResponse, Response
 from conduit.mcp.jsonrpc import MCPError, dumps, error_message, parse
+from conduit.mcp.http import _guard
 from conduit.mcp.protocol import Connection
 
 __all__ = ["mount_legacy"]
@@ -25,7 +26,7 @@ def mount_legacy(app: Any, sse_path: str, messages_path: str, endpoint: Any) -> 
     streams: dict[str, tuple[Connection, trio.MemorySendChannel]] = {}
 
     async def open_stream(request: Request) -> Response:
-        refused = await endpoint._refuse(request)
+        _, refused = await endpoint._refuse(request)
         if refused is not None:
             return refused
         session_id = secrets.token_hex(16)
@@ -53,7 +54,7 @@ def mount_legacy(app: Any, sse_path: str, messages_path: str, endpoint: Any) -> 
         return EventSourceResponse(events(), ping_interval=endpoint.sse_ping_interval)
 
     async def post_message(request: Request) -> Response:
-        refused = await endpoint._refuse(request)
+        _, refused = await endpoint._refuse(request)
         if refused is not None:
             return refused
         entry = streams.get(request.query_params.get("session_id", ""))
@@ -76,7 +77,9 @@ def mount_legacy(app: Any, sse_path: str, messages_path: str, endpoint: Any) -> 
             except (trio.ClosedResourceError, trio.BrokenResourceError):
                 pass
 
-        trio.lowlevel.spawn_system_task(run)
+        # A system task's exception ends the whole trio run (the HTTP server process):
+        # _guard logs it instead, so one bad message costs nothing but its own answer.
+        trio.lowlevel.spawn_system_task(_guard, run)
         return Response(b"Accepted", 202)
 
     app.add_route(sse_path, open_stream, ["GET"])

@@ -22,15 +22,16 @@ from typing import Any
 import trio
 
 from conduit.mcp import handlers
-from conduit.mcp.context import InputRequest, InputRequired
+from conduit.mcp.context import LOG_LEVELS, InputRequest, InputRequired
 from conduit.mcp.eras import (
     HANDSHAKE_VERSIONS, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION,
     META_SERVER_INFO, check_modern_envelope, is_modern_request,
 )
 from conduit.mcp.jsonrpc import (
     NOTIFICATION, REQUEST, RESPONSE, InternalError, InvalidParams, InvalidRequest, MCPError, MethodNotFound,
-    classify, error_message, notification_message, request_message, result_message,
+    classify, error_message, error_reply, is_id, notification_message, request_message, result_message,
 )
+from conduit.mcp.params import check_param_headers
 from conduit.mcp.request_state import RequestStateError, binding_digest
 
 __all__ = ["Connection", "Call", "Send"]
@@ -55,7 +56,7 @@ class Call:
 
     __slots__ = ("connection", "request_id", "method", "params", "meta", "progress_token", "send", "modern",
                  "protocol_version", "client_capabilities", "client_info", "log_level", "responses", "state",
-                 "cancel_scope")
+                 "cancel_scope", "principal", "task", "begin_task")
 
     def __init__(self, connection: Connection, request_id: Any, method: str, params: dict[str, Any],
                  send: Send, modern: bool) -> None:
@@ -71,13 +72,17 @@ class Call:
         self.responses: dict[str, Any] = {}
         self.state: dict[str, Any] = {}
         self.cancel_scope: trio.CancelScope | None = None
+        self.principal: Any = None  # the verified access token, when the transport checked one
+        self.task: Any = None  # (TaskManager, live task) while this call runs as a task
+        self.begin_task: Callable[[], Call] | None = None  # set for a tool that may turn into a task
         if modern:
             self.protocol_version = self.meta.get(META_PROTOCOL_VERSION)
             caps = self.meta.get(META_CLIENT_CAPABILITIES)
             self.client_capabilities = caps if isinstance(caps, dict) else {}
             self.client_info = self.meta.get(META_CLIENT_INFO)
             level = self.meta.get(META_LOG_LEVEL)
-            self.log_level = level if isinstance(level, str) else None  # absent: no logs at all
+            # Absent or not a level this server knows: no logs at all.
+            self.log_level = level if isinstance(level, str) and level in LOG_LEVELS else None
         else:
             self.protocol_version = connection.protocol_version
             self.client_capabilities = connection.client_capabilities
@@ -93,6 +98,9 @@ class Call:
         return self.cancel_scope is not None and self.cancel_scope.cancel_called
 
     async def gather_inputs(self, requests: dict[str, InputRequest]) -> dict[str, dict[str, Any]]:
+        if self.task is not None:  # inside a task: park in input_required until the client answers
+            manager, live = self.task
+            return await manager.gather_inputs(live, requests)
         if self.modern:
             missing = {k: r for k, r in requests.items() if k not in self.responses}
             if missing:
@@ -151,8 +159,9 @@ class Connection:
         self.server.remove_listener(self._on_server_event)
 
     def close(self) -> None:
-        """Forget the client: detach, cancel in-flight requests, fail pending server requests."""
+        """Forget the client: detach, cancel in-flight requests and tasks, fail pending server requests."""
         self.detach()
+        self.server.tasks.forget_connection(self)
         for call in list(self._inflight.values()):
             if call.cancel_scope is not None:
                 call.cancel_scope.cancel()
@@ -189,14 +198,15 @@ class Connection:
         response = pending.response or {}
         if "error" in response:
             error = response["error"] if isinstance(response["error"], dict) else {}
+            code = error.get("code")
             raise MCPError(str(error.get("message", "client error")), error.get("data"),
-                           code=int(error.get("code", -32603)))
+                           code=code if is_id(code) and isinstance(code, int) else -32603)
         result = response.get("result")
         return result if isinstance(result, dict) else {}
 
     # ---------------------------------------------------------------- incoming
     async def handle(self, message: Any, send: Send = _drop, *,
-                     headers: Any = None) -> dict[str, Any] | None:
+                     headers: Any = None, principal: Any = None) -> dict[str, Any] | None:
         """Handle one decoded message; return the JSON-RPC response for a request.
 
         ``headers`` (HTTP only) is a case-insensitive mapping checked against the body in
@@ -205,29 +215,34 @@ class Connection:
         try:
             kind = classify(message)
         except MCPError as exc:
-            request_id = message.get("id") if isinstance(message, dict) else None
-            return error_message(request_id if isinstance(request_id, (str, int)) else None, exc)
+            return error_reply(message, exc)
         if kind is RESPONSE:
-            pending = self._pending.get(message["id"])
+            # A stray response (unknown or malformed id) is dropped: nothing waits for it.
+            response_id = message["id"]
+            pending = self._pending.get(response_id) if is_id(response_id) else None
             if pending is not None:
                 pending.response = message
                 pending.event.set()
             return None
         if kind is NOTIFICATION:
-            self._on_notification(message)
+            try:
+                self._on_notification(message)
+            except Exception:  # a notification is never answered; a bug here must not kill the reader
+                log.exception("MCP notification %r failed", message.get("method"))
             return None
         assert kind is REQUEST
-        return await self.handle_request(message, send, headers=headers)
+        return await self.handle_request(message, send, headers=headers, principal=principal)
 
     async def handle_request(self, message: dict[str, Any], send: Send = _drop, *,
-                             headers: Any = None) -> dict[str, Any] | None:
+                             headers: Any = None, principal: Any = None) -> dict[str, Any] | None:
         """:meth:`handle` for a message already classified as a request."""
         request_id = message["id"]
         method = message["method"]
         params = message.get("params") or {}
-        modern = not self.initialized and is_modern_request(method, params, headers)
-        call = Call(self, request_id, method, params, send, modern)
         try:
+            modern = not self.initialized and is_modern_request(method, params, headers)
+            call = Call(self, request_id, method, params, send, modern)
+            call.principal = principal
             if modern:
                 result = await self._modern(call, headers)
             else:
@@ -247,7 +262,8 @@ class Connection:
         method = message["method"]
         params = message.get("params") or {}
         if method == "notifications/cancelled":
-            call = self._inflight.get(params.get("requestId"))
+            request_id = params.get("requestId")
+            call = self._inflight.get(request_id) if is_id(request_id) else None
             if call is not None and call.method != "initialize" and call.cancel_scope is not None:
                 call.cancel_scope.cancel()
         # notifications/progress, roots/list_changed and unknown notifications need no action.
@@ -301,6 +317,10 @@ class Connection:
 
     async def _modern(self, call: Call, headers: Any) -> dict[str, Any] | None:
         check_modern_envelope(call.method, call.params, headers)
+        if headers is not None and call.method == "tools/call":
+            tool = self.server.tools.get(call.params.get("name"))
+            if tool is not None and tool.param_headers:  # SEP-2243 Mcp-Param-* (HTTP only)
+                check_param_headers(tool.param_headers, call.params.get("arguments"), headers)
         spec = handlers.MODERN_METHODS.get(call.method)
         if spec is None:
             raise MethodNotFound(f"Method not found: {call.method}")

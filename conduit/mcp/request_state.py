@@ -45,8 +45,14 @@ class StateSigner:
     def __init__(self, secret: bytes | str | None = None, ttl_seconds: float = 600.0) -> None:
         if isinstance(secret, str):
             secret = secret.encode()
+        self.explicit = bool(secret)  # given by the user: never replaced by a shared one
         self._key = secret or os.urandom(32)
         self.ttl_seconds = ttl_seconds
+
+    def use_shared_key(self, key: bytes) -> None:
+        """Adopt the key every process behind one session store signs with (random default only)."""
+        if not self.explicit:
+            self._key = key
 
     def sign(self, binding: str, payload: dict[str, Any]) -> str:
         body = orjson.dumps({"b": binding, "x": int(time.time() + self.ttl_seconds), "p": payload})

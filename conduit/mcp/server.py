@@ -14,7 +14,10 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from conduit.mcp.params import header_params
 from conduit.mcp.request_state import StateSigner
+from conduit.mcp.task_runner import TASK_SUPPORT, TaskManager
+from conduit.mcp.tasks import TASKS_EXTENSION
 from conduit.mcp.schema import Signature, build_signature, parse_docstring
 from conduit.mcp.uri_template import UriTemplate, is_template
 
@@ -52,6 +55,10 @@ class Tool:
     run_sync_in_thread: bool
     wire: dict[str, Any]
     raw_arguments: bool = False
+    task_support: str = "forbidden"  # 2025-11-25 execution.taskSupport: forbidden | optional | required
+    task_immediate: bool = True  # False: the call turns into a task when the tool awaits ctx.begin_task()
+    param_headers: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict)  # x-mcp-header
+    scopes: frozenset[str] = frozenset()  # OAuth scopes a caller's token must carry
 
 
 @dataclasses.dataclass
@@ -62,6 +69,7 @@ class Resource:
     is_async: bool
     context_param: str | None
     wire: dict[str, Any]
+    cache: dict[str, Any] = dataclasses.field(default_factory=dict)  # 2026-07-28 ttlMs/cacheScope of reads
 
 
 @dataclasses.dataclass
@@ -73,6 +81,7 @@ class ResourceTemplate:
     context_param: str | None
     converters: dict[str, Callable[[str], Any]]
     wire: dict[str, Any]
+    cache: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -100,17 +109,21 @@ class MCPServer:
                  title: str | None = None, website_url: str | None = None, page_size: int = 100,
                  state_secret: bytes | str | None = None, state_ttl_seconds: float = 600.0,
                  cache_ttl_ms: int = 0, cache_scope: str = "private",
-                 sync_in_thread: bool = True) -> None:
+                 sync_in_thread: bool = True, max_tasks: int = 1000, max_tasks_per_client: int = 100,
+                 task_ttl_ms: int = 3_600_000, task_poll_interval_ms: int = 500) -> None:
         self.name = name
         self.version = version
         self.instructions = instructions
         self.title = title
         self.website_url = website_url
         self.page_size = page_size
+        _check_cache(f"MCPServer {name!r}", cache_ttl_ms, cache_scope)
         self.cache_ttl_ms = cache_ttl_ms
         self.cache_scope = cache_scope
         self.sync_in_thread = sync_in_thread
         self.state_signer = StateSigner(state_secret, state_ttl_seconds)
+        self.tasks = TaskManager(max_tasks=max_tasks, max_per_owner=max_tasks_per_client, ttl_ms=task_ttl_ms,
+                                 max_ttl_ms=max(task_ttl_ms, 86_400_000), poll_interval_ms=task_poll_interval_ms)
         self.tools: dict[str, Tool] = {}
         self.resources: dict[str, Resource] = {}
         self.templates: dict[str, ResourceTemplate] = {}
@@ -130,10 +143,16 @@ class MCPServer:
             info["websiteUrl"] = self.website_url
         return info
 
-    def capabilities(self) -> dict[str, Any]:
+    def capabilities(self, *, modern: bool = False) -> dict[str, Any]:
+        """What the server offers; task support is a core capability in 2025-11-25 and an extension after."""
         caps: dict[str, Any] = {"logging": {}}
         if self.tools:
             caps["tools"] = {"listChanged": True}
+        if self.has_capability("tasks"):
+            if modern:
+                caps["extensions"] = {TASKS_EXTENSION: {}}
+            else:
+                caps["tasks"] = {"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}
         if self.resources or self.templates:
             caps["resources"] = {"subscribe": True, "listChanged": True}
         if self.prompts:
@@ -152,6 +171,8 @@ class MCPServer:
             return bool(self.prompts)
         if name == "completions":
             return bool(self.prompts or self.templates)
+        if name == "tasks":
+            return any(t.task_support != "forbidden" for t in self.tools.values())
         return name == "logging"
 
     # ------------------------------------------------------------ listeners
@@ -175,13 +196,20 @@ class MCPServer:
              input_schema: dict[str, Any] | None = None, output_schema: dict[str, Any] | None = None,
              meta: dict[str, Any] | None = None, read_only: bool | None = None,
              destructive: bool | None = None, idempotent: bool | None = None,
-             open_world: bool | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Register a function as a tool; its signature becomes the input schema."""
+             open_world: bool | None = None, task: bool | str = False, task_start: str = "immediate",
+             scopes: list[str] | tuple[str, ...] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a function as a tool; its signature becomes the input schema.
+
+        ``task=True`` (or ``"optional"``) lets a call run as a task, ``"required"`` only as one
+        (:mod:`conduit.mcp.task_runner`); with ``task_start="explicit"`` the call stays a plain
+        request (input rounds included) until the tool awaits ``ctx.begin_task()``. ``scopes``
+        are the OAuth scopes a caller's access token must carry (:mod:`conduit.mcp.auth`).
+        """
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
             self.add_tool(fn, name=name, title=title, description=description, annotations=annotations,
                           input_schema=input_schema, output_schema=output_schema, meta=meta,
                           read_only=read_only, destructive=destructive, idempotent=idempotent,
-                          open_world=open_world)
+                          open_world=open_world, task=task, task_start=task_start, scopes=scopes)
             return fn
         return decorator
 
@@ -190,10 +218,17 @@ class MCPServer:
                  input_schema: dict[str, Any] | None = None, output_schema: dict[str, Any] | None = None,
                  meta: dict[str, Any] | None = None, read_only: bool | None = None,
                  destructive: bool | None = None, idempotent: bool | None = None,
-                 open_world: bool | None = None) -> Tool:
+                 open_world: bool | None = None, task: bool | str = False, task_start: str = "immediate",
+                 scopes: list[str] | tuple[str, ...] | None = None) -> Tool:
         from conduit.mcp.context import Context
 
         tool_name = name or fn.__name__
+        if task not in TASK_SUPPORT:
+            raise ValueError(f"tool {tool_name!r}: task must be True, False, 'optional' or 'required', not {task!r}")
+        if task_start not in ("immediate", "explicit"):
+            raise ValueError(f"tool {tool_name!r}: task_start must be 'immediate' or 'explicit', not {task_start!r}")
+        if isinstance(scopes, str) or not all(isinstance(s, str) and s for s in (scopes or ())):
+            raise ValueError(f"tool {tool_name!r}: scopes must be a list of non-empty strings")
         signature = build_signature(fn, context_types=(Context,))
         wire: dict[str, Any] = {"name": tool_name}
         if title:
@@ -215,8 +250,13 @@ class MCPServer:
             wire["annotations"] = annotations.to_dict() if isinstance(annotations, ToolAnnotations) else annotations
         if meta:
             wire["_meta"] = meta
+        task_support = TASK_SUPPORT[task]
+        if task_support != "forbidden":
+            wire["execution"] = {"taskSupport": task_support}
         tool = Tool(tool_name, fn, signature, _is_async(fn), self.sync_in_thread, wire,
-                    raw_arguments=input_schema is not None)
+                    raw_arguments=input_schema is not None, task_support=task_support,
+                    task_immediate=task_start == "immediate",
+                    param_headers=header_params(tool_name, wire["inputSchema"]), scopes=frozenset(scopes or ()))
         self.tools[tool_name] = tool
         self._emit("notifications/tools/list_changed", {})
         return tool
@@ -229,20 +269,29 @@ class MCPServer:
     def resource(self, uri: str, *, name: str | None = None, title: str | None = None,
                  description: str | None = None, mime_type: str | None = None,
                  annotations: dict[str, Any] | None = None, size: int | None = None,
-                 meta: dict[str, Any] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Register a static resource, or a URI template when ``uri`` has ``{params}``."""
+                 meta: dict[str, Any] | None = None, cache_ttl_ms: int | None = None,
+                 cache_scope: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a static resource, or a URI template when ``uri`` has ``{params}``.
+
+        ``cache_ttl_ms``/``cache_scope`` override the server's caching hints on this
+        resource's 2026-07-28 ``resources/read`` results.
+        """
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
             self.add_resource(fn, uri, name=name, title=title, description=description, mime_type=mime_type,
-                              annotations=annotations, size=size, meta=meta)
+                              annotations=annotations, size=size, meta=meta, cache_ttl_ms=cache_ttl_ms,
+                              cache_scope=cache_scope)
             return fn
         return decorator
 
     def add_resource(self, fn: Callable[..., Any], uri: str, *, name: str | None = None,
                      title: str | None = None, description: str | None = None, mime_type: str | None = None,
                      annotations: dict[str, Any] | None = None, size: int | None = None,
-                     meta: dict[str, Any] | None = None) -> None:
+                     meta: dict[str, Any] | None = None, cache_ttl_ms: int | None = None,
+                     cache_scope: str | None = None) -> None:
         from conduit.mcp.context import Context
 
+        _check_cache(f"resource {uri!r}", cache_ttl_ms, cache_scope)
+        cache = {k: v for k, v in (("ttlMs", cache_ttl_ms), ("cacheScope", cache_scope)) if v is not None}
         summary, _ = parse_docstring(inspect.getdoc(fn))
         wire: dict[str, Any] = {"name": name or fn.__name__}
         for key, value in (("title", title), ("description", description or summary), ("mimeType", mime_type),
@@ -259,12 +308,12 @@ class MCPServer:
                                  f"must be among the template variables {template.variables}")
             wire["uriTemplate"] = uri
             self.templates[uri] = ResourceTemplate(template, fn, mime_type, _is_async(fn), context_param,
-                                                   _converters(fn, template.variables), wire)
+                                                   _converters(fn, template.variables), wire, cache)
         else:
             wire["uri"] = uri
             if size is not None:
                 wire["size"] = size
-            self.resources[uri] = Resource(uri, fn, mime_type, _is_async(fn), context_param, wire)
+            self.resources[uri] = Resource(uri, fn, mime_type, _is_async(fn), context_param, wire, cache)
         self._emit("notifications/resources/list_changed", {})
 
     def remove_resource(self, uri: str) -> None:
@@ -362,6 +411,14 @@ async def _guarded(fn: Callable[[], Any]) -> None:
         await fn()
     except Exception:  # a failing background task must not take the server down
         logging.getLogger("conduit.mcp").exception("MCP background task %r failed", fn)
+
+
+def _check_cache(where: str, ttl_ms: int | None, scope: str | None) -> None:
+    """SEP-2549 caching hints: ``ttlMs`` a non-negative integer, ``cacheScope`` private or public."""
+    if ttl_ms is not None and (isinstance(ttl_ms, bool) or not isinstance(ttl_ms, int) or ttl_ms < 0):
+        raise ValueError(f"{where}: cache_ttl_ms must be a non-negative integer (milliseconds), not {ttl_ms!r}")
+    if scope is not None and scope not in ("private", "public"):
+        raise ValueError(f"{where}: cache_scope must be 'private' or 'public', not {scope!r}")
 
 
 def _context_param(fn: Callable[..., Any], context_type: type) -> str | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import trio
 
-from conduit.mcp.jsonrpc import InvalidRequest, MCPError, dumps, error_message, parse
+from conduit.mcp.jsonrpc import InternalError, InvalidRequest, MCPError, dumps, error_message, is_id, parse
 from conduit.mcp.protocol import Connection
 
 __all__ = ["serve_stdio", "run_stdio", "serve_streams"]
@@ -50,9 +50,18 @@ async def serve_streams(server: Any, receive: trio.abc.ReceiveStream, send: trio
     connection = Connection(server, push=push)
 
     async def handle(message: Any) -> None:
-        response = await connection.handle(message, write)
-        if response is not None:
-            await write(response)
+        # Connection.handle answers every request itself; this guard is for the transport's
+        # own bugs: an exception here would end the nursery and, with it, the process.
+        try:
+            response = await connection.handle(message, write)
+            if response is not None:
+                await write(response)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+        except Exception:
+            log.exception("MCP message failed on stdio")
+            if isinstance(message, dict) and is_id(message.get("id")) and "method" in message:
+                await write(error_message(message["id"], InternalError("Internal error")))
 
     async with trio.open_nursery() as outer:
         outer.start_soon(writer)

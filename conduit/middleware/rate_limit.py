@@ -155,12 +155,9 @@ class RedisBackend:
 
     def __init__(self, client: Any = None, *, url: str | None = None, prefix: str = "conduit:ratelimit:",
                  fail_open: bool = True):
-        if client is None:
-            if url is None:
-                raise ValueError("RedisBackend needs a redis client or a url")
-            import redis  # optional dependency
+        from .._redis import redis_client
 
-            client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        client = redis_client(client, url, "RedisBackend")
         self.client = client
         self.prefix = prefix
         self.fail_open = fail_open

@@ -1,15 +1,21 @@
-"""conduit.ml: serve scikit-learn and ONNX models through compiled kernels.
+"""conduit.ml: serve scikit-learn, LightGBM, XGBoost and ONNX models through compiled kernels.
 
 Layering: this package is a facade over ``conduit_kernels`` (the inference and
-aggregation kernels) and the core app. scikit-learn, onnxruntime, joblib and skops
-are imported only inside the functions that need them, so ``import conduit.ml``
+aggregation kernels) and the core app. scikit-learn, onnxruntime, joblib, skops,
+LightGBM and XGBoost are imported only inside the functions that need them, so ``import conduit.ml``
 stays light. Modules:
 
 - ``validation``  input matrix checks (-> ``InvalidInput``)
+- ``columns``     named inputs: rows keyed by feature name, category codes, missing values
 - ``convert``     fitted estimator -> kernel arrays (``Plan``)
+- ``boosters``    LightGBM / XGBoost boosters -> tree-kernel arrays; their model files
+- ``preprocess``  fitted transformers (ColumnTransformer, encoders, PCA, ...) -> compiled steps
 - ``compiler``    ``compile(estimator)`` -> ``CompiledModel``
+- ``staged``      pipelines compiled stage by stage (``StagedModel``)
 - ``ensemble``    ``VotingEnsemble``, voting/stacking compilation
-- ``loading``     joblib / skops files with sha256 pinning
+- ``loading``     model files read once, sha256-pinned on the bytes that are loaded
+- ``warmup``      every ML kernel loaded with the app's warm-up
+- ``fallback``    when a predict route answers from its fallback model
 - ``onnx``        ONNX Runtime sessions, provider choice, metadata
 - ``registry``    ``ModelRegistry``: named, versioned, hot-swapped models
 - ``pipeline``    the fluent ``Pipeline`` builder

@@ -13,6 +13,7 @@ the input is already a C-contiguous float64 matrix.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -20,17 +21,26 @@ import numpy as np
 from conduit_kernels.linear import PARALLEL_MIN_ROWS
 from conduit_kernels.preprocessing import affine_transform
 
+from .columns import Column, InputSchema
 from .convert import Plan, Unsupported, class_path, convert
 from .validation import as_features
 
 __all__ = ["CompiledModel", "compile"]
 
 
+def _numeric_schema(est: Any, n_features: int, allow_nan: bool) -> InputSchema:
+    from .preprocess import feature_names
+
+    return InputSchema([Column(name, accepts_missing=allow_nan) for name in feature_names(est, n_features)])
+
+
 def _probe_accepts(est: Any, n_features: int, value: float) -> bool:
     """Whether ``est.predict`` (or ``transform``) accepts ``value`` in every feature."""
     method = getattr(est, "predict", None) or getattr(est, "transform")
     try:
-        method(np.full((1, n_features), value))
+        with warnings.catch_warnings():  # "fitted with feature names": the probe has none
+            warnings.simplefilter("ignore", UserWarning)
+            method(np.full((1, n_features), value))
     except ValueError:
         return False
     except Exception:  # noqa: BLE001 - any other failure: be strict
@@ -67,10 +77,14 @@ class CompiledModel:
         self.reason = reason
         self.n_features_in_ = int(plan.n_features if plan is not None else n_features)
         self.classes_ = plan.classes if plan is not None else getattr(estimator, "classes_", None)
-        self.allow_nan = _probe_accepts(estimator, self.n_features_in_, np.nan)
-        self.allow_inf = _probe_accepts(estimator, self.n_features_in_, np.inf)
+        if plan is not None and plan.accepts_nan is not None:
+            self.allow_nan = self.allow_inf = plan.accepts_nan
+        else:
+            self.allow_nan = _probe_accepts(estimator, self.n_features_in_, np.nan)
+            self.allow_inf = _probe_accepts(estimator, self.n_features_in_, np.inf)
         self._plan = plan
         self.members: list[CompiledModel] = []
+        self.schema = _numeric_schema(estimator, self.n_features_in_, self.allow_nan)
         if plan is not None:
             self._bind(plan)
         else:
@@ -106,6 +120,19 @@ class CompiledModel:
                 return classes.take(kernel(X, *args, rule))
 
             self.predict_index_unchecked = predict_index
+
+        elif plan.predict_link is not None:
+            # a raw booster's predict: the link's output (a binary one: P(class 1) only)
+            predict_link = int(plan.predict_link)
+            if predict_link == 1:
+
+                def predict(X: np.ndarray) -> np.ndarray:
+                    return scores(X, 1)[:, 1]
+            else:
+
+                def predict(X: np.ndarray) -> np.ndarray:
+                    out = scores(X, predict_link)
+                    return out.reshape(-1) if ravel else out
 
         elif ravel:
 
@@ -159,6 +186,7 @@ class CompiledModel:
             m.allow_nan for m in self.members)
         self.allow_inf = _probe_accepts(probe, n_features, np.inf) if probe is not None else all(
             m.allow_inf for m in self.members)
+        self.schema = _numeric_schema(estimator, n_features, self.allow_nan)
         for name, method in methods.items():
             setattr(self, f"{name}_unchecked", method)
         return self
@@ -170,7 +198,12 @@ class CompiledModel:
     # -- public methods -------------------------------------------------------------
 
     def validate(self, X: Any) -> np.ndarray:
-        """``X`` as a checked ``float64[n, n_features_in_]`` matrix; raises :class:`InvalidInput`."""
+        """``X`` as a checked ``float64[n, n_features_in_]`` matrix; raises :class:`InvalidInput`.
+
+        Rows may also be JSON objects keyed by feature name (``feature_names_in_``, or
+        ``x0 .. x{n-1}`` for a model fitted on arrays)."""
+        if type(X) is not np.ndarray and self.schema.wants_encoding(X):
+            X = self.schema.encode(X)
         return as_features(X, self.n_features_in_, allow_nan=self.allow_nan, allow_inf=self.allow_inf)
 
     def has(self, method: str) -> bool:
@@ -222,6 +255,7 @@ class CompiledModel:
             "methods": [m for m in ("predict", "predict_proba", "decision_function", "transform")
                         if self.has(m)],
             "accepts_nan": self.allow_nan,
+            "features": self.schema.describe(),
             **({"members": [m.describe() for m in self.members]} if self.members else {}),
         }
 
@@ -250,11 +284,22 @@ def compile(estimator: Any) -> CompiledModel:  # noqa: A001 - the public name is
     try:
         plan = convert(estimator)
     except Unsupported as exc:
+        reason = str(exc)
+        if class_path(estimator) in _STAGED:
+            from .staged import compile_staged  # pipelines beyond scalers, stage by stage
+
+            try:
+                return compile_staged(estimator)
+            except Unsupported as staged_exc:
+                reason = str(staged_exc)
         n_features = getattr(estimator, "n_features_in_", None)
         if n_features is None:
             raise TypeError(
                 f"{class_path(estimator)} is not a fitted estimator (no n_features_in_)"
             ) from None
-        return CompiledModel(estimator, None, reason=str(exc), n_features=n_features)
+        return CompiledModel(estimator, None, reason=reason, n_features=n_features)
     return CompiledModel(estimator, plan)
+
+
+_STAGED = frozenset({"sklearn.pipeline.Pipeline", "sklearn.compose._column_transformer.ColumnTransformer"})
 

@@ -14,11 +14,11 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from conduit_kernels import linear, naive_bayes, trees
+from conduit_kernels import linear, naive_bayes, svm, trees
 from conduit_kernels._links import LabelRule, Link
 from conduit_kernels.preprocessing import affine_stage, no_preprocessing
 
-__all__ = ["Plan", "Unsupported", "convert", "scaler_stages"]
+__all__ = ["FOREST_KERNELS", "Plan", "Unsupported", "convert", "scaler_stages"]
 
 
 class Unsupported(Exception):
@@ -43,12 +43,16 @@ class Plan(NamedTuple):
     decision: bool = False  # has decision_function (the IDENTITY link)
     ravel: bool = False  # single-output regression / binary decision -> 1-D
     n_outputs: int = 1
+    predict_link: int | None = None  # predict = this link's output (raw boosters), not the raw score
+    accepts_nan: bool | None = None  # known without probing the estimator (boosters)
 
 
 _LINEAR = ((linear.linear_scores, linear.linear_scores_parallel),
            (linear.linear_labels, linear.linear_labels_parallel))
 _FOREST = ((trees.forest_scores, trees.forest_scores_parallel),
            (trees.forest_labels, trees.forest_labels_parallel))
+FOREST_KERNELS = _FOREST
+_SVM = ((svm.svm_scores, svm.svm_scores_parallel), (svm.svm_labels, svm.svm_labels_parallel))
 _NB = ((naive_bayes.gaussian_nb_scores,) * 2, (naive_bayes.gaussian_nb_labels,) * 2)
 
 
@@ -101,6 +105,56 @@ def _gaussian_nb(est: Any, pre: np.ndarray) -> Plan:
     log_norm = np.array([-0.5 * np.sum(np.log(2.0 * np.pi * var[i, :])) for i in range(var.shape[0])])
     return Plan("gaussian_nb", _nf(est), *_NB, (_f64(est.theta_, 2), var, log_prior, log_norm, pre),
                 np.asarray(est.classes_), proba_link=Link.LOG_NORMALIZE)
+
+
+# --- support vector machines ------------------------------------------------------
+
+
+def _svm_args(est: Any, pre: np.ndarray) -> tuple:
+    kernel = est.kernel
+    codes = {"linear": svm.SvmKernel.LINEAR, "poly": svm.SvmKernel.POLY, "rbf": svm.SvmKernel.RBF,
+             "sigmoid": svm.SvmKernel.SIGMOID}
+    if not isinstance(kernel, str) or kernel not in codes:
+        raise Unsupported(f"{type(est).__name__}(kernel={kernel!r}) is not compiled")
+    params = np.array([codes[kernel], est._gamma, est.coef0, est.degree], dtype=np.float64)
+    return (_f64(est.support_vectors_, 2), _f64(est.dual_coef_, 2), _f64(est.intercept_, 1), params, pre)
+
+
+def _svr(est: Any, pre: np.ndarray) -> Plan:
+    return Plan("svm", _nf(est), _SVM[0], None, _svm_args(est, pre), ravel=True)
+
+
+def _ovo_dual(est: Any) -> np.ndarray:
+    """libsvm's one-vs-one coefficients as one dense row per class pair over all SVs.
+
+    For the pair (i, j), class i's support vectors carry ``dual_coef_[j - 1]`` and class
+    j's carry ``dual_coef_[i]`` (libsvm's layout, which scikit-learn keeps).
+    """
+    dual = np.asarray(est.dual_coef_, dtype=np.float64)
+    starts = np.concatenate([[0], np.cumsum(est.n_support_)])
+    k = len(est.classes_)
+    rows = []
+    for i in range(k):
+        for j in range(i + 1, k):
+            row = np.zeros(dual.shape[1])
+            row[starts[i]:starts[i + 1]] = dual[j - 1, starts[i]:starts[i + 1]]
+            row[starts[j]:starts[j + 1]] = dual[i, starts[j]:starts[j + 1]]
+            rows.append(row)
+    return np.ascontiguousarray(rows)
+
+
+def _svc(est: Any, pre: np.ndarray) -> Plan:
+    if est.break_ties:
+        raise Unsupported("SVC(break_ties=True) is not compiled")
+    sv, dual, intercept, params, pre = _svm_args(est, pre)
+    classes = np.asarray(est.classes_)
+    if len(classes) == 2:
+        # the public dual_coef_ / intercept_ already carry scikit-learn's binary sign flip
+        return Plan("svm", _nf(est), *_SVM, (sv, dual, intercept, params, pre), classes,
+                    label_rule=LabelRule.POSITIVE, decision=True, ravel=True)
+    # multiclass: one-vs-one decisions and votes; decision_function only in its "ovo" shape
+    return Plan("svm", _nf(est), *_SVM, (sv, _ovo_dual(est), intercept, params, pre), classes,
+                label_rule=LabelRule.OVO_VOTES, decision=est.decision_function_shape == "ovo")
 
 
 # --- trees -----------------------------------------------------------------------
@@ -228,6 +282,10 @@ CONVERTERS: dict[str, Callable[[Any, np.ndarray], Plan]] = {
     "sklearn.linear_model._stochastic_gradient.SGDRegressor": _linear_regressor,
     "sklearn.svm._classes.LinearSVR": _linear_regressor,
     "sklearn.naive_bayes.GaussianNB": _gaussian_nb,
+    "sklearn.svm._classes.SVC": _svc,
+    "sklearn.svm._classes.NuSVC": _svc,
+    "sklearn.svm._classes.SVR": _svr,
+    "sklearn.svm._classes.NuSVR": _svr,
     "sklearn.tree._classes.DecisionTreeClassifier": _decision_tree,
     "sklearn.tree._classes.DecisionTreeRegressor": _decision_tree,
     "sklearn.tree._classes.ExtraTreeClassifier": _decision_tree,
@@ -276,13 +334,19 @@ def convert(est: Any, pre: np.ndarray | None = None) -> Plan:
             stage = scaler_stages(step)
             chain = stage if chain is None else np.concatenate([chain, stage])
         return convert(steps[-1], chain)
-    if pre is None and hasattr(est, "n_features_in_"):
+    if pre is None and hasattr(est, "n_features_in_") and path.split(".", 1)[0] == "sklearn":
         pre = no_preprocessing(_nf(est))
     if path in _SCALERS:
         stage = scaler_stages(est)
         chain = stage if pre is None else np.concatenate([pre, stage])
         return Plan("affine", _nf(est), (None, None), None, (chain,))
     converter = CONVERTERS.get(path)
+    if converter is None and path.split(".", 1)[0] in ("lightgbm", "xgboost"):
+        from .boosters import BOOSTER_CONVERTERS
+
+        converter = BOOSTER_CONVERTERS.get(path)
+        if converter is not None:
+            return converter(est, pre)
     if converter is None:
         raise Unsupported(f"{type(est).__name__} has no compiled kernel")
     return converter(est, np.ascontiguousarray(pre))

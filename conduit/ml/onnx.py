@@ -66,6 +66,7 @@ class OnnxModel:
     Parameters
     ----------
     source : path to a ``.onnx`` file, or the serialized model bytes
+    label : how errors and logs name the model (default: the path, or ``<bytes>``)
     providers : ``"auto"`` or a provider name / list of names
     allow_nan : whether inputs may contain NaN (ONNX declares no such rule)
 
@@ -82,10 +83,11 @@ class OnnxModel:
     reason = None
 
     def __init__(self, source: str | os.PathLike | bytes, *, providers: str | Sequence[str] = "auto",
-                 allow_nan: bool = False, session_options: Any = None) -> None:
+                 allow_nan: bool = False, session_options: Any = None, label: str | None = None) -> None:
         import onnxruntime as ort
 
         self.source = source if isinstance(source, bytes) else str(Path(source))
+        self.label = label
         available = ort.get_available_providers()
         try:
             self.requested_providers = choose_providers(providers, available)
@@ -133,6 +135,8 @@ class OnnxModel:
         self.classes_ = None
 
     def _label(self) -> str:
+        if self.label is not None:
+            return self.label
         return "<bytes>" if isinstance(self.source, bytes) else self.source
 
     def _load_error(self, message: str):

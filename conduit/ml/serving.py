@@ -88,8 +88,26 @@ def _model_name(path_params: dict[str, Any]) -> str:
 
 
 def _invalid(exc: InvalidInput) -> ValidationError:
-    return ValidationError([{"loc": "body.rows", "msg": str(exc), "type": "invalid_input",
-                             **{k: v for k, v in exc.detail.items() if k != "message"}}])
+    detail = exc.detail
+    loc = "body.rows"
+    if "row" in detail:
+        loc += f"[{detail['row']}]" + (f".{detail['column']}" if "column" in detail else "")
+    return ValidationError([{"loc": loc, "msg": str(exc), "type": "invalid_input",
+                             **{k: v for k, v in detail.items() if k != "message"}}])
+
+
+def _body_schema(model: Any) -> dict[str, Any]:
+    """OpenAPI request body of a predict route; named rows when the model has a schema."""
+    row: dict[str, Any] = {"type": "array", "items": {"type": ["number", "null"]}}
+    schema = getattr(model, "schema", None)
+    if schema is not None:
+        row = {"anyOf": [schema.row_schema(),
+                         {"type": "array", "prefixItems": [c.schema() for c in schema.columns],
+                          "minItems": len(schema.columns), "maxItems": len(schema.columns)}]}
+    body = {"type": "object", "properties": {
+        "rows": {"type": "array", "items": row, "minItems": 1}, "row": row,
+        "probabilities": {"type": "boolean"}, "version": {"type": "string"}}}
+    return {"required": True, "content": {"application/json": {"schema": body}}}
 
 
 def predict_route(
@@ -108,6 +126,7 @@ def predict_route(
     list_path: str | None = "/models",
     wrap: Callable[[Inference], Inference] | None = None,
     stream: bool = False,
+    fallback: Any = None,
     **stream_options: Any,
 ) -> ModelRegistry:
     """Register ``POST path`` that serves ``model``; returns the registry behind it.
@@ -126,6 +145,9 @@ def predict_route(
         ``(version, X, proba) -> (predictions, probabilities)``; pass the production
         circuit breaker / retry / timeout / fallback here
     stream : serve Server-Sent Events instead (see :func:`conduit.ml.streaming.stream_route`)
+    fallback : a second model (same kinds as ``model``) that answers when the primary
+        fails or its breaker is open (:mod:`conduit.ml.fallback`); the response then has
+        ``"path": "fallback"`` (else ``"primary"``), counted in ``/metrics``
     """
     if isinstance(model, ModelRegistry):
         if "{" not in path and ":" not in path:
@@ -138,6 +160,9 @@ def predict_route(
             raise ValueError(f"route {path!r}: give the model a name=")
         if fixed not in registry:
             registry.register(fixed, model, version=version)
+    from .warmup import warm_kernels
+
+    app.add_warmup(warm_kernels)  # every ML kernel, so later registrations find them loaded
     app.add_warmup(registry.warm_up)
     _add_listing(app, registry, list_path)
     if stream:
@@ -162,6 +187,40 @@ def predict_route(
             return await _infer_unbatched(entry.model, X, proba)
 
     call = wrap(infer) if wrap is not None else infer
+    backup = None
+    if fallback is not None:
+        from .registry import as_model
+
+        backup_model = as_model(fallback)
+        backup_model.warm_up()
+        app.add_warmup(backup_model.warm_up)
+        backup = ModelVersion(fixed or "fallback", "fallback", backup_model)
+
+    async def answer(entry: ModelVersion, X: np.ndarray, rows: Any, want_proba: bool):
+        """(labels, probabilities, path): the primary's answer, or the fallback's."""
+        try:
+            labels, probs = await call(entry, X, want_proba)
+            path_taken = "primary"
+        except Exception as exc:  # noqa: BLE001 - classified by fails_over
+            from .fallback import fails_over
+
+            if backup is None or not fails_over(exc):
+                raise
+            logger.warning("model %s v%s failed (%s); answering from its fallback",
+                           entry.name, entry.version, type(exc).__name__)
+            if want_proba and not backup.model.has("predict_proba"):
+                raise
+            try:
+                X_backup = backup.model.validate(rows)
+            except InvalidInput:
+                raise exc from None
+            labels, probs = await infer(backup, X_backup, want_proba)
+            path_taken = "fallback"
+        if backup is not None:
+            from .fallback import count_answer
+
+            count_answer(entry.name, path_taken)
+        return labels, probs, path_taken
 
     async def predict_endpoint(request: Request, **path_params: Any) -> JSONResponse:
         model_name = fixed if fixed is not None else _model_name(request.path_params)
@@ -183,13 +242,15 @@ def predict_route(
                 raise _invalid(exc) from None
             tracked.rows = int(X.shape[0])
             try:
-                labels, probs = await call(entry, X, want_proba)
+                labels, probs, path_taken = await answer(entry, X, rows, want_proba)
             except HTTPError:
                 raise
             except Exception as exc:  # noqa: BLE001 - never a traceback to the client
                 logger.error("model %s v%s failed", entry.name, entry.version, exc_info=exc)
                 raise InferenceError(detail=f"model {model_name!r} failed to predict") from None
         body: dict[str, Any] = {"model": entry.name, "version": entry.version, "predictions": labels}
+        if backup is not None:
+            body["path"] = path_taken
         if want_proba:
             body["probabilities"] = probs
             if model_.classes_ is not None:
@@ -198,7 +259,9 @@ def predict_route(
 
     from conduit.openapi.predict import predict_route_options
 
-    app.add_route(path, predict_endpoint, ["POST"], **predict_route_options(fixed))
+    served = registry.get(fixed).model if fixed is not None else None
+    app.add_route(path, predict_endpoint, ["POST"], request_body=_body_schema(served),
+                  **predict_route_options(fixed))
     app.state.__dict__.setdefault("ml_batchers", {})[path] = batchers
     return registry
 

@@ -157,8 +157,8 @@ class _Builder:
         if parameters:
             op["parameters"] = parameters
         body = self.request_body(plan) if plan is not None else None
-        if options.get("request_body") is not None:  # raw OpenAPI, for handlers that read the body themselves
-            body = options["request_body"]
+        if body is None:
+            body = options.get("request_body")  # a handler that reads its own body (ML predict)
         if body is not None:
             op["requestBody"] = body
             validated = True

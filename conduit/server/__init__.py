@@ -1,7 +1,8 @@
-"""The server: the only package that does socket IO, with trio + h11.
+"""The server: the only package that does socket IO, with trio.
 
 One nursery per server and per connection; every connection is one trio task
-driving an ``h11.Connection``. Requests become :class:`conduit.http.Request`
+feeding the sans-IO HTTP/1.1 codec (:mod:`conduit.http.h1`: the Numba head
+scanner, h11 for the rest). Requests become :class:`conduit.http.Request`
 objects and go through ``app.handle``. Limits, deadlines, the connection cap,
 graceful shutdown and ``--workers`` live here too (docs/production.md).
 """

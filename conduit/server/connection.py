@@ -1,15 +1,14 @@
-"""One HTTP/1.1 connection: bytes in, app responses out, with deadlines.
+"""One HTTP/1.1 connection: sockets, deadlines, flow control and streaming.
 
-Owns request/response framing, keep-alive, pipelining (one task serves one
-connection, so requests are answered in order), streaming bodies with
-client-disconnect detection, and the head/body/idle/handler deadlines. Knows
-nothing of routing.
-
-Two framings share this loop. Simple heads (the common case: HTTP/1.1, no
-chunked body, nothing unusual) are recognised by the ``http1`` Numba kernel and
-framed in :mod:`.framing`; the first head that is not simple hands the
-connection to h11 for good, and h11 judges it (RFC 9112 in full: chunked
-bodies, ``Expect``, HTTP/1.0, every malformed input and its 4xx).
+Knows bytes and time, not HTTP: every framing rule (heads, bodies and their
+limits, draining, response heads, errors) is in the sans-IO
+:class:`~conduit.http.h1.HTTP1Codec`; this module feeds it what the socket
+reads and writes what it returns. It owns keep-alive and pipelining (one task
+serves one connection, so requests are answered in order), the head/body/idle/
+handler/send deadlines, streaming responses with client-disconnect detection,
+bounded read-ahead (while a response streams, at most one read past
+``max_head_size`` is held) and fairness (a connection whose reads never block
+yields to the others every few reads).
 """
 
 from __future__ import annotations
@@ -19,36 +18,40 @@ import math
 import socket
 from typing import Any
 
-import h11
 import trio
 
-from ..exceptions import BadRequest, PayloadTooLarge, error_response
+from ..exceptions import HTTPError
 from ..http.datastructures import Headers
+from ..http.h1 import NEED_DATA, EndOfMessage, HTTP1Codec, ProtocolError, ResponseHeaderError
 from ..http.request import ClientDisconnect, Request
 from ..http.response import Response, StreamingResponse
-from . import framing
 from .config import ServerConfig
 
 logger = logging.getLogger("conduit.server")
 
 _READ_SIZE = 64 * 1024
+#: Reads that return data without blocking, in a row, before the connection yields
+#: to the others (a fast client streaming a body must not hold the loop).
+_READS_PER_YIELD = 4
 
 
 class _Closed(Exception):
     """The peer closed the connection: stop serving it."""
 
 
-# Phases of a request cycle; the one in force when the cycle's deadline passes
-# decides the outcome (close quietly, 408, or 504).
-_IDLE, _HEAD, _BODY, _HANDLER, _SEND = range(5)
+# Phases of a request cycle; the one in force when the connection's deadline passes
+# decides the outcome (close quietly, 408, or 504). _STREAM has no cycle deadline:
+# each write of a stream has its own.
+_IDLE, _HEAD, _BODY, _HANDLER, _SEND, _STREAM = range(6)
 
 
 class HTTPConnection:
     """Serves one connection.
 
-    Each request cycle runs inside ONE cancel scope whose deadline moves with the
-    phase (idle keep-alive, head, body gap, handler, send): cheaper than a scope
-    per read, and a trickled byte never extends the head deadline (slowloris).
+    The connection runs inside ONE cancel scope; its deadline moves with the
+    phase (idle keep-alive, head, body gap, handler, send) and a trickled byte
+    never extends the head deadline (slowloris). Under a server the deadline is
+    :attr:`deadline`, checked by ``ServerState.watch_deadlines``.
     """
 
     def __init__(self, stream: trio.abc.Stream, app: Any, config: ServerConfig,
@@ -56,42 +59,54 @@ class HTTPConnection:
         self.stream = stream
         #: The owning server's shared state (connection set, draining flag), if any.
         self.server = server
-        #: Set when the rest of a request body must not be read (413, bad framing).
-        self._must_close = False
-        self._request: Request | None = None
         self.app = app
         self.config = config
         self.client = client
-        self.conn: h11.Connection | None = None  # set once the connection falls back to h11
-        self._buffer = bytearray()  # unparsed bytes on the fast path
-        self._scan_out = framing.new_scan_buffer()
-        self._server_header = config.server_header.encode()
+        self.codec = HTTP1Codec(max_head_size=config.max_head_size, max_body_size=config.max_body_size,
+                                server_header=config.server_header)
+        #: Most bytes held unparsed while a response streams (the next pipelined head).
+        self.read_ahead_limit = config.max_head_size
         self._scope: trio.CancelScope | None = None
         self._phase = _IDLE
         self._handler_deadline = math.inf
+        #: When the current phase ends (trio clock); read by the server's watchdog.
+        self.deadline = math.inf
         # The stdlib socket under trio's, for non-blocking calls without trio's
         # per-call wrappers; None for other streams (then trio's stream API is used).
         self._sock = getattr(getattr(stream, "socket", None), "_sock", None)
         self._yielded = False
+        self._reads = 0
+        self._request: Request | None = None
+        self._receive_body = self._receive
 
     # ------------------------------------------------------------------ IO
 
     async def _recv(self) -> bytes:
         """One read; ``b""`` at end of stream."""
+        if self._reads >= _READS_PER_YIELD:
+            self._reads = 0
+            self._yielded = True
+            await trio.lowlevel.checkpoint()
         sock = self._sock
         if sock is None:
             try:
-                return await self.stream.receive_some(_READ_SIZE)
+                data = await self.stream.receive_some(_READ_SIZE)
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 return b""
+            self._reads += 1
+            return data
         while True:
             try:
-                return sock.recv(_READ_SIZE)
+                data = sock.recv(_READ_SIZE)
             except BlockingIOError:
                 self._yielded = True
+                self._reads = 0
                 await trio.lowlevel.wait_readable(sock)
+                continue
             except OSError:
                 return b""
+            self._reads += 1
+            return data
 
     async def _send_bytes(self, data: bytes) -> None:
         sock = self._sock
@@ -101,7 +116,17 @@ class HTTPConnection:
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 raise _Closed from None
             return
-        view = memoryview(data)
+        try:
+            sent = sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            raise _Closed from None
+        if sent == len(data):  # the common case: one call, no memoryview
+            return
+        if self._phase == _SEND:  # the client is slow to read: now the send deadline runs
+            self._enter(_SEND, self.config.send_timeout)
+        view = memoryview(data)[sent:]
         while view:
             try:
                 sent = sock.send(view)
@@ -113,43 +138,62 @@ class HTTPConnection:
                 raise _Closed from None
             view = view[sent:]
 
+    def _set_deadline(self, when: float) -> None:
+        """Move the connection's deadline: a float the server's watchdog reads, or,
+        without a server (in-memory tests), the cancel scope's own deadline."""
+        if self.server is not None:
+            self.deadline = when
+        else:
+            self._scope.deadline = when
+
+    def expire(self) -> None:
+        """Called by the server's watchdog once :attr:`deadline` has passed."""
+        self._scope.cancel()
+
     def _enter(self, phase: int, timeout: float) -> None:
         self._phase = phase
-        self._scope.deadline = trio.current_time() + timeout
+        self._set_deadline(trio.current_time() + timeout)
 
     def _start_handler_phase(self) -> None:
         self._handler_deadline = trio.current_time() + self.config.handler_timeout
         self._phase = _HANDLER
-        self._scope.deadline = self._handler_deadline
+        self._set_deadline(self._handler_deadline)
 
     def _start_send_phase(self) -> None:
-        # Sending shares the handler's deadline unless that leaves less than
-        # send_timeout (one deadline change fewer per request on the hot path).
+        # No deadline change here: a response usually leaves in one send() call, and
+        # the send deadline is set only if a send has to wait (see _send_bytes).
         self._phase = _SEND
-        now = trio.current_time()
-        if self._handler_deadline - now < self.config.send_timeout:
-            self._scope.deadline = now + self.config.send_timeout
 
     async def _body_read(self) -> bytes:
         """A read while a body is expected: at most body_timeout of silence,
         and never past the handler's own deadline."""
         self._phase = _BODY
-        self._scope.deadline = min(self._handler_deadline, trio.current_time() + self.config.body_timeout)
+        self._set_deadline(min(self._handler_deadline, trio.current_time() + self.config.body_timeout))
         data = await self._recv()
         self._phase = _HANDLER
-        self._scope.deadline = self._handler_deadline
+        self._set_deadline(self._handler_deadline)
         return data
 
     # --------------------------------------------------------------- cycle
 
     async def serve(self) -> None:
+        # ONE cancel scope for the whole connection: every deadline that passes ends
+        # the connection anyway, so a scope per request cycle would only cost an
+        # enter and an exit each time. Under a server the deadline is a plain float
+        # that the server's watchdog checks a few times a second (moving a trio
+        # deadline twice per request cost more than the rest of the cycle's framing).
+        with trio.CancelScope() as scope:
+            self._scope = scope
+            try:
+                while await self._serve_cycle():
+                    if not self._yielded:  # let other connections run between pipelined requests
+                        await trio.lowlevel.checkpoint()
+                    self._yielded = False
+            except _Closed:
+                pass
         try:
-            while await self._serve_cycle():
-                if not self._yielded:  # let other connections run between pipelined requests
-                    await trio.lowlevel.checkpoint()
-                self._yielded = False
-        except _Closed:
-            pass
+            if scope.cancelled_caught:
+                await self._on_deadline()
         finally:
             with trio.CancelScope(shield=True):
                 try:
@@ -157,255 +201,128 @@ class HTTPConnection:
                 except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
                     pass
 
-    async def _serve_cycle(self) -> bool:
-        """Serve one request; return whether the connection stays open."""
-        self._phase = _IDLE
-        with trio.CancelScope(deadline=trio.current_time() + self.config.keepalive_timeout) as scope:
-            self._scope = scope
-            if self.conn is None:
-                outcome = await self._serve_simple()
-                if outcome is not None:
-                    return outcome
-                self._fall_back_to_h11()
-            return await self._serve_h11()
-        # The deadline passed; what it means depends on the phase it caught.
+    async def _on_deadline(self) -> None:
+        """A deadline passed; what it means depends on the phase it caught."""
         if self._phase == _HEAD:
             await self._send_error(408, "request head not received in time")
         elif self._phase == _BODY:
             await self._send_error(408, "request body not received in time")
         elif self._phase == _HANDLER:
             await self._send_error(504, "the handler did not finish in time")
-        return False  # _IDLE: keep-alive expired; _SEND: the client stopped reading
+        # _IDLE: keep-alive expired; _SEND, _STREAM: the client stopped reading. Just close.
 
-    async def _run_app(self, request: Request) -> Response:
+    async def _serve_cycle(self) -> bool:
+        """Serve one request; return whether the connection stays open."""
+        self._enter(_IDLE, self.config.keepalive_timeout)
+        head = await self._read_head()
+        if head is None:
+            return False
+        request = Request(head.method, head.path, head.query, Headers(head.headers), self.client,
+                          self._receive_body, http_version=head.http_version)
+        self._request = request
         self._start_handler_phase()
         response = await self.app.handle(request)
         self._start_send_phase()
-        return response
+        await self._respond(request, response)
+        return await self._finish_cycle()
 
-    # ------------------------------------------------------------ fast path
-
-    async def _serve_simple(self) -> bool | None:
-        """One request on the fast path; None hands the connection to h11."""
-        buffer = self._buffer
-        out = self._scan_out
+    async def _read_head(self):
+        """The next request head, or None when the connection should just close."""
+        codec = self.codec
         while True:
-            if buffer:
-                length = framing.scan(buffer, out)
-                if length > 0:
-                    break
-                if length < 0 or len(buffer) > self.config.max_head_size:
-                    return None  # h11 decides (and answers 431 for an oversized head)
-                if self._phase == _IDLE:  # a partial head: its deadline starts now
+            try:
+                event = codec.next_event()
+            except ProtocolError as exc:
+                await self._send_error(exc.status, exc.detail)
+                return None
+            if event is not NEED_DATA:
+                return event
+            if self._phase == _IDLE:
+                if codec.head_started:  # a partial head: its deadline starts now
                     self._enter(_HEAD, self.config.head_timeout)
+                elif self._sock is not None and not codec.buffered:
+                    # Nothing pipelined: a keep-alive client sends its next request only
+                    # after our response, so wait first instead of a recv() bound to fail.
+                    self._yielded = True
+                    self._reads = 0
+                    await trio.lowlevel.wait_readable(self._sock)
             data = await self._recv()
             if not data:
-                return None if buffer else False
-            buffer += data
-        head = bytes(buffer[:length])
-        del buffer[:length]
-        if length > self.config.max_head_size:
-            await self._send_error(431, f"request head exceeds {self.config.max_head_size} bytes")
-            return False
-        method, target, raw_headers, content_length, close = framing.split_head(head, out)
-        body_left = max(content_length, 0)
-        limit = self.config.max_body_size
+                return None
+            codec.receive_data(data)
 
-        async def receive() -> bytes:
-            nonlocal body_left, limit
-            if body_left == 0:
-                return b""
-            route = request.route  # a route may raise or lower the limit (``max_body_size``)
-            if route is not None:
-                limit = route.options.get("max_body_size", limit)
-            if content_length > limit:  # refused before reading any of it
-                raise PayloadTooLarge(detail=f"request body of {content_length} bytes exceeds {limit} bytes")
-            if not buffer:
+    async def _receive(self) -> bytes:
+        """The current request's ``receive``: body pieces from the codec, read on demand.
+
+        One bound method per connection (a connection serves one request at a time).
+        """
+        codec = self.codec
+        limit = self._request.max_body_size
+        codec.body_limit = self.config.max_body_size if limit is None else limit
+        while True:
+            try:
+                event = codec.next_event()
+            except ProtocolError as exc:  # over the limit, or bad framing: the client's fault
+                raise HTTPError(exc.status, exc.detail) from None
+            if event is NEED_DATA:
+                if continue_ := codec.continue_response():
+                    await self._send_bytes(continue_)
                 data = await self._body_read()
                 if not data:
                     raise ClientDisconnect("connection closed before the body was complete")
-                buffer.extend(data)
-            take = min(body_left, len(buffer))
-            data = bytes(buffer[:take])
-            del buffer[:take]
-            body_left -= take
-            return data
+                codec.receive_data(data)
+            elif isinstance(event, EndOfMessage):
+                return b""
+            else:
+                return event.data
 
-        request = _make_request(method, target, Headers(raw_headers), self.client, receive, "1.1")
-        response = await self._run_app(request)
-        # An unread, oversized body is not drained; a draining server closes after this.
-        close = close or body_left > limit or (self.server is not None and self.server.draining)
-        if isinstance(response, StreamingResponse) and method != "HEAD":
-            await self._send_stream(response, close)
-        else:
-            streaming = isinstance(response, StreamingResponse)  # only for HEAD here
-            head_only = method == "HEAD" or response.status_code in framing.NO_BODY
-            try:
-                data = framing.response_head(response, self._server_header, streaming=streaming,
-                                             close=close, head_only=head_only)
-            except framing.ResponseHeaderError as exc:
-                logger.error("bad response header from %s %s: %s", method, target, exc)
-                data = framing.response_head(error_response(500), self._server_header,
-                                             streaming=False, close=True)
-                await self._send_bytes(data + error_response(500).body)
-                return False
-            await self._send_bytes(data if head_only else data + response.body)
-        if close:
+    async def _respond(self, request: Request, response: Response) -> None:
+        codec = self.codec
+        # The route's limit also decides whether an unread body may be drained.
+        limit = request.max_body_size
+        codec.body_limit = self.config.max_body_size if limit is None else limit
+        if self.server is not None and self.server.draining:
+            codec.close_after_response()
+        head_only = request.method == "HEAD"
+        streaming = isinstance(response, StreamingResponse)
+        if streaming and not head_only:
+            await self._send_stream(request, response)
+            return
+        try:
+            if streaming:
+                data = codec.send_stream_head(response, head_only=True)
+            else:
+                data = codec.send_response(response, head_only=head_only)
+        except ResponseHeaderError as exc:
+            data = self._bad_response(request, exc)
+        await self._send_bytes(data)
+
+    def _bad_response(self, request: Request, exc: ResponseHeaderError) -> bytes:
+        logger.error("bad response header from the handler of %s %s: %s", request.method,
+                     request.raw_path.decode("latin-1"), exc)
+        return self.codec.send_error(500, "Internal Server Error")
+
+    async def _finish_cycle(self) -> bool:
+        """Drain what the handler left of the body (within its limit) and start the next cycle."""
+        codec = self.codec
+        if not codec.keep_alive:
             return False
-        # Drain what the handler left unread so the next request starts cleanly.
-        if body_left:
+        if not codec.body_done:
             self._enter(_SEND, self.config.body_timeout)
-            while body_left:
-                if not buffer and not (data := await self._recv()):
-                    return False
-                if not buffer:
-                    buffer.extend(data)
-                take = min(body_left, len(buffer))
-                del buffer[:take]
-                body_left -= take
-        return True
-
-    # ------------------------------------------------------------ h11 path
-
-    def _fall_back_to_h11(self) -> None:
-        self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=self.config.max_head_size)
-        self.conn.receive_data(bytes(self._buffer))
-        self._buffer = bytearray()
-
-    async def _receive_into_h11(self) -> bool:
-        data = await self._recv()
-        self.conn.receive_data(data)
-        return bool(data)
-
-    async def _next_request(self) -> h11.Request | None:
-        """The next request head, or None when the connection should just close."""
-        conn = self.conn
-        started = False
-        while True:
-            event = conn.next_event()
-            if event is not h11.NEED_DATA:
-                return event if isinstance(event, h11.Request) else None
-            if not started and conn.trailing_data[0]:
-                # Part of a head is here but not all of it.
-                started = True
-                self._enter(_HEAD, self.config.head_timeout)
-            await self._receive_into_h11()
-
-    def _h11_receive(self, limit: int, content_length: int):
-        received = 0
-        checked = False
-        conn = self.conn
-
-        async def receive() -> bytes:
-            nonlocal received, checked, limit
-            if not checked:
-                checked = True
-                # The route may raise or lower the limit (route option ``max_body_size``).
-                route = self._request.route
-                if route is not None:
-                    limit = route.options.get("max_body_size", limit)
-                # Refuse on the declared length before reading a byte, and before any
-                # "100 Continue" (RFC 9110 §10.1.1): the client never sends the body.
-                if content_length > limit:
-                    self._must_close = True
-                    raise PayloadTooLarge(detail=f"request body of {content_length} bytes exceeds "
-                                                 f"{limit} bytes")
-                if conn.they_are_waiting_for_100_continue:
-                    await self._send_bytes(conn.send(h11.InformationalResponse(status_code=100, headers=[])))
             while True:
                 try:
-                    event = conn.next_event()
-                except h11.RemoteProtocolError as exc:  # bad chunk framing: the client's fault
-                    self._must_close = True
-                    raise BadRequest(detail=f"malformed request body: {exc}") from None
-                if event is h11.NEED_DATA:
-                    conn.receive_data(await self._body_read())
-                    continue
-                if isinstance(event, h11.Data):
-                    received += len(event.data)
-                    if received > limit:
-                        self._must_close = True
-                        raise PayloadTooLarge(detail=f"request body exceeds {limit} bytes")
-                    return bytes(event.data)
-                if isinstance(event, h11.EndOfMessage):
-                    return b""
-                raise ClientDisconnect("connection closed before the body was complete")
-
-        return receive
-
-    def _h11_head(self, response: Response, streaming: bool, close: bool = False) -> h11.Response:
-        headers = [(b"date", framing.http_date()), (b"server", self._server_header)]
-        headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers
-                    if k.lower() not in ("content-length", "transfer-encoding")]
-        if close:
-            headers.append((b"connection", b"close"))
-        status = response.status_code
-        if not streaming and status not in framing.NO_BODY:
-            headers.append((b"content-length", b"%d" % len(response.body)))
-        return h11.Response(status_code=status, headers=headers, reason=framing.REASONS.get(status, b""))
-
-    async def _serve_h11(self) -> bool:
-        try:
-            event = await self._next_request()
-        except h11.RemoteProtocolError as exc:
-            await self._send_error(exc.error_status_hint, f"malformed request: {exc}")
-            return False
-        if event is None:
-            return False
-        # h11 enforces max_head_size only on heads that arrive in several reads. One pass
-        # over the headers sizes the head and notes the framing headers (no cost over a
-        # sum(): iterating h11's Headers dominates).
-        head_size = len(event.target)
-        body_framing = 0
-        content_length = 0
-        for name, value in event.headers:
-            head_size += len(name) + len(value) + 4
-            if name == b"content-length":
-                body_framing |= 2
-                content_length = int(value)  # h11 validated it (digits; duplicates equal)
-            elif name == b"transfer-encoding":
-                body_framing |= 1
-        if head_size > self.config.max_head_size:
-            await self._send_error(431, f"request head exceeds {self.config.max_head_size} bytes")
-            return False
-        if event.http_version not in (b"1.1", b"1.0"):  # RFC 9110 §15.6.6
-            await self._send_error(505, f"HTTP version {event.http_version.decode()} is not supported")
-            return False
-        if body_framing & 1 and (body_framing & 2 or event.http_version == b"1.0"):
-            # Request smuggling guard, RFC 9112 §6.1: both framings at once, or chunked
-            # on HTTP/1.0, mean the framing is faulty. Reject rather than guess.
-            await self._send_error(400, "Transfer-Encoding with Content-Length, or on HTTP/1.0")
-            return False
-        self._must_close = False
-        request = _make_request(event.method.decode("ascii"), event.target, Headers(event.headers),
-                                self.client, self._h11_receive(self.config.max_body_size, content_length),
-                                event.http_version.decode())
-        self._request = request
-        try:
-            response = await self._run_app(request)
-        except h11.RemoteProtocolError as exc:  # bad body framing found while reading it
-            await self._send_error(exc.error_status_hint, f"malformed request: {exc}")
-            return False
-        conn = self.conn
-        server = self.server
-        # An unread body that cannot be skipped safely (413, bad framing, a client
-        # still waiting for 100-continue), or a server shutting down: h11 closes after
-        # a response that says so (RFC 9112 §9.6).
-        close = (self._must_close or conn.they_are_waiting_for_100_continue
-                 or (server is not None and server.draining))
-        try:
-            if isinstance(response, StreamingResponse) and request.method != "HEAD":
-                await self._send_stream(response, close=close)
-            else:
-                data = conn.send(self._h11_head(response, isinstance(response, StreamingResponse), close))
-                if request.method != "HEAD" and response.body and response.status_code not in framing.NO_BODY:
-                    data += conn.send(h11.Data(data=response.body))
-                data += conn.send(h11.EndOfMessage())
-                await self._send_bytes(data)
-        except h11.LocalProtocolError as exc:
-            logger.error("could not send the response to %r: %s", request, exc)
-            return False
-        return await self._finish_h11_cycle()
+                    event = codec.next_event()
+                except ProtocolError:
+                    return False
+                if isinstance(event, EndOfMessage):
+                    break
+                if event is NEED_DATA:
+                    data = await self._recv()
+                    if not data:
+                        return False
+                    codec.receive_data(data)
+        codec.start_next_cycle()
+        return True
 
     def close_if_idle(self) -> bool:
         """On shutdown: end this connection now if it waits for a next request.
@@ -423,47 +340,23 @@ class HTTPConnection:
             pass
         return True
 
-    async def _finish_h11_cycle(self) -> bool:
-        conn = self.conn
-        if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
-            return False
-        # Unread body: drain a bounded amount so the connection can be reused.
-        drained = 0
-        if conn.their_state is h11.SEND_BODY:
-            self._enter(_SEND, self.config.body_timeout)
-        while conn.their_state is h11.SEND_BODY:
-            event = conn.next_event()
-            if event is h11.NEED_DATA:
-                if drained > self.config.max_body_size or not await self._receive_into_h11():
-                    return False
-            elif isinstance(event, h11.Data):
-                drained += len(event.data)
-            elif isinstance(event, h11.ConnectionClosed):
-                return False
-        if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
-            conn.start_next_cycle()
-            return True
-        return False
+    # ------------------------------------------------------------ streaming
 
-    # ------------------------------------------------------ shared writing
-
-    async def _send_stream(self, response: StreamingResponse, close: bool) -> None:
-        """Send a streaming body, chunked, until it ends or the client leaves.
+    async def _send_stream(self, request: Request, response: StreamingResponse) -> None:
+        """Send a streaming body until it ends or the client leaves.
 
         A stream may last for hours: the cycle deadline is lifted and each write
         gets its own send timeout instead.
         """
-        conn = self.conn
-        self._scope.deadline = math.inf
+        codec = self.codec
+        try:
+            head = codec.send_stream_head(response)
+        except ResponseHeaderError as exc:
+            await self._send_bytes(self._bad_response(request, exc))
+            return
+        self._phase = _STREAM
+        self._set_deadline(math.inf)
         timeout = self.config.send_timeout
-        if conn is None:
-            head = framing.response_head(response, self._server_header, streaming=True, close=close)
-            def frame(data): return framing.chunk(data)
-            end = framing.LAST_CHUNK
-        else:
-            head = conn.send(self._h11_head(response, True, close))
-            def frame(data): return conn.send(h11.Data(data=data))
-            end = None
         with trio.fail_after(timeout):
             await self._send_bytes(head)
         # Nothing may escape the nursery but cancellation: trio wraps anything else in
@@ -472,7 +365,7 @@ class HTTPConnection:
         send, receive = trio.open_memory_channel[bytes](0)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_produce, response, send, outcome)
-            if conn is None or conn.their_state is h11.DONE:
+            if codec.body_done:  # else the handler may still read the body: one reader only
                 nursery.start_soon(self._watch_disconnect, nursery.cancel_scope, outcome)
             interval = response.ping_interval or math.inf
             try:
@@ -487,10 +380,10 @@ class HTTPConnection:
                             chunk = response.ping_bytes
                         if chunk:
                             with trio.fail_after(timeout):
-                                await self._send_bytes(frame(chunk))
-                if not outcome["failed"]:
+                                await self._send_bytes(codec.send_chunk(chunk))
+                if not outcome["failed"] and (end := codec.send_end()):
                     with trio.fail_after(timeout):
-                        await self._send_bytes(end if end is not None else conn.send(h11.EndOfMessage()))
+                        await self._send_bytes(end)
             except (_Closed, trio.TooSlowError):  # the client left, or stopped reading
                 outcome["peer_gone"] = True
             nursery.cancel_scope.cancel()
@@ -500,49 +393,35 @@ class HTTPConnection:
             raise _Closed
 
     async def _watch_disconnect(self, scope: trio.CancelScope, outcome: dict) -> None:
-        """While streaming, read ahead: keep pipelined bytes, cancel on EOF."""
+        """While streaming, read ahead a bounded amount (the next pipelined head) and
+        cancel the stream on end-of-stream.
+
+        Once :attr:`read_ahead_limit` bytes are held, reading stops until the cycle
+        ends: the client's further bytes wait in the kernel (TCP flow control), and a
+        client that left is noticed by the next write instead. It runs only once the
+        request body is through (the handler may read the body while it streams).
+        """
+        codec = self.codec
         while True:
+            if codec.buffered >= self.read_ahead_limit:
+                await trio.sleep_forever()
             data = await self._recv()
             if not data:
                 outcome["peer_gone"] = True
                 scope.cancel()
                 return
-            if self.conn is None:
-                self._buffer += data
-            else:
-                self.conn.receive_data(data)
+            codec.receive_data(data)
 
     async def _send_error(self, status: int, detail: str) -> None:
         """An error outside a handler (bad request, timeout): send it, then close."""
-        response = error_response(status, detail)
-        conn = self.conn
-        if conn is None:
-            data = framing.response_head(response, self._server_header, streaming=False, close=True)
-            data += response.body
-        else:
-            if conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
-                return
-            response.headers.append(("connection", "close"))
-            try:
-                data = conn.send(self._h11_head(response, streaming=False))
-                data += conn.send(h11.Data(data=response.body)) + conn.send(h11.EndOfMessage())
-            except h11.LocalProtocolError:
-                return
+        data = self.codec.send_error(status, detail)
+        if data is None:
+            return
         with trio.move_on_after(self.config.send_timeout):
             try:
                 await self._send_bytes(data)
             except _Closed:
                 pass
-
-
-def _make_request(method: str, target: bytes, headers: Headers, client, receive, version: str) -> Request:
-    path, _, query = target.partition(b"?")
-    if not path.startswith(b"/") and path[:4].lower() == b"http":
-        # absolute-form (RFC 9112 §3.2.2): route on its path part. Anything else
-        # (asterisk-form "*", garbage) stays as it is and matches no route.
-        parts = path.split(b"/", 3)
-        path = b"/" + parts[3] if len(parts) == 4 else b"/"
-    return Request(method, path, query, headers, client, receive, http_version=version)
 
 
 async def _produce(response: StreamingResponse, send: trio.MemorySendChannel, outcome: dict) -> None:

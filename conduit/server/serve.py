@@ -19,16 +19,16 @@ from typing import Any
 
 import trio
 
-from ..exceptions import error_response
-from . import framing
+from ..http import h1
 from .config import ServerConfig
 from .connection import HTTPConnection
-from .framing import http_date
 
 logger = logging.getLogger("conduit.server")
 
 #: Exit status of a process whose app failed to start (hooks or warm-ups raised).
 STARTUP_FAILED = 3
+#: Exit status after a second SIGINT/SIGTERM cut a graceful drain short.
+FORCED_EXIT = 1
 
 
 class StartupError(RuntimeError):
@@ -45,6 +45,9 @@ class ServerState:
         self.draining = False
         self.idle = trio.Event()  # set whenever no connection is open
         self.idle.set()
+        #: Seconds between deadline checks: late by at most this (a tenth of the shortest timeout).
+        self.tick = min(0.25, min(config.head_timeout, config.body_timeout, config.keepalive_timeout,
+                                  config.handler_timeout, config.send_timeout) / 10)
 
     def add(self, connection: HTTPConnection) -> None:
         self.connections.add(connection)
@@ -55,6 +58,19 @@ class ServerState:
         self.connections.discard(connection)
         if not self.connections:
             self.idle.set()
+
+    async def watch_deadlines(self) -> None:
+        """Expire every connection whose deadline has passed, every :attr:`tick` seconds.
+
+        Connections keep their deadline as a float; one task checking them all a few
+        times a second costs far less than moving a trio deadline twice per request,
+        at the price of up to one tick of lateness.
+        """
+        while True:
+            await trio.sleep(self.tick)
+            now = trio.current_time()
+            for connection in [c for c in self.connections if c.deadline <= now]:
+                connection.expire()
 
     def begin_drain(self) -> None:
         self.draining = True
@@ -100,11 +116,9 @@ def _admission(app: Any, config: ServerConfig, shutdown_trigger: trio.Event | No
     return admission
 
 
-def _overload_bytes() -> bytes:
-    body = error_response(503, "server at its connection limit, retry shortly").body
-    return (b"HTTP/1.1 503 Service Unavailable\r\ndate: " + http_date() +
-            b"\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\n"
-            b"content-length: %d\r\n\r\n" % len(body) + body)
+def _overload_bytes(config: ServerConfig) -> bytes:
+    codec = h1.HTTP1Codec(server_header=config.server_header)
+    return codec.send_error(503, "server at its connection limit, retry shortly", headers={"retry-after": "1"})
 
 
 async def _reject(stream: trio.SocketStream, state: ServerState) -> None:
@@ -112,7 +126,7 @@ async def _reject(stream: trio.SocketStream, state: ServerState) -> None:
     state.rejecting += 1
     try:
         with trio.move_on_after(1.0):
-            await stream.send_all(_overload_bytes())
+            await stream.send_all(_overload_bytes(state.config))
             # Read what the client sent so closing does not turn into a reset that
             # could destroy the 503 before the client reads it.
             await stream.send_eof()
@@ -196,7 +210,7 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
     """
     config = config or ServerConfig.from_options(host=host, port=port, **options)
     app.draining = False
-    framing.warmup()
+    h1.warmup()
     await _startup(app)
     app.admission = _admission(app, config, shutdown_trigger)
     # Everything loaded so far (numba, llvmlite, models) lives for the whole process:
@@ -214,6 +228,7 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
         bound = listeners[0].socket.getsockname()[1]
         logger.info("conduit serving on http://%s:%d", config.host, bound)
         async with trio.open_nursery() as connections:
+            connections.start_soon(state.watch_deadlines)
             async with trio.open_nursery() as acceptors:
                 for listener in listeners:
                     acceptors.start_soon(_accept_loop, listener, app, config, connections, state)
@@ -303,7 +318,11 @@ async def _stop_on_signal(stop: trio.Event) -> None:
                 logger.info("received %s, shutting down gracefully", signal.Signals(signum).name)
                 stop.set()
             else:
-                logger.info("received %s again while draining", signal.Signals(signum).name)
+                # A second signal: the user does not want to wait for the drain.
+                logger.warning("received %s again while draining: exiting now with status %d",
+                               signal.Signals(signum).name, FORCED_EXIT)
+                logging.shutdown()  # flush the log: os._exit skips it
+                os._exit(FORCED_EXIT)
 
 
 __all__ = ["STARTUP_FAILED", "ServerState", "StartupError", "run", "serve", "serve_forever"]

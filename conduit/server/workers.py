@@ -189,8 +189,12 @@ def _worker(app: Any, config: ServerConfig, sock: socket.socket, slot: int = 0,
 
 def supervise(app: Any, config: ServerConfig) -> int:
     """Run ``config.workers`` workers until SIGTERM/SIGINT; the process exit status."""
+    from ..http import h1
     from .serve import STARTUP_FAILED
 
+    # Load the codec's kernels once, before forking: the workers share those pages
+    # and a replacement worker starts without loading them again.
+    h1.warmup()
     sock = bind_socket(config)
     created = _prepare_multiprocess_metrics()
     stopping = False

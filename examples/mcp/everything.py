@@ -18,7 +18,7 @@ from typing import Any
 
 import trio
 
-from conduit.mcp import Context, InputRequest, MCPServer, audio, embedded_resource, image, text
+from conduit.mcp import Context, InputRequest, MCPError, MCPServer, audio, embedded_resource, image, text
 
 IMAGE_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
 AUDIO_WAV = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAAAA="
@@ -288,6 +288,70 @@ def test_trigger_prompt_change() -> str:
     else:
         mcp.remove_prompt("test_temporary_prompt")
     return "prompt list changed"
+
+
+# ------------------------------------------------------------------ tools: tasks extension (SEP-2663)
+@mcp.tool(description="Sync-only greeting (never a task)")
+def greet(name: str) -> str:
+    return f"Hello, {name}!"
+
+
+@mcp.tool(description="Sleeps `seconds` seconds, then reports; runs as a task for clients that take one", task=True)
+async def slow_compute(seconds: float = 1.0, label: str = "") -> str:
+    await trio.sleep(max(0.0, min(seconds, 600.0)))
+    return f"Computed {label or 'result'} after {seconds} s"
+
+
+@mcp.tool(description="A task that always ends in a tool error after ~1 s", task="required")
+async def failing_job() -> str:
+    await trio.sleep(1)
+    raise RuntimeError("failing_job failed on purpose")
+
+
+@mcp.tool(description="A task whose work fails with a protocol-level error", task=True)
+async def protocol_error_job() -> str:
+    await trio.sleep(0.2)
+    raise MCPError("protocol_error_job hit an internal failure", code=-32603)
+
+
+_CONFIRM_SCHEMA = {"type": "object", "properties": {"confirm": {"type": "boolean"}}, "required": ["confirm"]}
+
+
+@mcp.tool(description="Asks for confirmation (input_required), then completes", task=True)
+async def confirm_delete(filename: str, ctx: Context) -> str:
+    answer = await ctx.elicit(f"Delete {filename}?", _CONFIRM_SCHEMA, key="confirm")
+    confirmed = (answer.get("content") or {}).get("confirm")
+    return f"{'Deleted' if confirmed else 'Kept'} {filename}"
+
+
+@mcp.tool(description="Asks for two inputs at once (two pending inputRequests)", task=True)
+async def multi_input(ctx: Context) -> str:
+    answers = await ctx.gather_inputs({
+        "name": InputRequest.elicit("What is your name?", _NAME_SCHEMA),
+        "confirm": InputRequest.elicit("Confirm?", _CONFIRM_SCHEMA),
+    })
+    return f"Received {len(answers)} answers: {', '.join(sorted(answers))}"
+
+
+@mcp.tool(description="Gathers a name through input_required rounds, then continues as a task",
+          task="required", task_start="explicit")
+async def test_tool_with_task(ctx: Context) -> str:
+    answer = await ctx.elicit("What is your name?", _NAME_SCHEMA, key="user_name")
+    name = (answer.get("content") or {}).get("name", "stranger")
+    await ctx.begin_task()
+    await trio.sleep(0.2)
+    return f"Task finished for {name}"
+
+
+# ------------------------------------------------------------------ tools: Mcp-Param headers (SEP-2243)
+_REGION_SCHEMA = {"type": "object", "properties": {
+    "region": {"type": "string", "description": "Deployment region", "x-mcp-header": "Region"},
+    "query": {"type": "string"}}, "required": ["region"]}
+
+
+@mcp.tool(description="Routes on the region, mirrored in the Mcp-Param-Region header", input_schema=_REGION_SCHEMA)
+def test_header_params(region: str, query: str = "") -> str:
+    return f"region={region} query={query}"
 
 
 # ------------------------------------------------------------------ resources

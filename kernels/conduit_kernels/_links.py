@@ -37,11 +37,15 @@ class LabelRule(IntEnum):
 
     ``ARGMAX``: first index of the maximum. ``POSITIVE``: ``raw[0] > 0`` (linear models,
     HistGradientBoosting). ``NON_NEGATIVE``: ``raw[0] >= 0`` (GradientBoosting).
+    ``OVO_VOTES``: ``raw`` holds the ``k (k - 1) / 2`` one-vs-one decisions in libsvm's
+    pair order ``(0, 1), (0, 2), ..., (k - 2, k - 1)``; a positive one votes for the first
+    class of its pair; the first class with the most votes wins (libsvm's ``svm_predict``).
     """
 
     ARGMAX = 0
     POSITIVE = 1
     NON_NEGATIVE = 2
+    OVO_VOTES = 3
 
 
 def link_width(link: int, n_raw: int) -> int:
@@ -91,6 +95,22 @@ def label_of(raw, rule):
         return 1 if raw[0] > 0.0 else 0
     if rule == 2:
         return 1 if raw[0] >= 0.0 else 0
+    if rule == 3:
+        k = int((1.0 + np.sqrt(1.0 + 8.0 * raw.shape[0])) / 2.0 + 0.5)
+        votes = np.zeros(k, dtype=np.int64)
+        pair = 0
+        for a in range(k):
+            for b in range(a + 1, k):
+                if raw[pair] > 0.0:
+                    votes[a] += 1
+                else:
+                    votes[b] += 1
+                pair += 1
+        winner = 0
+        for c in range(1, k):
+            if votes[c] > votes[winner]:
+                winner = c
+        return winner
     best = 0
     top = raw[0]
     for c in range(1, raw.shape[0]):

@@ -14,7 +14,7 @@ Output layout (``out`` is int64, caller-allocated, ``HEAD_FIELDS + 4 * max_heade
 
     out[0:2]  method span          out[4]  number of headers
     out[2:4]  target span          out[5]  Content-Length, -1 when absent
-    out[6]    flags (CLOSE: ``Connection: close`` seen)
+    out[6]    flags (CLOSE: ``Connection: close`` seen)   out[7]  index of the Host header
     out[8 + 4*i : 12 + 4*i]   name start, name end, value start, value end of header i
 """
 
@@ -133,6 +133,7 @@ def _scan(buf, n, out):
     length = -1
     flags = 0
     hosts = 0
+    host_index = -1
     while i < end - 2:
         name_start = i
         while tchar[buf[i]] == 1:
@@ -185,11 +186,13 @@ def _scan(buf, n, out):
             return NOT_SIMPLE
         elif first == 104 and _name_is(buf, name_start, name_end, host):
             hosts += 1
+            host_index = count - 1
     if hosts != 1:
         return NOT_SIMPLE
     out[4] = count
     out[5] = length
     out[6] = flags
+    out[7] = host_index
     return end
 
 

@@ -11,6 +11,11 @@ no-ops in IEEE arithmetic, so one formula reproduces each scaler bit for bit
 then an optional clip). NaN passes through, as in scikit-learn. Every predict kernel
 takes such a ``pre`` array (``n_stages == 0`` for none) so a pipeline of scalers and a
 model is one kernel call.
+
+The column kernels compile the rest of a ``ColumnTransformer``: :func:`fill_missing`
+(``SimpleImputer``), :func:`one_hot` and :func:`ordinal` (the encoders, over category
+*codes* the Python layer looked up: ``-1`` for an unknown category) and
+:func:`polynomial` (``PolynomialFeatures``, from its ``powers_`` matrix).
 """
 
 from __future__ import annotations
@@ -27,7 +32,11 @@ __all__ = [
     "affine_stage",
     "affine_transform",
     "check_finite",
+    "fill_missing",
     "no_preprocessing",
+    "one_hot",
+    "ordinal",
+    "polynomial",
 ]
 
 #: Rows of one stage: subtract, divide, multiply, add, clip low, clip high.
@@ -115,3 +124,97 @@ def check_finite(X):
         elif v == np.inf or v == -np.inf:
             return 2
     return status
+
+
+@kernel
+def fill_missing(X, fill):
+    """``X`` with each NaN in column ``j`` replaced by ``fill[j]`` (a new array).
+
+    X : float64[n, m]; fill : float64[m]
+    """
+    out = np.empty_like(X)
+    for i in range(X.shape[0]):
+        for j in range(X.shape[1]):
+            v = X[i, j]
+            out[i, j] = fill[j] if v != v else v
+    return out
+
+
+@kernel
+def one_hot(codes, starts, dropped):
+    """One-hot columns from category codes.
+
+    Parameters
+    ----------
+    codes : float64[n, m]
+        Category index per row and column; ``-1`` (any negative) for an unknown category,
+        which yields all zeros (``handle_unknown="ignore"``).
+    starts : int64[m + 1]
+        Output column where column ``j``'s indicators begin; ``starts[m]`` is the width.
+    dropped : int64[m]
+        The dropped category of column ``j`` (``OneHotEncoder.drop_idx_``), ``-1`` for none.
+
+    Returns
+    -------
+    float64[n, starts[m]]
+
+    Example: codes ``[[1, 0]]``, starts ``[0, 3, 5]``, dropped ``[-1, -1]`` ->
+    ``[[0, 1, 0, 1, 0]]``.
+    """
+    n, m = codes.shape
+    out = np.zeros((n, starts[m]), dtype=np.float64)
+    for i in range(n):
+        for j in range(m):
+            c = int(codes[i, j])
+            if c < 0:
+                continue
+            d = dropped[j]
+            if d >= 0:
+                if c == d:
+                    continue
+                if c > d:
+                    c -= 1
+            out[i, starts[j] + c] = 1.0
+    return out
+
+
+@kernel
+def ordinal(codes, missing_code, unknown_value, missing_value):
+    """``OrdinalEncoder`` output from category codes.
+
+    codes : float64[n, m] (``-1`` unknown); missing_code : int64[m], the code of the
+    missing-value category (``-1`` for none), which becomes ``missing_value``; an
+    unknown code becomes ``unknown_value``; any other code is itself.
+    """
+    out = np.empty_like(codes)
+    for i in range(codes.shape[0]):
+        for j in range(codes.shape[1]):
+            c = codes[i, j]
+            if c < 0.0:
+                out[i, j] = unknown_value
+            elif int(c) == missing_code[j]:
+                out[i, j] = missing_value
+            else:
+                out[i, j] = c
+    return out
+
+
+@kernel
+def polynomial(X, powers):
+    """Products of powers: ``out[i, k] = prod_j X[i, j] ** powers[k, j]``.
+
+    X : float64[n, m]; powers : int64[n_out, m] (``PolynomialFeatures.powers_``).
+    Each power is applied as repeated multiplication in column order, the order in
+    which scikit-learn builds its products, so the results match bit for bit.
+    """
+    n, m = X.shape
+    n_out = powers.shape[0]
+    out = np.empty((n, n_out), dtype=np.float64)
+    for i in range(n):
+        for k in range(n_out):
+            acc = 1.0
+            for j in range(m):
+                for _ in range(powers[k, j]):
+                    acc *= X[i, j]
+            out[i, k] = acc
+    return out

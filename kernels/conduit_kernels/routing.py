@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
+from ._ascii import hex_value as _hex
 from ._jit import inline, kernel
 from .route_table import (  # noqa: F401  (re-exported)
     CHILD_START,
@@ -50,17 +51,6 @@ def _fnv1a(data, start, end):
         h ^= np.uint64(data[i])
         h *= np.uint64(1099511628211)
     return np.int64(h >> np.uint64(1))
-
-
-@inline
-def _hex(c):
-    if 48 <= c <= 57:
-        return c - 48
-    if 65 <= c <= 70:
-        return c - 55
-    if 97 <= c <= 102:
-        return c - 87
-    return -1
 
 
 @kernel

@@ -1,6 +1,6 @@
 """The same endpoints in FastAPI (served by uvicorn with httptools + uvloop)."""
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse
 
 app = FastAPI()
@@ -14,3 +14,13 @@ async def hello():
 @app.get("/users/{id}")
 async def user(id: int):
     return {"id": id, "name": f"user-{id}"}
+
+
+@app.get("/sync", response_class=PlainTextResponse)
+def hello_sync():
+    return "Hello, world!"
+
+
+@app.post("/upload")
+async def upload(request: Request):
+    return {"size": len(await request.body())}

@@ -1,4 +1,4 @@
-"""The same endpoints in Starlette (served by uvicorn --http h11 and hypercorn --worker-class trio)."""
+"""The same endpoints in Starlette (served by uvicorn h11 and httptools, hypercorn trio and granian)."""
 
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse, PlainTextResponse
@@ -14,4 +14,13 @@ async def user(request):
     return JSONResponse({"id": id, "name": f"user-{id}"})
 
 
-app = Starlette(routes=[Route("/", hello), Route("/users/{id:int}", user)])
+def hello_sync(request):  # a sync endpoint: Starlette runs it in its thread pool
+    return PlainTextResponse("Hello, world!")
+
+
+async def upload(request):
+    return JSONResponse({"size": len(await request.body())})
+
+
+app = Starlette(routes=[Route("/", hello), Route("/users/{id:int}", user), Route("/sync", hello_sync),
+                        Route("/upload", upload, methods=["POST"])])

@@ -67,3 +67,44 @@ def schema_2026() -> SchemaChecker:
 def load_mcp_example():
     """``load_mcp_example("filesystem")`` imports an example afresh (after env changes)."""
     return load_example
+
+
+@pytest.fixture(scope="module")
+def two_servers(redis_client):
+    """Two ``conduit mcp examples.mcp.everything:mcp --http`` processes sharing one redis-server.
+
+    Yields their base URLs; each process runs with ``--session-store redis://...``.
+    """
+    import os
+    import socket
+    import subprocess
+    import time
+
+    import httpx
+
+    redis_port = redis_client.connection_pool.connection_kwargs["port"]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "kernels")]))
+    procs, urls = [], []
+    try:
+        for _ in range(2):
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "conduit.mcp.cli", "examples.mcp.everything:mcp", "--http", "--port", str(port),
+                 "--session-store", f"redis://127.0.0.1:{redis_port}/0"],
+                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            urls.append(f"http://127.0.0.1:{port}")
+        for proc, url in zip(procs, urls):
+            for _ in range(1200):
+                try:
+                    httpx.get(url + "/none", timeout=1)
+                    break
+                except httpx.TransportError:
+                    assert proc.poll() is None, "server process exited during startup"
+                    time.sleep(0.05)
+        yield urls
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(10)

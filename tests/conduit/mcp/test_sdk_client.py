@@ -26,7 +26,8 @@ async def _sampling(context, params) -> CreateMessageResult:
     return CreateMessageResult(role="assistant", content=TextContent(type="text", text="Paris"), model="fake")
 
 
-async def _drive(target, mode: str, can_sample: bool = True) -> None:
+async def _drive(target, mode: str, can_sample: bool | None = True) -> None:
+    """The everything example's checks; ``can_sample`` None leaves sampling out."""
     logs, progress = [], []
 
     async def on_log(params) -> None:
@@ -49,7 +50,9 @@ async def _drive(target, mode: str, can_sample: bool = True) -> None:
         assert resource.contents[0].text == "This is the content of the static text resource."
         prompt = await client.get_prompt("test_prompt_with_arguments", {"arg1": "a", "arg2": "b"})
         assert prompt.messages[0].content.text == "Prompt with arguments: arg1='a', arg2='b'"
-        if can_sample:
+        if can_sample is None:
+            pass
+        elif can_sample:
             result = await client.call_tool("test_sampling", {"prompt": "Capital of France?"})
             assert result.content[0].text == "LLM response: Paris"
         else:  # stateless handshake era: no back-channel, so no server-to-client requests
@@ -100,3 +103,46 @@ def test_sdk_legacy_sse_client(everything):
 
     with LiveServer(app) as server:
         anyio.run(drive, server.url + "/sse")
+
+
+def _alternating_client(urls: list[str], seen: list[int]):
+    """An httpx2 client (the SDK's) whose transport sends each request to the next server in turn."""
+    import httpx2
+
+    ports = [httpx2.URL(u).port for u in urls]
+
+    class Alternate(httpx2.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self.inner = httpx2.AsyncHTTPTransport()
+
+        async def handle_async_request(self, request):
+            port = ports[len(seen) % len(ports)]
+            seen.append(port)
+            request.url = request.url.copy_with(port=port)
+            return await self.inner.handle_async_request(request)
+
+        async def aclose(self) -> None:
+            await self.inner.aclose()
+
+    return httpx2.AsyncClient(transport=Alternate(), timeout=30)
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+def test_sdk_client_alternating_between_two_processes(two_servers, mode):
+    """Two processes on one Redis serve one client, every request going to the other process.
+
+    Handshake era: the session initialize made in one process carries on in the other.
+    2026-07-28: sampling's input_required round trip has its requestState signed in one
+    process and verified in the other. (Handshake-era sampling needs the client's answer
+    to reach the process that asked, so it is left out there.)
+    """
+    from mcp.client.streamable_http import streamable_http_client
+
+    seen: list[int] = []
+
+    async def drive() -> None:
+        async with _alternating_client(two_servers, seen) as http_client:
+            transport = streamable_http_client(two_servers[0] + "/mcp", http_client=http_client)
+            await _drive(transport, mode, True if mode == "2026-07-28" else None)
+    anyio.run(drive)
+    assert len(set(seen)) == 2 and len(seen) >= 8

@@ -1,10 +1,7 @@
-"""The Redis rate-limit backend against a real redis-server started on 127.0.0.1 for this test."""
+"""The Redis rate-limit backend against a real redis-server on 127.0.0.1 (the ``redis_client`` fixture)."""
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
 import time
 
 import httpx
@@ -15,31 +12,6 @@ from conduit.middleware import RateLimit, RedisBackend
 from conduit.testing import LiveServer
 
 redis = pytest.importorskip("redis")
-pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server not installed")
-
-
-@pytest.fixture(scope="module")
-def redis_client(tmp_path_factory):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    folder = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", str(folder)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(host="127.0.0.1", port=port)
-    try:
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        yield client
-    finally:
-        client.close()
-        proc.terminate()
-        proc.wait(10)
 
 
 def test_shared_bucket_across_two_servers(redis_client):

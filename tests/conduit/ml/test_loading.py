@@ -1,6 +1,7 @@
 """Model files: joblib / skops / ONNX loading, sha256 pinning, clear startup failures."""
 
 import hashlib
+import os
 import logging
 
 import numpy as np
@@ -164,3 +165,131 @@ def test_registry_versions_describe_and_swap(tmp_path, lr, iris):
         registry.get("nope")
     with pytest.raises(ModelNotFound, match="no version"):
         registry.get("iris", 1)
+
+
+# --- loading that cannot be raced ------------------------------------------------------
+
+
+class _Evil:
+    """Unpickling this creates ``marker``: the proof that a file's code ran."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_pinned_load_never_runs_a_swapped_file(tmp_path, lr):
+    """A thread swaps the model file for a malicious pickle and back, as fast as it can,
+    while pinned loads run: every load either returns the good model or refuses, and
+    the malicious pickle never runs (its marker file never appears)."""
+    import threading
+
+    marker = tmp_path / "pwned"
+    good, evil, target = tmp_path / "good.joblib", tmp_path / "evil.joblib", tmp_path / "model.joblib"
+    joblib.dump(lr, good)
+    joblib.dump(_Evil(marker), evil)
+    digest = hashlib.sha256(good.read_bytes()).hexdigest()
+    good_bytes, evil_bytes = good.read_bytes(), evil.read_bytes()
+    target.write_bytes(good_bytes)
+    stop = threading.Event()
+
+    def swap():
+        staging = tmp_path / "staging.joblib"
+        flip = False
+        while not stop.is_set():
+            # both an atomic replace (new inode) and an in-place rewrite (same inode)
+            staging.write_bytes(evil_bytes if flip else good_bytes)
+            os.replace(staging, target)
+            with open(target, "r+b") as fh:
+                fh.write(good_bytes if flip else evil_bytes)
+                fh.truncate()
+            flip = not flip
+
+    swapper = threading.Thread(target=swap, daemon=True)
+    swapper.start()
+    outcomes = {"loaded": 0, "refused": 0}
+    try:
+        for _ in range(400):
+            try:
+                model = load_model(target, sha256=digest)
+            except ModelLoadError as exc:
+                assert "sha256 mismatch" in str(exc) or "changed size" in str(exc) \
+                    or "not found" in str(exc), str(exc)
+                outcomes["refused"] += 1
+            else:
+                assert type(model) is LogisticRegression
+                outcomes["loaded"] += 1
+            assert not marker.exists(), "a pinned load ran the swapped-in pickle"
+    finally:
+        stop.set()
+        swapper.join()
+    assert outcomes["loaded"] + outcomes["refused"] == 400
+    assert not marker.exists()
+
+
+def test_the_evil_pickle_really_runs_when_unpinned(tmp_path):
+    # the race test above proves something only if its payload runs when loaded
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.joblib"
+    joblib.dump(_Evil(marker), path)
+    with pytest.raises(ModelLoadError, match="not an estimator"):
+        load_model(path)
+    assert marker.exists()
+
+
+def test_pinned_symlink_is_refused(tmp_path, lr):
+    real = tmp_path / "real.joblib"
+    joblib.dump(lr, real)
+    link = tmp_path / "link.joblib"
+    link.symlink_to(real)
+    digest = hashlib.sha256(real.read_bytes()).hexdigest()
+    with pytest.raises(ModelLoadError, match="link.joblib: is a symlink"):
+        load_model(link, sha256=digest)
+    assert type(load_model(link)) is LogisticRegression  # unpinned: symlinks are followed
+
+
+def test_fifo_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "model.joblib"
+    os.mkfifo(fifo)
+    with pytest.raises(ModelLoadError, match="is a FIFO"):
+        load_model(fifo, sha256="0" * 64)
+    with pytest.raises(ModelLoadError, match="is a FIFO"):
+        load_model(fifo)
+
+
+def test_file_growing_during_the_read_is_refused(tmp_path, lr, monkeypatch):
+    from conduit.ml import loading
+
+    path = tmp_path / "lr.joblib"
+    joblib.dump(lr, path)
+    real_read = os.read
+
+    def read_then_append(fd, n):
+        chunk = real_read(fd, n)
+        if chunk:
+            with open(path, "ab") as fh:
+                fh.write(b"\0" * 16)
+        return chunk
+
+    monkeypatch.setattr(loading.os, "read", read_then_append)
+    with pytest.raises(ModelLoadError, match="changed size while being read"):
+        load_model(path, sha256="0" * 64)
+
+
+def test_pinned_skops_and_onnx_load_from_the_checked_bytes(tmp_path, lr, iris):
+    import skops.io as sio
+
+    path = tmp_path / "lr.skops"
+    sio.dump(lr, path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    trusted = sio.get_untrusted_types(file=path)
+    loaded = load_model(path, sha256=digest, trusted=trusted)
+    np.testing.assert_array_equal(loaded.predict(iris[0]), lr.predict(iris[0]))
+    onnx_path = tmp_path / "lr.onnx"
+    onnx_path.write_bytes(_onnx_bytes(lr, 4))
+    model = load_model(onnx_path, sha256=hashlib.sha256(onnx_path.read_bytes()).hexdigest())
+    assert isinstance(model, OnnxModel) and model.describe()["n_features"] == 4
+    with pytest.raises(ModelLoadError, match=r"lr\.onnx: sha256 mismatch"):
+        load_model(onnx_path, sha256="1" * 64)

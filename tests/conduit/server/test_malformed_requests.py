@@ -11,32 +11,18 @@ import logging
 
 import pytest
 
-from conduit import Conduit, Request
 from conduit.testing import LiveServer
 
+from _apps import echo_app
 from _raw_http import exchange, get
 
 CLOSE = None  # "the server closed the connection without a response" is acceptable
 H = b"Host: t\r\n"
 
 
-def _app() -> Conduit:
-    app = Conduit()
-
-    @app.get("/")
-    async def index():
-        return "ok"
-
-    @app.post("/echo")
-    async def echo(request: Request):
-        return await request.body()
-
-    return app
-
-
 @pytest.fixture(scope="module")
 def server():
-    with LiveServer(_app(), head_timeout=1.0, body_timeout=1.0, keepalive_timeout=2.0,
+    with LiveServer(echo_app(), head_timeout=1.0, body_timeout=1.0, keepalive_timeout=2.0,
                     max_body_size=1024) as live:
         yield live
 

@@ -1,0 +1,195 @@
+"""Named model inputs: rows as JSON objects keyed by feature name, strings for categories.
+
+Owns :class:`InputSchema`: a model's input columns (name, ``number`` or ``category``,
+the categories an encoder knows, what a missing value becomes) and
+:meth:`InputSchema.encode`, which turns rows (dicts keyed by ``feature_names_in_``, or
+positional lists that may hold strings, or a DataFrame) into the one numeric matrix the
+kernels read: a number column carries its value (JSON ``null`` -> NaN), a category
+column carries the category's *code* (its index in the encoder's ``categories_``; -1
+for a category the encoder does not know). Every refusal is an :class:`InvalidInput`
+that names the row, the column and the reason, which the server turns into a 422. The
+JSON Schema of one row (:meth:`InputSchema.row_schema`) is derived from the same
+columns, so the OpenAPI document says what the encoder accepts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .validation import InvalidInput
+
+__all__ = ["Column", "InputSchema"]
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+@dataclass
+class Column:
+    """One input column.
+
+    ``categories``: the encoder's categories (``None`` for a plain number column);
+    ``unknown``: ``"error"`` (refuse an unknown category, 422) or ``"code"`` (code -1);
+    ``missing_code``: the code of a missing value (``None``: missing is refused for a
+    category column unless ``fill`` names the category an imputer puts there);
+    ``accepts_missing``: whether a number column may be missing (NaN downstream is fine).
+    """
+
+    name: str
+    kind: str = "number"  # "number" | "category"
+    categories: list[Any] | None = None
+    unknown: str = "error"
+    missing_code: int | None = None
+    fill: Any = None
+    accepts_missing: bool = True
+    lookup: dict[Any, int] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.categories is not None:
+            self.lookup = {c: i for i, c in enumerate(self.categories) if not _is_missing(c)}
+            if self.missing_code is None:
+                self.missing_code = next((i for i, c in enumerate(self.categories) if _is_missing(c)), None)
+
+    @property
+    def string_valued(self) -> bool:
+        return self.categories is not None and any(isinstance(c, str) for c in self.categories)
+
+    def schema(self) -> dict[str, Any]:
+        if self.categories is None:
+            return {"type": ["number", "null"] if self.accepts_missing else "number"}
+        known = [c for c in self.categories if not _is_missing(c)]
+        base: dict[str, Any] = {"type": "string" if self.string_valued else "number"}
+        if self.unknown == "error":
+            base["enum"] = known
+        else:
+            base["examples"] = known[:10]
+        missing_ok = self.missing_code is not None or self.fill is not None or self.unknown != "error"
+        if missing_ok:
+            base["type"] = [base["type"], "null"]
+            if "enum" in base:
+                base["enum"] = [*known, None]
+        return base
+
+
+class InputSchema:
+    """The columns a model reads, in order (``feature_names_in_``)."""
+
+    def __init__(self, columns: list[Column]) -> None:
+        self.columns = columns
+        self.names = [c.name for c in columns]
+        self.index = {name: j for j, name in enumerate(self.names)}
+        self.has_categories = any(c.categories is not None for c in columns)
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [{"name": c.name, "type": c.kind, **({"categories": [None if _is_missing(v) else v
+                                                                     for v in c.categories]}
+                                                     if c.categories is not None else {})}
+                for c in self.columns]
+
+    def row_schema(self) -> dict[str, Any]:
+        """JSON Schema of one named row."""
+        return {"type": "object", "properties": {c.name: c.schema() for c in self.columns},
+                "additionalProperties": False}
+
+    # -- encoding -------------------------------------------------------------------
+
+    def wants_encoding(self, X: Any) -> bool:
+        """Whether ``X`` needs :meth:`encode` (named rows, or any model with categories)."""
+        if self.has_categories:
+            return True  # category values (strings or numbers) are looked up, never read raw
+        if isinstance(X, dict) or hasattr(X, "columns"):
+            return True
+        return isinstance(X, list) and bool(X) and isinstance(X[0], dict)
+
+    def encode(self, X: Any) -> np.ndarray:
+        """Rows -> ``float64[n, n_columns]`` (category columns as codes); :class:`InvalidInput`."""
+        columns = self._split(X)
+        n = len(columns[0]) if columns else 0
+        if n == 0:
+            raise InvalidInput("empty batch: at least one row is required", rows=0)
+        out = np.empty((n, len(self.columns)), dtype=np.float64)
+        for j, (column, values) in enumerate(zip(self.columns, columns)):
+            out[:, j] = self._encode_column(column, values)
+        return out
+
+    def _split(self, X: Any) -> list[list[Any]]:
+        """Per column, its values in row order."""
+        if hasattr(X, "columns") and hasattr(X, "__getitem__") and not isinstance(X, (dict, list)):
+            missing = [name for name in self.names if name not in list(X.columns)]
+            if missing:
+                raise InvalidInput(f"input has no column {missing[0]!r}", column=missing[0], reason="missing_column")
+            return [list(np.asarray(X[name], dtype=object)) for name in self.names]
+        if isinstance(X, np.ndarray):
+            X = X.tolist()
+        if isinstance(X, dict):
+            X = [X]
+        if not isinstance(X, list):
+            raise InvalidInput("rows must be a list of objects (or of lists)")
+        if X and not isinstance(X[0], (list, tuple, dict)):
+            X = [X]  # one positional row
+        width = len(self.columns)
+        columns: list[list[Any]] = [[None] * len(X) for _ in range(width)]
+        for i, row in enumerate(X):
+            if isinstance(row, dict):
+                for key in row:
+                    if key not in self.index:
+                        raise InvalidInput(f"row {i}: unknown column {key!r} (the model reads {self.names})",
+                                           row=i, column=key, reason="unknown_column")
+                for j, name in enumerate(self.names):
+                    columns[j][i] = row.get(name)
+            elif isinstance(row, (list, tuple)):
+                if len(row) != width:
+                    raise InvalidInput(f"row {i}: expected {width} features, got {len(row)}",
+                                       row=i, expected_features=width, got_features=len(row))
+                for j in range(width):
+                    columns[j][i] = row[j]
+            else:
+                raise InvalidInput(f"row {i}: expected an object or a list, got {type(row).__name__}",
+                                   row=i, reason="invalid_row")
+        return columns
+
+    @staticmethod
+    def _refuse(i: int, column: Column, reason: str, message: str) -> InvalidInput:
+        return InvalidInput(f"row {i}, column {column.name!r}: {message}", row=i, column=column.name,
+                            reason=reason)
+
+    def _encode_column(self, column: Column, values: list[Any]) -> np.ndarray:
+        if column.categories is None:
+            for i, v in enumerate(values):
+                if _is_missing(v):
+                    if not column.accepts_missing:
+                        raise self._refuse(i, column, "missing", "missing value, which this model does not accept")
+                elif isinstance(v, bool) or not isinstance(v, (int, float, np.number)):
+                    raise self._refuse(i, column, "not_a_number", f"expected a number, got {v!r}")
+                elif not math.isfinite(v):
+                    raise self._refuse(i, column, "not_finite", f"{v!r} is not a finite number")
+            return np.array(values, dtype=np.float64)
+        lookup = column.lookup
+        codes = np.empty(len(values), dtype=np.float64)
+        for i, v in enumerate(values):
+            if _is_missing(v):
+                if column.fill is not None:
+                    v = column.fill
+                elif column.missing_code is not None:
+                    codes[i] = column.missing_code
+                    continue
+                elif column.unknown == "error":
+                    raise self._refuse(i, column, "missing", "missing value, which this model does not accept")
+                else:
+                    codes[i] = -1
+                    continue
+            code = lookup.get(v)
+            if code is None:
+                if column.string_valued and not isinstance(v, str):
+                    raise self._refuse(i, column, "not_a_string", f"expected a category string, got {v!r}")
+                if column.unknown == "error":
+                    raise self._refuse(i, column, "unknown_category",
+                                       f"unknown category {v!r} (known: {list(lookup)[:20]})")
+                code = -1
+            codes[i] = code
+        return codes
