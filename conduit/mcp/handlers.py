@@ -120,7 +120,7 @@ async def _run_tool(call: Call, tool: Any, bound: dict[str, Any]) -> dict[str, A
     if signature.context_param is not None:
         kwargs[signature.context_param] = Context(call)
     try:
-        with track_tool(name), tracing.span(f"tools/call {name}", **{"mcp.tool.name": name}):
+        with track_tool(tool.name), tracing.span(f"tools/call {tool.name}", **{"mcp.tool.name": tool.name}):
             value = await _invoke(tool.fn, tool.is_async, tool.run_sync_in_thread, kwargs)
     except (MCPError, InputRequired):
         raise
