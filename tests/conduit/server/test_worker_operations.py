@@ -104,7 +104,7 @@ def test_a_worker_whose_loop_is_stuck_is_killed_and_replaced():
         stuck = httpx.get(server.url + "/pid", timeout=60).json()["pid"]
         with pytest.raises(httpx.TransportError):
             httpx.get(server.url + "/block", timeout=60)  # its worker is killed under it
-        assert not alive(stuck)
+        assert wait_for(lambda: not alive(stuck))
         after = httpx.get(server.url + "/pid", timeout=60).json()["pid"]
         assert after != stuck
         server.terminate()
