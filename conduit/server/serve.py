@@ -278,17 +278,20 @@ def run(app: Any, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> 
 
 
 def serve_forever(app: Any, config: ServerConfig, sockets: list[stdlib_socket.socket] | None = None,
-                  heartbeat: Callable[[], None] | None = None) -> None:
+                  heartbeat: Callable[[], None] | None = None, supervisor: int | None = None) -> None:
     """``trio.run`` the server until SIGINT/SIGTERM, then drain (raises StartupError).
 
     ``heartbeat()`` (from a supervisor with ``worker_timeout``) is called from the event
-    loop four times per timeout, so a loop blocked by a handler stops beating.
+    loop four times per timeout, so a loop blocked by a handler stops beating. A worker
+    given its ``supervisor`` pid drains and exits if that process dies (no orphans).
     """
 
     async def main() -> None:
         stop = trio.Event()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_stop_on_signal, stop)
+            if supervisor is not None:
+                nursery.start_soon(_stop_when_orphaned, supervisor, stop)
             if heartbeat is not None and config.worker_timeout is not None:
                 nursery.start_soon(_beat, heartbeat, config.worker_timeout / 4)
             await serve(app, config=config, sockets=sockets, shutdown_trigger=stop)
@@ -303,6 +306,13 @@ def serve_forever(app: Any, config: ServerConfig, sockets: list[stdlib_socket.so
         while isinstance(failed, BaseExceptionGroup):
             failed = failed.exceptions[0]
         raise failed from failed.__cause__
+
+
+async def _stop_when_orphaned(supervisor: int, stop: trio.Event) -> None:
+    while os.getppid() == supervisor:
+        await trio.sleep(1.0)
+    logger.warning("supervisor %d is gone; worker %d drains and exits", supervisor, os.getpid())
+    stop.set()
 
 
 async def _beat(heartbeat: Callable[[], None], interval: float) -> None:

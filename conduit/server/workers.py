@@ -23,6 +23,7 @@ worker's queue would be reset). The supervisor never runs the app or trio.
   drains and exits 0; it is replaced at once.
 - A worker whose RSS passes ``max_memory_hard`` is sent SIGTERM (it drains) and a
   replacement is started beside it.
+- A worker whose supervisor dies (even by SIGKILL) drains and exits within a second.
 - With ``worker_timeout``, each worker's event loop beats into a shared page; a
   worker that has beaten once and then stays silent that long is stuck (a handler
   blocking the loop) and is killed with SIGKILL and replaced.
@@ -177,7 +178,7 @@ def _worker(app: Any, config: ServerConfig, sock: socket.socket, slot: int = 0,
     if heartbeats is not None:
         beat = lambda: heartbeats.beat(slot)  # noqa: E731
     try:
-        serve_forever(app, config, sockets=[sock], heartbeat=beat)
+        serve_forever(app, config, sockets=[sock], heartbeat=beat, supervisor=os.getppid())
     except StartupError as exc:
         logger.critical("worker %d: %s", os.getpid(), exc, exc_info=exc.__cause__)
         return STARTUP_FAILED

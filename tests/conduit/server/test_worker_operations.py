@@ -110,3 +110,16 @@ def test_a_worker_whose_loop_is_stuck_is_killed_and_replaced():
         server.terminate()
         server.wait(60)
         assert "has not beaten" in server.output()
+
+
+def test_workers_exit_when_their_supervisor_is_killed():
+    import signal
+
+    with ServerProcess("_ops_app:app", "--workers", "2") as server:
+        server.wait_ready()
+        pids_seen(server.url, 2)
+        workers = _children(server.proc.pid)
+        assert len(workers) == 2
+        server.terminate(signal.SIGKILL)
+        server.wait(30)
+        assert wait_for(lambda: not any(alive(p) for p in workers))
