@@ -9,7 +9,7 @@ WORKDIR /src
 COPY kernels/ kernels/
 COPY pyproject.toml README.md ./
 COPY conduit/ conduit/
-RUN pip wheel --no-cache-dir --wheel-dir /wheels ./kernels ".[ml,vector]"
+RUN pip wheel --no-cache-dir --wheel-dir /wheels ./kernels ".[ml,vector,workers]"
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \

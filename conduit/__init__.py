@@ -115,6 +115,13 @@ _LAZY = {
     "CircuitOpenError": "conduit.resilience",
     "Resilient": "conduit.resilience",
     "UpstreamTimeout": "conduit.resilience",
+    # Operations: admission control, route statistics, tracing
+    "AIMDLimit": "conduit.admission",
+    "ConcurrencyLimiter": "conduit.admission",
+    "MemoryGuard": "conduit.admission",
+    "AppStatistics": "conduit.observability",
+    "RouteStatistics": "conduit.observability",
+    "install_tracing": "conduit.observability",
 }
 
 
@@ -133,6 +140,12 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "abort",
+    "AIMDLimit",
+    "AppStatistics",
+    "ConcurrencyLimiter",
+    "install_tracing",
+    "MemoryGuard",
+    "RouteStatistics",
     "AccessLog",
     "APIKeyAuth",
     "APIRouter",

@@ -166,8 +166,11 @@ class Conduit(RouteDecorators):
             ("route table", self.router.compile),
         ]
         self._handler: Handler | None = None
+        self.warmed = False  # every warm-up has run in this process (or before it was forked)
         self.started = False
         self.draining = False  # set by the server during a graceful shutdown
+        #: Admission control (memory guard, concurrency cap), set by the server when configured.
+        self.admission: Any = None
         if openapi_url or docs_url:
             from .openapi.routes import add_openapi_routes  # light; the generator loads on first use
 
@@ -195,6 +198,8 @@ class Conduit(RouteDecorators):
             self.router.remove(route)
             raise
         route.endpoint = _wrap_route(endpoint, route_middleware)
+        if route_middleware:
+            route.options["route_middleware"] = tuple(route_middleware)  # the OpenAPI document reads auth here
         return route
 
     def websocket(self, path: str, **options: Any):
@@ -241,6 +246,13 @@ class Conduit(RouteDecorators):
         from .mounting import mount
 
         mount(self, path, target, name=name)
+
+    def statistics(self) -> Any:
+        """Per route and method: count, errors, latency percentiles, bytes, share (a frozen
+        :class:`~conduit.observability.statistics.AppStatistics`; needs the metrics middleware)."""
+        from .observability.statistics import app_statistics
+
+        return app_statistics(self)
 
     def mount_mcp(self, path: str, server: Any, **options: Any) -> Any:
         """Serve an :class:`~conduit.mcp.MCPServer` over Streamable HTTP at ``path``."""
@@ -308,12 +320,15 @@ class Conduit(RouteDecorators):
             fn()
             if progress is not None:
                 progress(index, total, name, time.perf_counter() - start)
+        self.warmed = True
 
     async def startup(self, progress: WarmupProgress | None = None) -> None:
-        """Warm kernels, run startup hooks, freeze the middleware stack."""
+        """Warm kernels (unless done already, e.g. by a preloading supervisor before it
+        forked this worker), run startup hooks, freeze the middleware stack."""
         if self.started:
             return
-        self.warmup(progress)
+        if not self.warmed:
+            self.warmup(progress)
         for fn in self._startup:
             await _call_hook(fn)
         self._build_handler()
@@ -351,7 +366,11 @@ class Conduit(RouteDecorators):
         """Answer one request. Never raises: errors become error responses."""
         request.app = self
         try:
-            return await (self._handler or self._build_handler())(request)
+            handler = self._handler or self._build_handler()
+            admission = self.admission
+            if admission is not None:
+                return await admission.handle(request, handler)
+            return await handler(request)
         except BaseException as exc:
             if not isinstance(exc, Exception):
                 raise  # cancellation and KeyboardInterrupt propagate

@@ -51,14 +51,32 @@ def _param_types(route) -> str:
 
 
 def routes_table(app) -> list[tuple[str, str, str, str]]:
-    """(methods, pattern, handler, parameter types) per route, in registration order."""
+    """(methods, pattern, handler, parameter types) per route, in registration order.
+
+    The router also answers ``HEAD`` for every ``GET`` route and ``OPTIONS`` (204 with
+    ``Allow``) for every pattern that does not declare them; those rows follow, marked
+    ``(automatic)``.
+    """
     rows = []
+    declared: dict[str, set[str]] = {}
     for route in app.router.routes:
         handler = route.handler
         module = getattr(handler, "__module__", "") or ""
         name = f"{module}.{route.name}" if module else route.name
         rows.append((",".join(route.methods), route.pattern, name, _param_types(route)))
+        declared.setdefault(route.pattern, set()).update(route.methods)
+    for pattern, methods in declared.items():
+        if "GET" in methods and "HEAD" not in methods:
+            rows.append(("HEAD", pattern, "(automatic: the GET handler, no body)", ""))
+        if "OPTIONS" not in methods:
+            rows.append(("OPTIONS", pattern, "(automatic: 204 with Allow)", ""))
     return rows
+
+
+def routes_json(app) -> list[dict[str, str]]:
+    """:func:`routes_table` as JSON objects (``conduit routes --json``)."""
+    keys = ("methods", "pattern", "handler", "parameters")
+    return [dict(zip(keys, row)) for row in routes_table(app)]
 
 
 def _print_routes(app) -> int:
@@ -67,6 +85,40 @@ def _print_routes(app) -> int:
     for row in rows:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
     return 0
+
+
+_OPERATIONS = ("max_memory", "max_memory_hard", "max_concurrency", "concurrency_queue", "queue_timeout",
+               "latency_target", "max_requests", "max_requests_jitter", "worker_timeout")
+
+
+def _size(text: str) -> int:
+    from .admission.memory import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_operations_arguments(run: argparse.ArgumentParser) -> None:
+    """Load shedding and worker recycling (docs/operations.md); all off by default."""
+    run.add_argument("--max-memory", type=_size, help="RSS past which new requests get 503, e.g. 1GB (off)")
+    run.add_argument("--max-memory-hard", type=_size, help="--workers: a worker past this RSS is replaced (1.5x --max-memory)")
+    run.add_argument("--max-concurrency", type=int, help="requests in flight before queuing (off)")
+    run.add_argument("--concurrency-queue", type=int, help="requests that may wait for a slot (max-concurrency/4)")
+    run.add_argument("--queue-timeout", type=float, default=1.0, help="seconds a queued request waits (1)")
+    run.add_argument("--latency-target", type=float, help="adapt the concurrency cap (AIMD) to this latency, s")
+    run.add_argument("--max-requests", type=int, help="replace a worker after about this many requests (off)")
+    run.add_argument("--max-requests-jitter", type=int, default=0, help="random extra requests per worker (0)")
+    run.add_argument("--worker-timeout", type=float, help="kill a worker whose event loop is stuck this long, s")
+    run.add_argument("--no-preload", dest="preload", action="store_false",
+                     help="--workers: load kernels in each worker instead of once before forking")
+
+
+def _operations_options(args: argparse.Namespace) -> dict[str, Any]:
+    options = {name: getattr(args, name) for name in _OPERATIONS if getattr(args, name) is not None}
+    options["preload"] = args.preload
+    return options
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,18 +153,31 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--grace-period", type=float, default=30.0, help="shutdown drain seconds (30)")
     run.add_argument("--ssl-certfile", default=None, help="PEM certificate chain: serve HTTPS")
     run.add_argument("--ssl-keyfile", default=None, help="PEM private key for --ssl-certfile")
+    _add_operations_arguments(run)
     routes = commands.add_parser("routes", help="print the route table of MODULE:APP")
     routes.add_argument("target")
     routes.add_argument("--check", action="store_true",
                         help="also analyse the routes (shadowing, binding, slashes); exit 1 on errors")
+    routes.add_argument("--json", action="store_true", help="print JSON (for CI) instead of a table")
+    routes.add_argument("--stats", metavar="URL",
+                        help="read a running server's statistics endpoint; print hot routes first, with hints")
     commands.add_parser("mcp", help="serve MODULE:MCP over stdio or HTTP (options: conduit mcp --help)")
     args = parser.parse_args(argv)
 
     if args.command == "routes":
+        if args.stats:
+            from .observability.report import main_stats
+
+            return main_stats(args.target, args.stats, as_json=args.json)
         if args.check:
             from .binding.checks import main_check
 
-            return main_check(args.target)
+            return main_check(args.target, as_json=args.json)
+        if args.json:
+            import json
+
+            print(json.dumps(routes_json(load_target(args.target)), indent=2))
+            return 0
         return _print_routes(load_target(args.target))
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = load_target(args.target)
@@ -123,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             head_timeout=args.head_timeout, body_timeout=args.body_timeout,
             keepalive_timeout=args.keepalive_timeout, handler_timeout=args.handler_timeout,
             grace_period=args.grace_period, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
-            access_log=args.access_log)
+            access_log=args.access_log, **_operations_options(args))
     return 0
 
 

@@ -20,8 +20,9 @@ Findings (errors make the command exit non-zero):
 from __future__ import annotations
 
 import itertools
+import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from conduit_kernels.route_table import ParamKind, parse_pattern
@@ -40,7 +41,7 @@ _MAX_SAMPLES = 256
 
 @dataclass(frozen=True)
 class Finding:
-    level: str  # "error" | "warning"
+    level: str  # "error" | "warning" | "hint" (conduit.observability.hints)
     route: str
     message: str
 
@@ -141,21 +142,30 @@ def check_app(app: Any) -> list[Finding]:
     return sorted(findings, key=lambda f: f.level != "error")
 
 
-def main_check(target: str) -> int:
-    """``conduit routes TARGET --check``: the table, then the findings; 1 if any error."""
-    from ..cli import _print_routes, load_target
+def main_check(target: str, as_json: bool = False) -> int:
+    """``conduit routes TARGET --check [--json]``: the table, then the findings; 1 if any error."""
+    from ..cli import _print_routes, load_target, routes_json
 
     try:
         app = load_target(target)
     except RouteError as exc:
-        print(f"error: {exc}")
+        if as_json:
+            print(json.dumps({"routes": [], "findings": [{"level": "error", "route": "", "message": str(exc)}],
+                              "errors": 1, "warnings": 0}, indent=2))
+        else:
+            print(f"error: {exc}")
         return 1
-    _print_routes(app)
     findings = check_app(app)
+    errors = sum(f.level == "error" for f in findings)
+    if as_json:
+        print(json.dumps({"routes": routes_json(app),
+                          "findings": [asdict(f) for f in findings],
+                          "errors": errors, "warnings": len(findings) - errors}, indent=2))
+        return 1 if errors else 0
+    _print_routes(app)
     print()
     for finding in findings:
         print(finding)
-    errors = sum(f.level == "error" for f in findings)
     warnings = len(findings) - errors
     print(f"{errors} error(s), {warnings} warning(s)")
     return 1 if errors else 0

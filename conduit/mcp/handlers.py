@@ -20,6 +20,8 @@ from conduit.mcp.jsonrpc import RESOURCE_NOT_FOUND, MCPError, InvalidParams, not
 from conduit.mcp.schema import SchemaError
 from conduit.mcp.auth import check_scopes
 from conduit.mcp.task_runner import HANDSHAKE_TASK_METHODS, MODERN_TASK_METHODS
+from conduit.observability import tracing
+from conduit.observability.model_metrics import track_tool
 
 if TYPE_CHECKING:
     from conduit.mcp.protocol import Call
@@ -118,7 +120,8 @@ async def _run_tool(call: Call, tool: Any, bound: dict[str, Any]) -> dict[str, A
     if signature.context_param is not None:
         kwargs[signature.context_param] = Context(call)
     try:
-        value = await _invoke(tool.fn, tool.is_async, tool.run_sync_in_thread, kwargs)
+        with track_tool(tool.name), tracing.span(f"tools/call {tool.name}", **{"mcp.tool.name": tool.name}):
+            value = await _invoke(tool.fn, tool.is_async, tool.run_sync_in_thread, kwargs)
     except (MCPError, InputRequired):
         raise
     except Exception as exc:

@@ -180,4 +180,5 @@ class APIKeyAuth:
                 self.authenticate(request, required)
                 return await handler(request)
             return requires_scopes
+        middleware.conduit_security = (self, required)  # read by the OpenAPI document
         return middleware

@@ -7,7 +7,8 @@ batch); later requests join it until ``max_batch_size`` rows are pending or
 once, and each request gets back exactly its own rows, in order. A batcher serves
 one model object, so batches never mix models or versions (the registry gives each
 version its own batcher). Back-pressure: more than ``max_queue`` pending rows
-answers 503 at once; a request not answered within ``timeout`` gets 504 and, if its
+answers 503 at once, and one request larger than ``max_queue`` rows, which could
+never be queued, answers 413 naming the limit; a request not answered within ``timeout`` gets 504 and, if its
 batch has not started, leaves it.
 """
 
@@ -22,7 +23,8 @@ from typing import Any, Callable
 import numpy as np
 import trio
 
-from conduit.exceptions import GatewayTimeout, InferenceError, ServiceUnavailable
+from conduit.exceptions import GatewayTimeout, InferenceError, PayloadTooLarge, ServiceUnavailable
+from conduit.observability import tracing
 
 __all__ = ["BatcherStatistics", "DynamicBatcher"]
 
@@ -52,7 +54,7 @@ class BatcherStatistics:
 
 
 class _Request:
-    __slots__ = ("X", "proba", "event", "result", "error", "enqueued", "abandoned")
+    __slots__ = ("X", "proba", "event", "result", "error", "enqueued", "enqueued_ns", "abandoned")
 
     def __init__(self, X: np.ndarray, proba: bool) -> None:
         self.X = X
@@ -61,17 +63,19 @@ class _Request:
         self.result: tuple[np.ndarray, np.ndarray | None] | None = None
         self.error: BaseException | None = None
         self.enqueued = time.perf_counter()
+        self.enqueued_ns = time.time_ns()
         self.abandoned = False
 
 
 class _Batch:
-    __slots__ = ("requests", "rows", "full", "started")
+    __slots__ = ("requests", "rows", "full", "started", "span_ns")
 
     def __init__(self) -> None:
         self.requests: list[_Request] = []
         self.rows = 0
         self.full = trio.Event()
         self.started = False
+        self.span_ns = (0, 0)  # wall-clock start and end of the model call (for trace spans)
 
 
 class DynamicBatcher:
@@ -86,11 +90,13 @@ class DynamicBatcher:
     timeout : seconds a request may wait for its answer before 504
     run_in_thread : run the model in a worker thread (default: for models whose path
         is not ``"compiled"``, i.e. scikit-learn fallbacks and ONNX Runtime)
+    on_batch : ``on_batch(rows, queue_waits)`` after each batch starts (metrics hook)
     """
 
     def __init__(self, model: Any, *, max_batch_size: int = 64, max_wait: float = 0.0015,
                  max_queue: int = 4096, timeout: float = 5.0,
-                 run_in_thread: bool | None = None) -> None:
+                 run_in_thread: bool | None = None,
+                 on_batch: Callable[[int, list[float]], None] | None = None) -> None:
         if max_batch_size < 1 or max_queue < 1:
             raise ValueError("max_batch_size and max_queue must be at least 1")
         self.model = model
@@ -100,6 +106,7 @@ class DynamicBatcher:
         self.timeout = timeout
         self.run_in_thread = (getattr(model, "path", None) != "compiled"
                               if run_in_thread is None else run_in_thread)
+        self.on_batch = on_batch
         self._open: _Batch | None = None
         self._pending_rows = 0
         self._counts = Counter()
@@ -111,11 +118,16 @@ class DynamicBatcher:
     async def predict(self, X: np.ndarray, *, proba: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
         """Predictions (and probabilities when ``proba``) for the validated rows ``X``.
 
-        Raises :class:`ServiceUnavailable` (503) when the queue is full,
-        :class:`GatewayTimeout` (504) after ``timeout``, :class:`InferenceError` (500)
-        when the model fails.
+        Raises :class:`PayloadTooLarge` (413) for more rows than the queue can ever hold,
+        :class:`ServiceUnavailable` (503) when the queue is full, :class:`GatewayTimeout`
+        (504) after ``timeout``, :class:`InferenceError` (500) when the model fails.
         """
         n = X.shape[0]
+        if n > self.max_queue:
+            self._counts["rejected"] += 1
+            raise PayloadTooLarge(detail=f"{n} rows is more than this model's queue can ever hold "
+                                         f"(max_queue={self.max_queue} rows): send at most {self.max_queue} "
+                                         f"rows per request")
         if self._pending_rows + n > self.max_queue:
             self._counts["rejected"] += 1
             raise ServiceUnavailable(detail=f"model queue is full ({self._pending_rows} rows pending)",
@@ -145,6 +157,11 @@ class DynamicBatcher:
             self._abandon(batch, request)
             self._counts["timed_out"] += 1
             raise GatewayTimeout(detail=f"inference did not finish within {self.timeout} s")
+        if tracing.tracing_enabled() and batch.started:
+            began, ended = batch.span_ns
+            tracing.record_span("batch wait", request.enqueued_ns, began, rows=n)
+            tracing.record_span("inference", began, ended, batch_rows=batch.rows,
+                                batch_requests=len(batch.requests))
         if request.error is not None:
             raise request.error
         return request.result
@@ -179,8 +196,12 @@ class DynamicBatcher:
         if not requests:
             return
         started = time.perf_counter()
-        for r in requests:
-            self._record_wait(started - r.enqueued)
+        began_ns = time.time_ns()
+        waits = [started - r.enqueued for r in requests]
+        for wait in waits:
+            self._record_wait(wait)
+        if self.on_batch is not None:
+            self.on_batch(batch.rows, waits)
         self._pending_rows -= batch.rows
         self._counts["batches"] += 1
         self._sizes[len(requests)] += 1
@@ -194,6 +215,7 @@ class DynamicBatcher:
             else:
                 labels, probabilities = self._run(X, proba)
         except Exception as exc:  # noqa: BLE001 - delivered to every waiter, logged once
+            batch.span_ns = (began_ns, time.time_ns())
             self._counts["failed"] += 1
             logger.error("model %r failed on a batch of %d rows", self.model, X.shape[0], exc_info=exc)
             error = InferenceError(detail="the model failed to predict")
@@ -201,6 +223,7 @@ class DynamicBatcher:
                 r.error = error
                 r.event.set()
             return
+        batch.span_ns = (began_ns, time.time_ns())
         start = 0
         for r in requests:
             end = start + r.X.shape[0]

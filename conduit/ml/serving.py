@@ -32,6 +32,8 @@ import trio
 from conduit.exceptions import HTTPError, InferenceError, ValidationError
 from conduit.http.request import Request
 from conduit.http.response import JSONResponse
+from conduit.observability import tracing
+from conduit.observability.model_metrics import batch_observer, track_prediction
 
 from .batching import DynamicBatcher
 from .registry import ModelRegistry, ModelVersion
@@ -178,15 +180,11 @@ def predict_route(
             if batcher is None:
                 batcher = batchers[entry] = DynamicBatcher(
                     entry.model, max_batch_size=max_batch_size, max_wait=max_wait,
-                    max_queue=max_queue, timeout=timeout)
+                    max_queue=max_queue, timeout=timeout,
+                    on_batch=batch_observer(entry.name, entry.version))
             return await batcher.predict(X, proba=proba)
-        model_ = entry.model
-        if hasattr(model_, "apredict"):
-            return await model_.apredict(X), None
-        if getattr(model_, "path", None) == "compiled":
-            return model_.predict_unchecked(X), model_.predict_proba_unchecked(X) if proba else None
-        return await trio.to_thread.run_sync(
-            lambda: (model_.predict_unchecked(X), model_.predict_proba_unchecked(X) if proba else None))
+        with tracing.span("inference", model=entry.name, rows=int(X.shape[0])):
+            return await _infer_unbatched(entry.model, X, proba)
 
     call = wrap(infer) if wrap is not None else infer
     backup = None
@@ -233,21 +231,23 @@ def predict_route(
         requested_version = options.get("version", request.query_params.get("version"))
         entry = registry.get(model_name, requested_version)
         model_ = entry.model
-        want_proba = _flag(request, options, "probabilities", probabilities)
-        if want_proba and not model_.has("predict_proba"):
-            raise ValidationError([{"loc": "body.probabilities", "type": "unsupported",
-                                    "msg": f"model {model_name!r} does not give probabilities"}])
-        try:
-            X = model_.validate(rows)
-        except InvalidInput as exc:
-            raise _invalid(exc) from None
-        try:
-            labels, probs, path_taken = await answer(entry, X, rows, want_proba)
-        except HTTPError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - never a traceback to the client
-            logger.error("model %s v%s failed", entry.name, entry.version, exc_info=exc)
-            raise InferenceError(detail=f"model {model_name!r} failed to predict") from None
+        with track_prediction(entry.name, entry.version, getattr(model_, "path", None)) as tracked:
+            want_proba = _flag(request, options, "probabilities", probabilities)
+            if want_proba and not model_.has("predict_proba"):
+                raise ValidationError([{"loc": "body.probabilities", "type": "unsupported",
+                                        "msg": f"model {model_name!r} does not give probabilities"}])
+            try:
+                X = model_.validate(rows)
+            except InvalidInput as exc:
+                raise _invalid(exc) from None
+            tracked.rows = int(X.shape[0])
+            try:
+                labels, probs, path_taken = await answer(entry, X, rows, want_proba)
+            except HTTPError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - never a traceback to the client
+                logger.error("model %s v%s failed", entry.name, entry.version, exc_info=exc)
+                raise InferenceError(detail=f"model {model_name!r} failed to predict") from None
         body: dict[str, Any] = {"model": entry.name, "version": entry.version, "predictions": labels}
         if backup is not None:
             body["path"] = path_taken
@@ -257,10 +257,22 @@ def predict_route(
                 body["classes"] = model_.classes_
         return JSONResponse(body)
 
+    from conduit.openapi.predict import predict_route_options
+
     served = registry.get(fixed).model if fixed is not None else None
-    app.add_route(path, predict_endpoint, ["POST"], request_body=_body_schema(served))
+    app.add_route(path, predict_endpoint, ["POST"], request_body=_body_schema(served),
+                  **predict_route_options(fixed))
     app.state.__dict__.setdefault("ml_batchers", {})[path] = batchers
     return registry
+
+
+async def _infer_unbatched(model: Any, X: np.ndarray, proba: bool):
+    if hasattr(model, "apredict"):
+        return await model.apredict(X), None
+    if getattr(model, "path", None) == "compiled":
+        return model.predict_unchecked(X), model.predict_proba_unchecked(X) if proba else None
+    return await trio.to_thread.run_sync(
+        lambda: (model.predict_unchecked(X), model.predict_proba_unchecked(X) if proba else None))
 
 
 def batcher_statistics(app: Any) -> dict[str, dict[str, Any]]:

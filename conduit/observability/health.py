@@ -2,7 +2,8 @@
 
 Ready means: warm-ups (kernel compilation) and startup hooks have run
 (``app.started``), the server is not draining for shutdown (``app.draining``),
-and every check added with :func:`add_readiness_check` passes.
+the memory guard is not shedding load (``app.admission``, see
+:mod:`conduit.admission`), and every check added with :func:`add_readiness_check` passes.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ async def is_ready(app: Any) -> tuple[bool, str]:
         return False, "draining"
     if not app.started:
         return False, "starting"
+    admission = getattr(app, "admission", None)
+    if admission is not None and admission.overloaded:
+        return False, admission.memory.describe()
     for check in getattr(app.state, "readiness_checks", ()):
         try:
             result = check()

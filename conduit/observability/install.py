@@ -9,6 +9,7 @@ import trio
 from ..http.response import Response
 from .health import health, ready_endpoint
 from .metrics import MetricsMiddleware, render_metrics
+from .statistics import ParamObserver
 
 
 async def metrics_endpoint() -> Response:
@@ -17,18 +18,39 @@ async def metrics_endpoint() -> Response:
     return Response(body, headers={"content-type": content_type, "cache-control": "no-store"})
 
 
+def statistics_endpoint(app: Any):
+    async def statistics() -> Response:
+        import orjson
+
+        snapshot = await trio.to_thread.run_sync(app.statistics)
+        return Response(orjson.dumps(snapshot.to_json()),
+                        headers={"content-type": "application/json", "cache-control": "no-store"})
+    return statistics
+
+
 def install(app: Any, *, metrics_path: str | None = "/metrics", health_path: str | None = "/health",
-            ready_path: str | None = "/ready", middleware: bool = True) -> None:
+            ready_path: str | None = "/ready", statistics_path: str | None = None,
+            middleware: bool = True) -> None:
     """Add the observability routes and the metrics middleware to ``app``.
 
     Pass None for a path to leave that route out, ``middleware=False`` to skip
-    request metrics. Call it before the app starts (routes are frozen then); the
-    middleware goes where it is added in the stack (add it early to time the rest).
+    request metrics. ``statistics_path`` (off by default, e.g. ``"/metrics/routes"``)
+    serves ``app.statistics()`` as JSON for ``conduit routes --stats URL``; like
+    ``/metrics`` it shows the app's routes to whoever can reach it. Call it before
+    the app starts (routes are frozen then); the middleware goes where it is added
+    in the stack (add it early to time the rest).
     """
+    # Probes and scrapes are never refused by admission control (conduit.admission).
+    unguarded = app.state.__dict__.setdefault("unguarded_paths", set())
+    unguarded.update(p for p in (metrics_path, health_path, ready_path, statistics_path) if p)
     if middleware:
-        app.add_middleware(MetricsMiddleware(exclude=(metrics_path,) if metrics_path else ()))
+        app.state.route_observer = ParamObserver()
+        excluded = tuple(p for p in (metrics_path, statistics_path) if p)
+        app.add_middleware(MetricsMiddleware(exclude=excluded, observer=app.state.route_observer))
     if metrics_path:
         app.add_route(metrics_path, metrics_endpoint, ["GET"], name="conduit.metrics")
+    if statistics_path:
+        app.add_route(statistics_path, statistics_endpoint(app), ["GET"], name="conduit.statistics")
     if health_path:
         app.add_route(health_path, health, ["GET", "HEAD"], name="conduit.health")
     if ready_path:

@@ -11,6 +11,8 @@ Families::
     conduit_request_duration_seconds{method, route}           histogram
     conduit_requests_in_flight                                gauge (livesum across workers)
     conduit_request_errors_total{method, route, status}       counter, status >= 400
+    conduit_request_body_bytes_total{method, route}           counter (declared Content-Length)
+    conduit_response_body_bytes_total{method, route}          counter (rendered bodies; streams count 0)
     conduit_inference_duration_seconds{model}                 histogram (ML hook)
     conduit_inference_batch_size{model}                       histogram (ML hook)
 
@@ -38,6 +40,24 @@ _lock = threading.Lock()
 _metrics: SimpleNamespace | None = None
 
 
+def lazy_families(build):
+    """``build() -> SimpleNamespace`` of metric families, run once, on first use, under a lock.
+
+    Metrics are created on first use, not at import, so importing a module never
+    touches the registry (and a module imported twice never registers twice).
+    """
+    built: list[SimpleNamespace] = []
+    lock = threading.Lock()
+
+    def families() -> SimpleNamespace:
+        if not built:
+            with lock:
+                if not built:
+                    built.append(build())
+        return built[0]
+    return families
+
+
 def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
 
@@ -61,6 +81,10 @@ def metrics() -> SimpleNamespace:
                                 multiprocess_mode="livesum"),
                 errors=Counter("conduit_request_errors", "Responses with status >= 400.",
                                ["method", "route", "status"]),
+                bytes_in=Counter("conduit_request_body_bytes", "Request body bytes (Content-Length).",
+                                 ["method", "route"]),
+                bytes_out=Counter("conduit_response_body_bytes", "Response body bytes (not streams).",
+                                  ["method", "route"]),
                 inference=Histogram("conduit_inference_duration_seconds", "Model inference time.",
                                     ["model"], buckets=_LATENCY_BUCKETS),
                 batch=Histogram("conduit_inference_batch_size", "Rows per inference call.",
@@ -115,11 +139,14 @@ class MetricsMiddleware:
     """Middleware: count and time every request by route pattern.
 
     Label children are cached per (method, route, status), so a request costs a
-    dict lookup, a gauge inc/dec, one counter increment and one histogram observe.
+    dict lookup, a gauge inc/dec, three counter increments and one histogram observe.
+    With an ``observer`` (:class:`~conduit.observability.statistics.ParamObserver`)
+    the parameter values of matched routes are sampled for the route hints.
     """
 
-    def __init__(self, exclude: tuple[str, ...] = ("/metrics",)):
+    def __init__(self, exclude: tuple[str, ...] = ("/metrics",), observer=None):
         self.exclude = frozenset(p.encode() for p in exclude)
+        self.observer = observer
 
     def __call__(self, handler):
         from ..middleware._base import respond
@@ -128,6 +155,7 @@ class MetricsMiddleware:
         in_flight = m.in_flight
         children: dict[tuple, tuple] = {}
         exclude = self.exclude
+        observe_params = self.observer.observe if self.observer is not None else None
 
         def child(method: str, route: str, status: int):
             key = (method, route, status)
@@ -135,7 +163,8 @@ class MetricsMiddleware:
             if found is None:
                 code = str(status)
                 found = (m.requests.labels(method, route, code), m.latency.labels(method, route),
-                         m.errors.labels(method, route, code) if status >= 400 else None)
+                         m.errors.labels(method, route, code) if status >= 400 else None,
+                         m.bytes_in.labels(method, route), m.bytes_out.labels(method, route))
                 if len(children) < 10_000:
                     children[key] = found
             return found
@@ -151,11 +180,19 @@ class MetricsMiddleware:
                 in_flight.dec()
             route = request.route
             method = request.method if request.method in _KNOWN_METHODS else "OTHER"
-            count, latency, errors = child(method, route.pattern if route is not None else "<unmatched>",
-                                           response.status_code)
+            count, latency, errors, bytes_in, bytes_out = child(
+                method, route.pattern if route is not None else "<unmatched>", response.status_code)
             count.inc()
             latency.observe(time.perf_counter() - start)
             if errors is not None:
                 errors.inc()
+            length = request.headers.get("content-length")
+            if length is not None and length.isdigit():
+                bytes_in.inc(int(length))
+            body = getattr(response, "body", None)
+            if body:
+                bytes_out.inc(len(body))
+            if observe_params is not None and route is not None and route.param_names:
+                observe_params(route, request.path_params)
             return response
         return observe

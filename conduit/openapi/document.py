@@ -9,8 +9,11 @@ return annotation (the success response) and the errors the route can produce
 
 Route options read here: ``include_in_schema`` (default True), ``tags``,
 ``summary``, ``description``, ``operation_id``, ``deprecated``, ``status_code``,
-``errors`` (HTTPError classes or status codes) and ``responses`` (raw OpenAPI
-response objects by status, merged last).
+``errors`` (HTTPError classes or status codes), ``responses`` (raw OpenAPI
+response objects by status, merged last) and ``request_body`` (a raw request body
+object, for handlers that read the body themselves, as prediction routes do).
+Auth middleware becomes ``securitySchemes`` and per-operation ``security``
+(:mod:`.security`).
 """
 
 from __future__ import annotations
@@ -92,9 +95,12 @@ def _docstring(handler: Any) -> tuple[str | None, str | None]:
 
 class _Builder:
     def __init__(self, app: Any):
+        from .security import SecurityPlan
+
         self.app = app
         self.schemas = SchemaBuilder()
         self.operation_ids: set[str] = set()
+        self.security = SecurityPlan(app)
 
     def document(self) -> dict[str, Any]:
         paths: dict[str, dict[str, Any]] = {}
@@ -116,6 +122,8 @@ class _Builder:
         description = getattr(self.app, "description", None)
         if description:
             info["description"] = description
+        if self.security.schemes:
+            components["securitySchemes"] = self.security.schemes
         document = {"openapi": "3.1.0", "info": info, "paths": paths, "components": components}
         if tags:
             document["tags"] = [{"name": t} for t in tags]
@@ -155,6 +163,12 @@ class _Builder:
             op["requestBody"] = body
             validated = True
         op["responses"] = self.responses(route, plan, validated)
+        security = self.security.operation_security(route)
+        if security is not None:
+            op["security"] = security
+            if security:
+                op["responses"].setdefault("401", _error_response(401, "No API key, or an unknown one"))
+                op["responses"].setdefault("403", _error_response(403, "The API key lacks a required scope"))
         return op
 
     @staticmethod

@@ -8,6 +8,7 @@ that matched.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import unquote
@@ -57,6 +58,25 @@ class Match:
 _EMPTY: dict[str, Any] = {}
 
 
+def _conflict(method: str, other: Route, route: Route) -> str:
+    """The registration error for two routes of one shape, saying how to fix it."""
+    both = f"{method} {other.pattern!r} ({other.name}) and {method} {route.pattern!r} ({route.name})"
+    if other.param_names == route.param_names:
+        return (f"duplicate routes: {both}: the second would never be reached; remove one, "
+                f"or change its path or method")
+    typed = None
+    for segment in parse_pattern(route.pattern):
+        if segment.kind == ParamKind.STR:
+            name = re.escape(segment.text)
+            typed = re.sub(r"\{" + name + r"\}|:" + name + r"(?=/|$)", "{" + segment.text + ":int}",
+                           route.pattern, count=1)
+            break
+    fix = (f"give one of them a typed parameter (e.g. {typed!r}) or a different static segment"
+           if typed else "give one of them a different static segment")
+    return (f"ambiguous routes: {both}: they match the same paths and differ only in parameter names; "
+            f"use one pattern with one handler, or {fix} so the router can tell them apart")
+
+
 class Router:
     """Routes in registration order, compiled on demand into one kernel table."""
 
@@ -84,9 +104,7 @@ class Router:
         for method in methods:
             other = self._shapes.get((method, shape))
             if other is not None:
-                what = "duplicate" if other.param_names == route.param_names else "ambiguous"
-                raise RouteError(f"{what} routes: {method} {other.pattern!r} ({other.name}) "
-                                 f"and {method} {pattern!r} ({name})")
+                raise RouteError(_conflict(method, other, route))
         for method in methods:
             self._shapes[(method, shape)] = route
         self.routes.append(route)

@@ -40,6 +40,32 @@ class ServerConfig:
     websocket_max_message_size: int = 1024 * 1024
     #: Seconds a WebSocket receive may wait for the client before closing with 1001.
     websocket_idle_timeout: float = 300.0
+    # -- admission control and workers (docs/operations.md) -------------------------
+    #: Process RSS in bytes past which new requests get 503 (``--max-memory 1GB``); None = off.
+    max_memory: int | None = None
+    #: RSS under which a shedding process takes requests again (default 90 % of max_memory).
+    memory_low_water: int | None = None
+    #: Seconds between two RSS reads of the memory guard.
+    memory_check_interval: float = 0.25
+    #: ``--workers`` mode: a worker whose RSS passes this is drained and replaced
+    #: (default 1.5x max_memory when that is set).
+    max_memory_hard: int | None = None
+    #: Requests in flight before they queue (``--max-concurrency``); None = no cap.
+    max_concurrency: int | None = None
+    #: Requests that may wait for a slot (default max_concurrency // 4); beyond it 503 at once.
+    concurrency_queue: int | None = None
+    #: Seconds a queued request waits for a slot before 503.
+    queue_timeout: float = 1.0
+    #: With max_concurrency: adapt the cap (AIMD) to keep latency under this many seconds.
+    latency_target: float | None = None
+    #: A worker drains and is replaced after about this many requests (``--max-requests``).
+    max_requests: int | None = None
+    #: Up to this many requests added at random to max_requests per worker, so they do not recycle together.
+    max_requests_jitter: int = 0
+    #: Load the app and its kernels in the supervisor and fork workers afterwards (``--no-preload`` = False).
+    preload: bool = True
+    #: A worker whose event loop has not beaten for this many seconds is killed and replaced.
+    worker_timeout: float | None = None
 
     @classmethod
     def from_options(cls, **options) -> "ServerConfig":
@@ -51,6 +77,16 @@ class ServerConfig:
         config.validate()
         return config
 
+    def __post_init__(self) -> None:
+        from ..admission.memory import parse_size
+
+        for name in ("max_memory", "memory_low_water", "max_memory_hard"):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, parse_size(value))
+        if self.max_memory is not None and self.max_memory_hard is None:
+            self.max_memory_hard = int(self.max_memory * 1.5)
+
     def validate(self) -> None:
         for name in ("max_head_size", "max_body_size", "max_connections", "workers", "backlog",
                      "websocket_max_message_size"):
@@ -60,3 +96,20 @@ class ServerConfig:
                      "send_timeout", "grace_period", "websocket_idle_timeout"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0 seconds, got {getattr(self, name)}")
+        for name in ("max_concurrency", "max_requests"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("queue_timeout", "memory_check_interval"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0 seconds, got {getattr(self, name)}")
+        for name in ("latency_target", "worker_timeout"):
+            if getattr(self, name) is not None and not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0 seconds, got {getattr(self, name)}")
+        if self.concurrency_queue is not None and self.concurrency_queue < 0:
+            raise ValueError(f"concurrency_queue must be >= 0, got {self.concurrency_queue}")
+        if self.max_requests_jitter < 0:
+            raise ValueError(f"max_requests_jitter must be >= 0, got {self.max_requests_jitter}")
+        if self.max_memory is not None:
+            low = self.memory_low_water
+            if low is not None and not 0 < low <= self.max_memory:
+                raise ValueError(f"memory_low_water must be at most max_memory ({self.max_memory}), got {low}")

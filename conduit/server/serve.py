@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import random
 import signal
 import socket as stdlib_socket
 from collections.abc import Callable
@@ -106,6 +107,21 @@ async def _serve_stream(stream: trio.SocketStream, app: Any, config: ServerConfi
     finally:
         if state is not None:
             state.discard(connection)
+
+
+def _admission(app: Any, config: ServerConfig, shutdown_trigger: trio.Event | None):
+    """The request gate the config asks for (conduit.admission), or None."""
+    from ..admission import admission_from_config
+
+    budget = None
+    if config.max_requests is not None and shutdown_trigger is not None:
+        budget = config.max_requests + random.randint(0, config.max_requests_jitter)
+    admission = admission_from_config(config, on_budget_spent=shutdown_trigger.set if budget else None,
+                                      max_requests=budget)
+    if admission is not None:
+        for path in getattr(app.state, "unguarded_paths", ()):
+            admission.exempt_path(path)
+    return admission
 
 
 def _overload_bytes(config: ServerConfig) -> bytes:
@@ -208,6 +224,7 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
     config = config or ServerConfig.from_options(host=host, port=port, **options)
     app.draining = False
     await _startup(app, warmup_progress)  # the app's warm-up includes the HTTP/1.1 codec
+    app.admission = _admission(app, config, shutdown_trigger)
     # Everything loaded so far (numba, llvmlite, models) lives for the whole process:
     # move it out of the collector's reach so full collections stay short and do not
     # show up as tail latency (CPython gc.freeze, 3.7+).
@@ -239,6 +256,7 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
             await _drain(app, state, config.grace_period)
             connections.cancel_scope.cancel()
     finally:
+        app.admission = None  # the gate belongs to this serve() call's config
         with trio.CancelScope(shield=True):
             await app.shutdown()
 
@@ -288,17 +306,11 @@ def run(app: Any, host: str = "127.0.0.1", port: int = 8000, *, access_log: bool
     if access_log:
         console.enable_access_log(app)
     progress = console.WarmupReporter()
-    if config.workers > 1:
+    # Recycling and heartbeats need someone to start the replacement: the supervisor.
+    if config.workers > 1 or config.max_requests is not None or config.worker_timeout is not None:
         from .workers import supervise
 
-        try:
-            app.warmup(progress)
-        except Exception as exc:
-            logger.critical("application warm-up failed: %s: %s", type(exc).__name__, exc, exc_info=exc)
-            raise SystemExit(STARTUP_FAILED) from None
-        progress.done()
-        console.serving(config, sock.getsockname()[1])
-        raise SystemExit(supervise(app, config, sock))
+        raise SystemExit(supervise(app, config, sock, progress=progress))
     try:
         serve_forever(app, config, sockets=[sock], warmup_progress=progress,
                       on_ready=lambda port: (progress.done(), console.serving(config, port)))
@@ -311,16 +323,24 @@ def run(app: Any, host: str = "127.0.0.1", port: int = 8000, *, access_log: bool
 
 
 def serve_forever(app: Any, config: ServerConfig, sockets: list[stdlib_socket.socket] | None = None, *,
-                  warmup_progress: Any = None, on_ready: Callable[[int], Any] | None = None) -> None:
+                  warmup_progress: Any = None, on_ready: Callable[[int], Any] | None = None,
+                  heartbeat: Callable[[], None] | None = None, supervisor: int | None = None) -> None:
     """``trio.run`` the server until SIGINT/SIGTERM, then drain (raises StartupError).
 
-    ``on_ready(port)`` is called once the socket accepts.
+    ``on_ready(port)`` is called once the socket accepts. ``heartbeat()`` (from a
+    supervisor with ``worker_timeout``) is called from the event loop four times per
+    timeout, so a loop blocked by a handler stops beating. A worker given its
+    ``supervisor`` pid drains and exits if that process dies (no orphans).
     """
 
     async def main() -> None:
         stop = trio.Event()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_stop_on_signal, stop)
+            if supervisor is not None:
+                nursery.start_soon(_stop_when_orphaned, supervisor, stop)
+            if heartbeat is not None and config.worker_timeout is not None:
+                nursery.start_soon(_beat, heartbeat, config.worker_timeout / 4)
 
             async def serving(task_status=trio.TASK_STATUS_IGNORED) -> None:
                 await serve(app, config=config, sockets=sockets, shutdown_trigger=stop,
@@ -340,6 +360,19 @@ def serve_forever(app: Any, config: ServerConfig, sockets: list[stdlib_socket.so
         while isinstance(failed, BaseExceptionGroup):
             failed = failed.exceptions[0]
         raise failed from failed.__cause__
+
+
+async def _stop_when_orphaned(supervisor: int, stop: trio.Event) -> None:
+    while os.getppid() == supervisor:
+        await trio.sleep(1.0)
+    logger.warning("supervisor %d is gone; worker %d drains and exits", supervisor, os.getpid())
+    stop.set()
+
+
+async def _beat(heartbeat: Callable[[], None], interval: float) -> None:
+    while True:
+        heartbeat()
+        await trio.sleep(interval)
 
 
 async def _stop_on_signal(stop: trio.Event) -> None:

@@ -14,20 +14,38 @@ worker's queue would be reset). The supervisor never runs the app or trio.
 - Prometheus multiprocess mode is switched on: ``PROMETHEUS_MULTIPROC_DIR`` is
   set (a fresh temporary folder unless the operator set one, which is emptied),
   and a dead worker's live gauges are dropped.
+- Preload (default; ``--no-preload`` turns it off): the supervisor runs the app's
+  warm-ups (kernel compilation or cache loads, model loading) once, collects and
+  ``gc.freeze()``-s the heap, and only then forks, so the workers share those pages
+  copy-on-write. Startup hooks (which open connections: Redis, databases) still run
+  in each worker, after the fork, and each worker runs its own trio loop.
+- A worker that has served ``max_requests`` (plus up to ``max_requests_jitter``)
+  drains and exits 0; it is replaced at once.
+- A worker whose RSS passes ``max_memory_hard`` is sent SIGTERM (it drains) and a
+  replacement is started beside it.
+- A worker whose supervisor dies (even by SIGKILL) drains and exits within a second.
+- With ``worker_timeout``, each worker's event loop beats into a shared page; a
+  worker that has beaten once and then stays silent that long is stuck (a handler
+  blocking the loop) and is killed with SIGKILL and replaced.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
+import mmap
 import os
 import shutil
 import signal
 import socket
+import struct
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from typing import Any
 
+from . import console
 from .binding import bind
 from .config import ServerConfig
 
@@ -69,13 +87,97 @@ def _mark_dead(pid: int) -> None:
         pass
 
 
-def _worker(app: Any, config: ServerConfig, sock: socket.socket) -> int:
+class Heartbeats:
+    """One float64 per worker slot in an anonymous shared mapping (inherited by fork).
+
+    A worker writes ``time.monotonic()`` (one clock for every process on the host)
+    into its slot from a trio task; the supervisor reads the slots. 0 means "has not
+    beaten yet" (still warming up), which the timeout does not count.
+    """
+
+    def __init__(self, slots: int) -> None:
+        self._map = mmap.mmap(-1, 8 * slots)
+
+    def beat(self, slot: int) -> None:
+        struct.pack_into("d", self._map, 8 * slot, time.monotonic())
+
+    def last(self, slot: int) -> float:
+        return struct.unpack_from("d", self._map, 8 * slot)[0]
+
+    def reset(self, slot: int) -> None:
+        struct.pack_into("d", self._map, 8 * slot, 0.0)
+
+
+@dataclass
+class _Worker:
+    slot: int
+    started: float
+    retiring: bool = False  # drained on purpose (memory); its replacement is already running
+
+
+def prefer_fork_safe_threading() -> None:
+    """Pick Numba's TBB threading layer (fork- and thread-safe) before any parallel kernel runs.
+
+    GNU OpenMP, Numba's usual layer on Linux, cannot be used in a child forked after
+    the parent ran a parallel kernel (the child terminates itself), and the workqueue
+    layer is not thread-safe; TBB is both. An explicit ``NUMBA_THREADING_LAYER`` wins.
+    """
+    if os.environ.get("NUMBA_THREADING_LAYER") or "numba" not in sys.modules:
+        return
+    try:
+        from numba.np.ufunc import parallel, tbbpool  # noqa: F401 - importable only with libtbb
+    except ImportError:
+        return
+    if not parallel._is_initialized:
+        import numba
+
+        numba.config.THREADING_LAYER = "tbb"
+
+
+def fork_safety_problem() -> str | None:
+    """Why forking now would break parallel kernels in the workers, or None."""
+    if "numba" not in sys.modules:
+        return None
+    from numba.np.ufunc import parallel
+
+    if not parallel._is_initialized:
+        return None
+    import numba
+
+    layer = numba.threading_layer()
+    if layer == "omp":
+        from numba.np.ufunc import omppool
+
+        if getattr(omppool, "openmp_vendor", "GNU") == "GNU":
+            return ("a parallel Numba kernel ran in the supervisor with the GNU OpenMP threading layer, "
+                    "which cannot be used again after fork (every worker would terminate at its first "
+                    "parallel kernel). Install the TBB layer (pip install 'conduit[workers]'), or use "
+                    "--no-preload and run no parallel kernel at import time")
+    return None
+
+
+def preload(app: Any, progress: Any = None) -> None:
+    """Warm the app in the supervisor and freeze the heap, so forked workers share it.
+
+    ``gc.freeze()`` moves every object alive now into a generation the collector never
+    scans: a worker's collections then never write to (and so never copy) those pages.
+    """
+    app.warmup(progress)
+    gc.collect()
+    gc.freeze()
+
+
+def _worker(app: Any, config: ServerConfig, sock: socket.socket, slot: int = 0,
+            heartbeats: Heartbeats | None = None) -> int:
     from .serve import STARTUP_FAILED, StartupError, serve_forever
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
         signal.signal(signum, signal.SIG_DFL)
+    beat = None
+    if heartbeats is not None:
+        beat = lambda: heartbeats.beat(slot)  # noqa: E731
     try:
-        serve_forever(app, config, sockets=[sock])
+        serve_forever(app, config, sockets=[sock], heartbeat=beat, supervisor=os.getppid())
     except StartupError as exc:
         logger.critical("worker %d: %s", os.getpid(), exc, exc_info=exc.__cause__)
         return STARTUP_FAILED
@@ -85,20 +187,17 @@ def _worker(app: Any, config: ServerConfig, sock: socket.socket) -> int:
     return 0
 
 
-def supervise(app: Any, config: ServerConfig, sock: socket.socket | None = None) -> int:
+def supervise(app: Any, config: ServerConfig, sock: socket.socket | None = None,
+              progress: Any = None) -> int:
     """Run ``config.workers`` workers until SIGTERM/SIGINT; the process exit status.
 
     ``sock`` is the already-bound socket (``conduit.server.run`` binds first, to
-    report a busy port at once); without it the supervisor binds here.
+    report a busy port at once); without it the supervisor binds here. ``progress``
+    reports the preload's warm-up groups (``conduit.server.console.WarmupReporter``).
     """
-    from ..http import h1
     from .serve import STARTUP_FAILED
 
-    # Load the codec's kernels once, before forking: the workers share those pages
-    # and a replacement worker starts without loading them again.
-    h1.warmup()
     sock = bind_socket(config) if sock is None else sock
-    sock.listen(config.backlog)
     created = _prepare_multiprocess_metrics()
     stopping = False
 
@@ -108,51 +207,125 @@ def supervise(app: Any, config: ServerConfig, sock: socket.socket | None = None)
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    workers: dict[int, float] = {}  # pid -> start time
+    prefer_fork_safe_threading()
+    if config.preload:
+        try:
+            preload(app, progress)
+        except Exception as exc:
+            logger.critical("preloading the app failed: %s: %s", type(exc).__name__, exc, exc_info=exc)
+            sock.close()
+            return STARTUP_FAILED
+    problem = fork_safety_problem()
+    if problem is not None:
+        logger.critical("cannot fork workers: %s", problem)
+        sock.close()
+        return STARTUP_FAILED
+    sock.listen(config.backlog)  # after the preload: nothing waits in the backlog while kernels load
+    if progress is not None:
+        progress.done()
+    console.serving(config, sock.getsockname()[1])
+    heartbeats = Heartbeats(2 * config.workers) if config.worker_timeout else None
+    workers: dict[int, _Worker] = {}
     quick_deaths = 0
 
-    def spawn() -> None:
+    def spawn(slot: int) -> None:
+        if heartbeats is not None:
+            heartbeats.reset(slot)
         pid = os.fork()
         if pid == 0:
             code = 1
             try:
-                code = _worker(app, config, sock)
+                code = _worker(app, config, sock, slot, heartbeats)
             finally:
                 logging.shutdown()
                 os._exit(code)
-        workers[pid] = time.monotonic()
+        workers[pid] = _Worker(slot, time.monotonic())
 
-    logger.info("conduit supervisor %d: %d workers on http://%s:%d", os.getpid(), config.workers,
-                config.host, sock.getsockname()[1])
+    def free_slot() -> int:
+        # Retiring workers keep their slot until reaped (they still beat while draining).
+        used = {w.slot for w in workers.values()}
+        return next(i for i in range(2 * config.workers) if i not in used)
+
+    logger.info("conduit supervisor %d: %d workers on http://%s:%d%s", os.getpid(), config.workers,
+                config.host, sock.getsockname()[1], " (preloaded)" if config.preload else "")
     status = 0
+    next_check = 0.0
     try:
-        for _ in range(config.workers):
-            spawn()
+        for slot in range(config.workers):
+            spawn(slot)
         while not stopping:
             pid, code = _reap()
             if pid is None:
+                if time.monotonic() >= next_check:
+                    next_check = time.monotonic() + 0.5
+                    # The old worker drains (or was killed) and is reaped later, not replaced again.
+                    for _ in _over_limits(workers, config, heartbeats):
+                        spawn(free_slot())
                 time.sleep(0.1)
                 continue
-            started = workers.pop(pid, time.monotonic())
+            worker = workers.pop(pid, None)
             _mark_dead(pid)
+            if worker is None or worker.retiring:
+                continue  # replaced already
             if os.WIFEXITED(code) and os.WEXITSTATUS(code) == STARTUP_FAILED:
                 logger.critical("worker %d failed to start; stopping the server", pid)
                 status = STARTUP_FAILED
                 break
+            if os.WIFEXITED(code) and os.WEXITSTATUS(code) == 0:
+                logger.info("worker %d recycled after its request budget; starting a replacement", pid)
+                spawn(worker.slot)
+                continue
             logger.warning("worker %d died (%s); starting a replacement", pid, _describe(code))
-            quick_deaths = quick_deaths + 1 if time.monotonic() - started < 1.0 else 0
+            quick_deaths = quick_deaths + 1 if time.monotonic() - worker.started < 1.0 else 0
             if quick_deaths >= 5:
                 logger.critical("workers keep dying at start; stopping the server")
                 status = 1
                 break
             time.sleep(min(2.0, 0.1 * 2 ** quick_deaths) if quick_deaths else 0)
-            spawn()
+            spawn(worker.slot)
     finally:
         _stop_all(workers, config.grace_period + 5.0)
         sock.close()
         if created:
             shutil.rmtree(created, ignore_errors=True)
     return status
+
+
+def _over_limits(workers: dict[int, _Worker], config: ServerConfig,
+                 heartbeats: Heartbeats | None) -> list[int]:
+    """Workers to replace now: over the hard memory limit (drained) or stuck (killed)."""
+    from ..admission.memory import process_rss
+
+    victims = []
+    now = time.monotonic()
+    for pid, worker in workers.items():
+        if worker.retiring:
+            continue
+        if config.max_memory_hard is not None:
+            rss = process_rss(pid)
+            if rss > config.max_memory_hard:
+                logger.warning("worker %d uses %.0f MB, over the hard limit of %.0f MB: draining and "
+                               "replacing it", pid, rss / 1e6, config.max_memory_hard / 1e6)
+                _signal(pid, signal.SIGTERM)
+                worker.retiring = True
+                victims.append(pid)
+                continue
+        if heartbeats is not None and config.worker_timeout is not None:
+            last = heartbeats.last(worker.slot)
+            if last and now - last > config.worker_timeout:
+                logger.error("worker %d has not beaten for %.1f s (over the %.1f s worker timeout): "
+                             "killing and replacing it", pid, now - last, config.worker_timeout)
+                _signal(pid, signal.SIGKILL)
+                worker.retiring = True
+                victims.append(pid)
+    return victims
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
 
 
 def _reap() -> tuple[int | None, int]:
@@ -169,7 +342,7 @@ def _describe(code: int) -> str:
     return f"exit status {os.WEXITSTATUS(code)}"
 
 
-def _stop_all(workers: dict[int, float], timeout: float) -> None:
+def _stop_all(workers: dict[int, Any], timeout: float) -> None:
     """SIGTERM every worker, wait for them to drain, SIGKILL what is left after ``timeout``."""
     for pid in workers:
         try:
