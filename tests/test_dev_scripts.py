@@ -60,6 +60,11 @@ def test_without_root_or_passwordless_sudo_it_says_so(tmp_path):
     assert out.returncode == 0 and "needs root, and sudo is not available without a password" in out.stderr
 
 
+def _without(env, name: str) -> dict[str, str]:
+    """``env`` less ``name`` (a developer's KEEP_CLONE=1 must not leak into the check of the cleanup)."""
+    return {key: value for key, value in env.items() if key != name}
+
+
 def test_the_ci_script_runs_dev_test_in_a_fresh_clone_in_a_temporary_folder(tmp_path):
     """.ci/run on a throwaway repository whose ./dev reports where it runs and what lies beside it."""
     repo = tmp_path / "checkout"
@@ -77,7 +82,7 @@ def test_the_ci_script_runs_dev_test_in_a_fresh_clone_in_a_temporary_folder(tmp_
     temp = tmp_path / "tmp"
     temp.mkdir()
     out = subprocess.run([str(repo / ".ci" / "run"), "-k", "x"], capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "TMPDIR": str(temp)})
+                         env={**_without(os.environ, "KEEP_CLONE"), "TMPDIR": str(temp)})
     assert out.returncode == 0, out.stderr
     cwd = out.stdout.split("cwd=")[1].split()[0]
     assert Path(cwd).parent.parent == temp and Path(cwd).name == "conduit"
