@@ -33,6 +33,7 @@ import orjson
 import trio
 from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
+from wsproto.utilities import LocalProtocolError
 from wsproto.events import (AcceptConnection, BytesMessage, CloseConnection, Message, Ping, Pong,
                             RejectConnection, Request as WSRequest, TextMessage)
 
@@ -163,6 +164,8 @@ class WebSocket(Request):
         count = 0
         while True:
             await trio.sleep(self.ping_interval)
+            if self.closed:  # our close frame is out: the reader waits for the answer, no more pings
+                return
             count += 1
             self._pong = trio.Event()
             try:
@@ -176,6 +179,16 @@ class WebSocket(Request):
                 return self._end(WebSocketDisconnect(INTERNAL_ERROR, "keepalive ping timeout"))
 
     async def _read_loop(self) -> None:
+        # A send that fails (the peer went away, or our close is already out) ends the connection,
+        # never the server: it surfaces to the handler as the disconnect.
+        try:
+            await self._read_messages()
+        except WebSocketDisconnect as exc:
+            self._end(exc)
+        except (LocalProtocolError, trio.ClosedResourceError):
+            self._end(WebSocketDisconnect(self.close_code or 1006, "the connection is closed"))
+
+    async def _read_messages(self) -> None:
         parts: list[Any] = []
         size = 0
         while True:

@@ -366,6 +366,16 @@ def test_the_receive_queue_is_bounded_while_the_handler_does_not_read(pinging):
     assert json.loads(result) == {"peak": QUEUE, "count": FLOOD}
 
 
+def test_frames_after_the_handler_closed_do_not_break_the_server(pinging):
+    sock = _raw_handshake(pinging, b"/ws/late")
+    sock.settimeout(10)
+    sock.sendall(_frame(0x1, b"bye") + _frame(0x9, b"p") + _frame(0x1, b"more"))  # the handler closes on "bye"
+    assert _close_code(sock) == 4000
+    sock.close()
+    with connect(f"ws://127.0.0.1:{pinging.port}/ws/next") as ws:  # the server keeps serving
+        assert "next" in ws.recv(timeout=10)
+
+
 def test_ping_options_are_validated():
     from conduit.server.config import ServerConfig
 
