@@ -10,6 +10,16 @@ that waits longer than ``idle_timeout`` closes with 1001. The socket IO is the
 server's (:func:`conduit.server.websocket.serve_websocket`); this module only
 sees an object with ``send_all``/``receive_some``.
 
+After ``accept()`` one background reader owns the socket's receive side: it
+answers pings, notes pongs, joins fragments and puts whole messages on a bounded
+queue (``queue_size``). While the queue is full the reader waits and reads
+nothing more from the socket, so TCP flow control pushes back on the client and
+memory stays bounded however fast it sends. With ``ping_interval`` set, the
+server pings the client that often; no pong within ``ping_timeout`` closes with
+1011 (the code the ``websockets`` library and browsers use for a keepalive
+timeout: the connection hit an unexpected condition, RFC 6455 §7.4.1), not 1001
+(the endpoint is going away).
+
 Exceptions: :class:`WebSocketDisconnect` (the client closed or went away; carries
 the close code).
 """
@@ -23,8 +33,9 @@ import orjson
 import trio
 from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
-from wsproto.events import (AcceptConnection, BytesMessage, CloseConnection, Message, Ping, RejectConnection,
-                            Request as WSRequest, TextMessage)
+from wsproto.utilities import LocalProtocolError
+from wsproto.events import (AcceptConnection, BytesMessage, CloseConnection, Message, Ping, Pong,
+                            RejectConnection, Request as WSRequest, TextMessage)
 
 from .http.request import Request
 
@@ -44,20 +55,36 @@ class WebSocketDisconnect(Exception):
 class WebSocket(Request):
     """One WebSocket connection, before and after the handshake."""
 
-    __slots__ = ("_ws", "_stream", "_events", "accepted", "closed", "max_message_size", "idle_timeout",
-                 "close_code")
+    __slots__ = ("_ws", "_stream", "_nursery", "_send_lock", "_queue_in", "_queue_out", "_background",
+                 "_disconnect", "_pong", "accepted", "closed", "max_message_size", "idle_timeout", "close_code",
+                 "queue_size", "ping_interval", "ping_timeout")
 
     def __init__(self, *args: Any, stream: Any = None, connection: WSConnection | None = None,
-                 max_message_size: int = 1024 * 1024, idle_timeout: float | None = None, **kwargs: Any):
+                 max_message_size: int = 1024 * 1024, idle_timeout: float | None = None,
+                 queue_size: int = 16, ping_interval: float | None = None, ping_timeout: float = 20.0,
+                 nursery: trio.Nursery | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._stream = stream
         self._ws = connection
-        self._events: list[Any] = []
+        self._nursery = nursery
+        self._send_lock = trio.Lock()
+        self._queue_in, self._queue_out = trio.open_memory_channel(queue_size)
+        self._background = trio.CancelScope()
+        self._disconnect: WebSocketDisconnect | None = None
+        self._pong = trio.Event()
         self.accepted = False
         self.closed = False
         self.max_message_size = max_message_size
         self.idle_timeout = idle_timeout
         self.close_code: int | None = None
+        self.queue_size = queue_size
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+
+    @property
+    def queued(self) -> int:
+        """Whole messages read from the socket and not yet received by the handler (at most ``queue_size``)."""
+        return self._queue_out.statistics().current_buffer_used
 
     # ------------------------------------------------------------ handshake
 
@@ -66,8 +93,11 @@ class WebSocket(Request):
         if self.accepted:
             raise RuntimeError("the WebSocket is already accepted")
         extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers or []]
+        if self._nursery is None:
+            raise RuntimeError("a WebSocket is accepted inside the server, which gives it a nursery")
         await self._send(AcceptConnection(subprotocol=subprotocol, extra_headers=extra))
         self.accepted = True
+        self._nursery.start_soon(self._run_background)
 
     async def reject(self, status_code: int = 403) -> None:
         """Refuse the handshake with an HTTP status (403 when a handler returns without accepting)."""
@@ -79,7 +109,8 @@ class WebSocket(Request):
     async def _send(self, event: Any) -> None:
         data = self._ws.send(event)
         try:
-            await self._stream.send_all(data)
+            async with self._send_lock:  # the handler, the reader (pongs) and the pinger all send
+                await self._stream.send_all(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
             self.closed = True
             raise WebSocketDisconnect(1006, "the connection dropped") from None
@@ -115,52 +146,107 @@ class WebSocket(Request):
 
     # ------------------------------------------------------------ receiving
 
-    async def _next_event(self) -> Any:
-        while not self._events:
-            timeout = self.idle_timeout if self.idle_timeout is not None else math.inf
-            with trio.move_on_after(timeout) as scope:
-                try:
-                    data = await self._stream.receive_some(65536)
-                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-                    data = b""
-            if scope.cancelled_caught:
-                await self.close(GOING_AWAY, "idle timeout")
-                raise WebSocketDisconnect(GOING_AWAY, "idle timeout")
-            if not data:
-                self.closed = True
-                raise WebSocketDisconnect(1006, "the connection dropped")
-            self._ws.receive_data(data)
-            self._events.extend(self._ws.events())
-        return self._events.pop(0)
+    def _end(self, disconnect: "WebSocketDisconnect") -> None:
+        """The connection is over: stop the reader and pinger, let ``receive`` raise ``disconnect``."""
+        if self._disconnect is None:
+            self._disconnect = disconnect
+        self._background.cancel()
+        self._queue_in.close()
 
-    async def receive(self) -> str | bytes:
-        """The next whole message: ``str`` for text, ``bytes`` for binary."""
-        self._check_open()
+    async def _run_background(self) -> None:
+        with self._background:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._read_loop)
+                if self.ping_interval is not None:
+                    nursery.start_soon(self._ping_loop)
+
+    async def _ping_loop(self) -> None:
+        count = 0
+        while True:
+            await trio.sleep(self.ping_interval)
+            if self.closed:  # our close frame is out: the reader waits for the answer, no more pings
+                return
+            count += 1
+            self._pong = trio.Event()
+            try:
+                await self._send(Ping(payload=count.to_bytes(8, "big")))
+            except WebSocketDisconnect as exc:
+                return self._end(exc)
+            with trio.move_on_after(self.ping_timeout):
+                await self._pong.wait()
+            if not self._pong.is_set():
+                await self.close(INTERNAL_ERROR, "keepalive ping timeout")
+                return self._end(WebSocketDisconnect(INTERNAL_ERROR, "keepalive ping timeout"))
+
+    async def _read_loop(self) -> None:
+        # A send that fails (the peer went away, or our close is already out) ends the connection,
+        # never the server: it surfaces to the handler as the disconnect.
+        try:
+            await self._read_messages()
+        except WebSocketDisconnect as exc:
+            self._end(exc)
+        except (LocalProtocolError, trio.ClosedResourceError):
+            self._end(WebSocketDisconnect(self.close_code or 1006, "the connection is closed"))
+
+    async def _read_messages(self) -> None:
         parts: list[Any] = []
         size = 0
         while True:
-            event = await self._next_event()
-            if isinstance(event, Message):
-                size += len(event.data)
-                if size > self.max_message_size:
-                    await self.close(TOO_BIG, f"message over {self.max_message_size} bytes")
-                    raise WebSocketDisconnect(TOO_BIG, "message too big")
-                parts.append(event.data)
-                if event.message_finished:
-                    return "".join(parts) if isinstance(event, TextMessage) else b"".join(parts)
-            elif isinstance(event, Ping):
-                await self._send(event.response())
-            elif isinstance(event, CloseConnection):
-                if self._ws.state == ConnectionState.REMOTE_CLOSING:
-                    self.closed = True
-                    self.close_code = event.code
-                    try:
-                        await self._send(event.response())
-                    except WebSocketDisconnect:
-                        pass
-                else:  # a protocol error found by wsproto (1002, 1007, ...): we close with its code
-                    await self.close(event.code, event.reason or "")
-                raise WebSocketDisconnect(event.code, event.reason or "")
+            try:
+                data = await self._stream.receive_some(65536)
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                data = b""
+            if not data:
+                self.closed = True
+                return self._end(WebSocketDisconnect(1006, "the connection dropped"))
+            self._ws.receive_data(data)
+            for event in self._ws.events():
+                if isinstance(event, Message):
+                    size += len(event.data)
+                    if size > self.max_message_size:
+                        await self.close(TOO_BIG, f"message over {self.max_message_size} bytes")
+                        return self._end(WebSocketDisconnect(TOO_BIG, "message too big"))
+                    parts.append(event.data)
+                    if event.message_finished:
+                        message = "".join(parts) if isinstance(event, TextMessage) else b"".join(parts)
+                        parts, size = [], 0
+                        await self._queue_in.send(message)  # waits while the queue is full: backpressure
+                elif isinstance(event, Ping):
+                    await self._send(event.response())
+                elif isinstance(event, Pong):
+                    self._pong.set()
+                elif isinstance(event, CloseConnection):
+                    if self._ws.state == ConnectionState.REMOTE_CLOSING:
+                        self.closed = True
+                        self.close_code = event.code
+                        try:
+                            await self._send(event.response())
+                        except WebSocketDisconnect:
+                            pass
+                    else:  # a protocol error found by wsproto (1002, 1007, ...): we close with its code
+                        await self.close(event.code, event.reason or "")
+                    return self._end(WebSocketDisconnect(event.code, event.reason or ""))
+
+    async def receive(self) -> str | bytes:
+        """The next whole message: ``str`` for text, ``bytes`` for binary."""
+        self._check_open_or_queued()
+        timeout = self.idle_timeout if self.idle_timeout is not None else math.inf
+        with trio.move_on_after(timeout):
+            try:
+                return await self._queue_out.receive()
+            except trio.EndOfChannel:
+                raise self._disconnect or WebSocketDisconnect(1006, "the connection dropped") from None
+        await self.close(GOING_AWAY, "idle timeout")
+        self._end(WebSocketDisconnect(GOING_AWAY, "idle timeout"))
+        raise WebSocketDisconnect(GOING_AWAY, "idle timeout")
+
+    def _check_open_or_queued(self) -> None:
+        if not self.accepted:
+            raise RuntimeError("accept() the WebSocket before sending or receiving")
+        if self._disconnect is not None and not self.queued:
+            raise self._disconnect
+        if self.closed and self._disconnect is None:
+            raise WebSocketDisconnect(self.close_code or NORMAL)
 
     async def receive_text(self) -> str:
         message = await self.receive()

@@ -1,8 +1,10 @@
-"""WebSocket echo round-trips/s and multipart upload throughput: Conduit beside Starlette on uvicorn.
+"""WebSocket echo round-trips/s, broadcast fan-out and multipart upload throughput: Conduit beside Starlette on uvicorn.
 
 Both servers run as one-worker subprocesses (``_servers.Server``); the client is the
 ``websockets`` sync client (one connection, sequential round-trips of a 32-byte text
-message) and httpx (sequential 1 MiB multipart uploads). Measured in one
+message; for the fan-out, ``FANOUT`` connections in one room, one of them sending and
+waiting until every member has its copy before the next) and httpx (sequential 1 MiB
+multipart uploads). Measured in one
 ``setup_cache`` so both peers share the same machine state.
 """
 
@@ -37,6 +39,37 @@ def echo_round_trips(port: int, seconds: float = 3.0) -> float:
         return count / (time.perf_counter() - start)
 
 
+FANOUT = 20
+
+
+def broadcast_deliveries(port: int, seconds: float = 3.0, members: int = FANOUT) -> float:
+    """Messages delivered per second when one of ``members`` connections broadcasts to all of them."""
+    from contextlib import ExitStack
+
+    from websockets.sync.client import connect
+
+    message = "b" * 32
+    with ExitStack() as stack:
+        room = [stack.enter_context(connect(f"ws://127.0.0.1:{port}/broadcast")) for _ in range(members)]
+
+        def one_round() -> None:
+            room[0].send(message)
+            for ws in room:
+                assert ws.recv(timeout=30) == message
+
+        for ws in room:  # every member is registered once a broadcast reaches it
+            ws.send("join")
+            for other in room:
+                other.recv(timeout=30)
+        for _ in range(20):  # warm up
+            one_round()
+        count, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            one_round()
+            count += 1
+        return count * members / (time.perf_counter() - start)
+
+
 def uploads_per_second(port: int, seconds: float = 3.0, size: int = 1 << 20) -> float:
     import httpx
 
@@ -56,6 +89,7 @@ def measure(seconds: float = 3.0) -> dict:
         server = Server(name)
         try:
             results[name] = {"echo": echo_round_trips(server.port, seconds),
+                             "broadcast": broadcast_deliveries(server.port, seconds),
                              "upload": uploads_per_second(server.port, seconds)}
         finally:
             server.stop()
@@ -75,6 +109,11 @@ class WebSocketAndUpload:
 
     track_echo_round_trips_per_second.unit = "round-trips/s"
 
+    def track_broadcast_deliveries_per_second(self, results, server):
+        return results[server]["broadcast"]
+
+    track_broadcast_deliveries_per_second.unit = "messages delivered/s"
+
     def track_multipart_1mib_uploads_per_second(self, results, server):
         return results[server]["upload"]
 
@@ -83,4 +122,5 @@ class WebSocketAndUpload:
 
 if __name__ == "__main__":
     for name, figures in measure().items():
-        print(f"{name}: echo {figures['echo']:.0f} round-trips/s, upload {figures['upload']:.1f} x 1 MiB/s")
+        print(f"{name}: echo {figures['echo']:.0f} round-trips/s, broadcast to {FANOUT} "
+              f"{figures['broadcast']:.0f} deliveries/s, upload {figures['upload']:.1f} x 1 MiB/s")

@@ -40,6 +40,12 @@ class ServerConfig:
     websocket_max_message_size: int = 1024 * 1024
     #: Seconds a WebSocket receive may wait for the client before closing with 1001.
     websocket_idle_timeout: float = 300.0
+    #: Seconds between the server's WebSocket pings; None = no pings.
+    websocket_ping_interval: float | None = 20.0
+    #: Seconds a ping may wait for its pong before the connection closes with 1011.
+    websocket_ping_timeout: float = 20.0
+    #: Whole WebSocket messages read ahead of the handler; while full, the server stops reading the socket.
+    websocket_queue_size: int = 16
     # -- admission control and workers (docs/operations.md) -------------------------
     #: Process RSS in bytes past which new requests get 503 (``--max-memory 1GB``); None = off.
     max_memory: int | None = None
@@ -89,11 +95,12 @@ class ServerConfig:
 
     def validate(self) -> None:
         for name in ("max_head_size", "max_body_size", "max_connections", "workers", "backlog",
-                     "websocket_max_message_size"):
+                     "websocket_max_message_size", "websocket_queue_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("head_timeout", "body_timeout", "keepalive_timeout", "handler_timeout",
-                     "send_timeout", "grace_period", "websocket_idle_timeout"):
+                     "send_timeout", "grace_period", "websocket_idle_timeout",
+                     "websocket_ping_timeout"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0 seconds, got {getattr(self, name)}")
         for name in ("max_concurrency", "max_requests"):
@@ -102,7 +109,7 @@ class ServerConfig:
         for name in ("queue_timeout", "memory_check_interval"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0 seconds, got {getattr(self, name)}")
-        for name in ("latency_target", "worker_timeout"):
+        for name in ("latency_target", "worker_timeout", "websocket_ping_interval"):
             if getattr(self, name) is not None and not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0 seconds, got {getattr(self, name)}")
         if self.concurrency_queue is not None and self.concurrency_queue < 0:

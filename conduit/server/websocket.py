@@ -6,6 +6,11 @@ the rest of the connection: it replays the head to wsproto for the handshake, ru
 the handler with a :class:`~conduit.websocket.WebSocket`, and closes with 1000 when
 the handler returns, 1011 (logged) when it raises, 1001 when the server starts a
 graceful shutdown, or an HTTP 403 when it returned without accepting.
+
+The handshake passes through the app's middleware like any request: the session
+is the innermost handler, so a middleware that answers by itself (an API key
+missing: 401, a host not trusted: 400, rate limited: 429) refuses the handshake
+with its status and the WebSocket handler never runs.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import trio
 
 from ..exceptions import HTTPError
 from ..http.datastructures import Headers
+from ..http.response import Response
 
 logger = logging.getLogger("conduit.websocket")
 
@@ -65,12 +71,40 @@ async def serve_websocket(stream: Any, app: Any, head: Any, match: Any, leftover
     if ws_request is None:
         await stream.send_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
         return
-    websocket = WebSocket(head.method, head.path, head.query, Headers(list(head.headers)), client, app=app,
-                          stream=stream, connection=connection,
-                          max_message_size=config.websocket_max_message_size,
-                          idle_timeout=config.websocket_idle_timeout)
-    websocket.route = match.route
-    websocket.path_params = match.params
+    reached: list[bool] = []
+
+    async def session(websocket: Any) -> Response:
+        reached.append(True)
+        await _session(websocket, app, head, match)
+        return Response(b"", status_code=101 if websocket.accepted else 403)
+
+    handler = session
+    for middleware in reversed(getattr(app, "middleware", [])):
+        handler = middleware(handler)
+    async with trio.open_nursery() as nursery:
+        websocket = WebSocket(head.method, head.path, head.query, Headers(list(head.headers)), client, app=app,
+                              stream=stream, connection=connection,
+                              max_message_size=config.websocket_max_message_size,
+                              idle_timeout=config.websocket_idle_timeout,
+                              queue_size=config.websocket_queue_size,
+                              ping_interval=config.websocket_ping_interval,
+                              ping_timeout=config.websocket_ping_timeout, nursery=nursery)
+        websocket.route = match.route
+        websocket.path_params = match.params
+        try:
+            response = await handler(websocket)
+        except HTTPError as exc:  # a middleware raised instead of answering
+            response = Response(b"", status_code=exc.status_code)
+        if not reached and not websocket.closed:
+            status = response.status_code if response.status_code >= 400 else 403
+            await websocket.reject(status)
+        nursery.cancel_scope.cancel()
+
+
+async def _session(websocket: Any, app: Any, head: Any, match: Any) -> None:
+    """The handler's run, from handshake to close (the innermost handler of the middleware chain)."""
+    from ..websocket import WebSocketDisconnect
+
     try:
         failure: list[Exception] = []
         with trio.CancelScope() as handler_scope:

@@ -20,3 +20,19 @@ async def echo(websocket: WebSocket):
 @app.post("/upload", max_body_size=64 * 1024 * 1024)
 async def upload(file: UploadFile):
     return {"size": file.size}
+
+
+members: set = set()
+
+
+@app.websocket("/broadcast")
+async def broadcast(websocket: WebSocket):
+    """Every message goes to every connected member, the sender included."""
+    await websocket.accept()
+    members.add(websocket)
+    try:
+        async for message in websocket:
+            for member in list(members):
+                await member.send_text(message)
+    finally:
+        members.discard(websocket)

@@ -19,10 +19,29 @@ async def echo(websocket):
         pass
 
 
+members: set = set()
+
+
+async def broadcast(websocket):
+    """Every message goes to every connected member, the sender included."""
+    await websocket.accept()
+    members.add(websocket)
+    try:
+        while True:
+            message = await websocket.receive_text()
+            for member in list(members):
+                await member.send_text(message)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        members.discard(websocket)
+
+
 async def upload(request):
     async with request.form(max_part_size=64 * 1024 * 1024) as form:
         file = form["file"]
         return JSONResponse({"size": file.size})
 
 
-app = Starlette(routes=[Route("/", hello), WebSocketRoute("/echo", echo), Route("/upload", upload, methods=["POST"])])
+app = Starlette(routes=[Route("/", hello), WebSocketRoute("/echo", echo), WebSocketRoute("/broadcast", broadcast),
+                           Route("/upload", upload, methods=["POST"])])

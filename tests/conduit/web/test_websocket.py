@@ -7,10 +7,17 @@ import socket
 import struct
 
 import pytest
+import trio
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from conduit import Conduit, Depends, Forbidden, Header, LiveServer, WebSocket, WebSocketDisconnect
+from conduit.middleware.auth import APIKeyAuth
+from conduit.middleware.request_id import RequestID
+from conduit.middleware.trusted_hosts import TrustedHosts
+
+QUEUE = 4
+FLOOD = 200
 
 seen: list = []
 
@@ -63,6 +70,28 @@ def make_app() -> Conduit:
             await websocket.receive_text()
         except WebSocketDisconnect as exc:
             seen.append(("disconnect", exc.code))
+
+    @app.websocket("/later")
+    async def later(websocket: WebSocket):
+        await websocket.accept()
+        await trio.sleep(websocket.ping_interval * 4)  # several pings answered by the client meanwhile
+        await websocket.send_text("still open")
+
+    @app.websocket("/slow")
+    async def slow(websocket: WebSocket):
+        await websocket.accept()
+        await websocket.send_text("ready")
+        with trio.fail_after(20):  # bounded wait: the reader fills the queue
+            while websocket.queued < websocket.queue_size:
+                await trio.sleep(0.01)
+        await trio.sleep(0.2)  # give a reader that ignored the bound time to overrun it
+        peak = websocket.queued
+        count = 0
+        while count < FLOOD:
+            await websocket.receive_text()
+            count += 1
+            peak = max(peak, websocket.queued)
+        await websocket.send_json({"peak": peak, "count": count})
 
     @app.get("/ws/{room}/info")
     async def info(room: str):
@@ -284,3 +313,125 @@ def test_plain_http_to_a_websocket_path_is_426(server):
     assert response.headers["upgrade"] == "websocket"
     # a path with both: the WebSocket pseudo-method is not advertised in Allow
     assert "WEBSOCKET" not in httpx.post(f"http://127.0.0.1:{server.port}/ws/x/info").headers["allow"]
+
+
+# ------------------------------------------- keepalive pings and the bounded receive queue
+
+
+@pytest.fixture(scope="module")
+def pinging():
+    with LiveServer(make_app(), websocket_ping_interval=0.2, websocket_ping_timeout=0.5,
+                    websocket_queue_size=QUEUE, websocket_max_message_size=1000) as live:
+        yield live
+
+
+def _frames(sock: socket.socket) -> list[tuple[int, bytes]]:
+    """Every frame the server sends until it closes the socket (server frames are unmasked)."""
+    data = b""
+    while chunk := sock.recv(4096):
+        data += chunk
+    frames, i = [], 0
+    while i < len(data):
+        opcode, length = data[i] & 0x0F, data[i + 1] & 0x7F
+        frames.append((opcode, data[i + 2:i + 2 + length]))
+        i += 2 + length
+    return frames
+
+
+def test_a_client_that_never_answers_pings_is_closed_1011(pinging):
+    sock = _raw_handshake(pinging, b"/ws/quiet")
+    sock.settimeout(10)
+    frames = _frames(sock)  # we answer nothing; the server pings, waits, gives up
+    sock.close()
+    opcodes = [opcode for opcode, _ in frames]
+    assert 0x9 in opcodes  # a ping came
+    close = [payload for opcode, payload in frames if opcode == 0x8]
+    assert close and struct.unpack("!H", close[0][:2])[0] == 1011
+    assert close[0][2:] == b"keepalive ping timeout"
+
+
+def test_a_client_that_answers_pings_stays_open(pinging):
+    with connect(f"ws://127.0.0.1:{pinging.port}/later", ping_interval=None) as ws:  # it still answers pings
+        assert ws.recv(timeout=20) == "still open"
+
+
+def test_the_receive_queue_is_bounded_while_the_handler_does_not_read(pinging):
+    with connect(f"ws://127.0.0.1:{pinging.port}/slow") as ws:
+        assert ws.recv(timeout=20) == "ready"
+        for i in range(FLOOD):
+            ws.send(f"message {i}")
+        result = ws.recv(timeout=30)
+    import json
+
+    assert json.loads(result) == {"peak": QUEUE, "count": FLOOD}
+
+
+def test_frames_after_the_handler_closed_do_not_break_the_server(pinging):
+    sock = _raw_handshake(pinging, b"/ws/late")
+    sock.settimeout(10)
+    sock.sendall(_frame(0x1, b"bye") + _frame(0x9, b"p") + _frame(0x1, b"more"))  # the handler closes on "bye"
+    assert _close_code(sock) == 4000
+    sock.close()
+    with connect(f"ws://127.0.0.1:{pinging.port}/ws/next") as ws:  # the server keeps serving
+        assert "next" in ws.recv(timeout=10)
+
+
+def test_ping_options_are_validated():
+    from conduit.server.config import ServerConfig
+
+    for options in ({"websocket_ping_interval": 0}, {"websocket_ping_timeout": -1}, {"websocket_queue_size": 0}):
+        with pytest.raises(ValueError, match=next(iter(options))):
+            ServerConfig.from_options(**options)
+    assert ServerConfig.from_options(websocket_ping_interval=None).websocket_ping_interval is None
+
+
+# ---------------------------------------------------------------- middleware
+
+
+reached: list[str] = []
+
+
+def guarded_app() -> Conduit:
+    app = Conduit()
+    app.add_middleware(TrustedHosts, allowed_hosts=["127.0.0.1"])
+    app.add_middleware(APIKeyAuth, keys=["sekret"])
+    app.add_middleware(RequestID)
+
+    @app.websocket("/guarded")
+    async def guarded(websocket: WebSocket):
+        reached.append("handler")
+        await websocket.accept()
+        await websocket.send_text(websocket.state.request_id)
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def guarded():
+    with LiveServer(guarded_app()) as live:
+        yield live
+
+
+def test_handshake_refused_by_middleware_never_reaches_the_handler(guarded):
+    url = f"ws://127.0.0.1:{guarded.port}/guarded"
+    refusals = (({}, 401), ({"x-api-key": "wrong"}, 401))
+    for headers, status in refusals:
+        with pytest.raises(InvalidStatus) as info:
+            connect(url, additional_headers=headers)
+        assert info.value.response.status_code == status
+    # a Host we do not trust (the websockets client sends the URL's host, so go raw)
+    sock = socket.create_connection(("127.0.0.1", guarded.port), timeout=10)
+    sock.sendall(b"GET /guarded HTTP/1.1\r\nhost: evil.example\r\nx-api-key: sekret\r\nupgrade: websocket\r\n"
+                 b"connection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                 b"sec-websocket-version: 13\r\n\r\n")
+    answer = sock.recv(4096)
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert reached == []
+
+
+def test_handshake_through_middleware_reaches_the_handler(guarded):
+    url = f"ws://127.0.0.1:{guarded.port}/guarded"
+    with connect(url, additional_headers={"x-api-key": "sekret", "x-request-id": "abc123"}) as ws:
+        assert ws.recv(timeout=20) == "abc123"
+    assert reached == ["handler"]
