@@ -6,6 +6,10 @@ gets 204 with the allow-* headers and ``Access-Control-Max-Age``; a refused one
 gets 403 in the usual error shape and no CORS headers, so the browser blocks the
 call. ``Vary`` names every request header the answer depended on, so shared
 caches never hand one origin's answer to another.
+
+Browsers apply no CORS to WebSockets, so a page on any origin can open one with the
+user's cookies (cross-site WebSocket hijacking): a WebSocket handshake whose
+``Origin`` is not allowed is refused here with 403 before it reaches the handler.
 """
 
 from __future__ import annotations
@@ -109,6 +113,9 @@ class CORS:
             if origin is not None and request.method == "OPTIONS" \
                     and "access-control-request-method" in request.headers:
                 return self.preflight(request, origin)
+            if origin is not None and not self.is_allowed_origin(origin) \
+                    and request.headers.get("upgrade", "").lower() == "websocket":
+                return error_response(403, f"WebSocket handshake refused: origin {origin!r} not allowed")
             response = await respond(handler, request)
             if origin is not None and self.is_allowed_origin(origin):
                 response.set_header("access-control-allow-origin", self._origin_value(origin))

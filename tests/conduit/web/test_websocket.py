@@ -13,6 +13,7 @@ from websockets.sync.client import connect
 
 from conduit import Conduit, Depends, Forbidden, Header, LiveServer, WebSocket, WebSocketDisconnect
 from conduit.middleware.auth import APIKeyAuth
+from conduit.middleware.cors import CORS
 from conduit.middleware.request_id import RequestID
 from conduit.middleware.trusted_hosts import TrustedHosts
 
@@ -396,6 +397,7 @@ def guarded_app() -> Conduit:
     app.add_middleware(TrustedHosts, allowed_hosts=["127.0.0.1"])
     app.add_middleware(APIKeyAuth, keys=["sekret"])
     app.add_middleware(RequestID)
+    app.add_middleware(CORS, allow_origins=["https://app.example"])
 
     @app.websocket("/guarded")
     async def guarded(websocket: WebSocket):
@@ -414,7 +416,9 @@ def guarded():
 
 def test_handshake_refused_by_middleware_never_reaches_the_handler(guarded):
     url = f"ws://127.0.0.1:{guarded.port}/guarded"
-    refusals = (({}, 401), ({"x-api-key": "wrong"}, 401))
+    refusals = (({}, 401), ({"x-api-key": "wrong"}, 401),
+                # cross-site WebSocket hijacking: a page on another origin, with the key (a cookie)
+                ({"x-api-key": "sekret", "origin": "https://evil.example"}, 403))
     for headers, status in refusals:
         with pytest.raises(InvalidStatus) as info:
             connect(url, additional_headers=headers)
@@ -432,6 +436,7 @@ def test_handshake_refused_by_middleware_never_reaches_the_handler(guarded):
 
 def test_handshake_through_middleware_reaches_the_handler(guarded):
     url = f"ws://127.0.0.1:{guarded.port}/guarded"
-    with connect(url, additional_headers={"x-api-key": "sekret", "x-request-id": "abc123"}) as ws:
+    with connect(url, additional_headers={"x-api-key": "sekret", "x-request-id": "abc123"},
+                 origin="https://app.example") as ws:
         assert ws.recv(timeout=20) == "abc123"
     assert reached == ["handler"]
