@@ -7,8 +7,9 @@ runs on its own trio loop in one background thread, started by the lifespan
 ``startup`` event (or by the first request when the server sends no lifespan), and
 each ASGI call is bridged to it: the body is read from ``receive`` chunk by chunk as
 the handler asks for it, and a streaming response is sent chunk by chunk as it is
-produced. Only ``http`` and ``lifespan`` scopes are served; WebSockets are not (a
-``websocket`` scope is closed with 1000 before acceptance, i.e. a 403 to the client).
+produced. ``websocket`` scopes run ``@app.websocket`` handlers through
+:mod:`conduit.asgi_websocket` (a scope with no matching route is closed before
+acceptance, i.e. a 403 to the client).
 
 **Mounting an ASGI app** (``app.mount("/legacy", starlette_app)``): the request is
 handed to the ASGI app on Conduit's trio loop (anyio apps such as Starlette run on
@@ -95,14 +96,12 @@ class ASGIFace:
         on_trio = sniffio.current_async_library() == "trio"
         if kind == "lifespan":
             await self._lifespan(receive, send, on_trio)
-        elif kind == "http":
+        elif kind in ("http", "websocket"):
+            serve = self._http_trio if kind == "http" else self._websocket_trio
             if on_trio:
-                await self._http_trio(scope, receive, send)
+                await serve(scope, receive, send)
             else:
-                await self._http_bridged(scope, receive, send)
-        elif kind == "websocket":
-            await receive()  # websocket.connect
-            await send({"type": "websocket.close", "code": 1000})
+                await self._bridged(serve, scope, receive, send)
         else:
             raise ValueError(f"Conduit does not serve ASGI scope type {kind!r}")
 
@@ -159,14 +158,28 @@ class ASGIFace:
         if response.background is not None:
             await response.background()
 
-    async def _http_bridged(self, scope: dict, receive, send) -> None:
+    async def _websocket_trio(self, scope: dict, receive, send) -> None:
+        from .asgi_websocket import serve_asgi_websocket
+
+        if not self.app.started:
+            await self.app.startup()
+        await serve_asgi_websocket(self.app, scope, receive, send)
+
+    async def _bridged(self, serve_on_trio, scope: dict, receive, send) -> None:
+        """Run ``serve_on_trio(scope, receive, send)`` on the app's trio loop, bridging both calls."""
         if self._loop is None:
             await asyncio.to_thread(self._start_loop)
         loop, token = asyncio.get_running_loop(), self._loop.token
 
         def on_asyncio(coroutine_fn, *args):
-            """From the trio thread: run ``coroutine_fn(*args)`` on the asyncio loop, wait for it."""
-            return asyncio.run_coroutine_threadsafe(coroutine_fn(*args), loop).result()
+            """From the trio thread: run ``coroutine_fn(*args)`` on the asyncio loop, wait for it.
+
+            Granian's ``receive``/``send`` return awaitables that are not coroutines, hence the wrapper.
+            """
+            async def awaited():
+                return await coroutine_fn(*args)
+
+            return asyncio.run_coroutine_threadsafe(awaited(), loop).result()
 
         async def next_message():
             return await trio.to_thread.run_sync(on_asyncio, receive)
@@ -175,7 +188,7 @@ class ASGIFace:
             await trio.to_thread.run_sync(on_asyncio, send, message)
 
         async def serve() -> None:
-            await self._http_trio(scope, next_message, send_from_trio)
+            await serve_on_trio(scope, next_message, send_from_trio)
 
         await asyncio.to_thread(trio.from_thread.run, serve, trio_token=token)
 

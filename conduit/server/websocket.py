@@ -59,7 +59,7 @@ def _raw_head(head: Any) -> bytes:
 
 async def serve_websocket(stream: Any, app: Any, head: Any, match: Any, leftover: bytes,
                           client: Any, config: Any) -> None:
-    from ..websocket import WebSocket, WebSocketDisconnect, handshake
+    from ..websocket import WebSocket, handshake
 
     connection, ws_request = handshake(_raw_head(head) + leftover)
     if ws_request is None:
@@ -69,6 +69,13 @@ async def serve_websocket(stream: Any, app: Any, head: Any, match: Any, leftover
                           stream=stream, connection=connection,
                           max_message_size=config.websocket_max_message_size,
                           idle_timeout=config.websocket_idle_timeout)
+    await run_websocket(app, websocket, match, head.path.decode("latin-1"))
+
+
+async def run_websocket(app: Any, websocket: Any, match: Any, path: str) -> None:
+    """Run the matched handler and close by the rules above (the native server and the ASGI face)."""
+    from ..websocket import WebSocketDisconnect
+
     websocket.route = match.route
     websocket.path_params = match.params
     try:
@@ -103,7 +110,7 @@ async def serve_websocket(stream: Any, app: Any, head: Any, match: Any, leftover
         else:
             await websocket.close(1008, "policy violation")
     except Exception:
-        logger.exception("websocket handler failed for %s", head.path.decode("latin-1"))
+        logger.exception("websocket handler failed for %s", path)
         if websocket.accepted:
             await websocket.close(1011, "internal error")
         else:
@@ -115,4 +122,4 @@ async def serve_websocket(stream: Any, app: Any, head: Any, match: Any, leftover
         await websocket.close(1000)
 
 
-__all__ = ["WEBSOCKET", "is_upgrade", "serve_websocket", "websocket_route"]
+__all__ = ["WEBSOCKET", "is_upgrade", "run_websocket", "serve_websocket", "websocket_route"]

@@ -6,7 +6,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse as StarletteJSON
 from starlette.routing import Route
 
-from conduit import BackgroundTasks, Conduit, EventSourceResponse, Form, Request, UploadFile
+from conduit import BackgroundTasks, Conduit, EventSourceResponse, Form, Request, UploadFile, WebSocket
 
 app = Conduit()
 events: list[str] = []
@@ -63,3 +63,29 @@ async def starlette_echo(request):
 
 legacy = Starlette(routes=[Route("/", starlette_home), Route("/echo", starlette_echo, methods=["POST"])])
 app.mount("/legacy", legacy)
+
+
+@app.websocket("/ws/{room}")
+async def room(websocket: WebSocket, room: str):
+    await websocket.accept()
+    await websocket.send_json({"room": room})
+    async for message in websocket:
+        if message == "bye":
+            await websocket.close(code=4000, reason="bye")
+            return
+        if isinstance(message, bytes):
+            await websocket.send_bytes(message[::-1])
+        else:
+            await websocket.send_text(f"{room}:{message}")
+    events.append(f"ws closed {room}")
+
+
+@app.websocket("/ws-refuse")
+async def refuse(websocket: WebSocket):
+    return  # never accepts: the client sees 403
+
+
+@app.websocket("/ws-boom")
+async def boom(websocket: WebSocket):
+    await websocket.accept()
+    raise RuntimeError("handler failed")
