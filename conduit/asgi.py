@@ -11,10 +11,8 @@ produced. ``websocket`` scopes run ``@app.websocket`` handlers through
 :mod:`conduit.asgi_websocket` (a scope with no matching route is closed before
 acceptance, i.e. a 403 to the client).
 
-**Mounting an ASGI app** (``app.mount("/legacy", starlette_app)``): the request is
-handed to the ASGI app on Conduit's trio loop (anyio apps such as Starlette run on
-trio), with ``root_path`` set to the prefix. Its response body is collected and sent
-as one response, so endless streams from a mounted app are not supported.
+**Mounting an ASGI app** (``app.mount("/legacy", starlette_app)``) lives in
+:mod:`conduit.asgi_mount`.
 """
 
 from __future__ import annotations
@@ -31,10 +29,6 @@ from .http.request import ClientDisconnect, Request
 from .http.response import Response, StreamingResponse
 
 logger = logging.getLogger("conduit.asgi")
-
-#: Largest body collected from a mounted ASGI app's response.
-MAX_MOUNTED_BODY = 64 * 1024 * 1024
-
 
 def _request_from_scope(scope: dict, receive_body) -> Request:
     headers = Headers([(bytes(k), bytes(v)) for k, v in scope.get("headers", [])])
@@ -193,55 +187,4 @@ class ASGIFace:
         await asyncio.to_thread(trio.from_thread.run, serve, trio_token=token)
 
 
-def asgi_scope(request: Request, prefix: str) -> dict:
-    """The ASGI ``http`` scope for a request handed to a mounted ASGI app under ``prefix``."""
-    raw = request.raw_path
-    return {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": request.http_version,
-            "method": request.method, "scheme": request.scheme, "path": request.path, "raw_path": raw,
-            "root_path": prefix, "query_string": request.query_string, "headers": list(request.headers.raw),
-            "client": request.client, "server": None, "state": {}}
-
-
-def asgi_mount_server(asgi_app: Any, prefix: str):
-    """The ``serve(request, path)`` coroutine a mount uses for an ASGI application."""
-
-    async def serve(request: Request, path: str) -> Response:
-        stream = request.stream()
-        finished = False
-
-        async def receive() -> dict:
-            nonlocal finished
-            if finished:
-                await trio.sleep_forever()  # the app waits for a disconnect that never comes mid-cycle
-            try:
-                chunk = await stream.__anext__()
-                return {"type": "http.request", "body": chunk, "more_body": True}
-            except StopAsyncIteration:
-                finished = True
-                return {"type": "http.request", "body": b"", "more_body": False}
-
-        start: dict = {}
-        body: list[bytes] = []
-        size = 0
-
-        async def send(message: dict) -> None:
-            nonlocal size
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > MAX_MOUNTED_BODY:
-                    raise RuntimeError(f"a mounted ASGI app's response is over {MAX_MOUNTED_BODY} bytes")
-                body.append(chunk)
-
-        await asgi_app(asgi_scope(request, prefix), receive, send)
-        if not start:
-            raise RuntimeError(f"the ASGI app mounted at {prefix!r} sent no response")
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start.get("headers", [])]
-        return Response(b"".join(body), start["status"], headers)
-
-    return serve
-
-
-__all__ = ["ASGIFace", "iterate_chunks", "MAX_MOUNTED_BODY", "asgi_mount_server", "asgi_scope"]
+__all__ = ["ASGIFace", "iterate_chunks"]

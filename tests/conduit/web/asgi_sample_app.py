@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from starlette.applications import Starlette
-from starlette.responses import JSONResponse as StarletteJSON
+import anyio
+from starlette.responses import JSONResponse as StarletteJSON, StreamingResponse as StarletteStream
 from starlette.routing import Route
 
 from conduit import BackgroundTasks, Conduit, EventSourceResponse, Form, Request, UploadFile, WebSocket
@@ -61,7 +62,22 @@ async def starlette_echo(request):
     return StarletteJSON({"got": (await request.json())})
 
 
-legacy = Starlette(routes=[Route("/", starlette_home), Route("/echo", starlette_echo, methods=["POST"])])
+async def starlette_endless(request):
+    """Never ends: only a streamed (not collected) mount can answer it."""
+    async def ticks():
+        n = 0
+        try:
+            while True:
+                yield f"tick {n}\n"
+                n += 1
+                await anyio.sleep(0.01)
+        finally:
+            events.append("endless stopped")
+    return StarletteStream(ticks(), media_type="text/plain")
+
+
+legacy = Starlette(routes=[Route("/", starlette_home), Route("/echo", starlette_echo, methods=["POST"]),
+                           Route("/endless", starlette_endless)])
 app.mount("/legacy", legacy)
 
 

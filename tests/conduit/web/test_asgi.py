@@ -102,17 +102,44 @@ def test_mounted_starlette_app_answers(http):
     assert http.post("/legacy/echo", json={"a": 1}).json() == {"got": {"a": 1}}
 
 
-def test_mounted_starlette_on_the_native_server():
-    from conduit import LiveServer
-
+@pytest.fixture(scope="module")
+def sample_app():
     sys.path.insert(0, str(HERE))
     try:
         import asgi_sample_app
     finally:
         sys.path.remove(str(HERE))
-    with LiveServer(asgi_sample_app.app) as live:
-        assert httpx.get(live.url + "/legacy/").json()["starlette"] is True
-        assert httpx.post(live.url + "/legacy/echo", json=[1, 2]).json() == {"got": [1, 2]}
+    return asgi_sample_app
+
+
+@pytest.fixture(scope="module")
+def native_url(sample_app):
+    from conduit import LiveServer
+
+    with LiveServer(sample_app.app) as live:
+        yield live.url
+
+
+def test_mounted_starlette_on_the_native_server(native_url):
+    assert httpx.get(native_url + "/legacy/").json()["starlette"] is True
+    assert httpx.post(native_url + "/legacy/echo", json=[1, 2]).json() == {"got": [1, 2]}
+
+
+def test_mounted_asgi_response_streams_on_the_native_server(native_url, sample_app):
+    """An endless Starlette stream answers chunk by chunk; closing the client stops the mounted app."""
+    lines = []
+    with httpx.stream("GET", native_url + "/legacy/endless", timeout=30) as response:
+        assert response.status_code == 200 and "content-length" not in response.headers
+        for line in response.iter_lines():
+            lines.append(line)
+            if len(lines) == 3:
+                break
+    assert lines == ["tick 0", "tick 1", "tick 2"]
+    for _ in range(100):
+        if "endless stopped" in sample_app.events:
+            break
+        time.sleep(0.1)
+    assert "endless stopped" in sample_app.events
 
 
 def test_websocket_text_bytes_and_close_code(asgi_url):
