@@ -142,15 +142,18 @@ class ASGIFace:
             await self.app.startup()
         request = _request_from_scope(scope, _BodyReader(receive))
         response = await self.app.handle(request)
-        await send(_head(response))
-        if isinstance(response, StreamingResponse) and request.method != "HEAD":
-            async for chunk in iterate_chunks(response):
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b""})
-        else:
-            await send({"type": "http.response.body", "body": b"" if request.method == "HEAD" else response.body})
-        if response.background is not None:
-            await response.background()
+        try:
+            await send(_head(response))
+            if isinstance(response, StreamingResponse) and request.method != "HEAD":
+                async for chunk in iterate_chunks(response):
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": b""})
+            else:
+                await send({"type": "http.response.body", "body": b"" if request.method == "HEAD" else response.body})
+            if response.background is not None:
+                await response.background()
+        finally:
+            await response.run_after_send()
 
     async def _websocket_trio(self, scope: dict, receive, send) -> None:
         from .asgi_websocket import serve_asgi_websocket
