@@ -399,13 +399,17 @@ class Conduit(RouteDecorators):
                 request.max_body_size = limit
             try:
                 response = to_response(await route.endpoint(request)).prepare(request)
-                state = request._state
-                if state is not None and getattr(state, "background", None):
-                    response.background = state.background  # the server runs it after sending
-                return response
-            finally:
-                if request._form is not None:  # uploads are closed (and removed) once handled
+            except BaseException:
+                if request._form is not None:  # an error response never reads the uploads
                     await request.close_form()
+                raise
+            state = request._state
+            if state is not None and getattr(state, "background", None):
+                response.background = state.background  # the server runs it after sending
+            if request._form is not None and request.close_form not in response.after_send:
+                # Uploads stay open while the response streams; the server closes them once it is sent.
+                response.after_send = (*response.after_send, request.close_form)
+            return response
         except Exception as exc:
             return await self.error_to_response(request, exc)
 

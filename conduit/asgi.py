@@ -7,13 +7,12 @@ runs on its own trio loop in one background thread, started by the lifespan
 ``startup`` event (or by the first request when the server sends no lifespan), and
 each ASGI call is bridged to it: the body is read from ``receive`` chunk by chunk as
 the handler asks for it, and a streaming response is sent chunk by chunk as it is
-produced. Only ``http`` and ``lifespan`` scopes are served; WebSockets are not (a
-``websocket`` scope is closed with 1000 before acceptance, i.e. a 403 to the client).
+produced. ``websocket`` scopes run ``@app.websocket`` handlers through
+:mod:`conduit.asgi_websocket` (a scope with no matching route is closed before
+acceptance, i.e. a 403 to the client).
 
-**Mounting an ASGI app** (``app.mount("/legacy", starlette_app)``): the request is
-handed to the ASGI app on Conduit's trio loop (anyio apps such as Starlette run on
-trio), with ``root_path`` set to the prefix. Its response body is collected and sent
-as one response, so endless streams from a mounted app are not supported.
+**Mounting an ASGI app** (``app.mount("/legacy", starlette_app)``) lives in
+:mod:`conduit.asgi_mount`.
 """
 
 from __future__ import annotations
@@ -30,10 +29,6 @@ from .http.request import ClientDisconnect, Request
 from .http.response import Response, StreamingResponse
 
 logger = logging.getLogger("conduit.asgi")
-
-#: Largest body collected from a mounted ASGI app's response.
-MAX_MOUNTED_BODY = 64 * 1024 * 1024
-
 
 def _request_from_scope(scope: dict, receive_body) -> Request:
     headers = Headers([(bytes(k), bytes(v)) for k, v in scope.get("headers", [])])
@@ -95,14 +90,12 @@ class ASGIFace:
         on_trio = sniffio.current_async_library() == "trio"
         if kind == "lifespan":
             await self._lifespan(receive, send, on_trio)
-        elif kind == "http":
+        elif kind in ("http", "websocket"):
+            serve = self._http_trio if kind == "http" else self._websocket_trio
             if on_trio:
-                await self._http_trio(scope, receive, send)
+                await serve(scope, receive, send)
             else:
-                await self._http_bridged(scope, receive, send)
-        elif kind == "websocket":
-            await receive()  # websocket.connect
-            await send({"type": "websocket.close", "code": 1000})
+                await self._bridged(serve, scope, receive, send)
         else:
             raise ValueError(f"Conduit does not serve ASGI scope type {kind!r}")
 
@@ -149,24 +142,41 @@ class ASGIFace:
             await self.app.startup()
         request = _request_from_scope(scope, _BodyReader(receive))
         response = await self.app.handle(request)
-        await send(_head(response))
-        if isinstance(response, StreamingResponse) and request.method != "HEAD":
-            async for chunk in iterate_chunks(response):
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b""})
-        else:
-            await send({"type": "http.response.body", "body": b"" if request.method == "HEAD" else response.body})
-        if response.background is not None:
-            await response.background()
+        try:
+            await send(_head(response))
+            if isinstance(response, StreamingResponse) and request.method != "HEAD":
+                async for chunk in iterate_chunks(response):
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": b""})
+            else:
+                await send({"type": "http.response.body", "body": b"" if request.method == "HEAD" else response.body})
+            if response.background is not None:
+                await response.background()
+        finally:
+            await response.run_after_send()
 
-    async def _http_bridged(self, scope: dict, receive, send) -> None:
+    async def _websocket_trio(self, scope: dict, receive, send) -> None:
+        from .asgi_websocket import serve_asgi_websocket
+
+        if not self.app.started:
+            await self.app.startup()
+        await serve_asgi_websocket(self.app, scope, receive, send)
+
+    async def _bridged(self, serve_on_trio, scope: dict, receive, send) -> None:
+        """Run ``serve_on_trio(scope, receive, send)`` on the app's trio loop, bridging both calls."""
         if self._loop is None:
             await asyncio.to_thread(self._start_loop)
         loop, token = asyncio.get_running_loop(), self._loop.token
 
         def on_asyncio(coroutine_fn, *args):
-            """From the trio thread: run ``coroutine_fn(*args)`` on the asyncio loop, wait for it."""
-            return asyncio.run_coroutine_threadsafe(coroutine_fn(*args), loop).result()
+            """From the trio thread: run ``coroutine_fn(*args)`` on the asyncio loop, wait for it.
+
+            Granian's ``receive``/``send`` return awaitables that are not coroutines, hence the wrapper.
+            """
+            async def awaited():
+                return await coroutine_fn(*args)
+
+            return asyncio.run_coroutine_threadsafe(awaited(), loop).result()
 
         async def next_message():
             return await trio.to_thread.run_sync(on_asyncio, receive)
@@ -175,60 +185,9 @@ class ASGIFace:
             await trio.to_thread.run_sync(on_asyncio, send, message)
 
         async def serve() -> None:
-            await self._http_trio(scope, next_message, send_from_trio)
+            await serve_on_trio(scope, next_message, send_from_trio)
 
         await asyncio.to_thread(trio.from_thread.run, serve, trio_token=token)
 
 
-def asgi_scope(request: Request, prefix: str) -> dict:
-    """The ASGI ``http`` scope for a request handed to a mounted ASGI app under ``prefix``."""
-    raw = request.raw_path
-    return {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": request.http_version,
-            "method": request.method, "scheme": request.scheme, "path": request.path, "raw_path": raw,
-            "root_path": prefix, "query_string": request.query_string, "headers": list(request.headers.raw),
-            "client": request.client, "server": None, "state": {}}
-
-
-def asgi_mount_server(asgi_app: Any, prefix: str):
-    """The ``serve(request, path)`` coroutine a mount uses for an ASGI application."""
-
-    async def serve(request: Request, path: str) -> Response:
-        stream = request.stream()
-        finished = False
-
-        async def receive() -> dict:
-            nonlocal finished
-            if finished:
-                await trio.sleep_forever()  # the app waits for a disconnect that never comes mid-cycle
-            try:
-                chunk = await stream.__anext__()
-                return {"type": "http.request", "body": chunk, "more_body": True}
-            except StopAsyncIteration:
-                finished = True
-                return {"type": "http.request", "body": b"", "more_body": False}
-
-        start: dict = {}
-        body: list[bytes] = []
-        size = 0
-
-        async def send(message: dict) -> None:
-            nonlocal size
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > MAX_MOUNTED_BODY:
-                    raise RuntimeError(f"a mounted ASGI app's response is over {MAX_MOUNTED_BODY} bytes")
-                body.append(chunk)
-
-        await asgi_app(asgi_scope(request, prefix), receive, send)
-        if not start:
-            raise RuntimeError(f"the ASGI app mounted at {prefix!r} sent no response")
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start.get("headers", [])]
-        return Response(b"".join(body), start["status"], headers)
-
-    return serve
-
-
-__all__ = ["ASGIFace", "iterate_chunks", "MAX_MOUNTED_BODY", "asgi_mount_server", "asgi_scope"]
+__all__ = ["ASGIFace", "iterate_chunks"]

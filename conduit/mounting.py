@@ -2,7 +2,7 @@
 
 A target is a :class:`~conduit.staticfiles.StaticFiles`, another
 :class:`~conduit.Conduit` app (its routes answer with the prefix stripped), an
-ASGI application (see :mod:`conduit.asgi`), or any object with a ``serve(request, path) -> Response`` coroutine method. The
+ASGI application (see :mod:`conduit.asgi_mount`), or any object with a ``serve(request, path) -> Response`` coroutine method. The
 mount is two ordinary routes in the parent's table (``prefix`` and
 ``prefix/*path``), so the route kernel decides, and static routes of the parent
 still win over the mount (priority static > catch-all).
@@ -53,7 +53,7 @@ def mount(app: Any, path: str, target: Any, *, name: str | None = None) -> None:
     elif callable(getattr(target, "serve", None)):
         serve, methods = target.serve, tuple(getattr(target, "methods", ALL_METHODS))
     elif callable(target):
-        from .asgi import asgi_mount_server  # an ASGI application (Starlette, FastAPI, ...)
+        from .asgi_mount import asgi_mount_server  # an ASGI application (Starlette, FastAPI, ...)
 
         serve, methods = asgi_mount_server(target, prefix), ALL_METHODS
     else:

@@ -100,14 +100,17 @@ def _transport_class():
 
             request = Request(method, path, query, headers, self.client, receive)
             response = await self.app.handle(request)
-            if isinstance(response, StreamingResponse) and method != "HEAD":
-                from .asgi import iterate_chunks
+            try:
+                if isinstance(response, StreamingResponse) and method != "HEAD":
+                    from .asgi import iterate_chunks
 
-                content = b"".join([chunk async for chunk in iterate_chunks(response)])
-            else:
-                content = response.body if method != "HEAD" else b""
-            if response.background is not None:
-                await response.background()
+                    content = b"".join([chunk async for chunk in iterate_chunks(response)])
+                else:
+                    content = response.body if method != "HEAD" else b""
+                if response.background is not None:
+                    await response.background()
+            finally:
+                await response.run_after_send()
             headers = list(response.headers)
             if not isinstance(response, StreamingResponse):
                 headers.append(("content-length", str(len(response.body))))

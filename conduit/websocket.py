@@ -132,9 +132,13 @@ class WebSocket(Request):
     async def send_json(self, value: Any) -> None:
         await self.send_text(orjson.dumps(value).decode())
 
+    def _can_send_close(self) -> bool:
+        """Whether the protocol state still allows a close frame (the ASGI transport: its server decides)."""
+        return self._ws.state in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING)
+
     async def close(self, code: int = NORMAL, reason: str = "") -> None:
         """Send a close frame (once); later calls do nothing."""
-        if self.closed or self._ws.state not in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING):
+        if self.closed or not self._can_send_close():
             self.closed = True
             return
         self.closed = True

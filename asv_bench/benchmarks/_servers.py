@@ -34,6 +34,9 @@ SERVERS = {
     "granian+starlette": ([sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
                            "--port", "{port}", "--workers", "1", "--log-level", "warning", "--no-access-log",
                            "hello_starlette:app"], PEERS),
+    "granian+conduit": ([sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
+                         "--port", "{port}", "--workers", "1", "--log-level", "warning", "--no-access-log",
+                         "hello_conduit:app"], PEERS),
     "fastapi-uvicorn-httptools": ([sys.executable, "-m", "uvicorn", "hello_fastapi:app", "--http", "httptools",
                                    "--loop", "uvloop", "--port", "{port}", "--log-level", "warning",
                                    "--no-access-log"], PEERS),
@@ -160,10 +163,10 @@ def wrk(url: str, seconds: int = 5, connections: int = 32, threads: int = 1,
     return result
 
 
-def measure_all(seconds: int = 5, connections: int = 32) -> dict:
+def measure_all(seconds: int = 5, connections: int = 32, names=tuple(SERVERS)) -> dict:
     """{server: {endpoint: wrk result, "rss_mib": after load, "startup_s": ...}}, one run."""
     results = {}
-    for name in SERVERS:
+    for name in names:
         server = Server(name)
         try:
             entry = {"startup_s": server.startup_seconds}

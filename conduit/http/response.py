@@ -10,6 +10,8 @@ from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
+import trio
+
 from .._json import dumps
 from .cookies import set_cookie_header
 from .sse import PING, encode_event
@@ -32,6 +34,9 @@ class Response:
     charset = "utf-8"
     #: An async callable the server awaits after the response is sent (BackgroundTasks).
     background: Any = None
+    #: Async callables the server awaits once the response is sent, or abandoned when the
+    #: client goes away (after ``background``): uploads are closed and removed here.
+    after_send: tuple = ()
 
     def __init__(self, content: Any = b"", status_code: int = 200,
                  headers: HeadersInput = None, media_type: str | None = None):
@@ -45,6 +50,12 @@ class Response:
             if content_type.startswith("text/") and "charset" not in content_type:
                 content_type += f"; charset={self.charset}"
             self.headers.append(("content-type", content_type))
+
+    async def run_after_send(self) -> None:
+        """Await every ``after_send`` callable, shielded: a cancelled send still cleans up."""
+        with trio.CancelScope(shield=True):
+            for callback in self.after_send:
+                await callback()
 
     def render(self, content: Any) -> bytes:
         if content is None:

@@ -230,10 +230,13 @@ class HTTPConnection:
         self._start_handler_phase()
         response = await self.app.handle(request)
         self._start_send_phase()
-        await self._respond(request, response)
-        if response.background is not None:  # background tasks: after the response is sent
-            self._enter(_STREAM, math.inf)
-            await response.background()
+        try:
+            await self._respond(request, response)
+            if response.background is not None:  # background tasks: after the response is sent
+                self._enter(_STREAM, math.inf)
+                await response.background()
+        finally:
+            await response.run_after_send()
         return await self._finish_cycle()
 
     async def _read_head(self):

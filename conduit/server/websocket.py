@@ -65,7 +65,7 @@ def _raw_head(head: Any) -> bytes:
 
 async def serve_websocket(stream: Any, app: Any, head: Any, match: Any, leftover: bytes,
                           client: Any, config: Any) -> None:
-    from ..websocket import WebSocket, WebSocketDisconnect, handshake
+    from ..websocket import WebSocket, handshake
 
     connection, ws_request = handshake(_raw_head(head) + leftover)
     if ws_request is None:
@@ -75,7 +75,7 @@ async def serve_websocket(stream: Any, app: Any, head: Any, match: Any, leftover
 
     async def session(websocket: Any) -> Response:
         reached.append(True)
-        await _session(websocket, app, head, match)
+        await run_websocket(app, websocket, match, head.path.decode("latin-1"))
         return Response(b"", status_code=101 if websocket.accepted else 403)
 
     handler = session
@@ -89,7 +89,7 @@ async def serve_websocket(stream: Any, app: Any, head: Any, match: Any, leftover
                               queue_size=config.websocket_queue_size,
                               ping_interval=config.websocket_ping_interval,
                               ping_timeout=config.websocket_ping_timeout, nursery=nursery)
-        websocket.route = match.route
+        websocket.route = match.route  # the middleware see the matched route
         websocket.path_params = match.params
         try:
             response = await handler(websocket)
@@ -101,10 +101,13 @@ async def serve_websocket(stream: Any, app: Any, head: Any, match: Any, leftover
         nursery.cancel_scope.cancel()
 
 
-async def _session(websocket: Any, app: Any, head: Any, match: Any) -> None:
-    """The handler's run, from handshake to close (the innermost handler of the middleware chain)."""
+async def run_websocket(app: Any, websocket: Any, match: Any, path: str) -> None:
+    """Run the matched handler and close by the rules above: the innermost handler of the
+    middleware chain on the native server, and the whole session on the ASGI face."""
     from ..websocket import WebSocketDisconnect
 
+    websocket.route = match.route
+    websocket.path_params = match.params
     try:
         failure: list[Exception] = []
         with trio.CancelScope() as handler_scope:
@@ -137,7 +140,7 @@ async def _session(websocket: Any, app: Any, head: Any, match: Any) -> None:
         else:
             await websocket.close(1008, "policy violation")
     except Exception:
-        logger.exception("websocket handler failed for %s", head.path.decode("latin-1"))
+        logger.exception("websocket handler failed for %s", path)
         if websocket.accepted:
             await websocket.close(1011, "internal error")
         else:
@@ -149,4 +152,4 @@ async def _session(websocket: Any, app: Any, head: Any, match: Any) -> None:
         await websocket.close(1000)
 
 
-__all__ = ["WEBSOCKET", "is_upgrade", "serve_websocket", "websocket_route"]
+__all__ = ["WEBSOCKET", "is_upgrade", "run_websocket", "serve_websocket", "websocket_route"]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from starlette.applications import Starlette
-from starlette.responses import JSONResponse as StarletteJSON
+import anyio
+from starlette.responses import JSONResponse as StarletteJSON, StreamingResponse as StarletteStream
 from starlette.routing import Route
 
-from conduit import BackgroundTasks, Conduit, EventSourceResponse, Form, Request, UploadFile
+from conduit import BackgroundTasks, Conduit, EventSourceResponse, Form, Request, UploadFile, WebSocket
 
 app = Conduit()
 events: list[str] = []
@@ -61,5 +62,46 @@ async def starlette_echo(request):
     return StarletteJSON({"got": (await request.json())})
 
 
-legacy = Starlette(routes=[Route("/", starlette_home), Route("/echo", starlette_echo, methods=["POST"])])
+async def starlette_endless(request):
+    """Never ends: only a streamed (not collected) mount can answer it."""
+    async def ticks():
+        n = 0
+        try:
+            while True:
+                yield f"tick {n}\n"
+                n += 1
+                await anyio.sleep(0.01)
+        finally:
+            events.append("endless stopped")
+    return StarletteStream(ticks(), media_type="text/plain")
+
+
+legacy = Starlette(routes=[Route("/", starlette_home), Route("/echo", starlette_echo, methods=["POST"]),
+                           Route("/endless", starlette_endless)])
 app.mount("/legacy", legacy)
+
+
+@app.websocket("/ws/{room}")
+async def room(websocket: WebSocket, room: str):
+    await websocket.accept()
+    await websocket.send_json({"room": room})
+    async for message in websocket:
+        if message == "bye":
+            await websocket.close(code=4000, reason="bye")
+            return
+        if isinstance(message, bytes):
+            await websocket.send_bytes(message[::-1])
+        else:
+            await websocket.send_text(f"{room}:{message}")
+    events.append(f"ws closed {room}")
+
+
+@app.websocket("/ws-refuse")
+async def refuse(websocket: WebSocket):
+    return  # never accepts: the client sees 403
+
+
+@app.websocket("/ws-boom")
+async def boom(websocket: WebSocket):
+    await websocket.accept()
+    raise RuntimeError("handler failed")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -98,6 +99,10 @@ def test_large_upload_spools_to_disk_and_is_closed_after(client):
     body = response.json()
     assert body["size"] == len(payload) == body["read"]
     assert body["on_disk"] is True
+    for _ in range(200):  # closed once the response is sent, just after the client has it
+        if seen_uploads[-1].closed:
+            break
+        time.sleep(0.05)
     assert seen_uploads[-1].closed
 
 
