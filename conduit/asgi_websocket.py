@@ -3,10 +3,10 @@
 Under an ASGI server the server owns the frames (handshake, masking, pings,
 fragments); the app sees whole messages. :class:`ASGIWebSocket` is the same
 ``WebSocket`` a handler gets on the native server, with its two transport hooks
-(``_send`` an event, ``_next_event``) mapped to ASGI messages, so the message
-rules above it (size limit 1009, ``receive_text`` type checks, ``async for``)
-stay in one place. ``websocket.disconnect`` surfaces as ``WebSocketDisconnect``
-with the client's code; a handshake refused before ``accept`` is a
+(``_send`` an event, ``receive`` a message) mapped to ASGI messages, so the
+message rules above it (``receive_text`` type checks, ``async for``) stay in one
+place; the 1009 size limit is checked on each whole message here.
+``websocket.disconnect`` surfaces as ``WebSocketDisconnect`` with the client's code; a handshake refused before ``accept`` is a
 ``websocket.close``, which the ASGI server answers with HTTP 403.
 """
 
@@ -19,7 +19,7 @@ import trio
 from wsproto.events import BytesMessage, CloseConnection, TextMessage
 
 from .http.datastructures import Headers
-from .websocket import NORMAL, GOING_AWAY, WebSocket, WebSocketDisconnect
+from .websocket import GOING_AWAY, NORMAL, TOO_BIG, WebSocket, WebSocketDisconnect
 
 
 class ASGIWebSocket(WebSocket):
@@ -67,7 +67,10 @@ class ASGIWebSocket(WebSocket):
     def _can_send_close(self) -> bool:
         return True
 
-    async def _next_event(self) -> Any:
+    async def receive(self) -> str | bytes:
+        """The next whole message, straight from the ASGI server: it owns the frames,
+        pings and flow control, so there is no reader task or queue here."""
+        self._check_open_or_queued()
         timeout = self.idle_timeout if self.idle_timeout is not None else math.inf
         with trio.move_on_after(timeout) as scope:
             message = await self._asgi_receive()
@@ -77,12 +80,16 @@ class ASGIWebSocket(WebSocket):
         if message["type"] == "websocket.disconnect":
             self.closed = True
             self.close_code = message.get("code", 1005)
-            raise WebSocketDisconnect(self.close_code, message.get("reason") or "")
+            self._disconnect = WebSocketDisconnect(self.close_code, message.get("reason") or "")
+            raise self._disconnect
         if message["type"] != "websocket.receive":
             raise RuntimeError(f"unexpected ASGI message {message['type']!r} on an open WebSocket")
-        if message.get("text") is not None:
-            return TextMessage(data=message["text"])
-        return BytesMessage(data=message.get("bytes") or b"")
+        text = message.get("text")
+        data: str | bytes = text if text is not None else (message.get("bytes") or b"")
+        if len(data) > self.max_message_size:
+            await self.close(TOO_BIG, f"message over {self.max_message_size} bytes")
+            raise WebSocketDisconnect(TOO_BIG, "message too big")
+        return data
 
 
 async def serve_asgi_websocket(app: Any, scope: dict, receive: Any, send: Any) -> None:
