@@ -31,6 +31,7 @@ from http import HTTPStatus
 from typing import Any
 
 from .http.response import JSONResponse
+from .types.errors import as_loc
 
 
 def _type_name(status: int) -> str:
@@ -136,11 +137,18 @@ InferenceError = _subclass("InferenceError", 500, InternalServerError, "A model 
 
 
 class ValidationError(UnprocessableEntity):
-    """422 listing every failing field: ``errors=[{"loc": "query.page", "msg": ...}]``."""
+    """422 listing every failing field: ``errors=[{"loc": ["query", "page"], "msg": ..., "type": ...}]``.
+
+    ``loc`` is a list of keys and indexes (the vocabulary of ``conduit.types.codes``);
+    a legacy dotted string (``"body.items[3].price"``) is split into one, so older
+    code keeps working. A plain string is one entry with an empty ``loc``.
+    """
 
     def __init__(self, errors: list[dict[str, Any]] | str, headers: dict[str, str] | None = None):
         if isinstance(errors, str):
-            errors = [{"loc": "", "msg": errors}]
+            errors = [{"loc": [], "msg": errors, "type": "value_error"}]
+        errors = [{**entry, "loc": as_loc(entry.get("loc"))} if isinstance(entry, dict)
+                  and not isinstance(entry.get("loc"), list) else entry for entry in errors]
         self.errors = errors
         super().__init__(errors, headers=headers)
 

@@ -1,140 +1,148 @@
 """Input validation helpers: every failure becomes a 422 :class:`ValidationError` naming the field.
 
-Two styles:
+A thin public face over the type layer (:mod:`conduit.types`): the same parsers,
+the same checks and the same error codes as typed handler parameters. Two styles:
 
 - single checks that return the normalised value or raise::
 
       k = check_int(request.query_params.get("k", "10"), "query.k", ge=1, le=100)
-      x = check_array(body["inputs"], "body.inputs", shape=(None, 4), dtype="float32")
+      x = check_array(body["inputs"], ["body", "inputs"], shape=(None, 4), dtype="float32")
 
 - a schema of fields checked together, reporting *every* failing field at once::
 
       SCHEMA = {"inputs": Array(shape=(None, 4), dtype="float32"), "k": Int(ge=1, le=100, default=10)}
       data = validate(await request.json(), SCHEMA, prefix="body")
 
-Error entries are ``{"loc": "body.inputs", "type": ..., "msg": ...}``. Arrays
-are checked at the boundary (shape, dtype kind, finiteness, size) so kernels
-never see malformed input (see DESIGN.md "The kernel contract").
+A field is named by a ``loc`` list (``["body", "inputs"]``) or a dotted string
+(``"body.inputs"``, split into the list). Error entries are
+``{"loc": [...], "msg": ..., "type": ...}`` with the codes of
+:mod:`conduit.types.codes` (``int_parsing``, ``greater_than_equal``, ``array_shape``...).
+Arrays are checked at the boundary (shape, dtype, finiteness, size) so kernels
+never see malformed input (see DESIGN.md "The kernel contract"). ``Array`` is the
+type layer's one ndarray spec, the same class ``conduit.binding.Array`` names.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Callable
 
 import numpy as np
 
 from .exceptions import ValidationError
+from .types import codes
+from .types.arrays import check_array as _check_array
+from .types.constraints import Array, Constraints, checker
+from .types.errors import INVALID, Errors, Invalid, as_loc, error
+from .types.text import parse_bool, parse_float, parse_int
+from .types.walker import TypeWalker
 
-_MISSING = object()
+_MISSING = Array().default
+_WALKER = TypeWalker()
+_JSON_INT = _WALKER.validator(int)
+_JSON_FLOAT = _WALKER.validator(float)
+_JSON_FLOAT_ANY = _WALKER.validator(Annotated[float, Constraints(allow_inf_nan=True)])
 
 
-def _fail(loc: str, type: str, msg: str):
-    raise ValidationError([{"loc": loc, "type": type, "msg": msg}])
+def _raise(errors: Errors) -> None:
+    raise ValidationError(errors)
+
+
+def _run(validate: Callable[[Any, tuple, Errors], Any], value: Any, field: Any) -> Any:
+    errors: Errors = []
+    result = validate(value, tuple(as_loc(field)), errors)
+    if errors:
+        _raise(errors)
+    return result
+
+
+def _text(parse: Callable[[str], Any], value: str, field: Any) -> Any:
+    try:
+        return parse(value.strip())
+    except Invalid as exc:
+        _raise([{"loc": as_loc(field), "msg": exc.msg, "type": exc.type}])
+
+
+def _bounds(value: Any, field: Any, **bounds: Any) -> Any:
+    check = checker({k: v for k, v in bounds.items() if v is not None}, "number")
+    if check is not None:
+        _run(lambda v, loc, errors: v if check(v, loc, errors) else INVALID, value, field)
+    return value
 
 
 # -------------------------------------------------------------- scalar checks
 
-def check_int(value: Any, field: str, *, ge: int | None = None, le: int | None = None,
+def check_int(value: Any, field: Any, *, ge: int | None = None, le: int | None = None,
               gt: int | None = None, lt: int | None = None) -> int:
-    """An int (an int-valued string is accepted, a bool or float is not) within bounds."""
-    if isinstance(value, bool):
-        _fail(field, "type_error", "expected an integer, got a boolean")
+    """An int (an int-valued string is accepted, a bool or a fractional number is not) within bounds."""
     if isinstance(value, str):
-        try:
-            value = int(value.strip(), 10)
-        except ValueError:
-            _fail(field, "type_error", f"{value[:40]!r} is not an integer")
+        value = _text(parse_int, value, field)
     elif isinstance(value, np.integer):
         value = int(value)
-    elif not isinstance(value, int):
-        _fail(field, "type_error", f"expected an integer, got {type(value).__name__}")
-    _check_bounds(value, field, ge, le, gt, lt)
-    return value
+    else:
+        value = _run(_JSON_INT, value, field)
+    return _bounds(value, field, ge=ge, le=le, gt=gt, lt=lt)
 
 
-def check_float(value: Any, field: str, *, ge: float | None = None, le: float | None = None,
+def check_float(value: Any, field: Any, *, ge: float | None = None, le: float | None = None,
                 gt: float | None = None, lt: float | None = None, allow_nan: bool = False) -> float:
     """A finite number (unless ``allow_nan``) within bounds; ints and numeric strings accepted."""
-    if isinstance(value, bool):
-        _fail(field, "type_error", "expected a number, got a boolean")
     if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            _fail(field, "type_error", f"{value[:40]!r} is not a number")
-    elif isinstance(value, (int, float, np.integer, np.floating)):
-        value = float(value)
+        value = _text(lambda text: parse_float(text, allow_nan), value, field)
     else:
-        _fail(field, "type_error", f"expected a number, got {type(value).__name__}")
-    if not allow_nan and not math.isfinite(value):
-        _fail(field, "value_error", "must be a finite number")
-    _check_bounds(value, field, ge, le, gt, lt)
-    return value
+        if isinstance(value, (np.integer, np.floating)):
+            value = value.item()
+        value = _run(_JSON_FLOAT_ANY if allow_nan else _JSON_FLOAT, value, field)
+    return _bounds(value, field, ge=ge, le=le, gt=gt, lt=lt)
 
 
-def _check_bounds(value, field, ge, le, gt, lt) -> None:
-    if ge is not None and value < ge:
-        _fail(field, "range_error", f"must be >= {ge}")
-    if le is not None and value > le:
-        _fail(field, "range_error", f"must be <= {le}")
-    if gt is not None and value <= gt:
-        _fail(field, "range_error", f"must be > {gt}")
-    if lt is not None and value >= lt:
-        _fail(field, "range_error", f"must be < {lt}")
-
-
-def check_str(value: Any, field: str, *, min_length: int = 0, max_length: int | None = None,
+def check_str(value: Any, field: Any, *, min_length: int = 0, max_length: int | None = None,
               pattern: str | re.Pattern[str] | None = None, choices: Iterable[str] | None = None) -> str:
     """A string with a length in range, matching ``pattern`` (full match) or one of ``choices``."""
+    loc = tuple(as_loc(field))
     if not isinstance(value, str):
-        _fail(field, "type_error", f"expected a string, got {type(value).__name__}")
-    if len(value) < min_length:
-        _fail(field, "length_error", f"must be at least {min_length} characters long")
-    if max_length is not None and len(value) > max_length:
-        _fail(field, "length_error", f"must be at most {max_length} characters long")
+        _raise([{"loc": list(loc), "msg": f"expected a string, got {type(value).__name__}", "type": codes.STRING_TYPE}])
+    errors: Errors = []
+    check = checker({"min_length": min_length or None, "max_length": max_length}, "string")
+    if check is not None:
+        check(value, loc, errors)
     if pattern is not None and re.fullmatch(pattern, value) is None:
-        _fail(field, "pattern_error", f"does not match {getattr(pattern, 'pattern', pattern)!r}")
+        error(errors, loc, f"should match the pattern {getattr(pattern, 'pattern', pattern)!r}",
+              codes.STRING_PATTERN_MISMATCH)
     if choices is not None:
         options = list(choices)
         if value not in options:
-            _fail(field, "choice_error", f"must be one of {options}")
+            error(errors, loc, f"should be one of {options}", codes.ENUM)
+    if errors:
+        _raise(errors)
     return value
 
 
-def check_bool(value: Any, field: str) -> bool:
+def check_bool(value: Any, field: Any) -> bool:
     """A bool, or one of the strings true/false/1/0/yes/no/on/off."""
     if isinstance(value, bool):
         return value
     if isinstance(value, str):
-        lowered = value.strip().lower()
-        if lowered in ("true", "1", "yes", "on"):
-            return True
-        if lowered in ("false", "0", "no", "off"):
-            return False
-    _fail(field, "type_error", "expected a boolean")
+        return _text(parse_bool, value, field)
+    _raise([{"loc": as_loc(field), "msg": f"expected a boolean, got {type(value).__name__}", "type": codes.BOOL_TYPE}])
 
 
-def check_list(value: Any, field: str, *, min_length: int = 0, max_length: int | None = None) -> list:
+def check_list(value: Any, field: Any, *, min_length: int = 0, max_length: int | None = None) -> list:
     """A JSON array (list or tuple) with a length in range."""
     if not isinstance(value, (list, tuple)):
-        _fail(field, "type_error", f"expected a list, got {type(value).__name__}")
-    if len(value) < min_length:
-        _fail(field, "length_error", f"must have at least {min_length} items")
-    if max_length is not None and len(value) > max_length:
-        _fail(field, "length_error", f"must have at most {max_length} items")
-    return list(value)
+        _raise([{"loc": as_loc(field), "msg": f"expected a list, got {type(value).__name__}", "type": codes.LIST_TYPE}])
+    value = list(value)
+    check = checker({"min_length": min_length or None, "max_length": max_length}, "array")
+    if check is not None:
+        _run(lambda v, loc, errors: v if check(v, loc, errors) else INVALID, value, field)
+    return value
 
 
 # ----------------------------------------------------------------- arrays
 
-_KINDS = {"b": "bool", "i": "integer", "u": "unsigned integer", "f": "float", "c": "complex"}
-
-
-def check_array(value: Any, field: str, *, shape: Sequence[int | None] | None = None,
+def check_array(value: Any, field: Any, *, shape: Sequence[int | None] | None = None,
                 dtype: Any = "float32", ndim: int | None = None, max_size: int | None = 10_000_000,
                 allow_nan: bool = False) -> np.ndarray:
     """A C-contiguous numpy array of ``dtype`` with the given ``shape`` (None = any length).
@@ -142,46 +150,11 @@ def check_array(value: Any, field: str, *, shape: Sequence[int | None] | None = 
     Accepts nested lists (JSON) or arrays. Integers convert to a float dtype;
     floats never silently convert to an integer dtype (``[1.5]`` for ``int64`` is
     an error, ``[1.0]`` is accepted). NaN/inf are refused unless ``allow_nan``.
+    ``dtype=None`` keeps the input's dtype (int64 or float64 for JSON numbers).
     """
-    target = np.dtype(dtype)
-    if isinstance(value, (str, bytes, Mapping)) or value is None:
-        _fail(field, "type_error", f"expected an array, got {type(value).__name__}")
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError):
-        _fail(field, "shape_error", "ragged or non-numeric nested lists")
-    if array.dtype == object or array.dtype.kind in "USV":
-        _fail(field, "type_error", "expected numbers (the array is ragged or holds non-numbers)")
-    if max_size is not None and array.size > max_size:
-        _fail(field, "size_error", f"has {array.size} elements, more than {max_size}")
-    if ndim is not None and array.ndim != ndim:
-        _fail(field, "shape_error", f"expected {ndim} dimensions, got {array.ndim}")
-    if shape is not None:
-        expected = tuple(shape)
-        if array.ndim != len(expected) or any(e is not None and e != a for e, a in zip(expected, array.shape)):
-            pretty = "(" + ", ".join("*" if e is None else str(e) for e in expected) + ")"
-            _fail(field, "shape_error", f"expected shape {pretty}, got {tuple(array.shape)}")
-    source = array.dtype.kind
-    if source not in _KINDS:
-        _fail(field, "type_error", f"unsupported element type {array.dtype}")
-    if target.kind in "iu" and source == "f":
-        if not np.all(np.isfinite(array)) or not np.all(np.floor(array) == array):
-            _fail(field, "dtype_error", f"expected {_KINDS[target.kind]} values, got non-integers")
-    elif target.kind == "b" and source != "b":
-        _fail(field, "dtype_error", f"expected booleans, got {_KINDS[source]} values")
-    elif target.kind in "iu" and source == "c" or target.kind == "f" and source == "c":
-        _fail(field, "dtype_error", f"expected {_KINDS[target.kind]} values, got complex")
-    if target.kind in "iu" and array.size:
-        info = np.iinfo(target)
-        low, high = array.min(), array.max()
-        if low < info.min or high > info.max:
-            _fail(field, "range_error", f"values out of range for {target}")
-    with np.errstate(over="ignore", invalid="ignore"):
-        converted = np.ascontiguousarray(array, dtype=target)
-    if target.kind in "fc" and not allow_nan and converted.size and not np.all(np.isfinite(converted)):
-        _fail(field, "value_error", "must hold finite numbers (no NaN or infinity, or overflow for "
-                                    f"{target})")
-    return converted
+    spec = Array(shape=tuple(shape) if shape is not None else None, dtype=dtype, ndim=ndim, max_size=max_size,
+                 allow_nan=allow_nan)
+    return _run(lambda v, loc, errors: _check_array(v, loc, errors, spec), value, field)
 
 
 # ----------------------------------------------------------------- schemas
@@ -190,7 +163,7 @@ def check_array(value: Any, field: str, *, shape: Sequence[int | None] | None = 
 class _Field:
     default: Any = _MISSING
 
-    def check(self, value: Any, loc: str) -> Any:  # pragma: no cover - abstract
+    def check(self, value: Any, loc: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
@@ -231,11 +204,18 @@ class Bool(_Field):
         return check_bool(value, loc)
 
 
+def _check_field(spec: Any, value: Any, loc: list[Any]) -> Any:
+    if isinstance(spec, Array):
+        return check_array(value, loc, shape=spec.shape, dtype=spec.dtype, ndim=spec.ndim,
+                           max_size=spec.max_size, allow_nan=spec.allow_nan)
+    return spec.check(value, loc)
+
+
 @dataclass(frozen=True)
 class List(_Field):
     min_length: int = 0
     max_length: int | None = None
-    items: _Field | None = None
+    items: Any = None
 
     def check(self, value, loc):
         items = check_list(value, loc, min_length=self.min_length, max_length=self.max_length)
@@ -244,7 +224,7 @@ class List(_Field):
         out, errors = [], []
         for i, item in enumerate(items):
             try:
-                out.append(self.items.check(item, f"{loc}.{i}"))
+                out.append(_check_field(self.items, item, [*as_loc(loc), i]))
             except ValidationError as exc:
                 errors.extend(exc.errors)
         if errors:
@@ -252,43 +232,33 @@ class List(_Field):
         return out
 
 
-@dataclass(frozen=True)
-class Array(_Field):
-    shape: tuple[int | None, ...] | None = None
-    dtype: Any = "float32"
-    ndim: int | None = None
-    max_size: int | None = 10_000_000
-    allow_nan: bool = False
-
-    def check(self, value, loc):
-        return check_array(value, loc, shape=self.shape, dtype=self.dtype, ndim=self.ndim,
-                           max_size=self.max_size, allow_nan=self.allow_nan)
-
-
-def validate(data: Any, schema: Mapping[str, _Field], *, prefix: str = "body",
+def validate(data: Any, schema: Mapping[str, Any], *, prefix: Any = "body",
              allow_extra: bool = True) -> dict[str, Any]:
-    """Check a JSON object against ``schema``; raise one ValidationError listing every bad field."""
+    """Check a JSON object against ``schema``; raise one ValidationError listing every bad field.
+
+    ``schema`` maps names to ``Int``/``Float``/``Str``/``Bool``/``List``/``Array`` fields.
+    """
+    root = as_loc(prefix)
     if not isinstance(data, Mapping):
-        _fail(prefix, "type_error", f"expected a JSON object, got {type(data).__name__}")
+        _raise([{"loc": root, "msg": f"expected a JSON object, got {type(data).__name__}", "type": codes.DICT_TYPE}])
     out: dict[str, Any] = {}
     errors: list[dict[str, Any]] = []
     for name, spec in schema.items():
-        loc = f"{prefix}.{name}" if prefix else name
+        loc = [*root, name]
         if name not in data:
             if spec.default is _MISSING:
-                errors.append({"loc": loc, "type": "missing", "msg": "field required"})
+                errors.append({"loc": loc, "msg": "field required", "type": codes.MISSING})
             else:
                 out[name] = spec.default
             continue
         try:
-            out[name] = spec.check(data[name], loc)
+            out[name] = _check_field(spec, data[name], loc)
         except ValidationError as exc:
             errors.extend(exc.errors)
     if not allow_extra:
         for name in data:
             if name not in schema:
-                errors.append({"loc": f"{prefix}.{name}" if prefix else str(name), "type": "extra",
-                               "msg": "unexpected field"})
+                errors.append({"loc": [*root, name], "msg": "unexpected field", "type": codes.EXTRA_FORBIDDEN})
     if errors:
         raise ValidationError(errors)
     return out

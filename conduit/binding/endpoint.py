@@ -21,8 +21,9 @@ from ..exceptions import UnsupportedMediaType, ValidationError
 from ..http.request import Request
 from ..http.response import Response
 from ..routing.router import Route, RouteError
-from .convert import INVALID, Invalid
 from ..background import tasks_of
+from ..types import codes
+from ..types.errors import INVALID, Invalid, error, got
 from .markers import Depends
 from .signature import FORM_SOURCES, ParamSpec, Plan, analyse, finish_body
 
@@ -33,12 +34,12 @@ NO_BODY: Any = type("NoBody", (), {"__repr__": lambda self: "NO_BODY"})()
 
 
 def _missing(spec: ParamSpec, errors: list) -> None:
-    errors.append({"loc": spec.loc, "msg": "field required", "type": "missing"})
+    error(errors, spec.loc, "field required", codes.MISSING)
 
 
 def _text_extractor(spec: ParamSpec) -> Extractor:
     name, key, loc, convert, check = spec.name, spec.key, spec.loc, spec.convert, spec.check
-    required, source = spec.required, spec.source
+    required, source, router_typed = spec.required, spec.source, spec.router_typed
 
     if source == "path":
         def lookup(request: Request) -> Any:
@@ -72,7 +73,7 @@ def _text_extractor(spec: ParamSpec) -> Extractor:
                 try:
                     values.append(convert(text))
                 except Invalid as exc:
-                    errors.append({"loc": f"{loc}[{i}]", "msg": exc.msg, "type": exc.type})
+                    error(errors, loc + (i,), exc.msg, exc.type)
                     failed = True
             if not failed and (check is None or check(values, loc, errors)):
                 kwargs[name] = values
@@ -86,11 +87,11 @@ def _text_extractor(spec: ParamSpec) -> Extractor:
             else:
                 kwargs[name] = spec.fresh_default()
             return
-        if convert is not None:
+        if convert is not None and not (router_typed and type(raw) is not str):
             try:
                 raw = convert(raw if type(raw) is str else str(raw))
             except Invalid as exc:
-                errors.append({"loc": loc, "msg": exc.msg, "type": exc.type})
+                error(errors, loc, exc.msg, exc.type)
                 return
         if check is None or check(raw, loc, errors):
             kwargs[name] = raw
@@ -101,21 +102,20 @@ def _form_extractor(spec: ParamSpec) -> Extractor:
     """A form field (converted like a query value) or a file, from the parsed form in ``body``."""
     from ..forms.upload import UploadFile
 
-    name, key, loc, convert, check = spec.name, spec.key, f"body.{spec.key}", spec.convert, spec.check
+    name, key, loc, convert, check = spec.name, spec.key, spec.loc, spec.convert, spec.check
     want_file = spec.source == "file"
 
     def one(value: Any, where: str, errors: list) -> Any:
         if isinstance(value, UploadFile) != want_file:
-            errors.append({"loc": where, "msg": "expected a file part" if want_file else "expected a text field, "
-                           "got a file", "type": "file_expected" if want_file else "string_expected"})
-            return INVALID
+            if want_file:
+                return error(errors, where, "expected a file part", "file_expected")
+            return error(errors, where, "expected a text field, got a file", codes.STRING_TYPE)
         if convert is None:
             return value
         try:
             return convert(value)
         except Invalid as exc:
-            errors.append({"loc": where, "msg": exc.msg, "type": exc.type})
-            return INVALID
+            return error(errors, where, exc.msg, exc.type)
 
     def extract(request: Request, kwargs: dict, errors: list, body: Any) -> None:
         if body is INVALID:
@@ -123,12 +123,12 @@ def _form_extractor(spec: ParamSpec) -> Extractor:
         values = body.getlist(key) if body is not NO_BODY else []
         if not values:
             if spec.required:
-                errors.append({"loc": loc, "msg": "field required", "type": "missing"})
+                error(errors, loc, "field required", codes.MISSING)
             else:
                 kwargs[name] = spec.fresh_default()
             return
         if spec.is_list:
-            converted = [one(v, f"{loc}[{i}]", errors) for i, v in enumerate(values)]
+            converted = [one(v, loc + (i,), errors) for i, v in enumerate(values)]
             if INVALID not in converted and (check is None or check(converted, loc, errors)):
                 kwargs[name] = converted
             return
@@ -168,7 +168,7 @@ def check_json_content_type(request: Request) -> None:
 
 def _body_extractor(spec: ParamSpec) -> Extractor:
     name, validate, required = spec.name, spec.validate, spec.required
-    loc = f"body.{spec.key}" if spec.embedded else "body"
+    loc = ("body", spec.key) if spec.embedded else ("body",)
     key, embedded = spec.key, spec.embedded
 
     def extract(request: Request, kwargs: dict, errors: list, body: Any) -> None:
@@ -176,15 +176,15 @@ def _body_extractor(spec: ParamSpec) -> Extractor:
             return  # the decode error is already reported
         if embedded and body is not NO_BODY:
             if type(body) is not dict:
-                if not any(e["loc"] == "body" for e in errors):
-                    errors.append({"loc": "body", "msg": "expected a JSON object", "type": "invalid_type"})
+                if not any(e["loc"] in (["body"], "body") for e in errors):
+                    error(errors, ("body",), f"expected a JSON object, got {got(body)}", codes.DICT_TYPE)
                 return
             value = body.get(key, NO_BODY)
         else:
             value = body
         if value is NO_BODY:
             if required:
-                errors.append({"loc": loc, "msg": "field required", "type": "missing"})
+                error(errors, loc, "field required", codes.MISSING)
             else:
                 kwargs[name] = spec.fresh_default()
             return

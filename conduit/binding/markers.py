@@ -5,7 +5,9 @@ Use them in ``Annotated`` (preferred) or, FastAPI style, as the default value::
     def list_users(page: Annotated[int, Query(ge=1)] = 1, limit: int = Query(10, le=100)): ...
 
 A marker only carries data; :mod:`conduit.binding.signature` reads it once, at
-registration, and nothing here runs per request.
+registration, and nothing here runs per request. Every marker is a
+:class:`~conduit.types.Constraints` (the one constraint marker, shared with
+``conduit.mcp.Field``); ``Array`` is the type layer's one ndarray spec.
 """
 
 from __future__ import annotations
@@ -13,32 +15,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..types.constraints import Array, Constraints
+
 #: "no default given" (``None`` is a legitimate default).
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING", "__bool__": lambda self: False})()
 
 
 @dataclass(frozen=True, eq=False)
-class Param:
-    """Where a value comes from, with optional constraints (also usable on body fields).
-
-    ``ge``/``gt``/``le``/``lt`` bound numbers; ``min_length``/``max_length`` bound
-    strings and lists; ``pattern`` is a regular expression a string must contain
-    (``re.search``; anchor it with ``^...$`` for a full match).
+class Param(Constraints):
+    """Where a value comes from (``default`` first, the rest by keyword), with the constraints of
+    :class:`~conduit.types.Constraints` (also usable on body fields; a bare ``Param`` only constrains).
     """
 
     default: Any = MISSING
-    alias: str | None = None
-    ge: float | None = None
-    gt: float | None = None
-    le: float | None = None
-    lt: float | None = None
-    min_length: int | None = None
-    max_length: int | None = None
-    pattern: str | None = None
-    description: str | None = None
-    examples: list[Any] | None = None
-    deprecated: bool = False
-    include_in_schema: bool = True
+    alias: str | None = field(default=None, kw_only=True)
+    deprecated: bool = field(default=False, kw_only=True)
+    include_in_schema: bool = field(default=True, kw_only=True)
 
     source = "query"
 
@@ -61,7 +53,7 @@ class Path(Param):
 class Header(Param):
     """A request header; ``user_agent`` reads ``user-agent`` unless ``convert_underscores=False``."""
 
-    convert_underscores: bool = True
+    convert_underscores: bool = field(default=True, kw_only=True)
     source = "header"
 
 
@@ -76,8 +68,8 @@ class Cookie(Param):
 class Body(Param):
     """The JSON body, or (``embed=True``, or several body parameters) one key of it."""
 
-    embed: bool = False
-    media_type: str = "application/json"
+    embed: bool = field(default=False, kw_only=True)
+    media_type: str = field(default="application/json", kw_only=True)
     source = "body"
 
 
@@ -85,7 +77,7 @@ class Body(Param):
 class Form(Param):
     """A field of an urlencoded or multipart form body (``Form(...)``: required)."""
 
-    media_type: str = "application/x-www-form-urlencoded"
+    media_type: str = field(default="application/x-www-form-urlencoded", kw_only=True)
     source = "form"
 
 
@@ -93,7 +85,7 @@ class Form(Param):
 class File(Form):
     """A file part of a multipart body; annotate the parameter ``UploadFile`` (or a list of them)."""
 
-    media_type: str = "multipart/form-data"
+    media_type: str = field(default="multipart/form-data", kw_only=True)
     source = "file"
 
 
@@ -107,18 +99,6 @@ class Depends:
 
     dependency: Callable[..., Any]
     use_cache: bool = True
-
-
-@dataclass(frozen=True, eq=False)
-class Array:
-    """Shape and dtype of a ``numpy.ndarray`` parameter or field, decoded from nested lists.
-
-    ``shape`` uses ``None`` for a free dimension: ``Array(shape=(None, 4), dtype="float32")``.
-    """
-
-    shape: tuple[int | None, ...] | None = None
-    dtype: Any = None
-    description: str | None = field(default=None)
 
 
 __all__ = ["MISSING", "Array", "Body", "Cookie", "Depends", "File", "Form", "Header", "Param", "Path", "Query"]

@@ -20,16 +20,26 @@ import collections.abc as abc
 import copy
 import inspect
 import typing
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..background import BackgroundTasks
 from ..http.request import Request
-from ..routing.convertors import CONVERTORS
+from conduit_kernels.route_table import ParamKind
 from ..routing.router import Route, RouteError
-from .convert import Unsupported, constraint_checker, constraints_of, json_validator, text_converter
+from ..types.errors import Unsupported
+from ..types.fields import text_field
+from ..types.kinds import is_model, is_ndarray, optional_inner, sequence_item, strip_annotated
+from ..types.walker import TypeWalker
 from .markers import MISSING, Depends, Header, Param
-from .typeinfo import is_model, is_ndarray, optional_inner, sequence_item, strip_annotated
+
+#: The Python type the router gives each typed segment (``{id:int}`` -> int); a too-long int stays text.
+_ROUTER_TYPES = {ParamKind.INT: int, ParamKind.FLOAT: float, ParamKind.UUID: uuid.UUID, ParamKind.STR: str,
+                 ParamKind.PATH: str}
+
+#: The binder's walker: only its validators are used (OpenAPI walks again for its components).
+_WALKER = TypeWalker()
 
 TEXT_SOURCES = ("path", "query", "header", "cookie")
 #: Fields and files of an urlencoded or multipart body.
@@ -51,14 +61,16 @@ class ParamSpec:
     is_list: bool = False
     marker: Any = None             # the Param / Depends marker, if any
     convert: Callable[[str], Any] | None = None                # text sources: str -> value (per item)
-    check: Callable[[Any, str, list], bool] | None = None      # constraints, text sources
-    validate: Callable[[Any, str, list], Any] | None = None    # body: JSON value -> value
+    check: Callable[[Any, tuple, list], bool] | None = None    # constraints, text sources
+    validate: Callable[[Any, tuple, list], Any] | None = None  # body: JSON value -> value
+    router_typed: bool = False     # path: the router already converted the segment to this type
     dependency: "Plan | None" = None
     embedded: bool = False         # body: one key of a JSON object rather than the whole body
 
     @property
-    def loc(self) -> str:
-        return f"{self.source}.{self.key}"
+    def loc(self) -> tuple[str, str]:
+        """Where errors point: ``("query", "page")``, ``("header", "x-token")``, ``("body", "item")``."""
+        return ("body" if self.source in FORM_SOURCES else self.source, self.key)
 
     def fresh_default(self) -> Any:
         default = self.default
@@ -187,7 +199,8 @@ def _spec(name: str, param: inspect.Parameter, annotation: Any, route: Route, st
     if source == "body":
         spec.key = alias or name
         spec.embedded = bool(getattr(marker, "embed", False))
-        spec.validate = json_validator(annotation)
+        spec.validate = _WALKER.validator(annotation if not isinstance(marker, Param)
+                                          else typing.Annotated[annotation, marker])
         return spec
     if source == "header":
         convert_underscores = marker.convert_underscores if isinstance(marker, Header) else True
@@ -196,17 +209,12 @@ def _spec(name: str, param: inspect.Parameter, annotation: Any, route: Route, st
         spec.key = alias or name
     if source == "path" and spec.key not in route.param_names:
         raise Unsupported(f"Path() names {spec.key!r}, which is not in the pattern")
-    item = sequence_item(inner)
-    if item is not None and source in ("query", "header"):
-        spec.is_list = True
-        spec.convert = text_converter(item)
-    else:
-        spec.convert = text_converter(inner)
+    field = text_field(annotation, (marker,) if isinstance(marker, Param) else (),
+                       allow_list=source in ("query", "header"))
+    spec.is_list, spec.convert, spec.check = field.is_list, field.convert, field.check
     if source == "path":
         kind = route.param_kinds[route.param_names.index(spec.key)]
-        if CONVERTORS[kind] is inner or inner is Any:
-            spec.convert = None  # the router already produced this type
-    spec.check = constraint_checker(constraints_of(metadata + ((marker,) if marker is not None else ())))
+        spec.router_typed = _ROUTER_TYPES[kind] is inner or inner is Any
     return spec
 
 
@@ -229,8 +237,8 @@ def _form_spec(spec: ParamSpec, key: str, inner: Any, metadata: tuple, marker: A
         return spec
     if spec.source == "file":
         raise Unsupported("File() parameters must be annotated UploadFile or list[UploadFile]")
-    spec.convert = text_converter(item if item is not None else inner)
-    spec.check = constraint_checker(constraints_of(metadata + ((marker,) if marker is not None else ())))
+    field = text_field(spec.annotation, (marker,) if isinstance(marker, Param) else ())
+    spec.convert, spec.check = field.convert, field.check
     return spec
 
 

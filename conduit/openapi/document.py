@@ -27,10 +27,10 @@ from conduit_kernels.route_table import ParamKind, parse_pattern
 
 from ..binding.markers import MISSING, Param
 from ..binding.signature import TEXT_SOURCES, Plan
-from ..binding.typeinfo import NoneType, strip_annotated
+from ..types.kinds import NoneType, strip_annotated
 from ..exceptions import HTTPError
 from ..http.response import EventSourceResponse, HTMLResponse, PlainTextResponse, Response, StreamingResponse
-from .schema import REF, SchemaBuilder, _json_default
+from .schema import REF, SchemaBuilder, json_default
 
 _KIND_SCHEMAS = {ParamKind.INT: {"type": "integer"}, ParamKind.FLOAT: {"type": "number"},
                  ParamKind.UUID: {"type": "string", "format": "uuid"}, ParamKind.STR: {"type": "string"},
@@ -58,8 +58,11 @@ _VALIDATION_SCHEMA = {
             "type": {"type": "string"},
             "detail": {"type": "array", "items": {
                 "type": "object", "required": ["loc", "msg", "type"],
-                "properties": {"loc": {"type": "string", "description": "e.g. query.page, body.items[3].price"},
-                               "msg": {"type": "string"}, "type": {"type": "string"}}}},
+                "properties": {"loc": {"type": "array", "items": {"type": ["string", "integer"]},
+                                       "description": 'e.g. ["query", "page"], ["body", "items", 3, "price"]'},
+                               "msg": {"type": "string"},
+                               "type": {"type": "string", "description": "a code of the error vocabulary "
+                                                                         "(docs/errors.md), e.g. int_parsing"}}}},
             "request_id": {"type": ["string", "null"]},
         },
     }},
@@ -183,13 +186,11 @@ class _Builder:
         for name, kind in zip(route.param_names, route.param_kinds):
             spec = specs.pop(("path", name), None)
             schema = dict(_KIND_SCHEMAS[kind])
-            if spec is not None and spec.convert is not None:
-                schema = self.schemas.schema(spec.annotation)
+            if spec is not None:
+                marker = spec.marker if isinstance(spec.marker, Param) else None
+                schema = self.schemas.schema(spec.annotation, (marker,)) or schema
                 schema.pop("default", None)
-                validated = True
-            if spec is not None and spec.check is not None:
-                self.schemas.apply_constraints(schema, strip_annotated(spec.annotation)[1] + (spec.marker,))
-                validated = True
+                validated = validated or not spec.router_typed or schema != _KIND_SCHEMAS[kind]
             out.append({"name": name, "in": "path", "required": True, "schema": schema})
         for (source, key), spec in specs.items():
             if source not in TEXT_SOURCES or source == "path":
@@ -198,17 +199,15 @@ class _Builder:
             if marker is not None and not marker.include_in_schema:
                 continue
             validated = True
-            schema = self.schemas.schema(spec.annotation)
-            if marker is not None:
-                self.schemas.apply_constraints(schema, (marker,))
             if spec.nullable and not spec.required and spec.default is None:
                 # an absent optional parameter is None; on the wire it is simply left out
-                schema = self.schemas.schema(spec.type)
-                self.schemas.apply_constraints(schema, strip_annotated(spec.annotation)[1] + ((marker,) if marker else ()))
+                schema = self.schemas.schema(spec.type, strip_annotated(spec.annotation)[1] + (marker,))
+            else:
+                schema = self.schemas.schema(spec.annotation, (marker,))
             default = spec.default
             if not spec.required and default is not None and default is not MISSING:
-                if _json_default(default) is not ...:
-                    schema["default"] = _json_default(default)
+                if json_default(default) is not ...:
+                    schema["default"] = json_default(default)
             parameter: dict[str, Any] = {"name": key, "in": source, "required": spec.required, "schema": schema}
             if marker is not None and marker.description:
                 parameter["description"] = marker.description
@@ -231,10 +230,8 @@ class _Builder:
                 if spec.is_list:
                     schema = {"type": "array", "items": schema}
             else:
-                schema = self.schemas.schema(spec.annotation)
-            marker = spec.marker if isinstance(spec.marker, Param) else None
-            if marker is not None and marker.description:
-                schema["description"] = marker.description
+                marker = spec.marker if isinstance(spec.marker, Param) else None
+                schema = self.schemas.schema(spec.annotation, (marker,))
             properties[spec.key] = schema
         schema = {"type": "object", "properties": properties}
         names = [s.key for s in fields if s.required]
@@ -249,16 +246,20 @@ class _Builder:
             return self.form_body(plan)
         if not bodies[0].embedded:
             spec = bodies[0]
-            schema = self.schemas.schema(spec.annotation)
+            schema = self._body_schema(spec)
             required = spec.required
         else:
-            schema = {"type": "object", "properties": {s.key: self.schemas.schema(s.annotation) for s in bodies}}
+            schema = {"type": "object", "properties": {s.key: self._body_schema(s) for s in bodies}}
             names = [s.key for s in bodies if s.required]
             if names:
                 schema["required"] = names
             required = bool(names)
         media_type = getattr(bodies[0].marker, "media_type", None) or "application/json"
         return {"required": required, "content": {media_type: {"schema": schema}}}
+
+    def _body_schema(self, spec: Any) -> dict[str, Any]:
+        marker = spec.marker if isinstance(spec.marker, Param) else None
+        return self.schemas.schema(spec.annotation, (marker,))
 
     def responses(self, route: Any, plan: Plan | None, validated: bool) -> dict[str, Any]:
         options = route.options

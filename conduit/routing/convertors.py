@@ -1,8 +1,10 @@
 """Python conversions of path parameters, keyed by the kernel's ``ParamKind``.
 
 The kernel already checked the shape of typed parameters (``{id:int}`` only
-matches digits), so these conversions cannot fail for pattern types; they can
-for handler annotations (``/users/:id`` with ``id: int``), which is a 422.
+matches digits, of any length), so these conversions cannot fail for pattern
+types but one: an integer of more than 4,300 digits, which Python refuses to
+parse; it stays text, and the binder reports it as a 422 ``int_parsing``. They
+can fail for handler annotations (``/users/:id`` with ``id: int``), a 422 too.
 """
 
 from __future__ import annotations
@@ -12,8 +14,19 @@ from typing import Any, Callable
 
 from conduit_kernels.route_table import ParamKind
 
+from ..types.errors import Invalid
+from ..types.text import parse_bool, parse_int
+
+
+def _to_int(text: str) -> int | str:
+    try:
+        return parse_int(text)
+    except Invalid:  # too many digits: the binder reports it with the parameter's name
+        return text
+
+
 CONVERTORS: dict[ParamKind, Callable[[str], Any]] = {
-    ParamKind.INT: int,
+    ParamKind.INT: _to_int,
     ParamKind.FLOAT: float,
     ParamKind.UUID: uuid.UUID,
     ParamKind.STR: str,
@@ -35,19 +48,10 @@ class ParamConversionError(ValueError):
         self.type_name = type_name
 
 
-def _to_bool(text: str) -> bool:
-    lowered = text.lower()
-    if lowered in ("true", "1", "yes", "on"):
-        return True
-    if lowered in ("false", "0", "no", "off"):
-        return False
-    raise ValueError(text)
-
-
 def annotation_convertor(annotation: Any) -> Callable[[str], Any] | None:
     """A str -> value conversion for a simple annotation, or None if none applies."""
     if annotation is bool:
-        return _to_bool
+        return parse_bool  # raises Invalid, a ValueError
     if annotation in (int, float, str, uuid.UUID):
         return annotation
     return None

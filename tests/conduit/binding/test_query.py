@@ -17,7 +17,7 @@ class Color(enum.Enum):
 
 def errors_of(response):
     assert response.status_code == 422, response.text
-    return {e["loc"]: e for e in response.json()["error"]["detail"]}
+    return {tuple(e["loc"]): e for e in response.json()["error"]["detail"]}
 
 
 def test_defaults_and_conversion(app, client_for):
@@ -66,10 +66,10 @@ def test_every_failure_is_listed(app, client_for):
     response = client_for(app).get("/kinds?when=yesterday&day=2024-13-01&id=nope&color=green"
                                    "&order=up&page=x&active=maybe&ids=1&ids=b")
     errors = errors_of(response)
-    assert set(errors) == {"query.when", "query.day", "query.id", "query.color", "query.order",
-                           "query.page", "query.active", "query.ids[1]"}
-    assert errors["query.page"]["type"] == "int_parsing"
-    assert errors["query.color"]["type"] == "enum"
+    assert set(errors) == {("query", "when"), ("query", "day"), ("query", "id"), ("query", "color"), ("query", "order"),
+                           ("query", "page"), ("query", "active"), ("query", "ids", 1)}
+    assert errors[("query", "page")]["type"] == "int_parsing"
+    assert errors[("query", "color")]["type"] == "enum"
 
 
 def test_missing_required(app, client_for):
@@ -78,8 +78,8 @@ def test_missing_required(app, client_for):
         return {}
 
     errors = errors_of(client_for(app).get("/search"))
-    assert errors["query.q"]["type"] == "missing"
-    assert errors["query.page"]["type"] == "missing"
+    assert errors[("query", "q")]["type"] == "missing"
+    assert errors[("query", "page")]["type"] == "missing"
 
 
 def test_constraints(app, client_for):
@@ -92,12 +92,12 @@ def test_constraints(app, client_for):
     client = client_for(app)
     assert client.get("/items?page=100&name=abcde&limit=49").json() == {"page": 100, "name": "abcde", "limit": 49}
     errors = errors_of(client.get("/items?page=0&name=ABCDEFG&limit=50&tags=a&tags=b&tags=c"))
-    assert errors["query.page"]["type"] == "greater_than_equal"
-    assert errors["query.limit"]["type"] == "less_than"
-    assert errors["query.tags"]["type"] == "too_long"
-    assert errors["query.name"]["type"] in ("too_long", "pattern_mismatch")
-    assert errors_of(client.get("/items?name=a1"))["query.name"]["type"] == "pattern_mismatch"
-    assert errors_of(client.get("/items?page=101"))["query.page"]["type"] == "less_than_equal"
+    assert errors[("query", "page")]["type"] == "greater_than_equal"
+    assert errors[("query", "limit")]["type"] == "less_than"
+    assert errors[("query", "tags")]["type"] == "too_long"
+    assert errors[("query", "name")]["type"] in ("string_too_long", "string_pattern_mismatch")
+    assert errors_of(client.get("/items?name=a1"))[("query", "name")]["type"] == "string_pattern_mismatch"
+    assert errors_of(client.get("/items?page=101"))[("query", "page")]["type"] == "less_than_equal"
 
 
 def test_alias(app, client_for):
@@ -119,8 +119,8 @@ def test_headers_and_cookies(app, client_for):
     got = client.get("/me", headers={"User-Agent": "t", "X-Token": "7", "Cookie": "session=abc; other=1"}).json()
     assert got == {"ua": "t", "token": 7, "session": "abc", "theme": "light", "tags": []}
     errors = errors_of(client.get("/me", headers={"X-Token": "-1"}))
-    assert errors["header.x-token"]["type"] == "greater_than_equal"
-    assert errors["cookie.session"]["type"] == "missing"
+    assert errors[("header", "x-token")]["type"] == "greater_than_equal"
+    assert errors[("cookie", "session")]["type"] == "missing"
 
 
 def test_path_params_convert_to_annotation(app, client_for):
@@ -134,7 +134,7 @@ def test_path_params_convert_to_annotation(app, client_for):
 
     client = client_for(app)
     assert client.get("/users/12").json() == {"id": 12}
-    assert errors_of(client.get("/users/abc"))["path.id"]["type"] == "int_parsing"
+    assert errors_of(client.get("/users/abc"))[("path", "id")]["type"] == "int_parsing"
     assert client.get("/orders/5?full=1").json() == {"id": 5, "full": True}
 
 

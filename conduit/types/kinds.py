@@ -1,4 +1,4 @@
-"""Questions about annotations, answered once: what kind of type is this?
+"""Kinds of annotation, answered once: is this a union, a TypedDict, a Struct, an ndarray?
 
 Optional libraries (msgspec, pydantic) are recognised by duck typing, so nothing
 here imports them; numpy is a hard dependency of Conduit but is only touched when
