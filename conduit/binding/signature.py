@@ -156,7 +156,9 @@ def _spec(name: str, param: inspect.Parameter, annotation: Any, route: Route, st
     if unannotated:
         annotation = Any
     base, metadata = strip_annotated(annotation)
-    marker = next((m for m in metadata if isinstance(m, (Param, Depends))), None)
+    # The last marker with a source wins (Annotated flattens, inner metadata first); a bare Param only constrains.
+    markers = [m for m in metadata if isinstance(m, (Param, Depends))]
+    marker = next((m for m in reversed(markers) if type(m) is not Param), markers[-1] if markers else None)
     default = param.default
     if isinstance(default, (Param, Depends)):
         marker, default = default, (default.default if isinstance(default, Param) else MISSING)

@@ -48,14 +48,18 @@ def parse_int(text: str) -> int:
 
 
 def parse_float(text: str, allow_inf_nan: bool = False) -> float:
-    """A decimal number; ``inf``/``nan`` literals are refused, and so is a finite literal that overflows."""
+    """A decimal number. ``inf``/``nan`` literals, and finite literals that overflow (``1e999``),
+    are ``finite_number`` errors unless ``allow_inf_nan``."""
     if _FLOAT.fullmatch(text) is None:
-        if allow_inf_nan:
-            try:
-                return float(text)
-            except ValueError:
-                pass
-        raise Invalid(f"{_short(text)} is not a valid number", codes.FLOAT_PARSING)
+        try:
+            value = float(text)  # "inf", "nan", "-Infinity" (and "1_0", refused below)
+        except ValueError:
+            value = 0.0
+        if math.isfinite(value) or "_" in text:
+            raise Invalid(f"{_short(text)} is not a valid number", codes.FLOAT_PARSING)
+        if not allow_inf_nan:
+            raise Invalid(f"{_short(text)} is not a finite number", codes.FINITE_NUMBER)
+        return value
     value = float(text)
     if not allow_inf_nan and math.isinf(value):
         raise Invalid(f"{_short(text)} is out of range for a finite number", codes.FINITE_NUMBER)

@@ -306,8 +306,7 @@ class TypeWalker:
         schema: dict[str, Any] = {"type": "array"}
         if item.schema:
             schema["items"] = item.schema
-        if container in (set, frozenset):
-            schema["uniqueItems"] = True
+        # No uniqueItems for sets: duplicates are accepted (and merged), so the schema must not refuse them.
         check = item.validate
         plain = check is _any
 

@@ -100,7 +100,7 @@ def test_annotation_conversion_failure_is_422_naming_the_parameter(client):
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["status"] == 422 and error["type"] == "unprocessable_entity"
-    assert error["detail"][0]["loc"] == "path.id"
+    assert error["detail"][0]["loc"] == ["path", "id"]
     assert "'abc' is not a valid int" in error["detail"][0]["msg"]
 
 

@@ -24,7 +24,14 @@ def test_every_subclass_takes_the_detail_positionally(cls):
 
 
 def test_validation_error_takes_its_errors_positionally():
-    assert exceptions.ValidationError("page: must be >= 1").detail == [{"loc": "", "msg": "page: must be >= 1"}]
+    assert exceptions.ValidationError("page: must be >= 1").detail == [
+        {"loc": [], "msg": "page: must be >= 1", "type": "value_error"}]
+
+
+def test_validation_error_splits_a_legacy_dotted_loc():
+    error = exceptions.ValidationError([{"loc": "body.items[3].price", "msg": "bad", "type": "value_error"},
+                                        {"loc": ["query", "k"], "msg": "bad", "type": "int_parsing"}])
+    assert [e["loc"] for e in error.detail] == [["body", "items", 3, "price"], ["query", "k"]]
 
 
 def test_the_base_keeps_status_then_detail_and_has_the_starlette_name():

@@ -120,7 +120,7 @@ def test_error_shape_is_the_same_everywhere(client):
     err = _error(client.get("/boom"))
     assert err["type"] == "internal_server_error" and "secret" not in str(err)
     err = _error(client.get("/invalid", headers={"x-api-key": "reader-key-123"}))
-    assert err["status"] == 422 and err["detail"][0]["loc"] == "query.k"
+    assert err["status"] == 422 and err["detail"][0]["loc"] == ["query", "k"]
     assert client.get("/conflict", headers={"x-api-key": "reader-key-123"}).json() == {"custom": "already there"}
 
 
