@@ -2,8 +2,9 @@
 
 The kernel already checked the shape of typed parameters (``{id:int}`` only
 matches digits, of any length), so these conversions cannot fail for pattern
-types but one: an integer of more than 4,300 digits, which Python refuses to
-parse; it stays text, and the binder reports it as a 422 ``int_parsing``. They
+types but two: an integer of more than 4,300 digits, which Python refuses to
+parse, and a float of 309 or more digits, which overflows to infinity; each stays
+text, and the binder reports it as a 422 (``int_parsing``, ``finite_number``). They
 can fail for handler annotations (``/users/:id`` with ``id: int``), a 422 too.
 """
 
@@ -15,7 +16,7 @@ from typing import Any, Callable
 from conduit_kernels.route_table import ParamKind
 
 from ..types.errors import Invalid
-from ..types.text import parse_bool, parse_int
+from ..types.text import parse_bool, parse_float, parse_int
 
 
 def _to_int(text: str) -> int | str:
@@ -25,9 +26,16 @@ def _to_int(text: str) -> int | str:
         return text
 
 
+def _to_float(text: str) -> float | str:
+    try:
+        return parse_float(text)
+    except Invalid:  # overflows to infinity
+        return text
+
+
 CONVERTORS: dict[ParamKind, Callable[[str], Any]] = {
     ParamKind.INT: _to_int,
-    ParamKind.FLOAT: float,
+    ParamKind.FLOAT: _to_float,
     ParamKind.UUID: uuid.UUID,
     ParamKind.STR: str,
     ParamKind.PATH: str,

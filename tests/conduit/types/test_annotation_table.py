@@ -25,7 +25,7 @@ import pytest
 import trio
 
 from conduit import Conduit, TestClient
-from conduit.binding import Array, Body, Query
+from conduit.binding import Array, Body, Path, Query
 from conduit.mcp import Field, MCPServer
 from conduit.mcp.protocol import Connection
 from conduit.mcp.schema import SchemaError
@@ -384,3 +384,17 @@ def test_huge_integers_in_a_typed_path_segment_are_a_422():
             assert response.status_code == 422
             assert response.json()["error"]["detail"][0]["loc"] == ["path", "id"]
             assert response.json()["error"]["detail"][0]["type"] == "int_parsing"
+
+
+def test_a_float_segment_that_overflows_is_a_422_not_infinity():
+    app = Conduit()
+
+    @app.get("/f/{x:float}")
+    def typed(x: Annotated[float, Path(ge=0)]) -> dict:
+        return {"x": x}
+    with TestClient(app) as client:
+        assert client.get("/f/1.5").json() == {"x": 1.5}
+        response = client.get("/f/" + "9" * 400 + ".0")
+        assert response.status_code == 422
+        assert response.json()["error"]["detail"][0]["loc"] == ["path", "x"]
+        assert response.json()["error"]["detail"][0]["type"] == "finite_number"
