@@ -87,26 +87,20 @@ def parse_uuid(text: str) -> uuid.UUID:
         raise Invalid(f"{_short(text)} is not a valid UUID", codes.UUID_PARSING) from None
 
 
-def parse_datetime(text: str) -> dt.datetime:
-    # fromisoformat (3.11+) accepts RFC 3339, trailing "Z" included.
-    try:
-        return dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise Invalid(f"{_short(text)} is not a valid ISO 8601 date-time", codes.DATETIME_PARSING) from None
+def _iso(parse: Callable[[str], Any], what: str, code: str) -> Callable[[str], Any]:
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError:
+            raise Invalid(f"{_short(text)} is not a valid ISO 8601 {what}", code) from None
+    convert.__name__ = f"parse_{what.replace('-', '')}"
+    return convert
 
 
-def parse_date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise Invalid(f"{_short(text)} is not a valid ISO 8601 date", codes.DATE_PARSING) from None
-
-
-def parse_time(text: str) -> dt.time:
-    try:
-        return dt.time.fromisoformat(text)
-    except ValueError:
-        raise Invalid(f"{_short(text)} is not a valid ISO 8601 time", codes.TIME_PARSING) from None
+# fromisoformat (3.11+) accepts RFC 3339, a trailing "Z" included.
+parse_datetime = _iso(dt.datetime.fromisoformat, "date-time", codes.DATETIME_PARSING)
+parse_date = _iso(dt.date.fromisoformat, "date", codes.DATE_PARSING)
+parse_time = _iso(dt.time.fromisoformat, "time", codes.TIME_PARSING)
 
 
 def parse_decimal(text: str) -> decimal.Decimal:
