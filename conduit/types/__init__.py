@@ -7,9 +7,10 @@ one of them can build on it::
 
     codes.py        the error codes (``int_parsing``, ``greater_than_equal``...) with their meanings
     errors.py       Invalid, INVALID, Unsupported, error entries and ``loc`` lists
-    kinds.py        what kind of annotation is this (union, TypedDict, Struct, ndarray...)
+    kinds.py        what kind of annotation is this (union, TypedDict, Struct, ndarray...), which constraints fit
     constraints.py  Constraints (the base of every marker), Array, the constraint table
     text.py         str -> value converters (the one bool, int and float parser)
+    scalars.py      JSON scalar validators and schemas (int, float, str, bool, UUID, dates, Decimal, bytes)
     arrays.py       ndarray specs: schema and checked conversion
     walker.py       TypeWalker: one walk -> Node(schema, validate)
     models.py       Enum, dataclass, TypedDict, msgspec and pydantic components

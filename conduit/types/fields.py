@@ -13,9 +13,8 @@ from typing import Any, Callable
 
 from .constraints import checker, constraints_of
 from .errors import Errors, Loc
-from .kinds import optional_inner, sequence_item, strip_annotated, type_name
+from .kinds import constraint_kind, optional_inner, sequence_item, strip_annotated, type_name
 from .text import text_converter
-from .walker import constraint_kind
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ an annotation names it.
 
 from __future__ import annotations
 
+import collections.abc as abc
 import dataclasses
+import decimal
 import types
 import typing
 from typing import Any, Annotated, Literal, Union
@@ -87,6 +89,21 @@ def sequence_item(tp: Any) -> Any | None:
         args = typing.get_args(tp)
         if len(args) == 2 and args[1] is Ellipsis:
             return args[0]
+    return None
+
+
+def constraint_kind(tp: Any) -> str | None:
+    """Which constraints an annotation takes: number, string, array, object, or None."""
+    tp = optional_inner(strip_annotated(tp)[0])[0]
+    if tp in (int, float, decimal.Decimal):
+        return "number"
+    if tp is str:
+        return "string"
+    origin = typing.get_origin(tp)
+    if sequence_item(tp) is not None or origin is tuple:
+        return "array"
+    if tp is dict or origin in (dict, abc.Mapping, abc.MutableMapping) or is_typeddict(tp):
+        return "object"
     return None
 
 

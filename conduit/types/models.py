@@ -14,13 +14,20 @@ import enum
 import inspect
 import re
 import typing
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from . import codes
 from .errors import INVALID, Errors, Loc, Unsupported, Validator, as_loc, error, got
+from .scalars import choice_validator, json_default
 
-if TYPE_CHECKING:
-    from .walker import TypeWalker
+
+class Walker(Protocol):
+    """What a model needs of :class:`~conduit.types.walker.TypeWalker` (which calls in here)."""
+
+    ref_prefix: str
+    defs: dict[str, dict[str, Any]]
+
+    def walk(self, tp: Any) -> Any: ...
 
 
 def _description(tp: type) -> str | None:
@@ -31,8 +38,6 @@ def _description(tp: type) -> str | None:
 
 
 def enum_node(tp: type[enum.Enum], name: str) -> tuple[dict[str, Any], Validator]:
-    from .walker import choice_validator
-
     values = [member.value for member in tp]
     schema: dict[str, Any] = {"title": name, "enum": values}
     if all(isinstance(v, str) for v in values):
@@ -45,10 +50,8 @@ def enum_node(tp: type[enum.Enum], name: str) -> tuple[dict[str, Any], Validator
     return schema, choice_validator({member.value: member for member in tp})
 
 
-def object_node(tp: type, name: str, walker: "TypeWalker") -> tuple[dict[str, Any], Validator]:
+def object_node(tp: type, name: str, walker: Walker) -> tuple[dict[str, Any], Validator]:
     """A dataclass (constructed, ``__post_init__`` errors become ``value_error``) or a TypedDict (a dict)."""
-    from .walker import json_default
-
     hints = typing.get_type_hints(tp, include_extras=True)
     fields: list[tuple[str, Validator, bool]] = []
     properties: dict[str, Any] = {}
@@ -104,12 +107,12 @@ def object_node(tp: type, name: str, walker: "TypeWalker") -> tuple[dict[str, An
     return schema, validate
 
 
-def _adopt_defs(walker: "TypeWalker", defs: dict[str, Any]) -> None:
+def _adopt_defs(walker: Walker, defs: dict[str, Any]) -> None:
     for key, value in defs.items():
         walker.defs.setdefault(key, value)
 
 
-def pydantic_node(tp: type, walker: "TypeWalker") -> tuple[dict[str, Any], Validator]:
+def pydantic_node(tp: type, walker: Walker) -> tuple[dict[str, Any], Validator]:
     import pydantic
 
     schema = tp.model_json_schema(ref_template=walker.ref_prefix + "{model}")
@@ -131,7 +134,7 @@ def pydantic_node(tp: type, walker: "TypeWalker") -> tuple[dict[str, Any], Valid
 _MSGSPEC_PATH = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 
 
-def struct_node(tp: type, walker: "TypeWalker") -> tuple[dict[str, Any], Validator]:
+def struct_node(tp: type, walker: Walker) -> tuple[dict[str, Any], Validator]:
     """msgspec builds the Struct (and checks its Meta); our walk of the fields reports every type error."""
     import msgspec
 

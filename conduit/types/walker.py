@@ -18,22 +18,17 @@ Anything else is :class:`~conduit.types.errors.Unsupported` at registration.
 from __future__ import annotations
 
 import collections.abc as abc
-import dataclasses
-import datetime as dt
-import decimal
 import enum
-import inspect
-import math
 import typing
-import uuid
-from typing import Any, Callable, NamedTuple, Union
+from typing import Any, Callable, NamedTuple
 
-from . import codes, text
+from . import codes, models, text
 from .arrays import array_schema, array_spec, array_validator
 from .constraints import apply_to_schema, checker, constraints_of, documentation_of
-from .errors import INVALID, Errors, Invalid, Loc, Unsupported, Validator, as_loc, error, got
-from .kinds import (NoneType, is_dataclass_type, is_literal, is_ndarray, is_pydantic, is_struct, is_typeddict,
-                    is_union, optional_inner, sequence_item, strip_annotated, type_name)
+from .errors import INVALID, Errors, Invalid, Loc, Unsupported, Validator, error, got
+from .scalars import SCALARS, any_value, choice_validator, float_validator, json_default
+from .kinds import (NoneType, constraint_kind, is_dataclass_type, is_literal, is_ndarray, is_pydantic, is_struct,
+                    is_typeddict, is_union, optional_inner, sequence_item, strip_annotated, type_name)
 
 
 class Node(NamedTuple):
@@ -41,149 +36,6 @@ class Node(NamedTuple):
 
     schema: dict[str, Any]
     validate: Validator
-
-
-#: Integers up to this magnitude are exact in a float; beyond it a float "integer" may have been rounded.
-EXACT_FLOAT_INT = 2 ** 53
-
-
-# ------------------------------------------------------------------ scalar validators
-
-def _int(value: Any, loc: Loc, errors: Errors) -> Any:
-    if type(value) is int:
-        return value
-    if type(value) is float:
-        if not value.is_integer():
-            return error(errors, loc, "expected integer, got a number with a fractional part", codes.INT_TYPE)
-        if abs(value) > EXACT_FLOAT_INT:  # 1e30, or an integer literal a float parser rounded
-            return error(errors, loc, "expected integer, got a number too large to be exact", codes.INT_TYPE)
-        return int(value)
-    return error(errors, loc, f"expected integer, got {got(value)}", codes.INT_TYPE)
-
-
-def _float_validator(allow_inf_nan: bool) -> Validator:
-    def validate(value: Any, loc: Loc, errors: Errors) -> Any:
-        kind = type(value)
-        if kind is float:
-            if allow_inf_nan or math.isfinite(value):
-                return value
-            return error(errors, loc, "expected a finite number", codes.FINITE_NUMBER)
-        if kind is int:
-            try:
-                return float(value)
-            except OverflowError:
-                return error(errors, loc, "expected a finite number, got an integer beyond the float range",
-                             codes.FINITE_NUMBER)
-        return error(errors, loc, f"expected number, got {got(value)}", codes.FLOAT_TYPE)
-    return validate
-
-
-def _exact(kind: type, name: str, code: str) -> Validator:
-    def validate(value: Any, loc: Loc, errors: Errors) -> Any:
-        if type(value) is kind:
-            return value
-        return error(errors, loc, f"expected {name}, got {got(value)}", code)
-    return validate
-
-
-def _none(value: Any, loc: Loc, errors: Errors) -> Any:
-    if value is None:
-        return None
-    return error(errors, loc, f"expected null, got {got(value)}", codes.NONE_REQUIRED)
-
-
-def _from_string(parse: Callable[[str], Any], expected: str, code: str) -> Validator:
-    def validate(value: Any, loc: Loc, errors: Errors) -> Any:
-        if type(value) is not str:
-            return error(errors, loc, f"expected {expected} string, got {got(value)}", code)
-        try:
-            return parse(value)
-        except Invalid as exc:
-            return error(errors, loc, exc.msg, exc.type)
-    return validate
-
-
-def _decimal(value: Any, loc: Loc, errors: Errors) -> Any:
-    kind = type(value)
-    if kind is int:
-        return decimal.Decimal(value)
-    if kind is float:
-        if not math.isfinite(value):
-            return error(errors, loc, "expected a finite number", codes.FINITE_NUMBER)
-        return decimal.Decimal(repr(value))
-    if kind is str:
-        try:
-            return text.parse_decimal(value)
-        except Invalid as exc:
-            return error(errors, loc, exc.msg, exc.type)
-    return error(errors, loc, f"expected a decimal number or numeric string, got {got(value)}",
-                 codes.DECIMAL_PARSING)
-
-
-def _bytes(value: Any, loc: Loc, errors: Errors) -> Any:
-    if type(value) is not str:
-        return error(errors, loc, f"expected base64 text, got {got(value)}", codes.BYTES_TYPE)
-    try:
-        return text.parse_bytes(value)
-    except Invalid as exc:
-        return error(errors, loc, exc.msg, exc.type)
-
-
-def _any(value: Any, loc: Loc, errors: Errors) -> Any:
-    return value
-
-
-_DECIMAL_SCHEMA = {"anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"}]}
-
-#: Scalar annotations: (schema, validator). Floats are built per annotation (allow_inf_nan).
-SCALARS: dict[Any, tuple[dict[str, Any], Validator]] = {
-    int: ({"type": "integer"}, _int),
-    str: ({"type": "string"}, _exact(str, "string", codes.STRING_TYPE)),
-    bool: ({"type": "boolean"}, _exact(bool, "boolean", codes.BOOL_TYPE)),
-    NoneType: ({"type": "null"}, _none),
-    None: ({"type": "null"}, _none),
-    uuid.UUID: ({"type": "string", "format": "uuid"}, _from_string(text.parse_uuid, "a UUID", codes.UUID_PARSING)),
-    dt.datetime: ({"type": "string", "format": "date-time"},
-                  _from_string(text.parse_datetime, "an ISO 8601 date-time", codes.DATETIME_PARSING)),
-    dt.date: ({"type": "string", "format": "date"}, _from_string(text.parse_date, "an ISO 8601 date", codes.DATE_PARSING)),
-    dt.time: ({"type": "string", "format": "time"}, _from_string(text.parse_time, "an ISO 8601 time", codes.TIME_PARSING)),
-    decimal.Decimal: (_DECIMAL_SCHEMA, _decimal),
-    bytes: ({"type": "string", "contentEncoding": "base64"}, _bytes),
-    Any: ({}, _any),
-    object: ({}, _any),
-}
-
-
-def constraint_kind(tp: Any) -> str | None:
-    """Which constraints an annotation takes: number, string, array, object, or None."""
-    tp = optional_inner(strip_annotated(tp)[0])[0]
-    if tp in (int, float, decimal.Decimal):
-        return "number"
-    if tp is str:
-        return "string"
-    origin = typing.get_origin(tp)
-    if sequence_item(tp) is not None or origin is tuple:
-        return "array"
-    if tp is dict or origin in (dict, abc.Mapping, abc.MutableMapping) or is_typeddict(tp):
-        return "object"
-    return None
-
-
-def json_default(value: Any) -> Any:
-    """A default as JSON, or ``...`` if it has no plain JSON form."""
-    if isinstance(value, enum.Enum):
-        value = value.value
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = [json_default(v) for v in value]
-        return ... if any(v is ... for v in items) else items
-    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        items = {k: json_default(v) for k, v in value.items()}
-        return ... if any(v is ... for v in items.values()) else items
-    if isinstance(value, (uuid.UUID, dt.date, dt.time, decimal.Decimal)):
-        return value.isoformat() if hasattr(value, "isoformat") else str(value)
-    return ...
 
 
 # ------------------------------------------------------------------ the walker
@@ -235,7 +87,7 @@ class TypeWalker:
     def _plain(self, tp: Any, metadata: tuple[Any, ...]) -> Node:
         if tp is float:
             allow = bool(constraints_of(metadata).get("allow_inf_nan"))
-            return Node({"type": "number"}, _float_validator(allow))
+            return Node({"type": "number"}, float_validator(allow))
         try:
             if tp in SCALARS:
                 schema, validate = SCALARS[tp]
@@ -308,7 +160,7 @@ class TypeWalker:
             schema["items"] = item.schema
         # No uniqueItems for sets: duplicates are accepted (and merged), so the schema must not refuse them.
         check = item.validate
-        plain = check is _any
+        plain = check is any_value
 
         def validate(value: Any, loc: Loc, errors: Errors) -> Any:
             if type(value) is not list:
@@ -394,8 +246,6 @@ class TypeWalker:
         return Node({"$ref": self.ref_prefix + name}, validate)
 
     def _build_named(self, tp: type, name: str) -> tuple[dict[str, Any], Validator]:
-        from . import models
-
         if isinstance(tp, type) and issubclass(tp, enum.Enum):
             return models.enum_node(tp, name)
         if is_pydantic(tp):
@@ -432,22 +282,4 @@ def _literal(values: tuple[Any, ...]) -> Node:
     return Node(schema, choice_validator(dict(zip(plain, values))))
 
 
-def choice_validator(choices: dict[Any, Any]) -> Validator:
-    """Exact JSON values -> members (``True`` is not ``1``, ``"1"`` is not ``1``)."""
-    allowed = ", ".join(repr(c) for c in choices)
-    kinds = {type(c) for c in choices}
-    numeric = bool(kinds & {int, float})
-
-    def validate(value: Any, loc: Loc, errors: Errors) -> Any:
-        kind = type(value)
-        if kind in kinds or (numeric and kind in (int, float)):
-            try:
-                return choices[value]
-            except (KeyError, TypeError):
-                pass
-        return error(errors, loc, f"expected one of {allowed}, got {value!r}"[:200], codes.ENUM)
-    return validate
-
-
-
-__all__ = ["EXACT_FLOAT_INT", "Node", "SCALARS", "TypeWalker", "choice_validator", "constraint_kind", "json_default"]
+__all__ = ["Node", "TypeWalker", "constraint_kind", "json_default"]
