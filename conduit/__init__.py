@@ -12,6 +12,7 @@ from typing import Any
 from .app import Conduit, Middleware
 from .background import BackgroundTasks
 from .binding import Array, Body, Cookie, Depends, File, Form, Header, Param, Path, Query
+from .types import Constraints
 from .exceptions import (
     BadGateway,
     BadRequest,
@@ -160,6 +161,7 @@ __all__ = [
     "CircuitOpenError",
     "CompiledModel",
     "Conduit",
+    "Constraints",
     "Conflict",
     "Context",
     "Cookie",

@@ -159,7 +159,7 @@ def test_bad_named_row_is_a_422_naming_row_column_and_reason(frame, row, column,
         r = client.post("/predict", json={"rows": [good, row]})
         assert r.status_code == 422, r.text
         (error,) = r.json()["error"]["detail"]
-        assert error["loc"] == f"body.rows[1].{column}"
+        assert error["loc"] == ["body", "rows", 1, column]
         assert error["row"] == 1 and error["column"] == column and error["reason"] == reason
         assert client.post("/predict", json={"rows": [good]}).status_code == 200
 
