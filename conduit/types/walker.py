@@ -202,8 +202,7 @@ class TypeWalker:
         schema: dict[str, Any] = {"type": "object"}
         if value.schema:
             schema["additionalProperties"] = value.schema
-        if key_convert is not None:
-            schema["propertyNames"] = self.walk(key_tp).schema
+        # Keys of another type (dict[int, V]) are converted from the key text; JSON Schema keys are strings.
         check = value.validate
 
         def validate(data: Any, loc: Loc, errors: Errors) -> Any:

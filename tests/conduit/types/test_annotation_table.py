@@ -249,7 +249,10 @@ def normalised(schema: Any) -> str:
 
 
 def test_document_and_tool_schema_agree(consumers):
+    from openapi_spec_validator import validate
+
     case = consumers.case
+    validate(consumers.document)
     openapi = consumers.document["paths"]["/c"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     http_schema = openapi["properties"]["value"]
     tool_schema = consumers.mcp.tools["c"].wire["inputSchema"]
