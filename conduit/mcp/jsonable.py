@@ -1,4 +1,9 @@
-"""Python values -> plain JSON values, for tool results and structured content."""
+"""Plain JSON values from what MCP user functions return (dataclasses, enums, models, arrays).
+
+One conversion for everything the MCP layer puts on the wire: tool results and
+structured content (:mod:`.content`) and schema defaults (:mod:`.schema`). It has a
+module of its own, below both, so that neither imports the other for it.
+"""
 
 from __future__ import annotations
 

@@ -51,9 +51,10 @@ class SchemaError(ValueError):
 
     @classmethod
     def from_errors(cls, errors: Errors) -> "SchemaError":
+        """One exception for every failure: ``str()`` lists them all, ``path`` is the first."""
         first = errors[0]
-        path = ".".join(str(part) for part in first["loc"][1:])
-        exc = cls(path, "; ".join(_describe(e) for e in errors), errors)
+        exc = cls(".".join(str(part) for part in first["loc"][1:]), first["msg"], errors)
+        exc.args = ("; ".join(_describe(e) for e in errors),)
         return exc
 
 

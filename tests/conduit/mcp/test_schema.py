@@ -79,3 +79,34 @@ def test_every_valid_binding_matches_the_schema():
     for arguments in ({"a": 1}, {"a": 2, "point": {"x": 1.5}, "tags": ["x"], "extra": {"k": 1}}):
         validator.validate(arguments)
         signature.bind(arguments)
+
+
+def test_results_of_every_bindable_type_become_json():
+    import datetime as dt
+    import decimal
+    import uuid
+
+    import msgspec
+    import numpy as np
+
+    from conduit.mcp.schema import to_jsonable
+
+    class Tag(msgspec.Struct):
+        name: str
+        when: dt.date
+
+    value = {"tag": Tag("a", dt.date(2024, 1, 2)), "raw": b"hi", "id": uuid.UUID(int=1),
+             "price": decimal.Decimal("1.50"), "at": dt.time(3, 4), "x": np.arange(2), "color": Color.RED}
+    assert to_jsonable(value) == {"tag": {"name": "a", "when": "2024-01-02"}, "raw": "aGk=",
+                                  "id": "00000000-0000-0000-0000-000000000001", "price": "1.50",
+                                  "at": "03:04:00", "x": [0, 1], "color": "red"}
+
+
+def test_every_failing_argument_is_reported_with_a_list_loc():
+    with pytest.raises(SchemaError) as info:
+        build_signature(sample).bind({"b": 11, "point": {"y": "x"}, "nope": 1})
+    assert sorted((tuple(e["loc"]), e["type"]) for e in info.value.errors) == [
+        (("arguments", "a"), "missing"), (("arguments", "b"), "less_than_equal"),
+        (("arguments", "nope"), "extra_forbidden"), (("arguments", "point", "x"), "missing"),
+        (("arguments", "point", "y"), "float_type")]
+    assert info.value.path == "a" and str(info.value).startswith("a: field required")
