@@ -92,3 +92,25 @@ def test_the_documented_table_is_the_codes_module():
     page = (pathlib.Path(__file__).resolve().parents[3] / "docs" / "errors.md").read_text()
     rows = dict(re.findall(r"^\| `(\w+)` \| (.+) \|$", page, re.M))
     assert rows == codes.MEANINGS
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(["a", "point", "tags", "when", "other"]), JSON, max_size=5) | JSON)
+def test_mcp_binding_answers_arbitrary_arguments_with_entries(arguments):
+    import datetime as dt
+    from typing import Annotated
+
+    from conduit.mcp import Field
+    from conduit.mcp.schema import SchemaError, build_signature
+
+    from test_annotation_table import Point
+
+    def tool(a: Annotated[int, Field(ge=0)], point: Point | None = None, tags: list[str] = (),
+             when: dt.date | None = None) -> None:
+        return None
+    signature = build_signature(tool)
+    try:
+        signature.bind(arguments)
+    except SchemaError as exc:
+        assert exc.errors
+        _entries_are_documented(exc.errors, ["arguments"])
