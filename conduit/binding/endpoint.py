@@ -33,13 +33,17 @@ Extractor = Callable[[Request, dict, list, Any], None]
 NO_BODY: Any = type("NoBody", (), {"__repr__": lambda self: "NO_BODY"})()
 
 
-def _missing(spec: ParamSpec, errors: list) -> None:
-    error(errors, spec.loc, "field required", codes.MISSING)
+def _absent(spec: ParamSpec, kwargs: dict, errors: list) -> None:
+    """No value on the wire: the default, or a ``missing`` entry."""
+    if spec.required:
+        error(errors, spec.loc, "field required", codes.MISSING)
+    else:
+        kwargs[spec.name] = spec.fresh_default()
 
 
 def _text_extractor(spec: ParamSpec) -> Extractor:
     name, key, loc, convert, check = spec.name, spec.key, spec.loc, spec.convert, spec.check
-    required, source, router_typed = spec.required, spec.source, spec.router_typed
+    source, router_typed = spec.source, spec.router_typed
 
     if source == "path":
         def lookup(request: Request) -> Any:
@@ -63,11 +67,7 @@ def _text_extractor(spec: ParamSpec) -> Extractor:
         def extract(request: Request, kwargs: dict, errors: list, body: Any) -> None:
             raw = lookup(request)
             if raw is None:
-                if required:
-                    _missing(spec, errors)
-                else:
-                    kwargs[name] = spec.fresh_default()
-                return
+                return _absent(spec, kwargs, errors)
             values, failed = [], False
             for i, text in enumerate(raw):
                 try:
@@ -82,11 +82,7 @@ def _text_extractor(spec: ParamSpec) -> Extractor:
     def extract(request: Request, kwargs: dict, errors: list, body: Any) -> None:
         raw = lookup(request)
         if raw is None:
-            if required:
-                _missing(spec, errors)
-            else:
-                kwargs[name] = spec.fresh_default()
-            return
+            return _absent(spec, kwargs, errors)
         if convert is not None and not (router_typed and type(raw) is not str):
             try:
                 raw = convert(raw if type(raw) is str else str(raw))
@@ -122,11 +118,7 @@ def _form_extractor(spec: ParamSpec) -> Extractor:
             return
         values = body.getlist(key) if body is not NO_BODY else []
         if not values:
-            if spec.required:
-                error(errors, loc, "field required", codes.MISSING)
-            else:
-                kwargs[name] = spec.fresh_default()
-            return
+            return _absent(spec, kwargs, errors)
         if spec.is_list:
             converted = [one(v, loc + (i,), errors) for i, v in enumerate(values)]
             if INVALID not in converted and (check is None or check(converted, loc, errors)):
