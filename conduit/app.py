@@ -21,7 +21,7 @@ from .http.request import ClientDisconnect, InvalidJSON, Request
 from .http.request_id import request_id_of
 from .http.response import JSONResponse, Response
 from .http.returns import to_response
-from .routing.decorators import RouteDecorators
+from .routing.decorators import RouteDecorators, check_route_path
 from .routing.router import Route, Router
 
 logger = logging.getLogger("conduit.error")
@@ -155,6 +155,8 @@ class Conduit(RouteDecorators):
 
     def websocket(self, path: str, **options: Any):
         """Register a WebSocket handler; it gets a :class:`~conduit.WebSocket` (by annotation)."""
+        check_route_path(path, "app.websocket")
+
         def decorator(handler):
             from .server.websocket import WEBSOCKET
 
@@ -251,6 +253,10 @@ class Conduit(RouteDecorators):
 
     def exception_handler(self, key: type[BaseException] | int):
         """Register ``fn(request, exc) -> Response`` for an exception type or a status code."""
+        if not (isinstance(key, int) or (isinstance(key, type) and issubclass(key, BaseException))):
+            raise TypeError(f"@app.exception_handler needs an exception class or a status code: write "
+                            f"@app.exception_handler(ValueError) or @app.exception_handler(404), got {key!r}")
+
         def decorator(fn):
             self.exception_handlers[key] = fn
             return fn

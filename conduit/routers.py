@@ -41,6 +41,8 @@ class APIRouter(RouteDecorators):
     ...     return {"id": id}
     """
 
+    decorator_owner = "router"
+
     def __init__(self, *, prefix: str = "", tags: list[str] | None = None,
                  dependencies: list[Any] | None = None, middleware: list[Any] | None = None):
         _join(prefix, "/")  # validates the prefix

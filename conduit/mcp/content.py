@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import orjson
 
-from conduit.mcp.schema import to_jsonable
+from conduit.mcp.jsonable import to_jsonable
 
 __all__ = [
     "Content", "TextContent", "ImageContent", "AudioContent", "EmbeddedResource", "ResourceLink",
