@@ -386,8 +386,6 @@ class MCPServer:
         The function takes ``(value: str, context: dict[str, str])`` and returns a list of
         strings, optionally ``(values, total, has_more)``; sync or async.
         """
-        _check_called(ref, "mcp.completion", "a prompt name or template URI and an argument: "
-                      "write @mcp.completion('greet', 'name')")
         kind = "ref/resource" if "://" in ref else "ref/prompt"
 
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
