@@ -20,6 +20,7 @@ import trio
 from ..exceptions import UnsupportedMediaType, ValidationError
 from ..http.request import Request
 from ..http.response import Response
+from ..http.returns import to_response
 from ..routing.router import Route, RouteError
 from ..background import tasks_of
 from ..types import codes
@@ -346,8 +347,6 @@ def build_endpoint(route: Route) -> Callable[[Request], Any]:
 
     if status_code is None:
         return endpoint
-
-    from ..app import to_response
 
     async def with_status(request: Request) -> Any:
         result = await endpoint(request)
