@@ -27,6 +27,7 @@ from conduit.http.request import Request
 from conduit.http.response import EventSourceResponse
 
 from .registry import ModelRegistry
+from .requests import ProbabilitiesQuery, VersionQuery, invalid_rows, model_name, read_predict_body
 from .validation import InvalidInput
 
 __all__ = ["StreamingModel", "stream_route"]
@@ -127,21 +128,17 @@ def stream_route(app: Any, path: str, registry: ModelRegistry, *, name: str | No
 
     Usually reached through ``app.predict(path, model, stream=True)``.
     """
-    from .serving import _flag, _invalid, _model_name, parse_rows
-
-    async def stream_endpoint(request: Request, **path_params: Any) -> EventSourceResponse:
-        model_name = name if name is not None else _model_name(request.path_params)
-        try:
-            rows, options = parse_rows(await request.body())
-        except InvalidInput as exc:
-            raise _invalid(exc) from None
-        entry = registry.get(model_name, options.get("version", request.query_params.get("version")))
+    async def stream_endpoint(request: Request, version: VersionQuery = None,
+                              probabilities: ProbabilitiesQuery = None, **path_params: Any) -> EventSourceResponse:
+        model_name_ = name if name is not None else model_name(request.path_params)
+        predict = read_predict_body(await request.body())
+        entry = registry.get(model_name_, predict.version(version))
         model = entry.model
         try:
-            X = model.validate(rows)
+            X = model.validate(predict.rows)
         except InvalidInput as exc:
-            raise _invalid(exc) from None
-        proba = _flag(request, options, "probabilities", False) and model.has("predict_proba")
+            raise invalid_rows(exc, predict) from None
+        proba = predict.flag("probabilities", probabilities, False) and model.has("predict_proba")
 
         async def events() -> AsyncIterator[dict[str, Any]]:
             if hasattr(model, "stream"):
@@ -154,8 +151,8 @@ def stream_route(app: Any, path: str, registry: ModelRegistry, *, name: str | No
                     count += 1
                     yield {"event": "prediction", "data": item}
             except Exception as exc:  # noqa: BLE001 - an error event, never a traceback
-                logger.error("stream from model %s failed", model_name, exc_info=exc)
-                yield {"event": "error", "data": {"detail": f"model {model_name!r} failed"}}
+                logger.error("stream from model %s failed", model_name_, exc_info=exc)
+                yield {"event": "error", "data": {"detail": f"model {model_name_!r} failed"}}
                 return
             finally:
                 aclose = getattr(source, "aclose", None)

@@ -1,5 +1,6 @@
 """ColumnTransformer pipelines compiled stage by stage; named rows over HTTP equal to scikit-learn."""
 
+import json
 import math
 
 import httpx
@@ -138,14 +139,18 @@ def _hypothesis_pipe(df, y):
     return _PIPES["p"]
 
 
-@pytest.mark.parametrize(("row", "column", "reason"), [
-    ({"age": "old", "income": 1.0, "city": "rome", "plan": "pro", "score": 0.5}, "age", "not_a_number"),
-    ({"age": 30, "income": 1.0, "city": 7, "plan": "pro", "score": 0.5}, "city", "not_a_string"),
-    ({"age": 30, "income": 1.0, "city": "rome", "plan": "gold", "score": 0.5}, "plan", "unknown_category"),
-    ({"age": 30, "income": 1.0, "city": "rome", "plan": "pro", "score": None}, "score", "missing"),
-    ({"age": 30, "income": 1.0, "city": "rome", "plan": "pro", "score": 0.5, "zip": 1}, "zip", "unknown_column"),
+@pytest.mark.parametrize(("row", "column", "reason", "type"), [
+    ({"age": "old", "income": 1.0, "city": "rome", "plan": "pro", "score": 0.5}, "age", "not_a_number", "float_type"),
+    ({"age": 30, "income": 1.0, "city": 7, "plan": "pro", "score": 0.5}, "city", "not_a_string", "string_type"),
+    ({"age": 30, "income": 1.0, "city": [7], "plan": "pro", "score": 0.5}, "city", "not_a_string", "string_type"),
+    ({"age": 30, "income": 1.0, "city": "rome", "plan": "gold", "score": 0.5}, "plan", "unknown_category", "enum"),
+    ({"age": 30, "income": 1.0, "city": "rome", "plan": "pro", "score": None}, "score", "missing", "missing"),
+    ({"age": 10 ** 400, "income": 1.0, "city": "rome", "plan": "pro", "score": 0.5}, "age", "not_finite",
+     "finite_number"),
+    ({"age": 30, "income": 1.0, "city": "rome", "plan": "pro", "score": 0.5, "zip": 1}, "zip", "unknown_column",
+     "extra_forbidden"),
 ])
-def test_bad_named_row_is_a_422_naming_row_column_and_reason(frame, row, column, reason):
+def test_bad_named_row_is_a_422_naming_row_column_and_reason(frame, row, column, reason, type):
     df, y = frame
     pipe = Pipeline([("columns", ColumnTransformer([
         ("num", StandardScaler(), ["age", "income", "score"]),
@@ -156,11 +161,12 @@ def test_bad_named_row_is_a_422_naming_row_column_and_reason(frame, row, column,
     app.predict("/predict", pipe, name="churn", batching=False)
     good = {"age": 30, "income": 1.0, "city": "rome", "plan": "pro", "score": 0.5}
     with TestClient(app) as client:
-        r = client.post("/predict", json={"rows": [good, row]})
+        r = client.post("/predict", content=json.dumps({"rows": [good, row]}),
+                        headers={"content-type": "application/json"})
         assert r.status_code == 422, r.text
         (error,) = r.json()["error"]["detail"]
-        assert error["loc"] == f"body.rows[1].{column}"
-        assert error["row"] == 1 and error["column"] == column and error["reason"] == reason
+        assert error["loc"] == ["body", "rows", 1, column]
+        assert error["type"] == type and error["ctx"]["reason"] == reason
         assert client.post("/predict", json={"rows": [good]}).status_code == 200
 
 
