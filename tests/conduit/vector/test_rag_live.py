@@ -110,4 +110,4 @@ def test_stream_runs_to_done(server):
 
 def test_stream_bad_input_is_422_before_streaming(server):
     r = httpx.post(server.url + "/ask", json={"question": "", "stream": True}, timeout=TIMEOUT)
-    assert r.status_code == 422 and r.json()["error"]["detail"]["field"] == "question"
+    assert r.status_code == 422 and r.json()["error"]["detail"][0]["loc"] == ["body", "question"]
