@@ -31,13 +31,14 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Annotated, Any, Iterator
+from typing import Annotated, Any, Iterator, Literal
 
 import numpy as np
+from conduit_kernels.distances import METRIC_NAMES
 
-from conduit import Conduit, EventSourceResponse, Query
+from conduit import Body, Conduit, EventSourceResponse, Query
 from conduit.binding import Array, Param
-from conduit.exceptions import NotFound, ValidationError
+from conduit.exceptions import Conflict, NotFound, ValidationError
 from conduit.vector import RAGPipeline, TfidfEmbedder, VectorInputError, VectorStore
 
 SEED_CORPUS = [
@@ -58,22 +59,25 @@ app.state.rag = RAGPipeline(VectorStore(embedder.dim, metric="cosine"), embedder
 app.state.rag.add_documents(SEED_CORPUS, ids=[f"seed-{i}" for i in range(len(SEED_CORPUS))],
                             metadata=[{"source": "seed"}] * len(SEED_CORPUS))
 
-Id = str | int
+Id = Annotated[str, Param(min_length=1)] | int
+Ids_ = Annotated[list[Id], Param(min_length=1)]
 Matrix = Annotated[np.ndarray, Array(shape=(None, None), dtype="float64")]
 K = Annotated[int, Param(ge=1, le=10_000)]
+Text = Annotated[str, Param(min_length=1, pattern=r"\S")]  # what the pipeline accepts: not blank
+Metric = Literal[tuple(sorted(METRIC_NAMES))]  # type: ignore[valid-type]  # the kernels' registry
 
 
 @dataclass
 class NewCollection:
     name: Annotated[str, Param(min_length=1, max_length=100)]
     dim: Annotated[int, Param(ge=1, le=MAX_DIM)]
-    metric: str = "cosine"
-    dtype: str = "float32"
+    metric: Metric = "cosine"
+    dtype: Literal["float32", "int8"] = "float32"
 
 
 @dataclass
 class Vectors:
-    ids: list[Id]
+    ids: Ids_
     vectors: Matrix
     metadata: list[dict[str, Any]] | None = None
     upsert: bool = False
@@ -81,40 +85,48 @@ class Vectors:
 
 @dataclass
 class Ids:
-    ids: list[Id]
+    ids: Ids_
 
 
 @dataclass
 class Search:
-    vector: list[float] | None = None
-    vectors: list[list[float]] | None = None
+    """One query vector."""
+    vector: list[float]
+    k: K = 10
+    filter: dict[str, Any] | None = None
+
+
+@dataclass
+class BatchSearch:
+    """Several query vectors, answered together."""
+    vectors: Annotated[list[list[float]], Param(min_length=1)]
     k: K = 10
     filter: dict[str, Any] | None = None
 
 
 @dataclass
 class Documents:
-    texts: list[str]
+    texts: Annotated[list[Text], Param(min_length=1)]
     ids: list[Id] | None = None
     metadata: list[dict[str, Any]] | None = None
 
 
 @dataclass
 class Question:
-    question: str
+    question: Text
     k: K | None = None
     filter: dict[str, Any] | None = None
     stream: bool = False
 
 
 @contextlib.contextmanager
-def store_errors(**fields: str) -> Iterator[None]:
-    """A :class:`VectorInputError` as the 422 entry naming the body field (``fields`` renames
-    the store's word for it, e.g. its ``query`` is the body's ``vector``)."""
+def store_errors(source: str = "body", **fields: str) -> Iterator[None]:
+    """A :class:`VectorInputError` as the 422 entry naming the request field (``fields``
+    renames the store's word for it, e.g. its ``query`` is the body's ``vector``)."""
     try:
         yield
     except VectorInputError as exc:
-        raise ValidationError([{"loc": ["body", fields.get(exc.field, exc.field)], "msg": exc.message,
+        raise ValidationError([{"loc": [source, fields.get(exc.field, exc.field)], "msg": exc.message,
                                 "type": "value_error"}]) from None
 
 
@@ -138,11 +150,10 @@ def _collection(name: str) -> VectorStore:
     return store
 
 
-@app.post("/collections")
+@app.post("/collections", errors=[Conflict])
 async def create_collection(spec: NewCollection) -> dict:
     if spec.name in app.state.collections:
-        raise ValidationError([{"loc": ["body", "name"], "msg": f"collection {spec.name!r} already exists",
-                                "type": "value_error"}])
+        raise Conflict(f"collection {spec.name!r} already exists")
     with store_errors():
         store = VectorStore(spec.dim, metric=spec.metric, dtype=spec.dtype, device="cpu")
     app.state.collections[spec.name] = store
@@ -184,15 +195,12 @@ def _hits(hits) -> list[dict]:
 
 
 @app.post("/collections/{name}/search")
-async def search(name: str, body: Search) -> dict:
+async def search(name: str, body: Annotated[Search | BatchSearch, Body()]) -> dict:
     store = _collection(name)
-    if body.vectors is not None:
+    if isinstance(body, BatchSearch):
         with store_errors(queries="vectors"):
             batch = await _in_thread(store.search_batch, body.vectors, body.k, body.filter)
         return {"results": [_hits(h) for h in batch]}
-    if body.vector is None:
-        raise ValidationError([{"loc": ["body", "vector"], "msg": "give \"vector\" (or \"vectors\")",
-                                "type": "missing"}])
     with store_errors(query="vector"):
         return {"hits": _hits(await _in_thread(store.search, body.vector, body.k, body.filter))}
 
@@ -206,14 +214,22 @@ async def add_documents(body: Documents) -> dict:
 
 
 @app.get("/search")
-async def search_documents(q: str = "", k: Annotated[int, Query(ge=1, le=10_000)] = 3) -> dict:
-    with store_errors():
+async def search_documents(q: Annotated[str, Query(min_length=1, pattern=r"\S")],
+                           k: Annotated[int, Query(ge=1, le=10_000)] = 3) -> dict:
+    with store_errors("query", question="q"):
         sources = await _in_thread(app.state.rag.retrieve, q, k)
     return {"hits": [{"id": s.id, "score": s.score, "text": s.text, "metadata": s.metadata}
                      for s in sources]}
 
 
-@app.post("/ask")
+#: /ask answers JSON, or Server-Sent Events with ``"stream": true`` (one schema per event).
+ASK_RESPONSES = {"200": {"description": "The answer and its sources (JSON), or their events (SSE)", "content": {
+    "application/json": {"schema": {"type": "object"}},
+    "text/event-stream": {"schema": {"type": "object", "required": ["data"], "properties": {
+        "event": {"type": "string"}, "data": {"type": "string"}, "id": {"type": "string"}}}}}}}
+
+
+@app.post("/ask", responses=ASK_RESPONSES)
 async def ask(body: Question) -> Any:
     rag = app.state.rag
     with store_errors():

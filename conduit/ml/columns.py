@@ -107,7 +107,11 @@ class InputSchema:
 
     def row_schema(self) -> dict[str, Any]:
         """JSON Schema of one named row."""
-        return {"type": "object", "properties": {c.name: c.schema() for c in self.columns},
+        properties = {c.name: c.schema() for c in self.columns}
+        # A key left out is a missing value: required where the model refuses one.
+        required = [name for name, s in properties.items() if "null" not in (s["type"] if isinstance(
+            s["type"], list) else [s["type"]])]
+        return {"type": "object", "properties": properties, "required": required,
                 "additionalProperties": False}
 
     # -- encoding -------------------------------------------------------------------
@@ -118,7 +122,8 @@ class InputSchema:
             return True  # category values (strings or numbers) are looked up, never read raw
         if isinstance(X, dict) or hasattr(X, "columns"):
             return True
-        return isinstance(X, list) and bool(X) and isinstance(X[0], dict)
+        # Any named row (rows may mix objects and positional lists, as the document allows).
+        return isinstance(X, list) and any(type(row) is dict for row in X)
 
     def encode(self, X: Any) -> np.ndarray:
         """Rows -> ``float64[n, n_columns]`` (category columns as codes); :class:`InvalidInput`."""

@@ -13,6 +13,7 @@ column 'age': expected a number, got 'x'", "type": "float_type"}``. A single row
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -23,7 +24,7 @@ from conduit.exceptions import ValidationError
 from .validation import InvalidInput
 
 __all__ = ["ROW_KEYS", "PredictBody", "ProbabilitiesQuery", "VersionQuery", "invalid_rows", "model_name",
-           "parse_rows", "read_predict_body"]
+           "parse_rows", "predict_body_schema", "read_predict_body", "without_parameter"]
 
 #: The body members that may hold the rows, in the order they are looked for.
 ROW_KEYS = ("rows", "row", "inputs", "instances")
@@ -77,6 +78,12 @@ class PredictBody:
         return str(value)
 
 
+def without_parameter(endpoint: Any, name: str) -> inspect.Signature:
+    """``endpoint``'s signature without ``name`` (so binding neither reads nor documents it)."""
+    signature = inspect.signature(endpoint)
+    return signature.replace(parameters=[p for p in signature.parameters.values() if p.name != name])
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -110,6 +117,40 @@ def model_name(path_params: dict[str, Any]) -> str:
     if "name" in path_params:
         return str(path_params["name"])
     return str(next(iter(path_params.values())))
+
+
+def _row_schema(model: Any) -> dict[str, Any]:
+    """JSON Schema of one row, as narrow as the model allows (the document says what it accepts)."""
+    schema = getattr(model, "schema", None)
+    if schema is not None:
+        columns = schema.columns
+        return {"anyOf": [schema.row_schema(),
+                          {"type": "array", "prefixItems": [c.schema() for c in columns],
+                           "minItems": len(columns), "maxItems": len(columns)}]}
+    number: dict[str, Any] = {"type": ["number", "null"] if getattr(model, "allow_nan", True) else "number"}
+    row: dict[str, Any] = {"type": "array", "items": number}
+    width = getattr(model, "n_features_in_", None)
+    if isinstance(width, int):
+        row["minItems"] = row["maxItems"] = width
+    return row
+
+
+def predict_body_schema(model: Any) -> dict[str, Any]:
+    """OpenAPI request body of a prediction route (``model`` None: a registry route).
+
+    ``{"rows": [...]}``, ``{"row": ...}`` or a bare list of rows; rows have the model's
+    width and JSON types (named rows when the model has an input schema).
+    """
+    row = _row_schema(model)
+    options: dict[str, Any] = {"version": {"type": "string"}}
+    if model is None or model.has("predict_proba"):
+        options["probabilities"] = {"type": "boolean"}
+    rows = {"type": "array", "items": row, "minItems": 1}
+    body = {"anyOf": [
+        {"type": "object", "properties": {"rows": rows, **options}, "required": ["rows"]},
+        {"type": "object", "properties": {"row": row, **options}, "required": ["row"]},
+        rows]}
+    return {"required": True, "content": {"application/json": {"schema": body}}}
 
 
 #: Context an :class:`InvalidInput` may carry besides its loc, message and code.

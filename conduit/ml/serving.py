@@ -40,7 +40,7 @@ from conduit.observability.model_metrics import batch_observer, track_prediction
 from .batching import DynamicBatcher
 from .registry import ModelRegistry, ModelVersion
 from .requests import (ProbabilitiesQuery, VersionQuery, invalid_rows, model_name, parse_rows,
-                       read_predict_body)
+                       predict_body_schema, read_predict_body, without_parameter)
 from .validation import InvalidInput
 
 __all__ = ["app_registry", "parse_rows", "predict_route"]
@@ -56,20 +56,6 @@ def app_registry(app: Any) -> ModelRegistry:
     if registry is None:
         registry = app.state.models = ModelRegistry()
     return registry
-
-
-def _body_schema(model: Any) -> dict[str, Any]:
-    """OpenAPI request body of a predict route; named rows when the model has a schema."""
-    row: dict[str, Any] = {"type": "array", "items": {"type": ["number", "null"]}}
-    schema = getattr(model, "schema", None)
-    if schema is not None:
-        row = {"anyOf": [schema.row_schema(),
-                         {"type": "array", "prefixItems": [c.schema() for c in schema.columns],
-                          "minItems": len(schema.columns), "maxItems": len(schema.columns)}]}
-    body = {"type": "object", "properties": {
-        "rows": {"type": "array", "items": row, "minItems": 1}, "row": row,
-        "probabilities": {"type": "boolean"}, "version": {"type": "string"}}}
-    return {"required": True, "content": {"application/json": {"schema": body}}}
 
 
 def predict_route(
@@ -193,9 +179,12 @@ def predict_route(
         entry = registry.get(name_, predict.version(version))
         model_ = entry.model
         with track_prediction(entry.name, entry.version, getattr(model_, "path", None)) as tracked:
+            if probabilities is None and "probabilities" in request.query_params:
+                probabilities = True  # a route without the parameter: refused just below
             want_proba = predict.flag("probabilities", probabilities, default_proba)
             if want_proba and not model_.has("predict_proba"):
-                raise ValidationError([{"loc": ["body", "probabilities"], "type": "value_error",
+                source = "body" if "probabilities" in predict.options else "query"
+                raise ValidationError([{"loc": [source, "probabilities"], "type": "value_error",
                                         "msg": f"model {name_!r} does not give probabilities"}])
             rows = predict.rows
             try:
@@ -222,7 +211,10 @@ def predict_route(
     from conduit.openapi.predict import predict_route_options
 
     served = registry.get(fixed).model if fixed is not None else None
-    app.add_route(path, predict_endpoint, ["POST"], request_body=_body_schema(served),
+    if served is not None and not served.has("predict_proba"):
+        # No probabilities to offer: the route does not take (nor document) ?probabilities=.
+        predict_endpoint.__signature__ = without_parameter(predict_endpoint, "probabilities")
+    app.add_route(path, predict_endpoint, ["POST"], request_body=predict_body_schema(served),
                   **predict_route_options(fixed))
     app.state.__dict__.setdefault("ml_batchers", {})[path] = batchers
     return registry

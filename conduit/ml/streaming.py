@@ -27,13 +27,21 @@ from conduit.http.request import Request
 from conduit.http.response import EventSourceResponse
 
 from .registry import ModelRegistry
-from .requests import ProbabilitiesQuery, VersionQuery, invalid_rows, model_name, read_predict_body
+from .requests import (ProbabilitiesQuery, VersionQuery, invalid_rows, model_name, predict_body_schema,
+                       read_predict_body)
 from .validation import InvalidInput
 
 __all__ = ["StreamingModel", "stream_route"]
 
 logger = logging.getLogger("conduit.ml")
 _DONE = object()
+
+#: One event of a ``text/event-stream`` answer, as OpenAPI 3.1 tools read the schema of that
+#: media type (per event: HTML's fields, ``data`` the JSON text of the item).
+SSE_EVENT = {"type": "object", "required": ["data"],
+             "properties": {"event": {"type": "string", "enum": ["prediction", "error", "done"]},
+                            "data": {"type": "string", "contentMediaType": "application/json"},
+                            "id": {"type": "string"}, "retry": {"type": "integer"}}}
 
 
 class StreamingModel:
@@ -164,5 +172,11 @@ def stream_route(app: Any, path: str, registry: ModelRegistry, *, name: str | No
 
         return EventSourceResponse(events(), ping_interval=ping_interval)
 
-    app.add_route(path, stream_endpoint, ["POST"])
+    from conduit.openapi.predict import predict_route_options
+
+    served = registry.get(name).model if name is not None else None
+    options = predict_route_options(name)
+    options["responses"] = {"200": {"description": "Server-Sent Events: prediction..., then done",
+                                    "content": {"text/event-stream": {"schema": SSE_EVENT}}}}
+    app.add_route(path, stream_endpoint, ["POST"], request_body=predict_body_schema(served), **options)
     return registry

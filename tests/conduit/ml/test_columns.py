@@ -187,7 +187,7 @@ def test_served_over_http_equal_to_sklearn_with_openapi_features(frame):
         document = httpx.get(server.url + "/openapi.json").json()
         models = httpx.get(server.url + "/models/churn").json()
     schema = document["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    named = schema["properties"]["rows"]["items"]["anyOf"][0]
+    named = schema["anyOf"][0]["properties"]["rows"]["items"]["anyOf"][0]
     assert list(named["properties"]) == list(df.columns)
     assert named["properties"]["income"]["type"] == ["number", "null"]  # imputed
     assert named["properties"]["age"]["type"] == "number"  # reaches the model un-imputed

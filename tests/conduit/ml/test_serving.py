@@ -96,14 +96,20 @@ def test_an_empty_body_is_a_missing_body(client):
     assert r.json()["error"]["detail"][0]["type"] == "missing"
 
 
+def test_a_probabilities_flag_that_is_no_boolean_is_422(client):
+    r = client.post("/predict/iris?probabilities=perhaps", json={"rows": [[1, 2, 3, 4]]})
+    assert r.status_code == 422 and r.json()["error"]["detail"][0]["type"] == "bool_parsing"
+
+
 def test_probabilities_from_a_regressor_is_422(iris):
     app = Conduit()
     app.predict("/predict/lin", LinearRegression().fit(*iris), name="lin")
     with TestClient(app) as c:
         r = c.post("/predict/lin?probabilities=1", json={"rows": [[1, 2, 3, 4]]})
         assert r.status_code == 422 and "does not give probabilities" in r.text
-        bad_flag = c.post("/predict/lin?probabilities=perhaps", json={"rows": [[1, 2, 3, 4]]})
-        assert bad_flag.status_code == 422 and bad_flag.json()["error"]["detail"][0]["type"] == "bool_parsing"
+        assert r.json()["error"]["detail"][0]["loc"] == ["query", "probabilities"]
+        operation = c.get("/openapi.json").json()["paths"]["/predict/lin"]["post"]
+        assert [p["name"] for p in operation["parameters"]] == ["version"]  # no ?probabilities= to offer
         assert c.post("/predict/lin", json={"rows": [[1, 2, 3, 4]]}).status_code == 200
 
 

@@ -12,7 +12,11 @@ import pytest
 
 from conduit.testing import LiveServer
 
-EXAMPLE_APPS = ["examples.rest_api:app", "examples.hello:app"]
+#: Every example app that serves an OpenAPI document (the MCP examples speak JSON-RPC,
+#: not a documented HTTP API; the models of ensemble_api and demo are fitted at import).
+EXAMPLE_APPS = ["examples.rest_api:app", "examples.hello:app", "examples.rag_app:app",
+                "examples.ensemble_api:app", "examples.streaming_service:app", "examples.demo:app",
+                "examples.chat_rooms:app"]
 
 
 @pytest.mark.slow

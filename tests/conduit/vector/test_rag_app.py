@@ -55,19 +55,21 @@ BAD = [  # (path, body, loc, type): binding refuses the shape, the store what on
     ("/collections/v/vectors", {"vectors": [[1, 2, 3]]}, ["body", "ids"], "missing"),
     ("/collections/v/search", {"vector": [1, 2], "k": 1}, ["body", "vector"], "value_error"),
     ("/collections/v/search", {"vectors": [[1, 2]], "k": 1}, ["body", "vectors"], "value_error"),
-    ("/collections/v/search", {"vector": [1, 2, 3], "k": 0}, ["body", "k"], "greater_than_equal"),
-    ("/collections/v/search", {"vector": [1, 2, 3], "k": "two"}, ["body", "k"], None),
+    # the search body is one query or a batch (a union): binding reports which one failed
+    ("/collections/v/search", {"vector": [1, 2, 3], "k": 0}, ["body"], None),
+    ("/collections/v/search", {"vector": [1, 2, 3], "k": "two"}, ["body"], None),
     ("/collections/v/search", {"vector": [1, 2, 3], "k": 1, "filter": {"g": {"$gt": "x"}}}, ["body", "filter"],
      "value_error"),
     ("/collections/v/search", {"vector": [1, 2, 3], "k": 1, "filter": {"$bogus": 1}}, ["body", "filter"],
      "value_error"),
-    ("/collections/v/search", {"vector": [1, 2, 3], "k": 1, "filter": "g=1"}, ["body", "filter"], None),
-    ("/collections/v/search", {"k": 1}, ["body", "vector"], "missing"),
-    ("/collections", {"name": "w", "dim": 3, "metric": "hamming"}, ["body", "metric"], "value_error"),
+    ("/collections/v/search", {"vector": [1, 2, 3], "k": 1, "filter": "g=1"}, ["body"], None),
+    ("/collections/v/search", {"k": 1}, ["body"], None),
+    ("/collections", {"name": "w", "dim": 3, "metric": "hamming"}, ["body", "metric"], "enum"),
     ("/collections", {"name": "w", "dim": -1}, ["body", "dim"], "greater_than_equal"),
     ("/collections", {"name": "w", "dim": 10 ** 9}, ["body", "dim"], "less_than_equal"),
-    ("/collections", {"name": "v", "dim": 3}, ["body", "name"], "value_error"),
-    ("/ask", {"question": ""}, ["body", "question"], "value_error"),
+    ("/collections/v/vectors", {"ids": [], "vectors": []}, ["body", "ids"], None),
+    ("/ask", {"question": " "}, ["body", "question"], None),
+    ("/ask", {"question": "x", "filter": {"$bogus": 1}}, ["body", "filter"], "value_error"),
     ("/ask", {"question": "x", "k": -1}, ["body", "k"], "greater_than_equal"),
     ("/documents", {"texts": "not a list"}, ["body", "texts"], None),
 ]
@@ -75,16 +77,23 @@ BAD = [  # (path, body, loc, type): binding refuses the shape, the store what on
 
 @pytest.mark.parametrize("path, body, loc, type", BAD)
 def test_bad_input_is_422_naming_the_field(client, entries_of, path, body, loc, type):
-    (entry,) = entries_of(client.post(path, json=body))
+    entry = entries_of(client.post(path, json=body))[0]
     assert entry["loc"] == loc
     if type is not None:  # None: a binding type code, which issue 12's type layer renames
         assert entry["type"] == type
     assert client.get("/collections/v").json()["size"] == 3  # nothing changed
 
 
-def test_unknown_collection_is_404(client):
+def test_unknown_collection_is_404_and_a_taken_name_409(client):
     r = client.post("/collections/nope/search", json={"vector": [1, 2, 3]})
     assert r.status_code == 404 and "nope" in r.json()["error"]["detail"]
+    r = client.post("/collections", json={"name": "v", "dim": 3})
+    assert r.status_code == 409 and "already exists" in r.json()["error"]["detail"]
+
+
+def test_store_refusals_of_a_query_parameter_name_it(client, entries_of):
+    (entry,) = entries_of(client.get("/search", params={"q": "x", "k": 0}))
+    assert entry["loc"] == ["query", "k"]
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b'{"vector": [NaN, 1, 2], "k": 1}',
