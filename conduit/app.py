@@ -18,8 +18,10 @@ from .binding import build_endpoint
 from .exceptions import HTTPError, MethodNotAllowed, NotFound, error_response
 from .http.files import FileNotServable
 from .http.request import ClientDisconnect, InvalidJSON, Request
-from .http.response import JSONResponse, PlainTextResponse, Response
-from .routing.decorators import RouteDecorators
+from .http.request_id import request_id_of
+from .http.response import JSONResponse, Response
+from .http.returns import to_response
+from .routing.decorators import RouteDecorators, check_route_path
 from .routing.router import Route, Router
 
 logger = logging.getLogger("conduit.error")
@@ -27,57 +29,6 @@ logger = logging.getLogger("conduit.error")
 Handler = Callable[[Request], Awaitable[Response]]
 #: A middleware wraps the next handler and returns a new one (no ``call_next``).
 Middleware = Callable[[Handler], Handler]
-
-
-def to_response(value: Any) -> Response:
-    """Map a handler's return value to a Response (see the README's table).
-
-    A tuple is never a JSON array: as in Flask it is ``(body, status)``,
-    ``(body, headers)`` or ``(body, status, headers)``, where ``body`` is any other
-    return value, ``status`` an int and ``headers`` a dict or a list of pairs (added to
-    the body's own); None in either place means "not given". Return a list for a JSON array.
-    """
-    if isinstance(value, Response):
-        return value
-    if isinstance(value, tuple):
-        return _tuple_response(value)
-    if isinstance(value, str):
-        return PlainTextResponse(value)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return Response(bytes(value), media_type="application/octet-stream")
-    if value is None:
-        return Response(b"", status_code=204)
-    return JSONResponse(value)
-
-
-def _tuple_response(value: tuple) -> Response:
-    if len(value) == 3:
-        body, status, headers = value
-    elif len(value) == 2 and isinstance(value[1], (dict, list)):
-        (body, headers), status = value, None
-    elif len(value) == 2:
-        (body, status), headers = value, None
-    else:
-        raise TypeError(f"a handler returned a tuple of {len(value)} items; a tuple means (body, status), "
-                        "(body, headers) or (body, status, headers) (return a list for a JSON array)")
-    if isinstance(body, tuple):
-        raise TypeError("the body of a (body, status[, headers]) tuple cannot itself be a tuple")
-    if status is not None and (isinstance(status, bool) or not isinstance(status, int)
-                               or not 100 <= status <= 599):
-        raise TypeError(f"the status in a (body, status[, headers]) tuple must be an int from 100 to 599, "
-                        f"got {status!r}")
-    response = to_response(body)
-    if status is not None:
-        response.status_code = status  # the codec frames it (no body for 1xx, 204, 304)
-    if headers is not None:
-        try:
-            pairs = list(headers.items()) if isinstance(headers, dict) else [(k, v) for k, v in headers]
-        except (TypeError, ValueError):
-            raise TypeError(f"the headers in a (body, status, headers) tuple must be a dict or a list of "
-                            f"(name, value) pairs, got {headers!r}") from None
-        for name, val in pairs:
-            response.set_header(str(name), str(val))
-    return response
 
 
 def resolve_middleware(middleware: Any, args: tuple = (), options: dict[str, Any] | None = None) -> Middleware:
@@ -204,6 +155,8 @@ class Conduit(RouteDecorators):
 
     def websocket(self, path: str, **options: Any):
         """Register a WebSocket handler; it gets a :class:`~conduit.WebSocket` (by annotation)."""
+        check_route_path(path, "app.websocket")
+
         def decorator(handler):
             from .server.websocket import WEBSOCKET
 
@@ -245,7 +198,7 @@ class Conduit(RouteDecorators):
         """Serve ``path`` and everything below it with ``target`` (StaticFiles, a Conduit app)."""
         from .mounting import mount
 
-        mount(self, path, target, name=name)
+        mount(self, path, target, name=name, sub_app=isinstance(target, Conduit))
 
     def statistics(self) -> Any:
         """Per route and method: count, errors, latency percentiles, bytes, share (a frozen
@@ -300,6 +253,10 @@ class Conduit(RouteDecorators):
 
     def exception_handler(self, key: type[BaseException] | int):
         """Register ``fn(request, exc) -> Response`` for an exception type or a status code."""
+        if not (isinstance(key, int) or (isinstance(key, type) and issubclass(key, BaseException))):
+            raise TypeError(f"@app.exception_handler needs an exception class or a status code: write "
+                            f"@app.exception_handler(ValueError) or @app.exception_handler(404), got {key!r}")
+
         def decorator(fn):
             self.exception_handlers[key] = fn
             return fn
@@ -448,14 +405,6 @@ class Conduit(RouteDecorators):
         if isinstance(exc, HTTPError):
             return self.exception_handlers.get(exc.status_code)
         return self.exception_handlers.get(500)
-
-
-def request_id_of(request: Request) -> str | None:
-    """The request id set by the request-id middleware, else the client's header."""
-    state = request._state
-    if state is not None and getattr(state, "request_id", None):
-        return state.request_id
-    return request.headers.get("x-request-id")
 
 
 def _wrap_route(endpoint, middleware: list[Middleware]):

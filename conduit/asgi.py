@@ -27,6 +27,7 @@ import trio
 from .http.datastructures import Headers
 from .http.request import ClientDisconnect, Request
 from .http.response import Response, StreamingResponse
+from .loop_thread import app_loop  # the same loop-in-a-thread the TestClient uses
 
 logger = logging.getLogger("conduit.asgi")
 
@@ -126,8 +127,6 @@ class ASGIFace:
     def _start_loop(self) -> None:
         if self._loop is not None:
             return
-        from .testing import app_loop  # the same loop-in-a-thread the TestClient uses
-
         self._loop = app_loop(self.app)
 
     def _stop_loop(self) -> None:

@@ -87,6 +87,42 @@ def _print_routes(app) -> int:
     return 0
 
 
+def _check_routes(target: str, as_json: bool = False) -> int:
+    """``conduit routes TARGET --check [--json]``: the table, then the findings; 1 if any error.
+
+    The analysis is :func:`conduit.routing.checks.check_app`; this is its printing.
+    """
+    import json
+    from dataclasses import asdict
+
+    from .routing.checks import check_app
+    from .routing.router import RouteError
+
+    try:
+        app = load_target(target)
+    except RouteError as exc:
+        if as_json:
+            print(json.dumps({"routes": [], "findings": [{"level": "error", "route": "", "message": str(exc)}],
+                              "errors": 1, "warnings": 0}, indent=2))
+        else:
+            print(f"error: {exc}")
+        return 1
+    findings = check_app(app)
+    errors = sum(f.level == "error" for f in findings)
+    if as_json:
+        print(json.dumps({"routes": routes_json(app),
+                          "findings": [asdict(f) for f in findings],
+                          "errors": errors, "warnings": len(findings) - errors}, indent=2))
+        return 1 if errors else 0
+    _print_routes(app)
+    print()
+    for finding in findings:
+        print(finding)
+    warnings = len(findings) - errors
+    print(f"{errors} error(s), {warnings} warning(s)")
+    return 1 if errors else 0
+
+
 _OPERATIONS = ("max_memory", "max_memory_hard", "max_concurrency", "concurrency_queue", "queue_timeout",
                "latency_target", "max_requests", "max_requests_jitter", "worker_timeout")
 
@@ -168,11 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.stats:
             from .observability.report import main_stats
 
-            return main_stats(args.target, args.stats, as_json=args.json)
+            return main_stats(load_target(args.target), args.stats, as_json=args.json)
         if args.check:
-            from .binding.checks import main_check
-
-            return main_check(args.target, as_json=args.json)
+            return _check_routes(args.target, as_json=args.json)
         if args.json:
             import json
 

@@ -43,12 +43,15 @@ def _sub_app_server(parent: Any, sub: Any, prefix: str):
     return serve, ALL_METHODS
 
 
-def mount(app: Any, path: str, target: Any, *, name: str | None = None) -> None:
-    """Route ``path`` and everything below it to ``target`` (see the module docstring)."""
-    from .app import Conduit
+def mount(app: Any, path: str, target: Any, *, name: str | None = None, sub_app: bool = False) -> None:
+    """Route ``path`` and everything below it to ``target`` (see the module docstring).
 
+    ``sub_app`` says that ``target`` is a :class:`~conduit.Conduit` app: the caller
+    (``Conduit.mount``) knows its own class, so this module need not import the app
+    that imports it.
+    """
     prefix = _normalise(path)
-    if isinstance(target, Conduit):
+    if sub_app:
         serve, methods = _sub_app_server(app, target, prefix)
     elif callable(getattr(target, "serve", None)):
         serve, methods = target.serve, tuple(getattr(target, "methods", ALL_METHODS))

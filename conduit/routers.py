@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import quote
 
-from conduit_kernels.route_table import ParamKind, parse_pattern
+from conduit_kernels.route_table import ParamKind
 
 from .routing.decorators import RouteDecorators
 
@@ -40,6 +40,8 @@ class APIRouter(RouteDecorators):
     ... async def get_user(id: int):
     ...     return {"id": id}
     """
+
+    decorator_owner = "router"
 
     def __init__(self, *, prefix: str = "", tags: list[str] | None = None,
                  dependencies: list[Any] | None = None, middleware: list[Any] | None = None):
@@ -84,13 +86,15 @@ class NoMatchFound(LookupError):
 def url_path_for(routes: list[Any], name: str, **params: Any) -> str:
     """The path of the route called ``name`` (its ``name=`` or the handler's ``__name__``).
 
-    >>> from types import SimpleNamespace as R
-    >>> url_path_for([R(name="user", handler=None, pattern="/users/{id:int}")], "user", id=7)
+    >>> from conduit.routing import Router
+    >>> router = Router()
+    >>> _ = router.add("/users/{id:int}", ["GET"], lambda id: id, name="user")
+    >>> url_path_for(router.routes, "user", id=7)
     '/users/7'
     """
     for route in routes:
         if route.name == name or getattr(route.handler, "__name__", None) == name:
-            segments = parse_pattern(route.pattern)
+            segments = route.segments
             wanted = {s.text for s in segments if s.kind != ParamKind.STATIC}
             if wanted != set(params):
                 continue

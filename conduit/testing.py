@@ -14,57 +14,7 @@ import trio
 from .http.datastructures import Headers
 from .http.request import Request
 from .http.response import StreamingResponse
-
-
-class _TrioThread:
-    """A trio loop in a daemon thread that runs ``main(ready)`` until stopped."""
-
-    def __init__(self, main):
-        self._main = main
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self.token: trio.lowlevel.TrioToken | None = None
-        self.value: Any = None
-        self._scope: trio.CancelScope | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True, name="conduit-test-loop")
-
-    def _run(self) -> None:
-        async def root():
-            self.token = trio.lowlevel.current_trio_token()
-            with trio.CancelScope() as scope:
-                self._scope = scope
-                await self._main(self)
-        try:
-            trio.run(root)
-        except BaseException as exc:  # reported to the starting thread
-            self._error = exc
-        finally:
-            self._ready.set()
-
-    def started(self, value: Any = None) -> None:
-        self.value = value
-        self._ready.set()
-
-    def start(self, timeout: float = 120) -> Any:
-        self._thread.start()
-        if not self._ready.wait(timeout):
-            raise TimeoutError("the app did not start in time")
-        if self._error is not None:
-            raise RuntimeError(f"the app failed to start: {self._error!r}") from self._error
-        return self.value
-
-    def call(self, async_fn, *args):
-        return trio.from_thread.run(async_fn, *args, trio_token=self.token)
-
-    def stop(self, timeout: float = 60) -> None:
-        if self._thread.is_alive() and self.token is not None:
-            try:
-                trio.from_thread.run_sync(self._scope.cancel, trio_token=self.token)
-            except trio.RunFinishedError:
-                pass
-        self._thread.join(timeout)
-        if self._error is not None and not isinstance(self._error, trio.Cancelled):
-            raise self._error
+from .loop_thread import LoopThread, app_loop
 
 
 def _transport_class():
@@ -75,7 +25,7 @@ def _transport_class():
 
         def __init__(self, app, start, client: tuple[str, int]):
             self.app = app
-            self.start = start  # () -> the running _TrioThread, started on first use
+            self.start = start  # () -> the running LoopThread, started on first use
             self.client = client
 
         def handle_request(self, request: "httpx.Request") -> "httpx.Response":
@@ -119,23 +69,6 @@ def _transport_class():
     return AppTransport
 
 
-def app_loop(app) -> _TrioThread:
-    """Start ``app`` (warm-ups, startup hooks) on its own trio loop in a thread; ``stop()`` shuts it down."""
-
-    async def main(loop: _TrioThread):
-        await app.startup()
-        loop.started()
-        try:
-            await trio.sleep_forever()
-        finally:
-            with trio.CancelScope(shield=True):
-                await app.shutdown()
-
-    loop = _TrioThread(main)
-    loop.start()
-    return loop
-
-
 def TestClient(app, base_url: str = "http://testserver", client: tuple[str, int] = ("testclient", 50000),
                **httpx_options: Any):
     """An ``httpx.Client`` wired to ``app`` in-process (no sockets).
@@ -150,10 +83,10 @@ def TestClient(app, base_url: str = "http://testserver", client: tuple[str, int]
     import httpx
 
     class _Client(httpx.Client):
-        _loop: _TrioThread | None = None
+        _loop: LoopThread | None = None
         _loop_lock = threading.Lock()
 
-        def _start_app(self) -> _TrioThread:
+        def _start_app(self) -> LoopThread:
             with self._loop_lock:
                 if self._loop is None:
                     self._loop = app_loop(app)  # raises if startup fails; the next request tries again
@@ -210,7 +143,7 @@ class LiveServer:
         self.host = host
         self.options = server_options
         self.port: int | None = None
-        self._loop: _TrioThread | None = None
+        self._loop: LoopThread | None = None
 
     @property
     def url(self) -> str:
@@ -219,13 +152,13 @@ class LiveServer:
     def __enter__(self) -> "LiveServer":
         from .server import serve
 
-        async def main(loop: _TrioThread):
+        async def main(loop: LoopThread):
             async with trio.open_nursery() as nursery:
                 port = await nursery.start(lambda task_status: serve(
                     self.app, self.host, 0, task_status=task_status, **self.options))
                 loop.started(port)
 
-        self._loop = _TrioThread(main)
+        self._loop = LoopThread(main)
         self.port = self._loop.start()
         return self
 

@@ -7,7 +7,6 @@ app calls from ``add_route``; the markers are the public API::
     signature.py   analyse(handler, route) -> Plan  (where each parameter comes from)
     convert.py     str -> value converters, JSON validators, constraints (built once)
     endpoint.py    Plan -> endpoint(request): extract, validate, inject, call
-    checks.py      static route analysis for ``conduit routes --check``
 """
 
 from .endpoint import build_endpoint

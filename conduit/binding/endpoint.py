@@ -20,6 +20,7 @@ from .._json import loads_body
 from ..exceptions import UnsupportedMediaType, ValidationError
 from ..http.request import Request
 from ..http.response import Response
+from ..http.returns import to_response
 from ..routing.router import Route, RouteError
 from .convert import INVALID, Invalid
 from ..background import tasks_of
@@ -355,8 +356,6 @@ def build_endpoint(route: Route) -> Callable[[Request], Any]:
 
     if status_code is None:
         return endpoint
-
-    from ..app import to_response
 
     async def with_status(request: Request) -> Any:
         result = await endpoint(request)

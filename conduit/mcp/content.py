@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 from conduit._json import dumps as json_dumps
-from conduit.mcp.schema import to_jsonable
+from conduit.mcp.jsonable import to_jsonable
 
 __all__ = [
     "Content", "TextContent", "ImageContent", "AudioContent", "EmbeddedResource", "ResourceLink",

@@ -7,7 +7,6 @@ server lacks answers -32601, as if it did not exist (the server did not advertis
 
 from __future__ import annotations
 
-import base64
 import functools
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from conduit.mcp.content import prompt_messages, resource_contents, tool_result
 from conduit.mcp.context import LOG_LEVELS, Context, InputRequired
 from conduit.mcp.eras import META_SUBSCRIPTION_ID, SUPPORTED_VERSIONS
 from conduit.mcp.jsonrpc import RESOURCE_NOT_FOUND, MCPError, InvalidParams, notification_message
+from conduit.mcp.paging import page as _page
 from conduit.mcp.schema import SchemaError
 from conduit.mcp.auth import check_scopes
 from conduit.mcp.task_runner import HANDSHAKE_TASK_METHODS, MODERN_TASK_METHODS
@@ -36,27 +36,6 @@ async def _invoke(fn: Any, is_async: bool, in_thread: bool, kwargs: dict[str, An
     if in_thread:
         return await trio.to_thread.run_sync(functools.partial(fn, **kwargs))
     return fn(**kwargs)
-
-
-# ---------------------------------------------------------------- pagination
-def _page(call: Call, items: list[dict[str, Any]], key: str) -> dict[str, Any]:
-    """Slice ``items`` at the opaque cursor; an unknown cursor is -32602 (pagination spec)."""
-    size = call.server.page_size
-    cursor = call.params.get("cursor")
-    start = 0
-    if cursor is not None:
-        try:
-            raw = base64.urlsafe_b64decode(cursor.encode("ascii") + b"=" * (-len(cursor) % 4)).decode()
-            prefix, _, offset = raw.partition(":")
-            if prefix != "c" or not offset.isdigit():
-                raise ValueError
-            start = int(offset)
-        except (ValueError, AttributeError, UnicodeError):
-            raise InvalidParams("Invalid cursor") from None
-    result: dict[str, Any] = {key: items[start:start + size]}
-    if start + size < len(items):
-        result["nextCursor"] = base64.urlsafe_b64encode(f"c:{start + size}".encode()).decode().rstrip("=")
-    return result
 
 
 # ---------------------------------------------------------------- lifecycle / utilities

@@ -29,6 +29,7 @@ import trio
 
 from conduit.http.request import ClientDisconnect, Request
 from conduit.http.response import EventSourceResponse, JSONResponse, Response
+from conduit.mcp.guarded import guarded
 from conduit.mcp.eras import LATEST_HANDSHAKE, SUPPORTED_VERSIONS, is_modern_request
 from conduit.mcp.jsonrpc import (
     MCPError, classify, dumps, error_reply, parse,
@@ -224,7 +225,7 @@ class MCPEndpoint:
                     pass
                 send_channel.close()
 
-        trio.lowlevel.spawn_system_task(_guard, run)
+        trio.lowlevel.spawn_system_task(guarded, run)
         first = await receive_channel.receive()
         if first is None or (first.get("id") == request_id and ("result" in first or "error" in first)):
             receive_channel.close()
@@ -347,13 +348,6 @@ def _may_emit(server: Any, message: dict[str, Any]) -> bool:
         return True
     # tasks/result (2025-11-25) carries the task's own requests to the client on its stream.
     return method in ("subscriptions/listen", "tasks/result")
-
-
-async def _guard(fn: Callable[[], Awaitable[None]]) -> None:
-    try:
-        await fn()
-    except Exception:  # never let a request crash the trio run (system task)
-        log.exception("MCP request task failed")
 
 
 def mount(app: Any, path: str, server: Any, *, legacy_sse: bool = False, legacy_sse_path: str = "/sse",

@@ -16,7 +16,7 @@ import trio
 from conduit.http.request import Request
 from conduit.http.response import EventSourceResponse, Response
 from conduit.mcp.jsonrpc import MCPError, dumps, error_message, parse
-from conduit.mcp.http import _guard
+from conduit.mcp.guarded import guarded
 from conduit.mcp.protocol import Connection
 
 __all__ = ["mount_legacy"]
@@ -78,8 +78,8 @@ def mount_legacy(app: Any, sse_path: str, messages_path: str, endpoint: Any) -> 
                 pass
 
         # A system task's exception ends the whole trio run (the HTTP server process):
-        # _guard logs it instead, so one bad message costs nothing but its own answer.
-        trio.lowlevel.spawn_system_task(_guard, run)
+        # guarded() logs it instead, so one bad message costs nothing but its own answer.
+        trio.lowlevel.spawn_system_task(guarded, run)
         return Response(b"Accepted", 202)
 
     app.add_route(sse_path, open_stream, ["GET"])

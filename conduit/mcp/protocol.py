@@ -89,6 +89,17 @@ class Call:
             self.client_info = connection.client_info
             self.log_level = connection.log_level
 
+    def with_send(self, send: Send) -> Call:
+        """The same request answering through ``send`` (a task's surface), its state shared.
+
+        The task runner builds its calls here rather than importing this module, which
+        dispatches into it.
+        """
+        other = Call(self.connection, self.request_id, self.method, self.params, send, self.modern)
+        other.principal = self.principal
+        other.state = self.state  # ctx.state gathered in earlier input rounds stays visible
+        return other
+
     @property
     def server(self) -> Any:
         return self.connection.server

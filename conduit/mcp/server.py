@@ -14,6 +14,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from conduit.mcp.guarded import guarded
 from conduit.mcp.params import header_params
 from conduit.mcp.request_state import StateSigner
 from conduit.mcp.task_runner import TASK_SUPPORT, TaskManager
@@ -191,7 +192,8 @@ class MCPServer:
         self._emit("notifications/resources/updated", {"uri": uri})
 
     # ------------------------------------------------------------ tools
-    def tool(self, name: str | None = None, *, title: str | None = None, description: str | None = None,
+    def tool(self, name: str | Callable[..., Any] | None = None, *, title: str | None = None,
+             description: str | None = None,
              annotations: ToolAnnotations | dict[str, Any] | None = None,
              input_schema: dict[str, Any] | None = None, output_schema: dict[str, Any] | None = None,
              meta: dict[str, Any] | None = None, read_only: bool | None = None,
@@ -204,7 +206,13 @@ class MCPServer:
         (:mod:`conduit.mcp.task_runner`); with ``task_start="explicit"`` the call stays a plain
         request (input rounds included) until the tool awaits ``ctx.begin_task()``. ``scopes``
         are the OAuth scopes a caller's access token must carry (:mod:`conduit.mcp.auth`).
+
+        ``@mcp.tool`` without parentheses registers the function under its own name, as
+        ``@mcp.tool()`` does.
         """
+        if callable(name) and not isinstance(name, str):  # @mcp.tool, bare: name is the function
+            return self.tool()(name)
+
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
             self.add_tool(fn, name=name, title=title, description=description, annotations=annotations,
                           input_schema=input_schema, output_schema=output_schema, meta=meta,
@@ -276,6 +284,8 @@ class MCPServer:
         ``cache_ttl_ms``/``cache_scope`` override the server's caching hints on this
         resource's 2026-07-28 ``resources/read`` results.
         """
+        _check_called(uri, "mcp.resource", "a URI: write @mcp.resource('data://items')")
+
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
             self.add_resource(fn, uri, name=name, title=title, description=description, mime_type=mime_type,
                               annotations=annotations, size=size, meta=meta, cache_ttl_ms=cache_ttl_ms,
@@ -321,9 +331,15 @@ class MCPServer:
             self._emit("notifications/resources/list_changed", {})
 
     # ------------------------------------------------------------ prompts
-    def prompt(self, name: str | None = None, *, title: str | None = None,
+    def prompt(self, name: str | Callable[..., Any] | None = None, *, title: str | None = None,
                description: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Register a prompt; its string parameters become the prompt's arguments."""
+        """Register a prompt; its string parameters become the prompt's arguments.
+
+        ``@mcp.prompt`` without parentheses registers the function under its own name.
+        """
+        if callable(name) and not isinstance(name, str):  # @mcp.prompt, bare: name is the function
+            return self.prompt()(name)
+
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
             self.add_prompt(fn, name=name, title=title, description=description)
             return fn
@@ -391,7 +407,7 @@ class MCPServer:
         import trio
 
         for fn in self.background_tasks:
-            (start_soon or trio.lowlevel.spawn_system_task)(_guarded, fn)
+            (start_soon or trio.lowlevel.spawn_system_task)(guarded, fn, f"background task {fn!r}")
 
     # ------------------------------------------------------------ running
     def run_stdio(self) -> None:
@@ -404,13 +420,11 @@ class MCPServer:
         await serve_stdio(self)
 
 
-async def _guarded(fn: Callable[[], Any]) -> None:
-    import logging
-
-    try:
-        await fn()
-    except Exception:  # a failing background task must not take the server down
-        logging.getLogger("conduit.mcp").exception("MCP background task %r failed", fn)
+def _check_called(first: Any, decorator: str, needs: str) -> None:
+    """Refuse a decorator used bare (``@mcp.resource``): it would register nothing, silently."""
+    if callable(first) and not isinstance(first, str):
+        raise TypeError(f"@{decorator} needs {needs} (with parentheses), not @{decorator} alone above "
+                        f"{getattr(first, '__name__', repr(first))}(), which would register nothing")
 
 
 def _check_cache(where: str, ttl_ms: int | None, scope: str | None) -> None:

@@ -34,6 +34,7 @@ from conduit.mcp.jsonrpc import (
     INTERNAL_ERROR, InternalError, InvalidParams, InvalidRequest, MCPError, MethodNotFound, MISSING_CLIENT_CAPABILITY,
     notification_message,
 )
+from conduit.mcp.paging import page
 from conduit.mcp.tasks import (
     CANCELLED, COMPLETED, FAILED, INPUT_REQUIRED, RELATED_TASK_META, TASKS_EXTENSION, WORKING, TaskRecord, TaskTable,
 )
@@ -213,8 +214,6 @@ class TaskManager:
         return task_call
 
     def _task_call(self, call: Call, live: _Live) -> Call:
-        from conduit.mcp.protocol import Call as CallType
-
         if live.modern:
             async def send(message: dict[str, Any]) -> None:
                 return None  # SEP-2663: no progress or log messages on the task surface
@@ -226,9 +225,7 @@ class TaskManager:
                     if isinstance(meta, dict):
                         meta[RELATED_TASK_META] = {"taskId": live.record.task_id}
                 await self._side_send(live, message)
-        task_call = CallType(call.connection, call.request_id, call.method, call.params, send, call.modern)
-        task_call.principal = getattr(call, "principal", None)
-        task_call.state = call.state  # ctx.state gathered in earlier input rounds stays visible
+        task_call = call.with_send(send)
         task_call.task = (self, live)
         return task_call
 
@@ -419,9 +416,7 @@ class TaskManager:
         raise InvalidRequest(f"Task {record.task_id} was {record.status}", {"taskId": record.task_id})
 
     async def handshake_list(self, call: Call) -> dict[str, Any]:
-        from conduit.mcp.handlers import _page
-
-        return _page(call, [r.wire_handshake() for r in self.table.owned_by(_owner(call))], "tasks")
+        return page(call, [r.wire_handshake() for r in self.table.owned_by(_owner(call))], "tasks")
 
     async def handshake_cancel(self, call: Call) -> dict[str, Any]:
         record = self._record(call)

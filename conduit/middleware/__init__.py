@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._base import add_vary, before_request, after_response, respond
+from .base import add_vary, before_request, after_response, respond
 from .access_log import AccessLog
 from .auth import APIKeyAuth, load_api_keys
 from .cors import CORS

@@ -15,7 +15,7 @@ import orjson
 
 from ..http.request import Request
 from ..http.response import Response, StreamingResponse
-from ._base import Handler, respond
+from .base import Handler, respond
 
 
 class AccessLog:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from ..exceptions import Forbidden, Unauthorized
 from ..http.request import Request
 from ..http.response import Response
-from ._base import Handler
+from .base import Handler
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from ..exceptions import error_response
 from ..http.request import Request
 from ..http.response import Response
-from ._base import Handler, add_vary, respond
+from .base import Handler, add_vary, respond
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "POST"})
 _PREFLIGHT_VARY = ("Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers")

@@ -16,7 +16,7 @@ import trio
 
 from ..http.request import Request
 from ..http.response import Response, StreamingResponse
-from ._base import Handler, add_vary, respond
+from .base import Handler, add_vary, respond
 
 _COMPRESSIBLE_PREFIXES = ("text/", "application/json", "application/javascript", "application/xml",
                           "application/x-ndjson", "image/svg+xml", "application/problem+json")

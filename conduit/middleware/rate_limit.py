@@ -33,8 +33,9 @@ import trio
 
 from ..exceptions import error_response
 from ..http.request import Request
+from ..http.request_id import request_id_of
 from ..http.response import Response
-from ._base import Handler
+from .base import Handler
 
 logger = logging.getLogger("conduit.ratelimit")
 
@@ -228,7 +229,7 @@ class RateLimit:
             if not decision.allowed:
                 retry = max(1, math.ceil(decision.retry_after))
                 response = error_response(429, f"rate limit exceeded, retry in {retry} s",
-                                          _request_id(request))
+                                          request_id_of(request))
                 response.headers.append(("retry-after", str(retry)))
                 response.headers.extend(self._headers(decision))
                 return response
@@ -237,9 +238,3 @@ class RateLimit:
                 response.headers.extend(self._headers(decision))
             return response
         return rate_limit
-
-
-def _request_id(request: Request) -> str | None:
-    from ..app import request_id_of
-
-    return request_id_of(request)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from ..http.request import Request
 from ..http.response import Response
-from ._base import Handler, respond
+from .base import Handler, respond
 
 # Ids end up in logs: accept only short, printable, unambiguous tokens.
 _SAFE = re.compile(r"[A-Za-z0-9._:\-]{1,128}")

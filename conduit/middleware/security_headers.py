@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..http.request import Request
 from ..http.response import Response
-from ._base import Handler, respond
+from .base import Handler, respond
 
 
 class SecurityHeaders:

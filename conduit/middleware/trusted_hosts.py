@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from ..exceptions import error_response
 from ..http.request import Request
 from ..http.response import Response
-from ._base import Handler
+from .base import Handler
 
 
 def _host_name(value: str) -> str:

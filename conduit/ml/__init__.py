@@ -10,9 +10,12 @@ stays light. Modules:
 - ``convert``     fitted estimator -> kernel arrays (``Plan``)
 - ``boosters``    LightGBM / XGBoost boosters -> tree-kernel arrays; their model files
 - ``preprocess``  fitted transformers (ColumnTransformer, encoders, PCA, ...) -> compiled steps
-- ``compiler``    ``compile(estimator)`` -> ``CompiledModel``
+- ``plan``        what a converter returns (``Plan``), ``Unsupported``
+- ``model``       ``CompiledModel``, the object that stands in for an estimator
+- ``compiler``    ``compile(estimator)`` -> ``CompiledModel``; ``VotingEnsemble``
 - ``staged``      pipelines compiled stage by stage (``StagedModel``)
-- ``ensemble``    ``VotingEnsemble``, voting/stacking compilation
+- ``ensemble``    voting (``vote``) and stacking over compiled members
+- ``errors``      ``ModelLoadError`` (a model file that cannot be loaded)
 - ``loading``     model files read once, sha256-pinned on the bytes that are loaded
 - ``warmup``      every ML kernel loaded with the app's warm-up
 - ``fallback``    when a predict route answers from its fallback model
@@ -31,11 +34,11 @@ from typing import Any
 
 _EXPORTS = {
     "compile": "compiler",
-    "CompiledModel": "compiler",
+    "CompiledModel": "model",
     "InvalidInput": "validation",
-    "VotingEnsemble": "ensemble",
+    "VotingEnsemble": "compiler",
     "load_model": "loading",
-    "ModelLoadError": "loading",
+    "ModelLoadError": "errors",
     "OnnxModel": "onnx",
     "ModelRegistry": "registry",
     "ModelVersion": "registry",

@@ -20,7 +20,7 @@ from conduit_kernels import trees
 from conduit_kernels._links import LabelRule, Link
 from conduit_kernels.preprocessing import no_preprocessing
 
-from .convert import FOREST_KERNELS, Plan, Unsupported
+from .plan import FOREST_KERNELS, Plan, Unsupported
 
 __all__ = ["BOOSTER_CONVERTERS", "NATIVE_SUFFIXES", "lightgbm_booster", "load_booster", "xgboost_booster"]
 

@@ -10,7 +10,7 @@ anything it does not know, and the caller falls back to the estimator itself.
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable
 
 import numpy as np
 
@@ -18,40 +18,14 @@ from conduit_kernels import linear, naive_bayes, svm, trees
 from conduit_kernels._links import LabelRule, Link
 from conduit_kernels.preprocessing import affine_stage, no_preprocessing
 
+from .plan import FOREST_KERNELS, Plan, Unsupported
+
 __all__ = ["FOREST_KERNELS", "Plan", "Unsupported", "convert", "scaler_stages"]
-
-
-class Unsupported(Exception):
-    """This fitted estimator cannot be compiled; the message says why."""
-
-
-class Plan(NamedTuple):
-    """What a compiled model runs (see :mod:`conduit.ml.compile`).
-
-    ``scores`` / ``labels`` are (serial, parallel) kernel pairs called as
-    ``kernel(X, *args, link_or_rule)``.
-    """
-
-    kind: str
-    n_features: int
-    scores: tuple[Callable, Callable]
-    labels: tuple[Callable, Callable] | None
-    args: tuple
-    classes: np.ndarray | None = None
-    proba_link: int | None = None
-    label_rule: int = LabelRule.ARGMAX
-    decision: bool = False  # has decision_function (the IDENTITY link)
-    ravel: bool = False  # single-output regression / binary decision -> 1-D
-    n_outputs: int = 1
-    predict_link: int | None = None  # predict = this link's output (raw boosters), not the raw score
-    accepts_nan: bool | None = None  # known without probing the estimator (boosters)
 
 
 _LINEAR = ((linear.linear_scores, linear.linear_scores_parallel),
            (linear.linear_labels, linear.linear_labels_parallel))
-_FOREST = ((trees.forest_scores, trees.forest_scores_parallel),
-           (trees.forest_labels, trees.forest_labels_parallel))
-FOREST_KERNELS = _FOREST
+_FOREST = FOREST_KERNELS
 _SVM = ((svm.svm_scores, svm.svm_scores_parallel), (svm.svm_labels, svm.svm_labels_parallel))
 _NB = ((naive_bayes.gaussian_nb_scores,) * 2, (naive_bayes.gaussian_nb_labels,) * 2)
 

@@ -1,53 +1,47 @@
 """Ensembles over compiled models: voting, averaging, median, stacking.
 
-Owns :class:`VotingEnsemble` (any compiled members, combined by the
-``conduit_kernels.ensemble`` aggregation kernels) and the compilation of
-scikit-learn's ``VotingClassifier`` / ``VotingRegressor`` / ``StackingClassifier`` /
+Owns :func:`vote` (compiled members, combined by the ``conduit_kernels.ensemble``
+aggregation kernels; :func:`conduit.ml.VotingEnsemble` is its public face, which
+compiles the members first) and the compilation of scikit-learn's
+``VotingClassifier`` / ``VotingRegressor`` / ``StackingClassifier`` /
 ``StackingRegressor`` into such ensembles, equal in output to the estimators. Each
-member costs one kernel call (its own compiled path); aggregation is one more.
+member costs one kernel call (its own compiled path); aggregation is one more. The
+members are compiled by the ``compile_member`` function the caller hands in
+(:func:`conduit.ml.compiler.compile` itself), so this module does not import the
+compiler that dispatches to it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from conduit_kernels.ensemble import argmax_rows, hard_vote, mean_vote, median_vote, soft_vote
 
-from .compiler import CompiledModel, compile as compile_model
+from .model import CompiledModel
 
-__all__ = ["VOTING", "VotingEnsemble", "compile_ensemble", "stacking_features"]
+__all__ = ["VOTING", "compile_ensemble", "stacking_features", "vote"]
 
-#: Aggregation names accepted by :class:`VotingEnsemble`.
+#: Aggregation names accepted by :func:`vote` (and :func:`conduit.ml.VotingEnsemble`).
 VOTING = ("soft", "hard", "mean", "median")
 
+#: ``compile_member(estimator) -> CompiledModel`` (:func:`conduit.ml.compiler.compile`).
+CompileMember = Callable[[Any], CompiledModel]
 
-def VotingEnsemble(  # noqa: N802 - a factory that reads like a class
-    members: Sequence[Any],
+
+def vote(
+    models: Sequence[CompiledModel],
     *,
-    voting: str = "soft",
+    voting: str,
     weights: Sequence[float] | None = None,
     classes: Sequence[Any] | None = None,
     estimator: Any = None,
 ) -> CompiledModel:
-    """Combine compiled models (or fitted estimators, compiled here) into one model.
-
-    Parameters
-    ----------
-    members : models with the same feature count (classifiers: the same ``classes_``)
-    voting : ``"soft"`` (average probabilities), ``"hard"`` (majority of labels),
-        ``"mean"`` (weighted mean of regression outputs) or ``"median"``
-    weights : one per member (``None``: equal)
-    classes : output classes for ``soft`` / ``hard`` (default: the first member's)
-
-    Returns
-    -------
-    CompiledModel with ``predict`` (and ``predict_proba`` for soft voting).
-    """
-    if voting not in VOTING:
-        raise ValueError(f"voting must be one of {VOTING}, got {voting!r}")
-    models = [compile_model(m) for m in members]
+    """Combine compiled ``models`` into one; ``voting`` is one of :data:`VOTING`, checked by
+    the callers (:func:`conduit.ml.VotingEnsemble`, before it compiles anything; scikit-learn's
+    own ``voting``). See :func:`conduit.ml.VotingEnsemble` for the parameters."""
+    models = list(models)
     if not models:
         raise ValueError("an ensemble needs at least one member")
     n_features = {m.n_features_in_ for m in models}
@@ -108,7 +102,7 @@ def VotingEnsemble(  # noqa: N802 - a factory that reads like a class
         else:
             methods["predict"] = lambda X: median_vote(stacked_predictions(X))
     return CompiledModel.assemble(
-        estimator if estimator is not None else members,
+        estimator if estimator is not None else models,
         kind=f"voting:{voting}",
         n_features=n_features.pop(),
         classes=out_classes,
@@ -136,16 +130,16 @@ def stacking_features(
     return features
 
 
-def _stacking(est: Any) -> CompiledModel:
+def _stacking(est: Any, compile_member: CompileMember) -> CompiledModel:
     pairs = [(e, m) for e, m in zip(est.estimators_, est.stack_method_) if e != "drop"]
-    members = [compile_model(e) for e, _ in pairs]
+    members = [compile_member(e) for e, _ in pairs]
     classifier = hasattr(est, "classes_")
     if classifier and isinstance(est._label_encoder, list):
         raise TypeError("multi-label stacking is not compiled")
     features = stacking_features(
         members, [m for _, m in pairs], len(est.classes_) if classifier else None, est.passthrough
     )
-    final = compile_model(est.final_estimator_)
+    final = compile_member(est.final_estimator_)
     methods: dict[str, Any] = {}
     if classifier:
         classes = est.classes_
@@ -167,22 +161,25 @@ def _stacking(est: Any) -> CompiledModel:
     )
 
 
-def compile_ensemble(est: Any) -> CompiledModel | None:
-    """Compile a scikit-learn voting or stacking ensemble; ``None`` for anything else."""
+def compile_ensemble(est: Any, compile_member: CompileMember) -> CompiledModel | None:
+    """Compile a scikit-learn voting or stacking ensemble; ``None`` for anything else.
+
+    Each member (and a stacking final estimator) is compiled by ``compile_member``.
+    """
     name = type(est).__name__
     module = type(est).__module__
     if not module.startswith("sklearn.ensemble"):
         return None
     if name == "VotingClassifier":
-        ensemble = VotingEnsemble(
-            est.estimators_, voting=est.voting, weights=est._weights_not_none,
-            classes=est.classes_, estimator=est,
+        return vote(
+            [compile_member(m) for m in est.estimators_], voting=est.voting,
+            weights=est._weights_not_none, classes=est.classes_, estimator=est,
         )
-        return ensemble
     if name == "VotingRegressor":
-        return VotingEnsemble(
-            est.estimators_, voting="mean", weights=est._weights_not_none, estimator=est
+        return vote(
+            [compile_member(m) for m in est.estimators_], voting="mean",
+            weights=est._weights_not_none, estimator=est,
         )
     if name in ("StackingClassifier", "StackingRegressor"):
-        return _stacking(est)
+        return _stacking(est, compile_member)
     return None

@@ -22,14 +22,12 @@ import stat
 from pathlib import Path
 from typing import Any, Sequence
 
+from .errors import ModelLoadError
+
 __all__ = ["ModelLoadError", "file_sha256", "load_model", "read_model_bytes"]
 
 _JOBLIB = (".joblib", ".pkl", ".pickle")
 _FORMATS = {".skops": "skops", ".onnx": "onnx", **{suffix: "joblib" for suffix in _JOBLIB}}
-
-
-class ModelLoadError(RuntimeError):
-    """A model file could not be loaded (missing, corrupt, untrusted, wrong checksum, ...)."""
 
 
 def file_sha256(path: str | os.PathLike) -> str:

@@ -19,6 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .errors import ModelLoadError
 from .validation import InvalidInput, as_features
 
 __all__ = ["PREFERRED_PROVIDERS", "OnnxModel", "choose_providers"]
@@ -92,8 +93,6 @@ class OnnxModel:
         try:
             self.requested_providers = choose_providers(providers, available)
         except ValueError as exc:
-            from .loading import ModelLoadError
-
             raise ModelLoadError(f"{self._label()}: {exc}") from None
         options = session_options or ort.SessionOptions()
         try:
@@ -102,8 +101,6 @@ class OnnxModel:
                 sess_options=options, providers=self.requested_providers,
             )
         except Exception as exc:  # noqa: BLE001 - a bad file fails startup with its name
-            from .loading import ModelLoadError
-
             raise ModelLoadError(f"{self._label()}: not a loadable ONNX model ({exc})") from exc
         self.providers = list(self.session.get_providers())
         self.provider = self.providers[0]
@@ -140,8 +137,6 @@ class OnnxModel:
         return "<bytes>" if isinstance(self.source, bytes) else self.source
 
     def _load_error(self, message: str):
-        from .loading import ModelLoadError
-
         return ModelLoadError(f"{self._label()}: {message}")
 
     # -- the CompiledModel interface ---------------------------------------------

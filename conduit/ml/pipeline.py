@@ -193,7 +193,7 @@ class Pipeline:
                  weights: Sequence[float] | None = None, name: str | None = None,
                  output: str | None = None) -> Pipeline:
         """An ensemble stage (see :func:`conduit.ml.VotingEnsemble`)."""
-        from .ensemble import VotingEnsemble
+        from .compiler import VotingEnsemble
 
         return self.then(VotingEnsemble(members, voting=voting, weights=weights),
                          name=name or "ensemble", output=output)

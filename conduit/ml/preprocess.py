@@ -9,7 +9,7 @@ from ``powers_``, ``FunctionTransformer`` of a one-argument numpy ufunc, the enc
 category codes, and ``ColumnTransformer`` as blocks of these over its column selections.
 A ``ColumnTransformer`` also yields the :class:`~conduit.ml.columns.InputSchema` of its
 inputs: which columns are categories, which categories each encoder knows, what a
-missing value becomes. Anything else raises :class:`~conduit.ml.convert.Unsupported`
+missing value becomes. Anything else raises :class:`~conduit.ml.plan.Unsupported`
 naming the transformer, and the caller falls back to scikit-learn.
 """
 
@@ -23,7 +23,7 @@ from conduit_kernels import linear, preprocessing
 from conduit_kernels.preprocessing import affine_stage
 
 from .columns import Column, InputSchema
-from .convert import Unsupported
+from .plan import Unsupported
 
 __all__ = ["Step", "column_transformer", "feature_names", "numeric_step"]
 

@@ -11,13 +11,13 @@ whether it compiled.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from .columns import Column, InputSchema
-from .compiler import CompiledModel
-from .convert import Unsupported
+from .model import CompiledModel
+from .plan import Unsupported
 from .preprocess import Step, column_transformer, feature_names, numeric_step
 from .validation import InvalidInput, as_features
 
@@ -113,13 +113,13 @@ class StagedModel(CompiledModel):
         return {**super().describe(), "stages": self.stages}
 
 
-def compile_staged(est: Any) -> StagedModel:
+def compile_staged(est: Any, compile_member: Callable[[Any], CompiledModel]) -> StagedModel:
     """Compile a ``Pipeline`` (or a lone ``ColumnTransformer``) stage by stage.
 
-    Raises :class:`Unsupported` naming the first transformer that has no compiled step.
+    The final estimator is compiled by ``compile_member`` (:func:`conduit.ml.compiler.compile`,
+    handed in by it). Raises :class:`Unsupported` naming the first transformer that has no
+    compiled step.
     """
-    from .compiler import compile
-
     cls = type(est).__name__
     if cls == "ColumnTransformer":
         steps_in: list[tuple[str, Any]] = [("columns", est)]
@@ -157,7 +157,7 @@ def compile_staged(est: Any) -> StagedModel:
         expected = getattr(final_est, "n_features_in_", width)
         if int(expected) != width:
             raise Unsupported(f"final step reads {expected} features, the compiled steps give {width}")
-        final = compile(final_est)
+        final = compile_member(final_est)
         stages.append({"name": est.steps[-1][0], "estimator": type(final_est).__name__,
                        "compiled": final.path == "compiled", "kind": final.kind,
                        **({"reason": final.reason} if final.reason else {})})

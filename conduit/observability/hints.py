@@ -1,6 +1,6 @@
 """Optimisation hints from the route table and the observed traffic.
 
-Each hint is a :class:`~conduit.binding.checks.Finding` of level ``"hint"``:
+Each hint is a :class:`~conduit.routing.checks.Finding` of level ``"hint"``:
 
 * a parameter route whose parameter took only a few values, and no new ones, in
   at least ``min_requests`` requests: static routes would skip the parameter
@@ -9,7 +9,7 @@ Each hint is a :class:`~conduit.binding.checks.Finding` of level ``"hint"``:
   declare ``{id:int}`` so the router converts and checks it;
 * a route never hit while the app served at least ``min_requests`` requests;
 * shadowed or unreachable routes, from the table alone
-  (:func:`conduit.binding.checks.check_app` decides those).
+  (:func:`conduit.routing.checks.check_app` decides those).
 
 Framework routes (``/metrics``, ``/docs``, the OpenAPI document) are left out.
 """
@@ -21,7 +21,7 @@ from typing import Any
 
 from conduit_kernels.route_table import ParamKind
 
-from ..binding.checks import Finding, check_app
+from ..routing.checks import Finding, check_app
 from .statistics import AppStatistics
 
 #: A parameter with at most this many distinct values is a candidate for static routes.

@@ -149,7 +149,7 @@ class MetricsMiddleware:
         self.observer = observer
 
     def __call__(self, handler):
-        from ..middleware._base import respond
+        from ..middleware.base import respond
 
         m = metrics()
         in_flight = m.in_flight

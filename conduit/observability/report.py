@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from typing import Any
 
 from .hints import route_hints
 from .statistics import AppStatistics
@@ -45,10 +46,11 @@ def format_table(statistics: AppStatistics) -> list[str]:
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
 
 
-def main_stats(target: str, url: str, as_json: bool = False) -> int:
-    from ..cli import load_target
+def main_stats(app: Any, url: str, as_json: bool = False) -> int:
+    """Print ``app``'s statistics read from ``url``, then the hints; 1 if unreachable.
 
-    app = load_target(target)
+    The CLI loads ``app`` from ``MODULE:APP`` (:func:`conduit.cli.load_target`).
+    """
     try:
         statistics = fetch_statistics(url)
     except ValueError as exc:

@@ -81,7 +81,7 @@ class TracingMiddleware:
         from opentelemetry import propagate, trace
         from opentelemetry.trace import SpanKind, Status, StatusCode
 
-        from ..middleware._base import respond
+        from ..middleware.base import respond
 
         getter = _HeaderGetter()
         tracer = _tracer

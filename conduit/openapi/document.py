@@ -21,9 +21,10 @@ from __future__ import annotations
 import inspect
 import re
 from http import HTTPStatus
+from collections.abc import Sequence
 from typing import Any
 
-from conduit_kernels.route_table import ParamKind, parse_pattern
+from conduit_kernels.route_table import ParamKind, Segment
 
 from ..binding.markers import MISSING, Param
 from ..binding.signature import TEXT_SOURCES, Plan
@@ -66,10 +67,9 @@ _VALIDATION_SCHEMA = {
 }
 
 
-def openapi_path(pattern: str) -> str:
-    """``/users/{id:int}/files/*rest`` -> ``/users/{id}/files/{rest}``."""
-    return "/" + "/".join(s.text if s.kind == ParamKind.STATIC else "{" + s.text + "}"
-                          for s in parse_pattern(pattern))
+def openapi_path(segments: Sequence[Segment]) -> str:
+    """A route's parsed pattern as an OpenAPI path: ``/users/{id:int}/files/*rest`` -> ``/users/{id}/files/{rest}``."""
+    return "/" + "/".join(s.text if s.kind == ParamKind.STATIC else "{" + s.text + "}" for s in segments)
 
 
 def _phrase(status: int) -> str:
@@ -108,7 +108,7 @@ class _Builder:
         for route in self.app.router.routes:
             if not route.options.get("include_in_schema", True):
                 continue
-            item = paths.setdefault(openapi_path(route.pattern), {})
+            item = paths.setdefault(openapi_path(route.segments), {})
             for method in route.methods:
                 operation = self.operation(route, method, len(route.methods) > 1)
                 tags.update(dict.fromkeys(operation.get("tags", ())))
@@ -147,7 +147,7 @@ class _Builder:
                               "summary": options.get("summary") or summary or name.replace("_", " ").capitalize()}
         if options.get("description") or description:
             op["description"] = options.get("description") or description
-        tags = options.get("tags") or self._default_tags(route.pattern)
+        tags = options.get("tags") or self._default_tags(route.segments)
         if tags:
             op["tags"] = list(tags)
         if options.get("deprecated"):
@@ -174,8 +174,8 @@ class _Builder:
         return op
 
     @staticmethod
-    def _default_tags(pattern: str) -> list[str]:
-        first = next((s for s in parse_pattern(pattern) if s.kind == ParamKind.STATIC and s.text), None)
+    def _default_tags(segments: Sequence[Segment]) -> list[str]:
+        first = next((s for s in segments if s.kind == ParamKind.STATIC and s.text), None)
         return [first.text] if first is not None else []
 
     def parameters(self, route: Any, plan: Plan | None) -> tuple[list[dict[str, Any]], bool]:

@@ -2,7 +2,8 @@
 
 Layering rule: no sockets, no trio. The pattern grammar and the match kernel
 live in ``conduit_kernels.routing``; this package gives them names, handlers and
-Python types, and turns kernel results into a :class:`Match`.
+Python types, and turns kernel results into a :class:`Match`; :mod:`.checks`
+analyses a whole table (``conduit routes --check``).
 """
 
 from .convertors import CONVERTORS, ParamConversionError

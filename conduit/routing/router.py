@@ -18,6 +18,8 @@ from conduit_kernels.route_table import (
     ParamKind,
     PatternError,
     RouteTable,
+    Segment,
+    ShapeTable,
     build_route_table,
     parse_pattern,
 )
@@ -31,16 +33,28 @@ class RouteError(ValueError):
 
 @dataclass(eq=False)
 class Route:
-    """One registered route. ``endpoint`` is the handler as the app calls it."""
+    """One registered route. ``endpoint`` is the handler as the app calls it.
+
+    ``segments`` is the pattern parsed once, at registration; everything that reads
+    the pattern's structure (the route table, reverse routing, ``--check``, OpenAPI)
+    reads it here instead of parsing again. ``param_names``/``param_kinds`` are its
+    parameter segments, kept apart for the match path.
+    """
 
     pattern: str
     methods: tuple[str, ...]
     handler: Callable[..., Any]
     name: str
-    param_names: tuple[str, ...] = ()
-    param_kinds: tuple[ParamKind, ...] = ()
+    segments: tuple[Segment, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)
     endpoint: Any = None
+    param_names: tuple[str, ...] = field(init=False)
+    param_kinds: tuple[ParamKind, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        params = [s for s in self.segments if s.kind != ParamKind.STATIC]
+        self.param_names = tuple(s.text for s in params)
+        self.param_kinds = tuple(s.kind for s in params)
 
     def describe(self) -> str:
         return f"{'|'.join(self.methods)} {self.pattern} ({self.name})"
@@ -65,7 +79,7 @@ def _conflict(method: str, other: Route, route: Route) -> str:
         return (f"duplicate routes: {both}: the second would never be reached; remove one, "
                 f"or change its path or method")
     typed = None
-    for segment in parse_pattern(route.pattern):
+    for segment in route.segments:
         if segment.kind == ParamKind.STR:
             name = re.escape(segment.text)
             typed = re.sub(r"\{" + name + r"\}|:" + name + r"(?=/|$)", "{" + segment.text + ":int}",
@@ -82,7 +96,7 @@ class Router:
 
     def __init__(self) -> None:
         self.routes: list[Route] = []
-        self._shapes: dict[tuple, Route] = {}
+        self._shapes = ShapeTable()  # the one conflict rule (conduit_kernels.route_table)
         self._table: RouteTable | None = None
         self._work = None
 
@@ -92,21 +106,17 @@ class Router:
         if not methods:
             raise RouteError(f"route {pattern!r} ({name}) has no methods")
         try:
-            segments = parse_pattern(pattern)
+            segments = tuple(parse_pattern(pattern))  # the only parse of this pattern
         except PatternError as exc:
             raise RouteError(f"route {pattern!r} ({name}): {exc}") from None
-        params = [s for s in segments if s.kind != ParamKind.STATIC]
-        route = Route(pattern, methods, handler, name,
-                      tuple(s.text for s in params), tuple(s.kind for s in params), options)
-        # Same shape (static text and parameter kinds) and same method: the kernel's
-        # builder would refuse it too, but checking here keeps registration O(1).
-        shape = tuple((s.kind, s.text if s.kind == ParamKind.STATIC else "") for s in segments)
-        for method in methods:
-            other = self._shapes.get((method, shape))
-            if other is not None:
-                raise RouteError(_conflict(method, other, route))
-        for method in methods:
-            self._shapes[(method, shape)] = route
+        route = Route(pattern, methods, handler, name, segments, options)
+        # Same shape (static text and parameter kinds) and same method: refused here, at
+        # registration, with a message that says how to fix it; the table builder then
+        # never meets a conflict.
+        clash = self._shapes.conflict(methods, segments)
+        if clash is not None:
+            raise RouteError(_conflict(clash[0], clash[1], route))
+        self._shapes.claim(route, methods, segments)
         self.routes.append(route)
         self._table = None
         return route
@@ -114,7 +124,7 @@ class Router:
     def remove(self, route: Route) -> None:
         """Undo :meth:`add` (used when a handler's signature cannot be bound)."""
         self.routes.remove(route)
-        self._shapes = {k: r for k, r in self._shapes.items() if r is not route}
+        self._shapes.release(route)
         self._table = None
 
     def compile(self) -> RouteTable:
@@ -122,7 +132,7 @@ class Router:
         if self._table is None:
             from conduit_kernels.routing import match_route  # numba loads here, not at import
 
-            table = build_route_table([(r.methods, r.pattern) for r in self.routes])
+            table = build_route_table([(r.methods, r.segments) for r in self.routes])
             work = table.new_work()
             match_route(table.table, b"/", 0, work)  # compile or load from cache now
             self._table, self._work, self._match_route = table, work, match_route

@@ -4,10 +4,16 @@ One nursery per server and per connection; every connection is one trio task
 feeding the sans-IO HTTP/1.1 codec (:mod:`conduit.http.h1`: the Numba head
 scanner, h11 for the rest). Requests become :class:`conduit.http.Request`
 objects and go through ``app.handle``. Limits, deadlines, the connection cap,
-graceful shutdown and ``--workers`` live here too (docs/production.md).
+graceful shutdown and ``--workers`` live here too (docs/production.md)::
+
+    serve.py     serve(app, ...): pure trio, listening, accepting, draining
+    process.py   serve_forever: trio.run, signals, exit statuses (one process)
+    workers.py   run(app, ...): the process entry; the supervisor of N workers
 """
 
 from .config import ServerConfig
-from .serve import STARTUP_FAILED, StartupError, run, serve
+from .process import STARTUP_FAILED
+from .serve import StartupError, serve
+from .workers import run
 
 __all__ = ["STARTUP_FAILED", "ServerConfig", "StartupError", "run", "serve"]

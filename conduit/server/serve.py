@@ -1,9 +1,12 @@
-"""Listening, accepting and running: ``serve`` for trio code, ``run`` for a process.
+"""Listening, accepting and serving connections: ``serve``, for trio code.
 
 Owns the connection cap, graceful shutdown (stop accepting, close idle
 keep-alive connections, let in-flight requests finish within the grace period)
 and the startup contract (warm-ups and startup hooks before the first accept; a
-failing startup aborts). Multi-process serving lives in :mod:`.workers`.
+failing startup raises :class:`StartupError`). Pure trio: it never installs signal
+handlers, calls ``trio.run`` or exits the process; that is the process entry's job
+(:mod:`.process` for one server process, :mod:`.workers` for ``run`` and the
+supervisor of several).
 """
 
 from __future__ import annotations
@@ -12,28 +15,19 @@ import gc
 import logging
 import os
 import random
-import signal
 import socket as stdlib_socket
-from collections.abc import Callable
 from typing import Any
 
 import trio
 
 from ..http import h1
 from . import tls
-from . import console
-from .binding import BIND_FAILED, BindError, bind
+from .binding import BindError
 from .binding import describe as describe_bind_error
 from .config import ServerConfig
 from .connection import HTTPConnection
 
 logger = logging.getLogger("conduit.server")
-
-#: Exit status of a process whose app failed to start (hooks or warm-ups raised).
-STARTUP_FAILED = 3
-#: Exit status after a second SIGINT/SIGTERM cut a graceful drain short.
-FORCED_EXIT = 1
-
 
 class StartupError(RuntimeError):
     """A startup hook or warm-up raised: the server does not serve."""
@@ -212,7 +206,7 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
     Kernels are compiled and startup hooks run before the socket accepts (a
     failure raises :class:`StartupError`); ``task_status.started(port)`` reports
     the bound port (useful with ``port=0``). ``sockets`` are already-bound
-    sockets (from :func:`run` or a supervisor) used instead of binding; they start
+    sockets (from :func:`conduit.server.run` or a supervisor) used instead of binding; they start
     listening here, after the warm-up. ``warmup_progress`` is passed to
     ``app.startup`` (see :meth:`conduit.Conduit.warmup`).
 
@@ -281,112 +275,4 @@ def _listen(sock: stdlib_socket.socket, config: ServerConfig) -> None:
         raise BindError(describe_bind_error(exc, config.host or host, port)) from None
 
 
-def run(app: Any, host: str = "127.0.0.1", port: int = 8000, *, access_log: bool = False,
-        **options: Any) -> None:
-    """Run the server until SIGINT or SIGTERM, then shut down gracefully.
-
-    The address is bound first: a port in use, a host that cannot be bound or a
-    permission error prints one line (``error: 127.0.0.1:8000 is already in use``)
-    and exits with status 1. Then the kernels compile (or load from Numba's cache),
-    with a progress line per warm-up group on stderr, and the server says where it
-    serves. ``access_log=True`` prints one line per request (see
-    :mod:`conduit.middleware.access_log`).
-
-    With ``workers > 1`` a supervisor forks that many worker processes sharing the
-    socket (see :mod:`conduit.server.workers`), after warming the kernels once so
-    the workers start from a warm cache. A failing startup exits the process with
-    status 3 and a one-line reason on the log.
-    """
-    config = ServerConfig.from_options(host=host, port=port, **options)
-    try:
-        sock = bind(config)
-    except BindError as exc:
-        console.error(str(exc))
-        raise SystemExit(BIND_FAILED) from None
-    if access_log:
-        console.enable_access_log(app)
-    progress = console.WarmupReporter()
-    # Recycling and heartbeats need someone to start the replacement: the supervisor.
-    if config.workers > 1 or config.max_requests is not None or config.worker_timeout is not None:
-        from .workers import supervise
-
-        raise SystemExit(supervise(app, config, sock, progress=progress))
-    try:
-        serve_forever(app, config, sockets=[sock], warmup_progress=progress,
-                      on_ready=lambda port: (progress.done(), console.serving(config, port)))
-    except StartupError as exc:
-        logger.critical("%s", exc, exc_info=exc.__cause__)
-        raise SystemExit(STARTUP_FAILED) from None
-    except BindError as exc:
-        console.error(str(exc))
-        raise SystemExit(BIND_FAILED) from None
-
-
-def serve_forever(app: Any, config: ServerConfig, sockets: list[stdlib_socket.socket] | None = None, *,
-                  warmup_progress: Any = None, on_ready: Callable[[int], Any] | None = None,
-                  heartbeat: Callable[[], None] | None = None, supervisor: int | None = None) -> None:
-    """``trio.run`` the server until SIGINT/SIGTERM, then drain (raises StartupError).
-
-    ``on_ready(port)`` is called once the socket accepts. ``heartbeat()`` (from a
-    supervisor with ``worker_timeout``) is called from the event loop four times per
-    timeout, so a loop blocked by a handler stops beating. A worker given its
-    ``supervisor`` pid drains and exits if that process dies (no orphans).
-    """
-
-    async def main() -> None:
-        stop = trio.Event()
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_stop_on_signal, stop)
-            if supervisor is not None:
-                nursery.start_soon(_stop_when_orphaned, supervisor, stop)
-            if heartbeat is not None and config.worker_timeout is not None:
-                nursery.start_soon(_beat, heartbeat, config.worker_timeout / 4)
-
-            async def serving(task_status=trio.TASK_STATUS_IGNORED) -> None:
-                await serve(app, config=config, sockets=sockets, shutdown_trigger=stop,
-                            warmup_progress=warmup_progress, task_status=task_status)
-                nursery.cancel_scope.cancel()  # drained: stop listening for signals too
-
-            port = await nursery.start(serving)
-            if on_ready is not None:
-                on_ready(port)
-
-    try:
-        trio.run(main)
-    except BaseExceptionGroup as group:  # the nursery wraps a failed startup or listen
-        failed, _ = group.split((StartupError, BindError))
-        if failed is None:
-            raise
-        while isinstance(failed, BaseExceptionGroup):
-            failed = failed.exceptions[0]
-        raise failed from failed.__cause__
-
-
-async def _stop_when_orphaned(supervisor: int, stop: trio.Event) -> None:
-    while os.getppid() == supervisor:
-        await trio.sleep(1.0)
-    logger.warning("supervisor %d is gone; worker %d drains and exits", supervisor, os.getpid())
-    stop.set()
-
-
-async def _beat(heartbeat: Callable[[], None], interval: float) -> None:
-    while True:
-        heartbeat()
-        await trio.sleep(interval)
-
-
-async def _stop_on_signal(stop: trio.Event) -> None:
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async for signum in signals:
-            if not stop.is_set():
-                logger.info("received %s, shutting down gracefully", signal.Signals(signum).name)
-                stop.set()
-            else:
-                # A second signal: the user does not want to wait for the drain.
-                logger.warning("received %s again while draining: exiting now with status %d",
-                               signal.Signals(signum).name, FORCED_EXIT)
-                logging.shutdown()  # flush the log: os._exit skips it
-                os._exit(FORCED_EXIT)
-
-
-__all__ = ["STARTUP_FAILED", "ServerState", "StartupError", "run", "serve", "serve_forever"]
+__all__ = ["ServerState", "StartupError", "serve"]

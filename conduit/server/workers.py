@@ -1,4 +1,10 @@
-"""``--workers N``: a supervisor process forks N workers that share one listening socket.
+"""The process entry, ``run``: one server process, or a supervisor forking N workers.
+
+:func:`run` binds the address first (a busy port is one line and exit status 1),
+then serves in this process (:func:`.process.serve_forever`) or, with ``--workers N``
+(or recycling, or a worker timeout), becomes the supervisor below.
+
+``--workers N``: a supervisor process forks N workers that share one listening socket.
 
 The supervisor binds the socket once and each forked worker accepts on the
 inherited descriptor: the kernel keeps one accept queue, so a crashed worker
@@ -46,10 +52,51 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import console
-from .binding import bind
+from .binding import BIND_FAILED, BindError, bind
 from .config import ServerConfig
+from .process import STARTUP_FAILED, serve_forever
+from .serve import StartupError
 
 logger = logging.getLogger("conduit.server")
+
+
+def run(app: Any, host: str = "127.0.0.1", port: int = 8000, *, access_log: bool = False,
+        **options: Any) -> None:
+    """Run the server until SIGINT or SIGTERM, then shut down gracefully.
+
+    The address is bound first: a port in use, a host that cannot be bound or a
+    permission error prints one line (``error: 127.0.0.1:8000 is already in use``)
+    and exits with status 1. Then the kernels compile (or load from Numba's cache),
+    with a progress line per warm-up group on stderr, and the server says where it
+    serves. ``access_log=True`` prints one line per request (see
+    :mod:`conduit.middleware.access_log`).
+
+    With ``workers > 1`` a supervisor forks that many worker processes sharing the
+    socket (see :mod:`conduit.server.workers`), after warming the kernels once so
+    the workers start from a warm cache. A failing startup exits the process with
+    status 3 and a one-line reason on the log.
+    """
+    config = ServerConfig.from_options(host=host, port=port, **options)
+    try:
+        sock = bind(config)
+    except BindError as exc:
+        console.error(str(exc))
+        raise SystemExit(BIND_FAILED) from None
+    if access_log:
+        console.enable_access_log(app)
+    progress = console.WarmupReporter()
+    # Recycling and heartbeats need someone to start the replacement: the supervisor.
+    if config.workers > 1 or config.max_requests is not None or config.worker_timeout is not None:
+        raise SystemExit(supervise(app, config, sock, progress=progress))
+    try:
+        serve_forever(app, config, sockets=[sock], warmup_progress=progress,
+                      on_ready=lambda port: (progress.done(), console.serving(config, port)))
+    except StartupError as exc:
+        logger.critical("%s", exc, exc_info=exc.__cause__)
+        raise SystemExit(STARTUP_FAILED) from None
+    except BindError as exc:
+        console.error(str(exc))
+        raise SystemExit(BIND_FAILED) from None
 
 
 def bind_socket(config: ServerConfig) -> socket.socket:
@@ -169,8 +216,6 @@ def preload(app: Any, progress: Any = None) -> None:
 
 def _worker(app: Any, config: ServerConfig, sock: socket.socket, slot: int = 0,
             heartbeats: Heartbeats | None = None) -> int:
-    from .serve import STARTUP_FAILED, StartupError, serve_forever
-
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
         signal.signal(signum, signal.SIG_DFL)
     beat = None
@@ -195,8 +240,6 @@ def supervise(app: Any, config: ServerConfig, sock: socket.socket | None = None,
     report a busy port at once); without it the supervisor binds here. ``progress``
     reports the preload's warm-up groups (``conduit.server.console.WarmupReporter``).
     """
-    from .serve import STARTUP_FAILED
-
     sock = bind_socket(config) if sock is None else sock
     created = _prepare_multiprocess_metrics()
     stopping = False
@@ -367,3 +410,6 @@ def _stop_all(workers: dict[int, Any], timeout: float) -> None:
         except (ProcessLookupError, ChildProcessError):
             pass
         _mark_dead(pid)
+
+
+__all__ = ["bind_socket", "fork_safety_problem", "preload", "prefer_fork_safe_threading", "run", "supervise"]

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import re
 from enum import IntEnum
-from typing import NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
@@ -49,8 +49,10 @@ __all__ = [
     "RouteConflict",
     "RouteTable",
     "Segment",
+    "ShapeTable",
     "build_route_table",
     "parse_pattern",
+    "route_shape",
 ]
 
 #: Standard methods get fixed ids; others are appended by :func:`build_route_table`.
@@ -149,6 +151,49 @@ def parse_pattern(pattern: str) -> list[Segment]:
     return segments
 
 
+def route_shape(segments: Sequence[Segment]) -> tuple:
+    """What two patterns must share to match the same paths: static text and parameter kinds.
+
+    Parameter names are left out: ``/posts/:id`` and ``/posts/:slug`` have one shape.
+
+    >>> route_shape(parse_pattern("/posts/{id:int}")) == route_shape(parse_pattern("/posts/{n:int}"))
+    True
+    """
+    return tuple((s.kind, s.text if s.kind == ParamKind.STATIC else "") for s in segments)
+
+
+class ShapeTable:
+    """The one conflict rule: a method and a :func:`route_shape` belong to one route.
+
+    :func:`build_route_table` checks every route it compiles with one; the framework's
+    router keeps one for its whole life, so a conflict is refused when the route is
+    registered (O(1) per route) rather than when the table is built. ``key`` is
+    whatever names a route to its owner (an index here, a route record there).
+    """
+
+    def __init__(self) -> None:
+        self._held: dict[tuple[str, tuple], Any] = {}
+
+    def conflict(self, methods: Sequence[str], segments: Sequence[Segment]) -> tuple[str, Any] | None:
+        """``(method, key)`` of the first route already holding one of ``methods`` on this shape."""
+        shape = route_shape(segments)
+        for method in methods:
+            key = self._held.get((method, shape))
+            if key is not None:
+                return method, key
+        return None
+
+    def claim(self, key: Any, methods: Sequence[str], segments: Sequence[Segment]) -> None:
+        """Record ``key`` as the holder of ``methods`` on this shape (check :meth:`conflict` first)."""
+        shape = route_shape(segments)
+        for method in methods:
+            self._held[(method, shape)] = key
+
+    def release(self, key: Any) -> None:
+        """Forget every claim of ``key``."""
+        self._held = {k: held for k, held in self._held.items() if held != key}
+
+
 class RouteTable(NamedTuple):
     """The compiled table: pass ``table`` to the match kernels.
 
@@ -209,10 +254,12 @@ class _Node:
         self.index = -1
 
 
-def build_route_table(routes: Sequence[tuple[Sequence[str], str]]) -> RouteTable:
+def build_route_table(routes: Sequence[tuple[Sequence[str], str | Sequence[Segment]]]) -> RouteTable:
     """Compile ``(methods, pattern)`` pairs into a :class:`RouteTable`.
 
-    The route id the kernels return is the pair's index in ``routes``.
+    The route id the kernels return is the pair's index in ``routes``. A pattern may
+    be given already parsed (its :func:`parse_pattern` segments), as the framework's
+    router does: each route is then parsed once, when it is registered.
 
     >>> from conduit_kernels.routing import match_route
     >>> t = build_route_table([(["GET"], "/users/new"), (["GET", "DELETE"], "/users/:id")])
@@ -229,10 +276,14 @@ def build_route_table(routes: Sequence[tuple[Sequence[str], str]]) -> RouteTable
     methods = {name: i for i, name in enumerate(METHODS)}
     root = _Node(ParamKind.STATIC, "")
     names: list[list[str]] = []
-    terminals: dict[str, _Node] = {}
+    patterns: list[str] = []
+    static_nodes: dict[str, _Node] = {}
+    shapes = ShapeTable()
     max_params = 0
-    for index, (route_methods, pattern) in enumerate(routes):
-        segments = parse_pattern(pattern)
+    for index, (route_methods, given) in enumerate(routes):
+        segments = parse_pattern(given) if isinstance(given, str) else list(given)
+        pattern = given if isinstance(given, str) else _unparse(segments)
+        patterns.append(pattern)
         names.append([s.text for s in segments if s.kind != ParamKind.STATIC])
         max_params = max(max_params, len(names[-1]))
         node = root
@@ -244,22 +295,25 @@ def build_route_table(routes: Sequence[tuple[Sequence[str], str]]) -> RouteTable
                 node = node.catchall
             else:
                 node = node.params.setdefault(seg.kind, _Node(seg.kind, ""))
-        terminals[pattern] = node
+        if all(s.kind == ParamKind.STATIC for s in segments):
+            static_nodes[pattern] = node
         if not route_methods:
             raise PatternError(f"route {pattern!r} has no methods")
+        route_methods = [m.upper() for m in route_methods]
+        clash = shapes.conflict(route_methods, segments)
+        if clash is not None:
+            method, other = clash
+            what = "duplicate" if names[other] == names[index] else "ambiguous"
+            raise RouteConflict(
+                f"{what} routes: {method} {patterns[other]!r} and {method} {pattern!r}",
+                other, index,
+            )
+        shapes.claim(index, route_methods, segments)
         for method in route_methods:
-            method = method.upper()
             if method not in methods:
                 if len(methods) == MAX_METHODS:
                     raise PatternError(f"too many distinct methods (at most {MAX_METHODS})")
                 methods[method] = len(methods)
-            other = node.routes.get(method)
-            if other is not None:
-                what = "duplicate" if names[other] == names[index] else "ambiguous"
-                raise RouteConflict(
-                    f"{what} routes: {method} {routes[other][1]!r} and {method} {pattern!r}",
-                    other, index,
-                )
             node.routes[method] = index
 
     # Breadth-first layout: children of one node are contiguous (static, params, catch-all).
@@ -292,10 +346,6 @@ def build_route_table(routes: Sequence[tuple[Sequence[str], str]]) -> RouteTable
             row[NODE_COLUMNS + _HEAD] = node.routes["GET"]
 
     # O(1) table for fully static patterns, keyed by the whole path's bytes.
-    static_nodes = {}
-    for pattern, node in terminals.items():
-        if all(s.kind == ParamKind.STATIC for s in parse_pattern(pattern)):
-            static_nodes[pattern] = node
     n_slots = 1 << max(3, (2 * len(static_nodes)).bit_length())
     exact = np.full((n_slots, 3), -1, dtype=np.int32)
     for pattern, node in static_nodes.items():
@@ -318,6 +368,22 @@ def build_route_table(routes: Sequence[tuple[Sequence[str], str]]) -> RouteTable
     depth = max(_depth(node) for node in [root])
     work_size = 2 * max(max_params, 1) + 4 * (depth + 2)
     return RouteTable(table, methods, max_params, work_size)
+
+
+def _unparse(segments: Sequence[Segment]) -> str:
+    """The canonical pattern text of parsed segments (a static path is its own text)."""
+    names = {ParamKind.INT: "int", ParamKind.FLOAT: "float", ParamKind.UUID: "uuid"}
+    parts = []
+    for s in segments:
+        if s.kind == ParamKind.STATIC:
+            parts.append(s.text)
+        elif s.kind == ParamKind.PATH:
+            parts.append("*" + s.text)
+        elif s.kind == ParamKind.STR:
+            parts.append("{" + s.text + "}")
+        else:
+            parts.append("{" + s.text + ":" + names[s.kind] + "}")
+    return "/" + "/".join(parts)
 
 
 def _depth(node: _Node) -> int:

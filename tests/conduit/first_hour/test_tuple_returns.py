@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conduit import Conduit, JSONResponse, TestClient
-from conduit.app import to_response
+from conduit.http.returns import to_response
 
 CASES = {
     "/created": (({"id": 1}, 201), 201, {"id": 1}, {}),

@@ -5,7 +5,7 @@ import sys
 import textwrap
 
 from conduit import Conduit
-from conduit.binding.checks import check_app
+from conduit.routing.checks import check_app
 
 
 def quiet_app():

@@ -1,6 +1,7 @@
-"""Static route analysis for ``conduit routes MODULE:APP --check``.
+"""Static route analysis: what ``conduit routes MODULE:APP --check`` reports.
 
-Findings (errors make the command exit non-zero):
+Sans-IO analysis of an app's route table; the printing (table, findings, exit
+status) is the CLI's (:mod:`conduit.cli`). Findings (errors make the command exit non-zero):
 
 * error: a route no path can reach for one of its methods, under the real matching
   priorities (static > int > float > uuid > str > catch-all, with backtracking): it
@@ -20,14 +21,13 @@ Findings (errors make the command exit non-zero):
 from __future__ import annotations
 
 import itertools
-import json
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
-from conduit_kernels.route_table import ParamKind, parse_pattern
+from conduit_kernels.route_table import ParamKind, route_shape
 
-from ..routing.router import Route, RouteError
+from .router import Route, RouteError
 
 _SAMPLES = {
     ParamKind.INT: ["7", "-3"],
@@ -51,7 +51,7 @@ class Finding:
 
 def _same_static_shape(a: Route, b: Route) -> bool:
     """Both have parameters in the same places and the same static text (a typed/str overlap)."""
-    sa, sb = parse_pattern(a.pattern), parse_pattern(b.pattern)
+    sa, sb = a.segments, b.segments
     return len(sa) == len(sb) and all(
         (x.kind == ParamKind.STATIC) == (y.kind == ParamKind.STATIC) and (x.kind != ParamKind.STATIC or x.text == y.text)
         and (x.kind == ParamKind.PATH) == (y.kind == ParamKind.PATH) for x, y in zip(sa, sb))
@@ -59,7 +59,7 @@ def _same_static_shape(a: Route, b: Route) -> bool:
 
 def _sample_paths(route: Route) -> list[tuple[bytes, bool, tuple[str, ...]]]:
     """(raw path, uses an empty catch-all, parameter values) for combinations of sample values."""
-    segments = parse_pattern(route.pattern)
+    segments = route.segments
     choices = [[s.text] if s.kind == ParamKind.STATIC else _SAMPLES[s.kind] for s in segments]
     out = []
     for combo in itertools.islice(itertools.product(*choices), _MAX_SAMPLES):
@@ -104,7 +104,7 @@ def _reachability(app: Any) -> list[Finding]:
 def _trailing_slashes(app: Any) -> list[Finding]:
     groups: dict[tuple, list[Route]] = {}
     for route in app.router.routes:
-        shape = tuple((s.kind, s.text if s.kind == ParamKind.STATIC else "") for s in parse_pattern(route.pattern))
+        shape = route_shape(route.segments)
         while len(shape) > 1 and shape[-1] == (ParamKind.STATIC, ""):
             shape = shape[:-1]
         groups.setdefault(shape, []).append(route)
@@ -118,12 +118,12 @@ def _trailing_slashes(app: Any) -> list[Finding]:
 
 
 def _path_like_params(app: Any) -> list[Finding]:
-    from .signature import analyse
-
     findings = []
     for route in app.router.routes:
-        plan = getattr(route, "binding", None)
-        if plan is None:
+        plan = getattr(route, "binding", None)  # set when the app registered the route
+        if plan is None:  # a route added to the router directly: bind it now, to report a refusal
+            from ..binding import analyse
+
             try:
                 plan = analyse(route.handler, route)
             except RouteError as exc:
@@ -142,33 +142,4 @@ def check_app(app: Any) -> list[Finding]:
     return sorted(findings, key=lambda f: f.level != "error")
 
 
-def main_check(target: str, as_json: bool = False) -> int:
-    """``conduit routes TARGET --check [--json]``: the table, then the findings; 1 if any error."""
-    from ..cli import _print_routes, load_target, routes_json
-
-    try:
-        app = load_target(target)
-    except RouteError as exc:
-        if as_json:
-            print(json.dumps({"routes": [], "findings": [{"level": "error", "route": "", "message": str(exc)}],
-                              "errors": 1, "warnings": 0}, indent=2))
-        else:
-            print(f"error: {exc}")
-        return 1
-    findings = check_app(app)
-    errors = sum(f.level == "error" for f in findings)
-    if as_json:
-        print(json.dumps({"routes": routes_json(app),
-                          "findings": [asdict(f) for f in findings],
-                          "errors": errors, "warnings": len(findings) - errors}, indent=2))
-        return 1 if errors else 0
-    _print_routes(app)
-    print()
-    for finding in findings:
-        print(finding)
-    warnings = len(findings) - errors
-    print(f"{errors} error(s), {warnings} warning(s)")
-    return 1 if errors else 0
-
-
-__all__ = ["Finding", "check_app", "main_check"]
+__all__ = ["Finding", "check_app"]

@@ -1,4 +1,8 @@
-"""Helpers shared by the middleware: error conversion, ``Vary`` merging, hook adapters."""
+"""Helpers shared by the middleware: error conversion, ``Vary`` merging, hook adapters.
+
+Public (not ``_base``): the observability middleware (metrics, tracing) wrap handlers
+with :func:`respond` too, from outside this package.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 
 from ..http.request import Request
 from ..http.response import Response
+from ..http.returns import to_response
 
 Handler = Callable[[Request], Any]
 
@@ -55,8 +60,6 @@ def before_request(fn: Callable[[Request], Any]):
             if is_async or inspect.isawaitable(result):
                 result = await result
             if result is not None:
-                from ..app import to_response
-
                 return to_response(result)
             return await handler(request)
         return before

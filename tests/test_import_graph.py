@@ -1,0 +1,74 @@
+"""The import graph of ``conduit`` (scripts/import_cycles.py): no new cycle, no private reach.
+
+Module homes (issue 12): helpers moved to the module they belong in, so no two modules
+import each other at run time, deferred imports inside functions included. What is
+left is pinned here, exactly, so the graph cannot regress:
+
+* runtime cycles: only those in ``PENDING``, each owned by a branch that removes it;
+* type-only cycles (``if TYPE_CHECKING:`` imports): at most one, the MCP dispatcher
+  (``protocol.Call`` is the type every handler takes);
+* no module imports a private module or name of another package.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Runtime cycles another branch of issue 12 removes (the ML request prologue, which
+#: ``ml/streaming.py`` takes from ``ml/serving.py``, moves to a module both import).
+#: Empty this once that branch is merged: the test then requires no runtime cycle at all.
+PENDING = [["conduit.ml.serving", "conduit.ml.streaming"]]
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("import_cycles", ROOT / "scripts" / "import_cycles.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _graph():
+    script = _script()
+    runtime, typing_only, private = script.graph(ROOT / "conduit")
+    found = script.cycles(runtime)
+    both = {m: runtime[m] | typing_only[m] for m in runtime}
+    type_only = [g for g in script.cycles(both) if g not in found]
+    return found, type_only, private
+
+
+def test_no_runtime_import_cycle_beyond_the_pending_ones():
+    found, _, _ = _graph()
+    new = [group for group in found if group not in PENDING]
+    assert new == [], "new runtime import cycles: " + "; ".join(" <-> ".join(g) for g in new)
+
+
+def test_at_most_one_type_only_cycle_and_it_is_the_mcp_dispatcher():
+    _, type_only, _ = _graph()
+    assert len(type_only) <= 1, type_only
+    for group in type_only:
+        assert {"conduit.mcp.protocol", "conduit.mcp.handlers"} <= set(group), group
+        assert all(m.startswith("conduit.mcp.") for m in group), group
+
+
+def test_no_module_imports_another_packages_private_names():
+    _, _, private = _graph()
+    assert private == []
+
+
+def test_the_script_sees_a_cycle_and_a_private_import(tmp_path):
+    """The checker itself: a deferred import closing a loop, and ``from ..b._x import``."""
+    package = tmp_path / "pkg"
+    (package / "b").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("def f():\n    from .c import g\n    return g\n")
+    (package / "c.py").write_text("from .a import f\n")
+    (package / "b" / "__init__.py").write_text("")
+    (package / "b" / "_x.py").write_text("y = 1\n")
+    (package / "d.py").write_text("from .b._x import y\n")
+    script = _script()
+    runtime, _, private = script.graph(package)
+    assert script.cycles(runtime) == [["pkg.a", "pkg.c"]]
+    assert private == ["pkg.d imports pkg.b._x"]
