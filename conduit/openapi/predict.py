@@ -16,7 +16,8 @@ PREDICTION: dict[str, Any] = {
         "model": {"type": "string"},
         "version": {"type": "string"},
         "predictions": {"type": "array", "items": {}},
-        "probabilities": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
+        # null where the model's arithmetic overflowed (features near +-1.8e308 give NaN)
+        "probabilities": {"type": "array", "items": {"type": "array", "items": {"type": ["number", "null"]}}},
         "classes": {"type": "array", "items": {}},
         "path": {"type": "string", "enum": ["primary", "fallback"],
                  "description": "which model answered (routes with a fallback model)"},
