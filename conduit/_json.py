@@ -199,7 +199,7 @@ def loads_body(body: bytes | bytearray | memoryview | str) -> Any:
         raise InvalidJSON(f"invalid JSON: {exc}", exc.pos) from None
     if len(body) < 19:
         return value
-    raw = _as_bytes(body)
+    raw = body if type(body) is bytes else _as_bytes(body)
     if _LONG_RUN in raw.translate(_DIGITS) and _LONG_INTEGER.search(raw):
         return _exact(raw, validated=True)
     return value
