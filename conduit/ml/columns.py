@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .validation import InvalidInput
+from .validation import MAX_ENTRIES, InvalidInput
 
 __all__ = ["Column", "InputSchema"]
 
@@ -127,23 +127,31 @@ class InputSchema:
 
     def encode(self, X: Any) -> np.ndarray:
         """Rows -> ``float64[n, n_columns]`` (category columns as codes); :class:`InvalidInput`."""
-        columns, named = self._split(X)
+        failures: list[InvalidInput] = []
+        columns, named, broken = self._split(X, failures)
         n = len(columns[0]) if columns else 0
-        if n == 0:
+        if n == 0 and not failures:
             raise InvalidInput("empty batch: at least one row is required", rows=0, type="too_short")
         out = np.empty((n, len(self.columns)), dtype=np.float64)
         for j, values in enumerate(columns):
-            out[:, j] = self._encode_column(j, values, named)
+            if failures and len(failures) >= MAX_ENTRIES:
+                break
+            out[:, j] = self._encode_column(j, values, named, failures, broken)
+        if failures:
+            raise InvalidInput.of(failures)
         return out
 
-    def _split(self, X: Any) -> tuple[list[list[Any]], list[bool] | None]:
-        """Per column, its values in row order; per row, whether it was named (None: all are)."""
+    def _split(self, X: Any, failures: list[InvalidInput]
+               ) -> tuple[list[list[Any]], list[bool] | None, set[int]]:
+        """Per column, its values in row order; per row, whether it was named (None: all are);
+        the rows that could not be split (each added to ``failures``, its values not checked).
+        """
         if hasattr(X, "columns") and hasattr(X, "__getitem__") and not isinstance(X, (dict, list)):
             missing = [name for name in self.names if name not in list(X.columns)]
             if missing:
                 raise InvalidInput(f"input has no column {missing[0]!r}", column=missing[0], reason="missing_column",
                                    type="missing")
-            return [list(np.asarray(X[name], dtype=object)) for name in self.names], None
+            return [list(np.asarray(X[name], dtype=object)) for name in self.names], None, set()
         if isinstance(X, np.ndarray):
             X = X.tolist()
         if isinstance(X, dict):
@@ -155,26 +163,32 @@ class InputSchema:
         width = len(self.columns)
         columns: list[list[Any]] = [[None] * len(X) for _ in range(width)]
         named = [False] * len(X)
+        broken: set[int] = set()
         for i, row in enumerate(X):
+            if failures and len(failures) >= MAX_ENTRIES:
+                break
             if isinstance(row, dict):
                 named[i] = True
-                for key in row:
-                    if key not in self.index:
-                        raise InvalidInput(f"row {i}: unknown column {key!r} (the model reads {self.names})",
-                                           row=i, column=key, reason="unknown_column", type="extra_forbidden")
+                unknown = [key for key in row if key not in self.index]
+                failures.extend(InvalidInput(f"row {i}: unknown column {key!r} (the model reads {self.names})",
+                                             row=i, column=key, reason="unknown_column", type="extra_forbidden")
+                                for key in unknown)
                 for j, name in enumerate(self.names):
                     columns[j][i] = row.get(name)
             elif isinstance(row, (list, tuple)):
                 if len(row) != width:
-                    raise InvalidInput(f"row {i}: expected {width} features, got {len(row)}",
-                                       row=i, expected_features=width, got_features=len(row),
-                                       type="too_short" if len(row) < width else "too_long")
+                    failures.append(InvalidInput(f"row {i}: expected {width} features, got {len(row)}",
+                                                 row=i, expected_features=width, got_features=len(row),
+                                                 type="too_short" if len(row) < width else "too_long"))
+                    broken.add(i)
+                    continue
                 for j in range(width):
                     columns[j][i] = row[j]
             else:
-                raise InvalidInput(f"row {i}: expected an object or a list, got {type(row).__name__}",
-                                   row=i, reason="invalid_row", type="model_type")
-        return columns, named
+                failures.append(InvalidInput(f"row {i}: expected an object or a list, got {type(row).__name__}",
+                                             row=i, reason="invalid_row", type="model_type"))
+                broken.add(i)
+        return columns, named, broken
 
     #: The shared error code of each refusal reason.
     CODES = {"missing": "missing", "not_a_number": "float_type", "not_finite": "finite_number",
@@ -186,21 +200,35 @@ class InputSchema:
         return InvalidInput(f"row {i}, column {column.name!r}: {message}", row=i, column=where,
                             reason=reason, type=self.CODES[reason])
 
-    def _encode_column(self, j: int, values: list[Any], named: list[bool] | None) -> np.ndarray:
+    def _encode_column(self, j: int, values: list[Any], named: list[bool] | None,
+                       failures: list[InvalidInput], broken: set[int]) -> np.ndarray:
+        """The column's values (or codes); a refused value adds to ``failures`` (then the
+        array is not used: the caller raises). Rows in ``broken`` are skipped."""
         column = self.columns[j]
         if column.categories is None:
             for i, v in enumerate(values):
+                if failures and len(failures) >= MAX_ENTRIES:
+                    break
+                if broken and i in broken:
+                    continue
                 if _is_missing(v):
                     if not column.accepts_missing:
-                        raise self._refuse(i, j, named, "missing", "missing value, which this model does not accept")
+                        failures.append(self._refuse(i, j, named, "missing",
+                                                     "missing value, which this model does not accept"))
                 elif isinstance(v, bool) or not isinstance(v, (int, float, np.number)):
-                    raise self._refuse(i, j, named, "not_a_number", f"expected a number, got {_short(v)}")
+                    failures.append(self._refuse(i, j, named, "not_a_number", f"expected a number, got {_short(v)}"))
                 elif not _fits_double(v):
-                    raise self._refuse(i, j, named, "not_finite", f"{_short(v)} is not a finite number")
+                    failures.append(self._refuse(i, j, named, "not_finite", f"{_short(v)} is not a finite number"))
+            if failures:
+                return np.zeros(len(values))
             return np.array(values, dtype=np.float64)
         lookup = column.lookup
         codes = np.empty(len(values), dtype=np.float64)
         for i, v in enumerate(values):
+            if failures and len(failures) >= MAX_ENTRIES:
+                break
+            if broken and i in broken:
+                continue
             if _is_missing(v):
                 if column.fill is not None:
                     v = column.fill
@@ -208,21 +236,30 @@ class InputSchema:
                     codes[i] = column.missing_code
                     continue
                 elif column.unknown == "error":
-                    raise self._refuse(i, j, named, "missing", "missing value, which this model does not accept")
+                    failures.append(self._refuse(i, j, named, "missing",
+                                                 "missing value, which this model does not accept"))
+                    continue
                 else:
                     codes[i] = -1
                     continue
             if isinstance(v, (list, dict)):  # JSON arrays and objects are never categories
                 if column.string_valued:
-                    raise self._refuse(i, j, named, "not_a_string", f"expected a category string, got {_short(v)}")
-                raise self._refuse(i, j, named, "not_a_number", f"expected a category number, got {_short(v)}")
+                    failures.append(self._refuse(i, j, named, "not_a_string",
+                                                 f"expected a category string, got {_short(v)}"))
+                else:
+                    failures.append(self._refuse(i, j, named, "not_a_number",
+                                                 f"expected a category number, got {_short(v)}"))
+                continue
             code = lookup.get(v)
             if code is None:
                 if column.string_valued and not isinstance(v, str):
-                    raise self._refuse(i, j, named, "not_a_string", f"expected a category string, got {_short(v)}")
+                    failures.append(self._refuse(i, j, named, "not_a_string",
+                                                 f"expected a category string, got {_short(v)}"))
+                    continue
                 if column.unknown == "error":
-                    raise self._refuse(i, j, named, "unknown_category",
-                                       f"unknown category {_short(v)} (known: {list(lookup)[:20]})")
+                    failures.append(self._refuse(i, j, named, "unknown_category",
+                                                 f"unknown category {_short(v)} (known: {list(lookup)[:20]})"))
+                    continue
                 code = -1
             codes[i] = code
         return codes

@@ -158,15 +158,18 @@ _CONTEXT = ("expected_features", "got_features", "dtype", "ndim", "reason")
 
 
 def invalid_rows(exc: InvalidInput, body: PredictBody) -> ValidationError:
-    """The 422 for rows a model refused, its entry pointing at the row and column."""
-    detail = exc.detail
+    """The 422 for rows a model refused: one entry per failure, pointing at its row and column."""
+    return ValidationError([_entry(detail, body) for detail in exc.failures])
+
+
+def _entry(detail: dict[str, Any], body: PredictBody) -> dict[str, Any]:
     loc = body.loc
     if "row" in detail and not body.single:
         loc.append(detail["row"])
     if "column" in detail:
         loc.append(detail["column"])
-    entry: dict[str, Any] = {"loc": loc, "msg": str(exc), "type": detail.get("type", "value_error")}
+    entry: dict[str, Any] = {"loc": loc, "msg": detail["message"], "type": detail.get("type", "value_error")}
     context = {k: detail[k] for k in _CONTEXT if k in detail}
     if context:
         entry["ctx"] = context
-    return ValidationError([entry])
+    return entry

@@ -15,7 +15,10 @@ import numpy as np
 
 from conduit_kernels.preprocessing import HAS_INF, HAS_NAN, check_finite
 
-__all__ = ["InvalidInput", "as_features"]
+__all__ = ["MAX_ENTRIES", "InvalidInput", "as_features"]
+
+#: The most failures one refusal lists (a batch of 10,000 bad rows answers with this many).
+MAX_ENTRIES = 20
 
 
 class InvalidInput(ValueError):
@@ -30,16 +33,33 @@ class InvalidInput(ValueError):
     def __init__(self, message: str, **detail: Any) -> None:
         super().__init__(message)
         self.detail = {"message": message, **detail}
+        #: Every failure found (at most :data:`MAX_ENTRIES`), each a ``detail``; the first is ``detail``.
+        self.failures: list[dict[str, Any]] = [self.detail]
+
+    @classmethod
+    def of(cls, failures: list["InvalidInput"]) -> "InvalidInput":
+        """One refusal listing several failures (the message is the first's)."""
+        first = failures[0]
+        exc = cls(str(first), **{k: v for k, v in first.detail.items() if k != "message"})
+        exc.failures = [f.detail for f in failures[:MAX_ENTRIES]]
+        return exc
 
 
 def _ragged(X: Any, n_features: int) -> InvalidInput:
-    """The first row whose length differs (rows of mixed lengths cannot form a matrix)."""
+    """The rows whose length differs (rows of mixed lengths cannot form a matrix)."""
+    failures = []
     for i, row in enumerate(X if isinstance(X, (list, tuple)) else ()):
         width = len(row) if isinstance(row, (list, tuple)) else None
         if width != n_features:
             if width is None:
-                return InvalidInput(f"row {i}: expected a list of {n_features} features", row=i, type="list_type")
-            return _width(width, n_features, row=i)
+                failures.append(InvalidInput(f"row {i}: expected a list of {n_features} features", row=i,
+                                             type="list_type"))
+            else:
+                failures.append(_width(width, n_features, row=i))
+            if len(failures) == MAX_ENTRIES:
+                break
+    if failures:
+        return InvalidInput.of(failures)
     return InvalidInput(f"rows must all have {n_features} features", type="array_shape")
 
 
@@ -55,21 +75,28 @@ def _is_number_or_null(value: Any) -> bool:
 
 
 def _not_numbers(X: Any) -> InvalidInput:
-    """The refusal naming the first cell of ``X`` (a row or a list of rows) that is no number."""
+    """The refusal naming the cells of ``X`` (a row or a list of rows) that are no numbers."""
     rows = X if isinstance(X, (list, tuple)) and X and isinstance(X[0], (list, tuple)) else [X]
+    failures = []
     for i, row in enumerate(rows):
         for j, value in enumerate(row if isinstance(row, (list, tuple)) else [row]):
             if not _is_number_or_null(value):
                 where = {"row": i, "column": j} if rows is X else {"column": j}
                 text = repr(value)
-                return InvalidInput(f"features must be numbers (or null for missing), got "
-                                    f"{text if len(text) <= 60 else text[:57] + '...'}", type="float_type", **where)
+                failures.append(InvalidInput(f"features must be numbers (or null for missing), got "
+                                             f"{text if len(text) <= 60 else text[:57] + '...'}",
+                                             type="float_type", **where))
+                if len(failures) == MAX_ENTRIES:
+                    return InvalidInput.of(failures)
+    if failures:
+        return InvalidInput.of(failures)
     return InvalidInput("features must be numbers (or null for missing)", type="float_type")
 
 
-def _first_cell(mask: np.ndarray) -> dict[str, int]:
-    i, j = map(int, np.argwhere(mask)[0])
-    return {"row": i, "column": j}
+def _cells(mask: np.ndarray, message: str, **detail: Any) -> InvalidInput:
+    """One failure per cell of ``mask`` (row-major, at most :data:`MAX_ENTRIES`)."""
+    return InvalidInput.of([InvalidInput(f"row {i}, column {j}: {message}", row=int(i), column=int(j), **detail)
+                            for i, j in np.argwhere(mask)[:MAX_ENTRIES]])
 
 
 def _coerce(X: Any, n_features: int) -> np.ndarray:
@@ -120,8 +147,8 @@ def as_features(
     ------
     InvalidInput
         Empty batch, wrong feature count, non-numeric or ragged data, NaN or infinity
-        where the model does not accept it; ``detail`` names the first failing row and
-        column where there is one.
+        where the model does not accept it; ``failures`` names each failing row and
+        column (at most :data:`MAX_ENTRIES`), ``detail`` the first.
     """
     if not (
         type(X) is np.ndarray and X.dtype == np.float64 and X.ndim == 2 and X.flags.c_contiguous
@@ -135,9 +162,8 @@ def as_features(
     status = check_finite(X)
     if status:
         if status == HAS_INF and not allow_inf:
-            raise InvalidInput("input contains infinity, which this model does not accept",
-                               type="finite_number", **_first_cell(np.isinf(X)))
+            raise _cells(np.isinf(X), "infinity, which this model does not accept", type="finite_number")
         if status == HAS_NAN and not allow_nan:
-            raise InvalidInput("input contains NaN (JSON null), which this model does not accept",
-                               type="missing", reason="missing", **_first_cell(np.isnan(X)))
+            raise _cells(np.isnan(X), "a missing value (NaN, JSON null), which this model does not accept",
+                         type="missing", reason="missing")
     return X

@@ -170,6 +170,21 @@ def test_bad_named_row_is_a_422_naming_row_column_and_reason(frame, row, column,
         assert client.post("/predict", json={"rows": [good]}).status_code == 200
 
 
+def test_every_bad_named_value_is_an_entry(frame):
+    df, y = frame
+    app = Conduit()
+    app.predict("/predict", PIPELINES["logistic_pca"]().fit(df, y), name="churn", batching=False)
+    good = {"age": 30, "income": 1.0, "city": "rome", "plan": "pro", "score": 0.5}
+    rows = [dict(good, age="old"), good, [1, 2], dict(good, score="x", zip=1)]
+    with TestClient(app) as client:
+        r = client.post("/predict", json={"rows": rows})
+    assert r.status_code == 422
+    found = sorted((str(e["loc"]), e["type"]) for e in r.json()["error"]["detail"])
+    assert found == sorted([(str(["body", "rows", 0, "age"]), "float_type"), (str(["body", "rows", 2]), "too_short"),
+                            (str(["body", "rows", 3, "zip"]), "extra_forbidden"),
+                            (str(["body", "rows", 3, "score"]), "float_type")])
+
+
 def test_served_over_http_equal_to_sklearn_with_openapi_features(frame):
     df, y = frame
     pipe = PIPELINES["logistic_pca"]().fit(df, y)

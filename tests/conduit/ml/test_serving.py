@@ -193,3 +193,17 @@ def test_onnx_model_served(lr, iris):
         assert r.json()["predictions"] == lr.predict(iris[0][:3]).tolist()
         assert c.post("/predict/onnx", json={"rows": [[1, 2]]}).status_code == 422
         assert c.get("/models/onnx").json()["versions"][0]["provider"] == "CPUExecutionProvider"
+
+
+def test_every_failing_cell_is_an_entry_up_to_the_cap(client):
+    from conduit.ml.validation import MAX_ENTRIES
+
+    r = client.post("/predict/iris", json={"rows": [[1, None, 3, 4], [1, 2, 3, 4], [None, 2, 3, None]]})
+    assert [e["loc"] for e in r.json()["error"]["detail"]] == [
+        ["body", "rows", 0, 1], ["body", "rows", 2, 0], ["body", "rows", 2, 3]]
+    assert {e["type"] for e in r.json()["error"]["detail"]} == {"missing"}
+    r = client.post("/predict/iris", json={"rows": [[1, 2, 3, 4], [1, 2], [1, "x", 3, 4], [5]]})
+    assert [(e["loc"], e["type"]) for e in r.json()["error"]["detail"]] == [
+        (["body", "rows", 1], "too_short"), (["body", "rows", 3], "too_short")]
+    r = client.post("/predict/iris", json={"rows": [["x"] * 4] * 100})
+    assert r.status_code == 422 and len(r.json()["error"]["detail"]) == MAX_ENTRIES
