@@ -388,7 +388,7 @@ class Conduit(RouteDecorators):
         if isinstance(exc, FileNotServable):
             return error_response(404, "file not found", request_id)
         if isinstance(exc, InvalidJSON):
-            return error_response(400, str(exc), request_id)
+            return error_response(exc.status_code, str(exc), request_id, type=exc.error_type)
         if isinstance(exc, ClientDisconnect):
             return error_response(400, "the client closed the connection before sending the whole body",
                                   request_id)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import orjson
 import trio
 from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
@@ -37,6 +36,7 @@ from wsproto.utilities import LocalProtocolError
 from wsproto.events import (AcceptConnection, BytesMessage, CloseConnection, Message, Ping, Pong,
                             RejectConnection, Request as WSRequest, TextMessage)
 
+from ._json import InvalidJSON, dumps, loads_body
 from .http.request import Request
 
 #: Close codes used here (RFC 6455 §7.4.1).
@@ -130,7 +130,7 @@ class WebSocket(Request):
         await self._send(BytesMessage(data=bytes(data)))
 
     async def send_json(self, value: Any) -> None:
-        await self.send_text(orjson.dumps(value).decode())
+        await self.send_text(dumps(value).decode())
 
     def _can_send_close(self) -> bool:
         """Whether the protocol state still allows a close frame (the ASGI transport: its server decides)."""
@@ -267,12 +267,20 @@ class WebSocket(Request):
         return message
 
     async def receive_json(self) -> Any:
+        """The next message as JSON (exact integers, the body rule of ``conduit._json``).
+
+        A message that is not JSON closes the socket with 1007 and a reason naming the
+        problem; the :class:`WebSocketDisconnect` raised carries the
+        :class:`~conduit.http.request.InvalidJSON` as its ``__cause__``.
+        """
         message = await self.receive()
         try:
-            return orjson.loads(message)
-        except orjson.JSONDecodeError:
-            await self.close(INVALID_DATA, "expected a JSON message")
-            raise WebSocketDisconnect(INVALID_DATA, "expected a JSON message") from None
+            return loads_body(message)
+        except InvalidJSON as exc:
+            # RFC 6455 §5.5: a control frame payload is at most 125 bytes, 2 of them the code.
+            reason = str(exc).encode("utf-8")[:123].decode("utf-8", "ignore")
+            await self.close(INVALID_DATA, reason)
+            raise WebSocketDisconnect(INVALID_DATA, reason) from exc
 
     def __aiter__(self) -> "WebSocket":
         return self

@@ -13,9 +13,14 @@ Endpoints (JSON bodies)::
     POST   /ask                              {"question", "k"?, "filter"?, "stream"?}
                                              stream=true answers over Server-Sent Events
 
-Bad input (wrong dimension, NaN/inf, unknown metric, k <= 0 or > size, a
-malformed filter or body) answers 422 naming the field; the stores are checked
-before they change, so a rejected request leaves them as they were. A document
+Bodies are typed (dataclasses below), so the OpenAPI document says what each
+endpoint accepts and bad input gets the framework's one answer: a body that is not
+JSON is 400 ``invalid_json``; JSON that fails is 422 with ``detail`` a list of
+``{"loc", "msg", "type"}`` entries (``["body", "k"]``, ``["query", "k"]``). What only
+the store can judge (a vector of the wrong dimension, NaN/inf, an unknown metric, a
+malformed filter, an id already stored) is the same kind of entry, naming the body
+field; an unknown collection is 404. The stores are checked before they change, so a
+rejected request leaves them as they were. A document
 is retrievable from the next request on: the TF-IDF embedder is refit on the
 corpus before the first question after a change (see ``conduit.vector.rag``),
 and answers cite only sources that share something with the question. The kernels
@@ -24,12 +29,16 @@ compile (or load from Numba's cache) in a warm-up, before the socket accepts.
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from dataclasses import dataclass
+from typing import Annotated, Any, Iterator, Literal
 
 import numpy as np
+from conduit_kernels.distances import METRIC_NAMES
 
-from conduit import Conduit, EventSourceResponse, Request
-from conduit.exceptions import error_response
+from conduit import Body, Conduit, EventSourceResponse, Query
+from conduit.binding import Array, Param
+from conduit.exceptions import Conflict, NotFound, ValidationError
 from conduit.vector import RAGPipeline, TfidfEmbedder, VectorInputError, VectorStore
 
 SEED_CORPUS = [
@@ -40,6 +49,8 @@ SEED_CORPUS = [
     "Trio and h11 serve HTTP; sync handlers run in worker threads.",
     "Filters on metadata become a row mask inside the scan, so they cost no extra pass.",
 ]
+#: The largest collection dimension this demo creates (a store allocates dim floats per row).
+MAX_DIM = 4096
 
 app = Conduit(title="Conduit RAG demo")
 app.state.collections = {}
@@ -47,6 +58,76 @@ embedder = TfidfEmbedder().fit(SEED_CORPUS)
 app.state.rag = RAGPipeline(VectorStore(embedder.dim, metric="cosine"), embedder, k=3)
 app.state.rag.add_documents(SEED_CORPUS, ids=[f"seed-{i}" for i in range(len(SEED_CORPUS))],
                             metadata=[{"source": "seed"}] * len(SEED_CORPUS))
+
+Id = Annotated[str, Param(min_length=1)] | int
+Ids_ = Annotated[list[Id], Param(min_length=1)]
+Matrix = Annotated[np.ndarray, Array(shape=(None, None), dtype="float64")]
+K = Annotated[int, Param(ge=1, le=10_000)]
+Text = Annotated[str, Param(min_length=1, pattern=r"\S")]  # what the pipeline accepts: not blank
+Metric = Literal[tuple(sorted(METRIC_NAMES))]  # type: ignore[valid-type]  # the kernels' registry
+
+
+@dataclass
+class NewCollection:
+    name: Annotated[str, Param(min_length=1, max_length=100)]
+    dim: Annotated[int, Param(ge=1, le=MAX_DIM)]
+    metric: Metric = "cosine"
+    dtype: Literal["float32", "int8"] = "float32"
+
+
+@dataclass
+class Vectors:
+    ids: Ids_
+    vectors: Matrix
+    metadata: list[dict[str, Any]] | None = None
+    upsert: bool = False
+
+
+@dataclass
+class Ids:
+    ids: Ids_
+
+
+@dataclass
+class Search:
+    """One query vector."""
+    vector: list[float]
+    k: K = 10
+    filter: dict[str, Any] | None = None
+
+
+@dataclass
+class BatchSearch:
+    """Several query vectors, answered together."""
+    vectors: Annotated[list[list[float]], Param(min_length=1)]
+    k: K = 10
+    filter: dict[str, Any] | None = None
+
+
+@dataclass
+class Documents:
+    texts: Annotated[list[Text], Param(min_length=1)]
+    ids: list[Id] | None = None
+    metadata: list[dict[str, Any]] | None = None
+
+
+@dataclass
+class Question:
+    question: Text
+    k: K | None = None
+    filter: dict[str, Any] | None = None
+    stream: bool = False
+
+
+@contextlib.contextmanager
+def store_errors(source: str = "body", **fields: str) -> Iterator[None]:
+    """A :class:`VectorInputError` as the 422 entry naming the request field (``fields``
+    renames the store's word for it, e.g. its ``query`` is the body's ``vector``)."""
+    try:
+        yield
+    except VectorInputError as exc:
+        raise ValidationError([{"loc": [source, fields.get(exc.field, exc.field)], "msg": exc.message,
+                                "type": "value_error"}]) from None
 
 
 @app.add_warmup
@@ -62,46 +143,21 @@ def compile_kernels() -> None:
     app.state.rag.ask("warm up")
 
 
-@app.exception_handler(VectorInputError)
-def vector_input_error(request: Request, exc: VectorInputError):
-    return error_response(422, {"field": exc.field, "message": exc.message})
-
-
-async def _body(request: Request) -> dict:
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise VectorInputError("body", f"invalid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise VectorInputError("body", "the body must be a JSON object")
-    return body
-
-
 def _collection(name: str) -> VectorStore:
     store = app.state.collections.get(name)
     if store is None:
-        raise VectorInputError("name", f"no collection named {name!r}")
+        raise NotFound(f"no collection named {name!r}")
     return store
 
 
-def _require(body: dict, key: str) -> Any:
-    if key not in body:
-        raise VectorInputError(key, "this field is required")
-    return body[key]
-
-
-@app.post("/collections")
-async def create_collection(request: Request) -> dict:
-    body = await _body(request)
-    name = _require(body, "name")
-    if not isinstance(name, str) or not name or len(name) > 100:
-        raise VectorInputError("name", "name must be a non-empty string (at most 100 chars)")
-    if name in app.state.collections:
-        raise VectorInputError("name", f"collection {name!r} already exists")
-    store = VectorStore(_require(body, "dim"), metric=body.get("metric", "cosine"),
-                        dtype=body.get("dtype", "float32"), device="cpu")
-    app.state.collections[name] = store
-    return {"name": name, "dim": store.dim, "metric": store.metric, "dtype": store.dtype}
+@app.post("/collections", errors=[Conflict])
+async def create_collection(spec: NewCollection) -> dict:
+    if spec.name in app.state.collections:
+        raise Conflict(f"collection {spec.name!r} already exists")
+    with store_errors():
+        store = VectorStore(spec.dim, metric=spec.metric, dtype=spec.dtype, device="cpu")
+    app.state.collections[spec.name] = store
+    return {"name": spec.name, "dim": store.dim, "metric": store.metric, "dtype": store.dtype}
 
 
 @app.get("/collections/{name}")
@@ -118,22 +174,20 @@ async def _in_thread(fn, *args):
 
 
 @app.post("/collections/{name}/vectors")
-async def add_vectors(name: str, request: Request) -> dict:
+async def add_vectors(name: str, body: Vectors) -> dict:
     store = _collection(name)
-    body = await _body(request)
-    ids, vectors = _require(body, "ids"), _require(body, "vectors")
-    write = store.upsert if body.get("upsert") else store.add
-    await _in_thread(write, ids, vectors, body.get("metadata"))
+    write = store.upsert if body.upsert else store.add
+    with store_errors():
+        await _in_thread(write, body.ids, body.vectors, body.metadata)
     return {"size": len(store)}
 
 
 @app.delete("/collections/{name}/vectors")
-async def delete_vectors(name: str, request: Request) -> dict:
+async def delete_vectors(name: str, body: Ids) -> dict:
     store = _collection(name)
-    ids = _require(await _body(request), "ids")
-    if not isinstance(ids, list):
-        raise VectorInputError("ids", "ids must be a list")
-    return {"deleted": await _in_thread(store.delete, ids), "size": len(store)}
+    with store_errors():
+        deleted = await _in_thread(store.delete, body.ids)
+    return {"deleted": deleted, "size": len(store)}
 
 
 def _hits(hits) -> list[dict]:
@@ -141,56 +195,56 @@ def _hits(hits) -> list[dict]:
 
 
 @app.post("/collections/{name}/search")
-async def search(name: str, request: Request) -> dict:
+async def search(name: str, body: Annotated[Search | BatchSearch, Body()]) -> dict:
     store = _collection(name)
-    body = await _body(request)
-    k, flt = body.get("k", 10), body.get("filter")
-    if "vectors" in body:
-        batch = await _in_thread(store.search_batch, body["vectors"], k, flt)
+    if isinstance(body, BatchSearch):
+        with store_errors(queries="vectors"):
+            batch = await _in_thread(store.search_batch, body.vectors, body.k, body.filter)
         return {"results": [_hits(h) for h in batch]}
-    return {"hits": _hits(await _in_thread(store.search, _require(body, "vector"), k, flt))}
+    with store_errors(query="vector"):
+        return {"hits": _hits(await _in_thread(store.search, body.vector, body.k, body.filter))}
 
 
 @app.post("/documents")
-async def add_documents(request: Request) -> dict:
-    body = await _body(request)
+async def add_documents(body: Documents) -> dict:
     rag = app.state.rag
-    ids = await _in_thread(rag.add_documents, _require(body, "texts"), body.get("ids"),
-                           body.get("metadata"))
+    with store_errors():
+        ids = await _in_thread(rag.add_documents, body.texts, body.ids, body.metadata)
     return {"ids": ids, "size": len(rag.store)}
 
 
 @app.get("/search")
-async def search_documents(request: Request) -> dict:
-    q = request.query_params.get("q", "")
-    k_text = request.query_params.get("k", "3")
-    try:
-        k = int(k_text)
-    except ValueError:
-        raise VectorInputError("k", f"k must be an integer, got {k_text!r}") from None
-    sources = await _in_thread(app.state.rag.retrieve, q, k)
+async def search_documents(q: Annotated[str, Query(min_length=1, pattern=r"\S")],
+                           k: Annotated[int, Query(ge=1, le=10_000)] = 3) -> dict:
+    with store_errors("query", question="q"):
+        sources = await _in_thread(app.state.rag.retrieve, q, k)
     return {"hits": [{"id": s.id, "score": s.score, "text": s.text, "metadata": s.metadata}
                      for s in sources]}
 
 
-@app.post("/ask")
-async def ask(request: Request) -> Any:
-    body = await _body(request)
+#: /ask answers JSON, or Server-Sent Events with ``"stream": true`` (one schema per event).
+ASK_RESPONSES = {"200": {"description": "The answer and its sources (JSON), or their events (SSE)", "content": {
+    "application/json": {"schema": {"type": "object"}},
+    "text/event-stream": {"schema": {"type": "object", "required": ["data"], "properties": {
+        "event": {"type": "string"}, "data": {"type": "string"}, "id": {"type": "string"}}}}}}}
+
+
+@app.post("/ask", responses=ASK_RESPONSES)
+async def ask(body: Question) -> Any:
     rag = app.state.rag
-    question, k, flt = _require(body, "question"), body.get("k"), body.get("filter")
-    if body.get("stream"):
-        # retrieval (and its errors, as 422) before the stream starts; then each chunk is
-        # sent as it is generated, and a client that leaves closes the generator
-        retrieval = await _in_thread(rag.prepare, question, k, flt)
-        return EventSourceResponse(rag.aevents(retrieval))
-    answer = await _in_thread(rag.ask, question, k, flt)
+    with store_errors():
+        if body.stream:
+            # retrieval (and its errors, as 422) before the stream starts; then each chunk is
+            # sent as it is generated, and a client that leaves closes the generator
+            retrieval = await _in_thread(rag.prepare, body.question, body.k, body.filter)
+            return EventSourceResponse(rag.aevents(retrieval))
+        answer = await _in_thread(rag.ask, body.question, body.k, body.filter)
     return answer.to_dict()
 
 
 @app.delete("/documents")
-async def delete_documents(request: Request) -> dict:
-    ids = _require(await _body(request), "ids")
-    if not isinstance(ids, list):
-        raise VectorInputError("ids", "ids must be a list")
+async def delete_documents(body: Ids) -> dict:
     rag = app.state.rag
-    return {"deleted": await _in_thread(rag.delete_documents, ids), "size": len(rag.store)}
+    with store_errors():
+        deleted = await _in_thread(rag.delete_documents, body.ids)
+    return {"deleted": deleted, "size": len(rag.store)}

@@ -14,9 +14,9 @@ import functools
 import inspect
 from typing import Any, Callable
 
-import orjson
 import trio
 
+from .._json import loads_body
 from ..exceptions import UnsupportedMediaType, ValidationError
 from ..http.request import Request
 from ..http.response import Response
@@ -188,15 +188,16 @@ def _body_extractor(spec: ParamSpec) -> Extractor:
 
 
 async def read_json_body(request: Request, errors: list) -> Any:
-    """The decoded body, :data:`NO_BODY` if empty, or :data:`INVALID` (with an error) if not JSON."""
+    """The decoded body (integers exact), or :data:`NO_BODY` if empty.
+
+    A body that is not JSON raises :class:`~conduit.http.request.InvalidJSON` at once
+    (400 ``invalid_json``, the one rule of ``conduit._json``): there is nothing to
+    validate, so no 422 entries are collected for it.
+    """
     raw = await request.body()
     if not raw:
         return NO_BODY
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        errors.append({"loc": "body", "msg": f"invalid JSON: {exc}", "type": "json_invalid"})
-        return INVALID
+    return loads_body(raw)
 
 
 class _Solver:

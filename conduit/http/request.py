@@ -7,8 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import unquote
 
-import orjson
-
+from .._json import InvalidJSON, loads_body
 from .cookies import parse_cookies
 from .datastructures import Headers, QueryParams
 
@@ -18,10 +17,6 @@ Receive = Callable[[], Awaitable[bytes]]
 
 async def _no_body() -> bytes:
     return b""
-
-
-class InvalidJSON(ValueError):
-    """The body is not valid JSON (the app answers 400 naming the error)."""
 
 
 class ClientDisconnect(Exception):
@@ -118,12 +113,11 @@ class Request:
         return self._body
 
     async def json(self) -> Any:
-        """The body parsed as JSON; raises :class:`InvalidJSON` (a ``ValueError``)."""
-        body = await self.body()
-        try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidJSON(f"invalid JSON body: {exc}") from None
+        """The body parsed as JSON, integers exact; raises :class:`InvalidJSON` (a ``ValueError``).
+
+        The app answers an uncaught ``InvalidJSON`` with 400 ``invalid_json``.
+        """
+        return loads_body(await self.body())
 
     async def form(self, limits: Any = None) -> Any:
         """The body as :class:`~conduit.forms.FormData` (urlencoded or multipart), parsed once.

@@ -13,8 +13,7 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any, Literal
 
-import orjson
-
+from conduit._json import dumps as json_dumps
 from conduit.mcp.jsonable import to_jsonable
 
 __all__ = [
@@ -187,7 +186,7 @@ def _content_dict(item: Any) -> dict[str, Any]:
 
 
 def _json_text(value: Any) -> str:
-    return orjson.dumps(to_jsonable(value)).decode()
+    return json_dumps(to_jsonable(value)).decode()
 
 
 def _is_content_list(value: Any) -> bool:
@@ -203,7 +202,7 @@ def tool_result(value: Any, output_schema: dict[str, Any] | None, wrap: bool) ->
         structured = to_jsonable(value)
         if wrap:
             structured = {"result": structured}
-        return {"content": [{"type": "text", "text": orjson.dumps(structured).decode()}],
+        return {"content": [{"type": "text", "text": json_dumps(structured).decode()}],
                 "structuredContent": structured}
     if value is None:
         return {"content": []}

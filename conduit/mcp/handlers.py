@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from conduit.mcp.arguments import invalid_arguments
 from conduit.mcp.content import prompt_messages, resource_contents, tool_result
 from conduit.mcp.context import LOG_LEVELS, Context, InputRequired
 from conduit.mcp.eras import META_SUBSCRIPTION_ID, SUPPORTED_VERSIONS
@@ -77,13 +78,15 @@ async def tools_call(call: Call) -> dict[str, Any]:
     signature = tool.signature
     if tool.raw_arguments:  # explicit inputSchema: arguments pass through as given
         if arguments is not None and not isinstance(arguments, dict):
-            raise InvalidParams(f"Invalid arguments for tool {name}: arguments must be an object")
+            raise InvalidParams(f"Invalid arguments for tool {name}: arguments must be an object",
+                                [{"loc": ["arguments"], "msg": "arguments must be an object",
+                                  "type": "dict_type"}])
         kwargs = dict(arguments or {})
     else:
         try:
             kwargs = signature.bind(arguments)
         except SchemaError as exc:
-            raise InvalidParams(f"Invalid arguments for tool {name}: {exc}") from None
+            raise invalid_arguments(name, exc) from None
     tasks = call.server.tasks
     if tasks.wants_task(call, tool.task_support):
         async def invoke(run_call: Call) -> dict[str, Any]:

@@ -364,10 +364,12 @@ def mount(app: Any, path: str, server: Any, *, legacy_sse: bool = False, legacy_
     endpoint = MCPEndpoint(server, **options)
     if endpoint.resource_server is not None:
         mount_metadata(app, endpoint.resource_server)
-    route_options = {"max_body_size": endpoint.max_message_bytes + 1}
+    # JSON-RPC over one path is described by the MCP schema and the server's tools/list,
+    # not by OpenAPI (whose operations cannot say "a session header, except on initialize").
+    route_options = {"max_body_size": endpoint.max_message_bytes + 1, "include_in_schema": False}
     app.add_route(path, endpoint.post, ["POST"], **route_options)
-    app.add_route(path, endpoint.get, ["GET"])
-    app.add_route(path, endpoint.delete, ["DELETE"])
+    app.add_route(path, endpoint.get, ["GET"], include_in_schema=False)
+    app.add_route(path, endpoint.delete, ["DELETE"], include_in_schema=False)
     if legacy_sse:
         from conduit.mcp.legacy_sse import mount_legacy
         mount_legacy(app, legacy_sse_path, legacy_messages_path, endpoint)

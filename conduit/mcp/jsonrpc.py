@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
+from conduit._json import InvalidJSON, dumps as json_dumps, loads_body
 
 __all__ = [
     "PARSE_ERROR", "INVALID_REQUEST", "METHOD_NOT_FOUND", "INVALID_PARAMS", "INTERNAL_ERROR",
@@ -124,10 +124,14 @@ RESPONSE = "response"
 
 
 def parse(body: bytes | str) -> Any:
-    """Decode one JSON text; raise :class:`ParseError` when it is not JSON."""
+    """Decode one JSON text (integers exact); raise :class:`ParseError` when it is not JSON.
+
+    The same parser and refusals as an HTTP body (``conduit._json.loads_body``): what
+    HTTP answers 400 ``invalid_json``, JSON-RPC answers -32700.
+    """
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+        return loads_body(body)
+    except InvalidJSON as exc:
         raise ParseError(f"Parse error: {exc}") from None
 
 
@@ -199,4 +203,4 @@ def notification_message(method: str, params: dict[str, Any] | None = None) -> d
 
 
 def dumps(message: Any) -> bytes:
-    return orjson.dumps(message)
+    return json_dumps(message)

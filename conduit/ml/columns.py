@@ -7,7 +7,8 @@ positional lists that may hold strings, or a DataFrame) into the one numeric mat
 kernels read: a number column carries its value (JSON ``null`` -> NaN), a category
 column carries the category's *code* (its index in the encoder's ``categories_``; -1
 for a category the encoder does not know). Every refusal is an :class:`InvalidInput`
-that names the row, the column and the reason, which the server turns into a 422. The
+that names the row, the column (its name in a named row, its index in a positional one),
+the reason and the shared error code (``type``), which the server turns into a 422 entry. The
 JSON Schema of one row (:meth:`InputSchema.row_schema`) is derived from the same
 columns, so the OpenAPI document says what the encoder accepts.
 """
@@ -20,13 +21,26 @@ from typing import Any
 
 import numpy as np
 
-from .validation import InvalidInput
+from .validation import MAX_ENTRIES, InvalidInput
 
 __all__ = ["Column", "InputSchema"]
 
 
 def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _fits_double(value: Any) -> bool:
+    """Finite and representable as float64 (an exact JSON integer may have 400 digits)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @dataclass
@@ -93,7 +107,11 @@ class InputSchema:
 
     def row_schema(self) -> dict[str, Any]:
         """JSON Schema of one named row."""
-        return {"type": "object", "properties": {c.name: c.schema() for c in self.columns},
+        properties = {c.name: c.schema() for c in self.columns}
+        # A key left out is a missing value: required where the model refuses one.
+        required = [name for name, s in properties.items() if "null" not in (s["type"] if isinstance(
+            s["type"], list) else [s["type"]])]
+        return {"type": "object", "properties": properties, "required": required,
                 "additionalProperties": False}
 
     # -- encoding -------------------------------------------------------------------
@@ -104,74 +122,113 @@ class InputSchema:
             return True  # category values (strings or numbers) are looked up, never read raw
         if isinstance(X, dict) or hasattr(X, "columns"):
             return True
-        return isinstance(X, list) and bool(X) and isinstance(X[0], dict)
+        # Any named row (rows may mix objects and positional lists, as the document allows).
+        return isinstance(X, list) and any(type(row) is dict for row in X)
 
     def encode(self, X: Any) -> np.ndarray:
         """Rows -> ``float64[n, n_columns]`` (category columns as codes); :class:`InvalidInput`."""
-        columns = self._split(X)
+        failures: list[InvalidInput] = []
+        columns, named, broken = self._split(X, failures)
         n = len(columns[0]) if columns else 0
-        if n == 0:
-            raise InvalidInput("empty batch: at least one row is required", rows=0)
+        if n == 0 and not failures:
+            raise InvalidInput("empty batch: at least one row is required", rows=0, type="too_short")
         out = np.empty((n, len(self.columns)), dtype=np.float64)
-        for j, (column, values) in enumerate(zip(self.columns, columns)):
-            out[:, j] = self._encode_column(column, values)
+        for j, values in enumerate(columns):
+            if failures and len(failures) >= MAX_ENTRIES:
+                break
+            out[:, j] = self._encode_column(j, values, named, failures, broken)
+        if failures:
+            raise InvalidInput.of(failures)
         return out
 
-    def _split(self, X: Any) -> list[list[Any]]:
-        """Per column, its values in row order."""
+    def _split(self, X: Any, failures: list[InvalidInput]
+               ) -> tuple[list[list[Any]], list[bool] | None, set[int]]:
+        """Per column, its values in row order; per row, whether it was named (None: all are);
+        the rows that could not be split (each added to ``failures``, its values not checked).
+        """
         if hasattr(X, "columns") and hasattr(X, "__getitem__") and not isinstance(X, (dict, list)):
             missing = [name for name in self.names if name not in list(X.columns)]
             if missing:
-                raise InvalidInput(f"input has no column {missing[0]!r}", column=missing[0], reason="missing_column")
-            return [list(np.asarray(X[name], dtype=object)) for name in self.names]
+                raise InvalidInput(f"input has no column {missing[0]!r}", column=missing[0], reason="missing_column",
+                                   type="missing")
+            return [list(np.asarray(X[name], dtype=object)) for name in self.names], None, set()
         if isinstance(X, np.ndarray):
             X = X.tolist()
         if isinstance(X, dict):
             X = [X]
         if not isinstance(X, list):
-            raise InvalidInput("rows must be a list of objects (or of lists)")
+            raise InvalidInput("rows must be a list of objects (or of lists)", type="list_type")
         if X and not isinstance(X[0], (list, tuple, dict)):
             X = [X]  # one positional row
         width = len(self.columns)
         columns: list[list[Any]] = [[None] * len(X) for _ in range(width)]
+        named = [False] * len(X)
+        broken: set[int] = set()
         for i, row in enumerate(X):
+            if failures and len(failures) >= MAX_ENTRIES:
+                break
             if isinstance(row, dict):
-                for key in row:
-                    if key not in self.index:
-                        raise InvalidInput(f"row {i}: unknown column {key!r} (the model reads {self.names})",
-                                           row=i, column=key, reason="unknown_column")
+                named[i] = True
+                unknown = [key for key in row if key not in self.index]
+                failures.extend(InvalidInput(f"row {i}: unknown column {key!r} (the model reads {self.names})",
+                                             row=i, column=key, reason="unknown_column", type="extra_forbidden")
+                                for key in unknown)
                 for j, name in enumerate(self.names):
                     columns[j][i] = row.get(name)
             elif isinstance(row, (list, tuple)):
                 if len(row) != width:
-                    raise InvalidInput(f"row {i}: expected {width} features, got {len(row)}",
-                                       row=i, expected_features=width, got_features=len(row))
+                    failures.append(InvalidInput(f"row {i}: expected {width} features, got {len(row)}",
+                                                 row=i, expected_features=width, got_features=len(row),
+                                                 type="too_short" if len(row) < width else "too_long"))
+                    broken.add(i)
+                    continue
                 for j in range(width):
                     columns[j][i] = row[j]
             else:
-                raise InvalidInput(f"row {i}: expected an object or a list, got {type(row).__name__}",
-                                   row=i, reason="invalid_row")
-        return columns
+                failures.append(InvalidInput(f"row {i}: expected an object or a list, got {type(row).__name__}",
+                                             row=i, reason="invalid_row", type="model_type"))
+                broken.add(i)
+        return columns, named, broken
 
-    @staticmethod
-    def _refuse(i: int, column: Column, reason: str, message: str) -> InvalidInput:
-        return InvalidInput(f"row {i}, column {column.name!r}: {message}", row=i, column=column.name,
-                            reason=reason)
+    #: The shared error code of each refusal reason.
+    CODES = {"missing": "missing", "not_a_number": "float_type", "not_finite": "finite_number",
+             "not_a_string": "string_type", "unknown_category": "enum"}
 
-    def _encode_column(self, column: Column, values: list[Any]) -> np.ndarray:
+    def _refuse(self, i: int, j: int, named: list[bool] | None, reason: str, message: str) -> InvalidInput:
+        column = self.columns[j]
+        where = column.name if named is None or named[i] else j
+        return InvalidInput(f"row {i}, column {column.name!r}: {message}", row=i, column=where,
+                            reason=reason, type=self.CODES[reason])
+
+    def _encode_column(self, j: int, values: list[Any], named: list[bool] | None,
+                       failures: list[InvalidInput], broken: set[int]) -> np.ndarray:
+        """The column's values (or codes); a refused value adds to ``failures`` (then the
+        array is not used: the caller raises). Rows in ``broken`` are skipped."""
+        column = self.columns[j]
         if column.categories is None:
             for i, v in enumerate(values):
+                if failures and len(failures) >= MAX_ENTRIES:
+                    break
+                if broken and i in broken:
+                    continue
                 if _is_missing(v):
                     if not column.accepts_missing:
-                        raise self._refuse(i, column, "missing", "missing value, which this model does not accept")
+                        failures.append(self._refuse(i, j, named, "missing",
+                                                     "missing value, which this model does not accept"))
                 elif isinstance(v, bool) or not isinstance(v, (int, float, np.number)):
-                    raise self._refuse(i, column, "not_a_number", f"expected a number, got {v!r}")
-                elif not math.isfinite(v):
-                    raise self._refuse(i, column, "not_finite", f"{v!r} is not a finite number")
+                    failures.append(self._refuse(i, j, named, "not_a_number", f"expected a number, got {_short(v)}"))
+                elif not _fits_double(v):
+                    failures.append(self._refuse(i, j, named, "not_finite", f"{_short(v)} is not a finite number"))
+            if failures:
+                return np.zeros(len(values))
             return np.array(values, dtype=np.float64)
         lookup = column.lookup
         codes = np.empty(len(values), dtype=np.float64)
         for i, v in enumerate(values):
+            if failures and len(failures) >= MAX_ENTRIES:
+                break
+            if broken and i in broken:
+                continue
             if _is_missing(v):
                 if column.fill is not None:
                     v = column.fill
@@ -179,17 +236,30 @@ class InputSchema:
                     codes[i] = column.missing_code
                     continue
                 elif column.unknown == "error":
-                    raise self._refuse(i, column, "missing", "missing value, which this model does not accept")
+                    failures.append(self._refuse(i, j, named, "missing",
+                                                 "missing value, which this model does not accept"))
+                    continue
                 else:
                     codes[i] = -1
                     continue
+            if isinstance(v, (list, dict)):  # JSON arrays and objects are never categories
+                if column.string_valued:
+                    failures.append(self._refuse(i, j, named, "not_a_string",
+                                                 f"expected a category string, got {_short(v)}"))
+                else:
+                    failures.append(self._refuse(i, j, named, "not_a_number",
+                                                 f"expected a category number, got {_short(v)}"))
+                continue
             code = lookup.get(v)
             if code is None:
                 if column.string_valued and not isinstance(v, str):
-                    raise self._refuse(i, column, "not_a_string", f"expected a category string, got {v!r}")
+                    failures.append(self._refuse(i, j, named, "not_a_string",
+                                                 f"expected a category string, got {_short(v)}"))
+                    continue
                 if column.unknown == "error":
-                    raise self._refuse(i, column, "unknown_category",
-                                       f"unknown category {v!r} (known: {list(lookup)[:20]})")
+                    failures.append(self._refuse(i, j, named, "unknown_category",
+                                                 f"unknown category {_short(v)} (known: {list(lookup)[:20]})"))
+                    continue
                 code = -1
             codes[i] = code
         return codes

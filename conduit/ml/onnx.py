@@ -146,8 +146,8 @@ class OnnxModel:
         X = as_features(X, self.n_features_in_, allow_nan=self.allow_nan)
         if self._fixed_batch is not None and X.shape[0] != self._fixed_batch:
             raise InvalidInput(
-                f"input {self._input.name!r} is declared with batch size {self._fixed_batch}, got {X.shape[0]} rows"
-            )
+                f"input {self._input.name!r} is declared with batch size {self._fixed_batch}, got {X.shape[0]} rows",
+                type="array_shape")
         return X.astype(self._dtype) if self._dtype is not np.float64 else X
 
     def has(self, method: str) -> bool:

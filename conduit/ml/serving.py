@@ -13,7 +13,10 @@ Request body (JSON)::
     {"rows": [[5.1, 3.5, 1.4, 0.2], ...], "probabilities": true}
     {"row": [5.1, 3.5, 1.4, 0.2]}        or a bare list of rows / one row
 
-Query parameters ``?version=2`` and ``?probabilities=true`` work too. Response::
+Query parameters ``?version=2`` and ``?probabilities=true`` work too (bound and
+documented like any handler's). A body that is not JSON is 400 ``invalid_json``; rows
+a model refuses are 422 with entries naming the row and column
+(:mod:`conduit.ml.requests`). Response::
 
     {"model": "iris", "version": "1", "predictions": [0, ...],
      "probabilities": [[0.97, 0.03, 0.0], ...], "classes": [0, 1, 2]}
@@ -26,7 +29,6 @@ import weakref
 from typing import Any, Awaitable, Callable
 
 import numpy as np
-import orjson
 import trio
 
 from conduit.exceptions import HTTPError, InferenceError, ValidationError
@@ -37,6 +39,8 @@ from conduit.observability.model_metrics import batch_observer, track_prediction
 
 from .batching import DynamicBatcher
 from .registry import ModelRegistry, ModelVersion
+from .requests import (ProbabilitiesQuery, VersionQuery, invalid_rows, model_name, parse_rows,
+                       predict_body_schema, read_predict_body, without_parameter)
 from .validation import InvalidInput
 
 __all__ = ["app_registry", "parse_rows", "predict_route"]
@@ -45,8 +49,6 @@ logger = logging.getLogger("conduit.ml")
 
 Inference = Callable[[ModelVersion, np.ndarray, bool], Awaitable[tuple[np.ndarray, np.ndarray | None]]]
 
-_TRUE = {"1", "true", "yes", "on"}
-
 
 def app_registry(app: Any) -> ModelRegistry:
     """The app's own registry (``app.state.models``), created on first use."""
@@ -54,60 +56,6 @@ def app_registry(app: Any) -> ModelRegistry:
     if registry is None:
         registry = app.state.models = ModelRegistry()
     return registry
-
-
-def parse_rows(body: bytes) -> tuple[Any, dict[str, Any]]:
-    """Rows and options from a JSON body; :class:`InvalidInput` when unusable."""
-    if not body.strip():
-        raise InvalidInput("empty body: send {\"rows\": [[...], ...]}")
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"body is not valid JSON: {exc}") from None
-    if isinstance(payload, list):
-        return payload, {}
-    if not isinstance(payload, dict):
-        raise InvalidInput("body must be an object with \"rows\" (or \"row\"), or a list of rows")
-    for key in ("rows", "row", "inputs", "instances"):
-        if key in payload:
-            return payload[key], payload
-    raise InvalidInput("body has no \"rows\" (or \"row\") field", fields=sorted(payload))
-
-
-def _flag(request: Request, options: dict[str, Any], key: str, default: bool) -> bool:
-    if key in options:
-        return bool(options[key])
-    value = request.query_params.get(key)
-    return default if value is None else value.lower() in _TRUE
-
-
-def _model_name(path_params: dict[str, Any]) -> str:
-    if "name" in path_params:
-        return str(path_params["name"])
-    return str(next(iter(path_params.values())))
-
-
-def _invalid(exc: InvalidInput) -> ValidationError:
-    detail = exc.detail
-    loc = "body.rows"
-    if "row" in detail:
-        loc += f"[{detail['row']}]" + (f".{detail['column']}" if "column" in detail else "")
-    return ValidationError([{"loc": loc, "msg": str(exc), "type": "invalid_input",
-                             **{k: v for k, v in detail.items() if k != "message"}}])
-
-
-def _body_schema(model: Any) -> dict[str, Any]:
-    """OpenAPI request body of a predict route; named rows when the model has a schema."""
-    row: dict[str, Any] = {"type": "array", "items": {"type": ["number", "null"]}}
-    schema = getattr(model, "schema", None)
-    if schema is not None:
-        row = {"anyOf": [schema.row_schema(),
-                         {"type": "array", "prefixItems": [c.schema() for c in schema.columns],
-                          "minItems": len(schema.columns), "maxItems": len(schema.columns)}]}
-    body = {"type": "object", "properties": {
-        "rows": {"type": "array", "items": row, "minItems": 1}, "row": row,
-        "probabilities": {"type": "boolean"}, "version": {"type": "string"}}}
-    return {"required": True, "content": {"application/json": {"schema": body}}}
 
 
 def predict_route(
@@ -222,24 +170,27 @@ def predict_route(
             count_answer(entry.name, path_taken)
         return labels, probs, path_taken
 
-    async def predict_endpoint(request: Request, **path_params: Any) -> JSONResponse:
-        model_name = fixed if fixed is not None else _model_name(request.path_params)
-        try:
-            rows, options = parse_rows(await request.body())
-        except InvalidInput as exc:
-            raise _invalid(exc) from None
-        requested_version = options.get("version", request.query_params.get("version"))
-        entry = registry.get(model_name, requested_version)
+    default_proba = probabilities
+
+    async def predict_endpoint(request: Request, version: VersionQuery = None,
+                               probabilities: ProbabilitiesQuery = None, **path_params: Any) -> JSONResponse:
+        name_ = fixed if fixed is not None else model_name(request.path_params)
+        predict = read_predict_body(await request.body())
+        entry = registry.get(name_, predict.version(version))
         model_ = entry.model
         with track_prediction(entry.name, entry.version, getattr(model_, "path", None)) as tracked:
-            want_proba = _flag(request, options, "probabilities", probabilities)
+            if probabilities is None and "probabilities" in request.query_params:
+                probabilities = True  # a route without the parameter: refused just below
+            want_proba = predict.flag("probabilities", probabilities, default_proba)
             if want_proba and not model_.has("predict_proba"):
-                raise ValidationError([{"loc": "body.probabilities", "type": "unsupported",
-                                        "msg": f"model {model_name!r} does not give probabilities"}])
+                source = "body" if "probabilities" in predict.options else "query"
+                raise ValidationError([{"loc": [source, "probabilities"], "type": "value_error",
+                                        "msg": f"model {name_!r} does not give probabilities"}])
+            rows = predict.rows
             try:
                 X = model_.validate(rows)
             except InvalidInput as exc:
-                raise _invalid(exc) from None
+                raise invalid_rows(exc, predict) from None
             tracked.rows = int(X.shape[0])
             try:
                 labels, probs, path_taken = await answer(entry, X, rows, want_proba)
@@ -247,7 +198,7 @@ def predict_route(
                 raise
             except Exception as exc:  # noqa: BLE001 - never a traceback to the client
                 logger.error("model %s v%s failed", entry.name, entry.version, exc_info=exc)
-                raise InferenceError(detail=f"model {model_name!r} failed to predict") from None
+                raise InferenceError(detail=f"model {name_!r} failed to predict") from None
         body: dict[str, Any] = {"model": entry.name, "version": entry.version, "predictions": labels}
         if backup is not None:
             body["path"] = path_taken
@@ -260,7 +211,10 @@ def predict_route(
     from conduit.openapi.predict import predict_route_options
 
     served = registry.get(fixed).model if fixed is not None else None
-    app.add_route(path, predict_endpoint, ["POST"], request_body=_body_schema(served),
+    if served is not None and not served.has("predict_proba"):
+        # No probabilities to offer: the route does not take (nor document) ?probabilities=.
+        predict_endpoint.__signature__ = without_parameter(predict_endpoint, "probabilities")
+    app.add_route(path, predict_endpoint, ["POST"], request_body=predict_body_schema(served),
                   **predict_route_options(fixed))
     app.state.__dict__.setdefault("ml_batchers", {})[path] = batchers
     return registry

@@ -95,7 +95,7 @@ class StagedModel(CompiledModel):
                 i, j = map(int, np.argwhere(bad)[0])
                 name = self.schema.names[j]
                 raise InvalidInput(f"row {i}, column {name!r}: missing value, which this model does not accept",
-                                   row=i, column=name, reason="missing")
+                                   row=i, column=j, reason="missing", type="missing")
         return Z
 
     def has(self, method: str) -> bool:

@@ -27,12 +27,21 @@ from conduit.http.request import Request
 from conduit.http.response import EventSourceResponse
 
 from .registry import ModelRegistry
+from .requests import (ProbabilitiesQuery, VersionQuery, invalid_rows, model_name, predict_body_schema,
+                       read_predict_body)
 from .validation import InvalidInput
 
 __all__ = ["StreamingModel", "stream_route"]
 
 logger = logging.getLogger("conduit.ml")
 _DONE = object()
+
+#: One event of a ``text/event-stream`` answer, as OpenAPI 3.1 tools read the schema of that
+#: media type (per event: HTML's fields, ``data`` the JSON text of the item).
+SSE_EVENT = {"type": "object", "required": ["data"],
+             "properties": {"event": {"type": "string", "enum": ["prediction", "error", "done"]},
+                            "data": {"type": "string", "contentMediaType": "application/json"},
+                            "id": {"type": "string"}, "retry": {"type": "integer"}}}
 
 
 class StreamingModel:
@@ -127,21 +136,17 @@ def stream_route(app: Any, path: str, registry: ModelRegistry, *, name: str | No
 
     Usually reached through ``app.predict(path, model, stream=True)``.
     """
-    from .serving import _flag, _invalid, _model_name, parse_rows
-
-    async def stream_endpoint(request: Request, **path_params: Any) -> EventSourceResponse:
-        model_name = name if name is not None else _model_name(request.path_params)
-        try:
-            rows, options = parse_rows(await request.body())
-        except InvalidInput as exc:
-            raise _invalid(exc) from None
-        entry = registry.get(model_name, options.get("version", request.query_params.get("version")))
+    async def stream_endpoint(request: Request, version: VersionQuery = None,
+                              probabilities: ProbabilitiesQuery = None, **path_params: Any) -> EventSourceResponse:
+        model_name_ = name if name is not None else model_name(request.path_params)
+        predict = read_predict_body(await request.body())
+        entry = registry.get(model_name_, predict.version(version))
         model = entry.model
         try:
-            X = model.validate(rows)
+            X = model.validate(predict.rows)
         except InvalidInput as exc:
-            raise _invalid(exc) from None
-        proba = _flag(request, options, "probabilities", False) and model.has("predict_proba")
+            raise invalid_rows(exc, predict) from None
+        proba = predict.flag("probabilities", probabilities, False) and model.has("predict_proba")
 
         async def events() -> AsyncIterator[dict[str, Any]]:
             if hasattr(model, "stream"):
@@ -154,8 +159,8 @@ def stream_route(app: Any, path: str, registry: ModelRegistry, *, name: str | No
                     count += 1
                     yield {"event": "prediction", "data": item}
             except Exception as exc:  # noqa: BLE001 - an error event, never a traceback
-                logger.error("stream from model %s failed", model_name, exc_info=exc)
-                yield {"event": "error", "data": {"detail": f"model {model_name!r} failed"}}
+                logger.error("stream from model %s failed", model_name_, exc_info=exc)
+                yield {"event": "error", "data": {"detail": f"model {model_name_!r} failed"}}
                 return
             finally:
                 aclose = getattr(source, "aclose", None)
@@ -167,5 +172,11 @@ def stream_route(app: Any, path: str, registry: ModelRegistry, *, name: str | No
 
         return EventSourceResponse(events(), ping_interval=ping_interval)
 
-    app.add_route(path, stream_endpoint, ["POST"])
+    from conduit.openapi.predict import predict_route_options
+
+    served = registry.get(name).model if name is not None else None
+    options = predict_route_options(name)
+    options["responses"] = {"200": {"description": "Server-Sent Events: prediction..., then done",
+                                    "content": {"text/event-stream": {"schema": SSE_EVENT}}}}
+    app.add_route(path, stream_endpoint, ["POST"], request_body=predict_body_schema(served), **options)
     return registry

@@ -166,6 +166,8 @@ class _Builder:
             op["requestBody"] = body
             validated = True
         op["responses"] = self.responses(route, plan, validated)
+        if body is not None and "application/json" in body.get("content", {}):  # conduit/_json.py's rule
+            op["responses"].setdefault("400", _error_response(400, "The body is not JSON (invalid_json)"))
         security = self.security.operation_security(route)
         if security is not None:
             op["security"] = security

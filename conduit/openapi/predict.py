@@ -1,8 +1,8 @@
 """The OpenAPI answers of an ``app.predict`` route (its handler reads the body itself).
 
-The request body schema lives beside the parser, in :mod:`conduit.ml.serving`
-(``_body_schema``); the answer and the error statuses here are the ones that module
-produces and maps failures to.
+The request body schema lives beside the parser, in :mod:`conduit.ml.requests`
+(``predict_body_schema``); the answer and the error statuses here are the ones
+:mod:`conduit.ml.serving` produces and maps failures to.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ PREDICTION: dict[str, Any] = {
         "model": {"type": "string"},
         "version": {"type": "string"},
         "predictions": {"type": "array", "items": {}},
-        "probabilities": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
+        # null where the model's arithmetic overflowed (features near +-1.8e308 give NaN)
+        "probabilities": {"type": "array", "items": {"type": "array", "items": {"type": ["number", "null"]}}},
         "classes": {"type": "array", "items": {}},
         "path": {"type": "string", "enum": ["primary", "fallback"],
                  "description": "which model answered (routes with a fallback model)"},

@@ -29,7 +29,7 @@ def test_model_endpoint(server):
     assert body["predictions"] == [0, 2]
     assert len(body["probabilities"]) == 2
     bad = httpx.post(server.url + "/models/iris", json={"rows": [[1.0, 2.0]]})
-    assert bad.status_code == 422 and bad.json()["error"]["detail"][0]["loc"] == ["body", "rows"]
+    assert bad.status_code == 422 and bad.json()["error"]["detail"][0]["loc"] == ["body", "rows", 0]
 
 
 def test_search_and_ask(server):

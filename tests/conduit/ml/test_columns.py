@@ -1,5 +1,6 @@
 """ColumnTransformer pipelines compiled stage by stage; named rows over HTTP equal to scikit-learn."""
 
+import json
 import math
 
 import httpx
@@ -138,14 +139,18 @@ def _hypothesis_pipe(df, y):
     return _PIPES["p"]
 
 
-@pytest.mark.parametrize(("row", "column", "reason"), [
-    ({"age": "old", "income": 1.0, "city": "rome", "plan": "pro", "score": 0.5}, "age", "not_a_number"),
-    ({"age": 30, "income": 1.0, "city": 7, "plan": "pro", "score": 0.5}, "city", "not_a_string"),
-    ({"age": 30, "income": 1.0, "city": "rome", "plan": "gold", "score": 0.5}, "plan", "unknown_category"),
-    ({"age": 30, "income": 1.0, "city": "rome", "plan": "pro", "score": None}, "score", "missing"),
-    ({"age": 30, "income": 1.0, "city": "rome", "plan": "pro", "score": 0.5, "zip": 1}, "zip", "unknown_column"),
+@pytest.mark.parametrize(("row", "column", "reason", "type"), [
+    ({"age": "old", "income": 1.0, "city": "rome", "plan": "pro", "score": 0.5}, "age", "not_a_number", "float_type"),
+    ({"age": 30, "income": 1.0, "city": 7, "plan": "pro", "score": 0.5}, "city", "not_a_string", "string_type"),
+    ({"age": 30, "income": 1.0, "city": [7], "plan": "pro", "score": 0.5}, "city", "not_a_string", "string_type"),
+    ({"age": 30, "income": 1.0, "city": "rome", "plan": "gold", "score": 0.5}, "plan", "unknown_category", "enum"),
+    ({"age": 30, "income": 1.0, "city": "rome", "plan": "pro", "score": None}, "score", "missing", "missing"),
+    ({"age": 10 ** 400, "income": 1.0, "city": "rome", "plan": "pro", "score": 0.5}, "age", "not_finite",
+     "finite_number"),
+    ({"age": 30, "income": 1.0, "city": "rome", "plan": "pro", "score": 0.5, "zip": 1}, "zip", "unknown_column",
+     "extra_forbidden"),
 ])
-def test_bad_named_row_is_a_422_naming_row_column_and_reason(frame, row, column, reason):
+def test_bad_named_row_is_a_422_naming_row_column_and_reason(frame, row, column, reason, type):
     df, y = frame
     pipe = Pipeline([("columns", ColumnTransformer([
         ("num", StandardScaler(), ["age", "income", "score"]),
@@ -156,12 +161,28 @@ def test_bad_named_row_is_a_422_naming_row_column_and_reason(frame, row, column,
     app.predict("/predict", pipe, name="churn", batching=False)
     good = {"age": 30, "income": 1.0, "city": "rome", "plan": "pro", "score": 0.5}
     with TestClient(app) as client:
-        r = client.post("/predict", json={"rows": [good, row]})
+        r = client.post("/predict", content=json.dumps({"rows": [good, row]}),
+                        headers={"content-type": "application/json"})
         assert r.status_code == 422, r.text
         (error,) = r.json()["error"]["detail"]
         assert error["loc"] == ["body", "rows", 1, column]
-        assert error["row"] == 1 and error["column"] == column and error["reason"] == reason
+        assert error["type"] == type and error["ctx"]["reason"] == reason
         assert client.post("/predict", json={"rows": [good]}).status_code == 200
+
+
+def test_every_bad_named_value_is_an_entry(frame):
+    df, y = frame
+    app = Conduit()
+    app.predict("/predict", PIPELINES["logistic_pca"]().fit(df, y), name="churn", batching=False)
+    good = {"age": 30, "income": 1.0, "city": "rome", "plan": "pro", "score": 0.5}
+    rows = [dict(good, age="old"), good, [1, 2], dict(good, score="x", zip=1)]
+    with TestClient(app) as client:
+        r = client.post("/predict", json={"rows": rows})
+    assert r.status_code == 422
+    found = sorted((str(e["loc"]), e["type"]) for e in r.json()["error"]["detail"])
+    assert found == sorted([(str(["body", "rows", 0, "age"]), "float_type"), (str(["body", "rows", 2]), "too_short"),
+                            (str(["body", "rows", 3, "zip"]), "extra_forbidden"),
+                            (str(["body", "rows", 3, "score"]), "float_type")])
 
 
 def test_served_over_http_equal_to_sklearn_with_openapi_features(frame):
@@ -181,7 +202,7 @@ def test_served_over_http_equal_to_sklearn_with_openapi_features(frame):
         document = httpx.get(server.url + "/openapi.json").json()
         models = httpx.get(server.url + "/models/churn").json()
     schema = document["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    named = schema["properties"]["rows"]["items"]["anyOf"][0]
+    named = schema["anyOf"][0]["properties"]["rows"]["items"]["anyOf"][0]
     assert list(named["properties"]) == list(df.columns)
     assert named["properties"]["income"]["type"] == ["number", "null"]  # imputed
     assert named["properties"]["age"]["type"] == "number"  # reaches the model un-imputed

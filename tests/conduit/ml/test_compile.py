@@ -159,7 +159,7 @@ def test_nan_models_accept_nan_and_others_refuse(rng):
         (np.zeros((2, N_FEATURES + 1)), f"expected {N_FEATURES} features per row, got {N_FEATURES + 1}"),
         ([[1.0, 2.0]], f"expected {N_FEATURES} features"),
         ([["a"] * N_FEATURES], "features must be numbers"),
-        ([[1.0] * N_FEATURES, [1.0] * 3], "ragged|must all have"),
+        ([[1.0] * N_FEATURES, [1.0] * 3], f"row 1: expected {N_FEATURES} features per row, got 3"),
         (np.zeros((2, 2, N_FEATURES)), "2-D"),
     ],
 )

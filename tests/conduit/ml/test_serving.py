@@ -1,5 +1,6 @@
 """app.predict: JSON in and out, every bad input a named 422, registry listing, errors."""
 
+import json
 import numpy as np
 import pytest
 
@@ -52,36 +53,52 @@ def test_single_row_and_probabilities(client, lr, iris):
 
 
 @pytest.mark.parametrize(
-    ("payload", "message"),
+    ("payload", "message", "loc", "type"),
     [
-        ({"rows": [[1.0, 2.0, 3.0]]}, "expected 4 features per row, got 3"),
-        ({"rows": []}, "empty batch"),
-        ({"rows": [[1.0, "x", 3.0, 4.0]]}, "features must be numbers"),
-        ({"rows": [[1.0, 2.0, 3.0, 4.0], [1.0]]}, "must all have 4 features"),
-        ({"data": [[1, 2, 3, 4]]}, "no \"rows\""),
-        ({"rows": [[1.0, 2.0, None, 4.0]]}, "features must be numbers|NaN"),
-        ("just text", "must be an object"),
+        ({"rows": [[1.0, 2.0, 3.0]]}, "expected 4 features per row, got 3", ["body", "rows", 0], "too_short"),
+        ({"rows": []}, "empty batch", ["body", "rows"], "too_short"),
+        ({"rows": [[1.0, "x", 3.0, 4.0]]}, "features must be numbers", ["body", "rows", 0, 1], "float_type"),
+        ({"rows": [[1.0, 2.0, 3.0, 4.0], [1.0]]}, "row 1: expected 4 features", ["body", "rows", 1], "too_short"),
+        ({"rows": [[1.0, 2.0, 3.0, 4.0], [1, 2, 3, 4, 5]]}, "got 5", ["body", "rows", 1], "too_long"),
+        ({"data": [[1, 2, 3, 4]]}, "no \"rows\"", ["body", "rows"], "missing"),
+        ({"rows": [[1.0, 2.0, 3.0, 4.0], [1.0, 2.0, None, 4.0]]}, "NaN", ["body", "rows", 1, 2], "missing"),
+        ({"row": [1.0, 2.0, "x", 4.0]}, "features must be numbers", ["body", "row", 2], "float_type"),
+        ([1.0, 2.0, 3.0, 10 ** 400], "too large for a double", ["body"], "finite_number"),
+        ({"rows": [[1, 2, 3, 4]], "probabilities": "yes"}, "true or false", ["body", "probabilities"], "bool_type"),
+        ({"rows": [[1, 2, 3, 4]], "version": [1]}, "version must be", ["body", "version"], "string_type"),
+        ("just text", "must be an object", ["body"], "model_type"),
     ],
 )
-def test_bad_input_is_a_named_422(client, payload, message):
+def test_bad_input_is_a_named_422(client, payload, message, loc, type):
     import re
 
-    r = client.post("/predict/iris", json=payload)
+    r = client.post("/predict/iris", content=json.dumps(payload),
+                    headers={"content-type": "application/json"})
     assert r.status_code == 422, r.text
-    error = r.json()["error"]
-    assert re.search(message, error["detail"][0]["msg"]), error
+    [entry] = r.json()["error"]["detail"]
+    assert re.search(message, entry["msg"]), entry
+    assert entry["loc"] == loc and entry["type"] == type, entry
 
 
-def test_nan_refused_for_a_model_that_does_not_accept_it(client):
-    r = client.post("/predict/iris", content=b'{"rows": [[1.0, NaN, 3.0, 4.0]]}')
-    assert r.status_code == 422  # NaN is not JSON: refused as invalid JSON
-    assert "not valid JSON" in r.json()["error"]["detail"][0]["msg"]
+@pytest.mark.parametrize("content", [b'{"rows": [[1.0, NaN, 3.0, 4.0]]}', b"{rows:", b'{"rows": [[1e999, 1, 2, 3]]}',
+                                     b'\xff{"rows": []}'])
+def test_a_body_that_is_not_json_is_400_invalid_json(client, content):
+    r = client.post("/predict/iris", content=content)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["type"] == "invalid_json"
+    assert r.json()["error"]["detail"].startswith("invalid JSON: ")
 
 
-def test_invalid_json_and_empty_body(client):
-    for content in (b"{rows:", b""):
-        r = client.post("/predict/iris", content=content)
-        assert r.status_code == 422
+def test_an_empty_body_is_a_missing_body(client):
+    r = client.post("/predict/iris", content=b"")
+    assert r.status_code == 422
+    assert r.json()["error"]["detail"][0]["loc"] == ["body"]
+    assert r.json()["error"]["detail"][0]["type"] == "missing"
+
+
+def test_a_probabilities_flag_that_is_no_boolean_is_422(client):
+    r = client.post("/predict/iris?probabilities=perhaps", json={"rows": [[1, 2, 3, 4]]})
+    assert r.status_code == 422 and r.json()["error"]["detail"][0]["type"] == "bool_parsing"
 
 
 def test_probabilities_from_a_regressor_is_422(iris):
@@ -90,6 +107,9 @@ def test_probabilities_from_a_regressor_is_422(iris):
     with TestClient(app) as c:
         r = c.post("/predict/lin?probabilities=1", json={"rows": [[1, 2, 3, 4]]})
         assert r.status_code == 422 and "does not give probabilities" in r.text
+        assert r.json()["error"]["detail"][0]["loc"] == ["query", "probabilities"]
+        operation = c.get("/openapi.json").json()["paths"]["/predict/lin"]["post"]
+        assert [p["name"] for p in operation["parameters"]] == ["version"]  # no ?probabilities= to offer
         assert c.post("/predict/lin", json={"rows": [[1, 2, 3, 4]]}).status_code == 200
 
 
@@ -173,3 +193,17 @@ def test_onnx_model_served(lr, iris):
         assert r.json()["predictions"] == lr.predict(iris[0][:3]).tolist()
         assert c.post("/predict/onnx", json={"rows": [[1, 2]]}).status_code == 422
         assert c.get("/models/onnx").json()["versions"][0]["provider"] == "CPUExecutionProvider"
+
+
+def test_every_failing_cell_is_an_entry_up_to_the_cap(client):
+    from conduit.ml.validation import MAX_ENTRIES
+
+    r = client.post("/predict/iris", json={"rows": [[1, None, 3, 4], [1, 2, 3, 4], [None, 2, 3, None]]})
+    assert [e["loc"] for e in r.json()["error"]["detail"]] == [
+        ["body", "rows", 0, 1], ["body", "rows", 2, 0], ["body", "rows", 2, 3]]
+    assert {e["type"] for e in r.json()["error"]["detail"]} == {"missing"}
+    r = client.post("/predict/iris", json={"rows": [[1, 2, 3, 4], [1, 2], [1, "x", 3, 4], [5]]})
+    assert [(e["loc"], e["type"]) for e in r.json()["error"]["detail"]] == [
+        (["body", "rows", 1], "too_short"), (["body", "rows", 3], "too_short")]
+    r = client.post("/predict/iris", json={"rows": [["x"] * 4] * 100})
+    assert r.status_code == 422 and len(r.json()["error"]["detail"]) == MAX_ENTRIES

@@ -94,7 +94,7 @@ def test_parameters_docstrings_and_tags(doc):
 def test_bodies_errors_and_status(doc):
     op = doc["paths"]["/items"]["post"]
     assert op["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Item"}
-    assert set(op["responses"]) == {"201", "409", "422"}
+    assert set(op["responses"]) == {"201", "400", "409", "422"}  # 400: a body that is not JSON
     assert op["parameters"][0] == {"name": "x-request", "in": "header", "required": False, "schema": {"type": "string"}}
     item = doc["components"]["schemas"]["Item"]
     assert item["required"] == ["name", "price"]

@@ -25,10 +25,15 @@ def test_predict_route_documents_its_body_answers_and_errors(model):
     validate(document)
     op = document["paths"]["/predict/iris"]["post"]
     body = op["requestBody"]["content"]["application/json"]["schema"]
-    assert body["properties"]["rows"]["type"] == "array"
+    rows_form, row_form, bare = body["anyOf"]  # {"rows": [...]}, {"row": [...]}, [...]
+    assert rows_form["required"] == ["rows"] and row_form["required"] == ["row"]
+    named, positional = rows_form["properties"]["rows"]["items"]["anyOf"]
+    assert named["required"] == ["x0", "x1", "x2"] and named["additionalProperties"] is False
+    assert positional["minItems"] == positional["maxItems"] == 3
+    assert bare == rows_form["properties"]["rows"]
     ok = op["responses"]["200"]["content"]["application/json"]["schema"]
     assert ok["required"] == ["model", "version", "predictions"]
-    assert {"404", "413", "422", "500", "503", "504"} <= set(op["responses"])
+    assert {"400", "404", "413", "422", "500", "503", "504"} <= set(op["responses"])
     assert op["summary"] == "Predict with model 'iris'"
 
 
