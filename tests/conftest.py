@@ -23,25 +23,14 @@ def rng():
     return np.random.default_rng(20261127)
 
 
-def _as_loc(loc):
-    """An entry's loc as a list: ``"body.items[3].price"`` -> ``["body", "items", 3, "price"]``.
-
-    Binding wrote dotted strings before the type layer of issue 12; every other place
-    writes lists. Once binding writes lists too this is the identity.
-    """
-    if isinstance(loc, list):
-        return loc
-    import re
-
-    return [int(index) if index else name for index, name in re.findall(r"\[(\d+)\]|\.?([^.\[\]]+)", loc)]
-
-
 @pytest.fixture
 def entries_of():
-    """``entries_of(response)``: the 422's ``{"loc", "msg", "type"}`` entries, locs as lists."""
+    """``entries_of(response)``: the 422's ``{"loc", "msg", "type"}`` entries (each loc a list)."""
     def entries(response):
         assert response.status_code == 422, response.text
-        return [{**e, "loc": _as_loc(e["loc"])} for e in response.json()["error"]["detail"]]
+        detail = response.json()["error"]["detail"]
+        assert all(isinstance(e["loc"], list) for e in detail), detail
+        return detail
     return entries
 
 

@@ -115,8 +115,6 @@ def _form_extractor(spec: ParamSpec) -> Extractor:
             return error(errors, where, exc.msg, exc.type)
 
     def extract(request: Request, kwargs: dict, errors: list, body: Any) -> None:
-        if body is INVALID:
-            return
         values = body.getlist(key) if body is not NO_BODY else []
         if not values:
             return _absent(spec, kwargs, errors)
@@ -131,7 +129,7 @@ def _form_extractor(spec: ParamSpec) -> Extractor:
     return extract
 
 
-async def read_form_body(request: Request, errors: list, needs_files: bool) -> Any:
+async def read_form_body(request: Request, needs_files: bool) -> Any:
     """The parsed form, or :data:`NO_BODY` for an empty body without a content type; 415 otherwise."""
     from ..forms.parser import MULTIPART, URLENCODED, form_media_type
 
@@ -165,8 +163,6 @@ def _body_extractor(spec: ParamSpec) -> Extractor:
     key, embedded = spec.key, spec.embedded
 
     def extract(request: Request, kwargs: dict, errors: list, body: Any) -> None:
-        if body is INVALID:
-            return  # the decode error is already reported
         if embedded and body is not NO_BODY:
             if type(body) is not dict:
                 if not any(e["loc"] in (["body"], "body") for e in errors):
@@ -187,7 +183,7 @@ def _body_extractor(spec: ParamSpec) -> Extractor:
     return extract
 
 
-async def read_json_body(request: Request, errors: list) -> Any:
+async def read_json_body(request: Request) -> Any:
     """The decoded body (integers exact), or :data:`NO_BODY` if empty.
 
     A body that is not JSON raises :class:`~conduit.http.request.InvalidJSON` at once
@@ -311,10 +307,10 @@ def build_endpoint(route: Route) -> Callable[[Request], Any]:
     async def bind(request: Request, stack: contextlib.AsyncExitStack | None) -> dict:
         errors: list = []
         if needs_form:
-            body = await read_form_body(request, errors, needs_files)
+            body = await read_form_body(request, needs_files)
         elif needs_body:
             check_json_content_type(request)
-            body = await read_json_body(request, errors)
+            body = await read_json_body(request)
         else:
             body = NO_BODY
         if has_dependencies:

@@ -14,22 +14,16 @@ relative to the arguments) or one with a dotted ``path`` and a message
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from conduit.mcp.jsonrpc import InvalidParams
+from conduit.types import as_loc
 
 __all__ = ["argument_entries", "invalid_arguments"]
 
-_STEP = re.compile(r"\[(\d+)\]|\.?([^.\[\]]+)")
-
-
 def _loc(path: Any) -> list[Any]:
     """``"items[3].price"`` -> ``["arguments", "items", 3, "price"]``; a list is taken as is."""
-    if isinstance(path, (list, tuple)):
-        steps = list(path)
-    else:
-        steps = [int(index) if index else name for index, name in _STEP.findall(str(path or ""))]
+    steps = as_loc(path)
     if steps[:1] != ["arguments"]:
         steps.insert(0, "arguments")
     return steps

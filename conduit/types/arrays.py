@@ -97,7 +97,8 @@ def check_array(value: Any, loc: Loc, errors: Errors, spec: Array) -> Any:
     source = array.dtype.kind
     if source not in _KINDS:
         return error(errors, loc, f"unsupported element type {array.dtype}", codes.ARRAY_DTYPE)
-    if source != "b" and (target is None or target.kind != "b") and type(value) is list and _has_bool(value):
+    wants_bool = target is not None and target.kind == "b"
+    if not wants_bool and (source == "b" or type(value) is list and _has_bool(value)):
         return error(errors, loc, "array items must be numbers, not booleans", codes.ARRAY_DTYPE)
     if spec.max_size is not None and array.size > spec.max_size:
         return error(errors, loc, f"has {array.size} elements, more than {spec.max_size}", codes.ARRAY_SIZE)

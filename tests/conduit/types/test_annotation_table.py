@@ -155,7 +155,7 @@ CASES = [
     Case("ndarray", Annotated[np.ndarray, Array(shape=(None, 2), dtype="float32")],
          [([[1, 2]], np.array([[1, 2]], dtype=np.float32))],
          [([[1, 2, 3]], one("array_shape")), ([["a", "b"]], one("array_dtype")), ([[True, 1]], one("array_dtype")),
-          ("x", one("list_type"))],
+          ([[False, True]], one("array_dtype")), ("x", one("list_type"))],
          schema={"type": "array", "items": {"type": "array", "items": {"type": "number"}, "minItems": 2,
                                             "maxItems": 2}}, schema_refuses_bad=False),
 ]
