@@ -27,6 +27,7 @@ from conduit.mcp.jsonable import to_jsonable
 from conduit.types import codes
 from conduit.types.constraints import Constraints
 from conduit.types.errors import INVALID, Errors, Validator, error
+from conduit.types.kinds import is_union, optional_inner, strip_annotated, type_name
 from conduit.types.walker import TypeWalker
 
 __all__ = ["Field", "SchemaError", "Signature", "build_signature", "output_schema_for", "to_jsonable"]
@@ -191,8 +192,8 @@ def build_signature(fn: Callable[..., Any], *, context_types: tuple[type, ...] =
         if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD) or name in skip:
             continue
         hint = hints.get(name, _MISSING)
-        base = get_args(hint)[0] if get_origin(hint) is typing.Annotated else hint
-        members = get_args(base) if get_origin(base) in (Union, types.UnionType) else (base,)
+        base, _ = strip_annotated(hint)
+        members = get_args(base) if is_union(base) else (base,)
         if any(isinstance(m, type) and context_types and issubclass(m, context_types) for m in members) or \
                 (hint is _MISSING and name in ("ctx", "context") and context_types):
             context_param = name
@@ -222,14 +223,12 @@ def build_signature(fn: Callable[..., Any], *, context_types: tuple[type, ...] =
 
 
 def _hint_name(hint: Any) -> str:
-    from conduit.types.kinds import type_name
     return type_name(hint)
 
 
 def _allows_none(hint: Any) -> bool:
-    if get_origin(hint) is typing.Annotated:
-        hint = get_args(hint)[0]
-    return hint is None or type(None) in get_args(hint)
+    hint, _ = strip_annotated(hint)
+    return hint is None or optional_inner(hint)[1]
 
 
 def output_schema_for(annotation: Any) -> tuple[dict[str, Any] | None, bool]:
