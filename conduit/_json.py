@@ -50,14 +50,19 @@ def _default(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-def dumps(value: Any) -> bytes:
-    """Encode ``value`` compactly; integers beyond 64 bits are written exactly."""
+def dumps(value: Any, *, sort_keys: bool = False) -> bytes:
+    """Encode ``value`` compactly; integers beyond 64 bits are written exactly.
+
+    Anything that may hold a client's values (a body parsed by :func:`loads_body` keeps
+    big integers exact) is encoded here, never with a bare ``orjson.dumps``, which
+    refuses them.
+    """
     try:
-        return orjson.dumps(value, default=_default, option=_OPTIONS)
+        return orjson.dumps(value, default=_default, option=_OPTIONS | (orjson.OPT_SORT_KEYS if sort_keys else 0))
     except TypeError as exc:
         if "64-bit" not in str(exc):
             raise
-    return json.dumps(_plain(value), ensure_ascii=False, separators=(",", ":"),
+    return json.dumps(_plain(value), ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys,
                       allow_nan=False).encode("utf-8")
 
 

@@ -18,7 +18,7 @@ import os
 import time
 from typing import Any
 
-import orjson
+from conduit._json import dumps, loads_body
 
 __all__ = ["RequestStateError", "StateSigner", "binding_digest"]
 
@@ -37,7 +37,7 @@ def _b64d(text: str) -> bytes:
 
 def binding_digest(method: str, target: str | None, arguments: Any) -> str:
     """A short digest that ties a state token to one request (method, name or URI, arguments)."""
-    raw = orjson.dumps([method, target, arguments], option=orjson.OPT_SORT_KEYS)
+    raw = dumps([method, target, arguments], sort_keys=True)  # arguments may hold exact big ints
     return _b64e(hashlib.sha256(raw).digest()[:16])
 
 
@@ -55,7 +55,7 @@ class StateSigner:
             self._key = key
 
     def sign(self, binding: str, payload: dict[str, Any]) -> str:
-        body = orjson.dumps({"b": binding, "x": int(time.time() + self.ttl_seconds), "p": payload})
+        body = dumps({"b": binding, "x": int(time.time() + self.ttl_seconds), "p": payload})
         mac = hmac.new(self._key, body, hashlib.sha256).digest()
         return _b64e(body) + "." + _b64e(mac)
 
@@ -70,7 +70,7 @@ class StateSigner:
         expected = hmac.new(self._key, body, hashlib.sha256).digest()
         if not hmac.compare_digest(mac, expected):
             raise RequestStateError("requestState failed its integrity check")
-        data = orjson.loads(body)
+        data = loads_body(body)
         if data.get("b") != binding:
             raise RequestStateError("requestState belongs to a different request")
         if data.get("x", 0) < time.time():

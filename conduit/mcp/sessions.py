@@ -29,7 +29,7 @@ import secrets
 import time
 from typing import Any
 
-import orjson
+from conduit._json import dumps, loads_body
 
 from conduit.mcp import metrics
 from conduit.mcp.protocol import Connection
@@ -93,7 +93,7 @@ class Session:
 
 def _state(session: Session) -> bytes:
     c = session.connection
-    return orjson.dumps({"client": session.client, "used": session.used, "initialized": c.initialized,
+    return dumps({"client": session.client, "used": session.used, "initialized": c.initialized,
                          "authSubject": getattr(c, "auth_subject", None),
                          "protocolVersion": c.protocol_version, "capabilities": c.client_capabilities,
                          "clientInfo": c.client_info, "logLevel": c.log_level,
@@ -179,15 +179,15 @@ class SessionTable:
             if session is None:
                 session = self._load(session_id, raw, server)
             else:
-                _apply(session, orjson.loads(raw))
+                _apply(session, loads_body(raw))
         if session is not None:
             session.last_seen = now
         return session
 
     def _load(self, session_id: str, raw: bytes, server: Any) -> Session | None:
         try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
+            data = loads_body(raw)
+        except ValueError:
             return None
         if not isinstance(data, dict) or server is None:
             return None

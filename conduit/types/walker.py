@@ -38,6 +38,20 @@ class Node(NamedTuple):
     validate: Validator
 
 
+def _closest_member(failures: list[Errors], depth: int) -> Errors | None:
+    """The failures of the union member the value came closest to, or None if it matched none's outer type.
+
+    A member whose every failure lies inside the value (``["body", 0, 1]`` under
+    ``["body"]``) accepted its outer shape; of those, the one whose failures go deepest,
+    then the fewest, says most precisely what is wrong. A value of the wrong outer type
+    for every member gets one ``union_type`` entry instead.
+    """
+    inside = [f for f in failures if all(len(e["loc"]) > depth for e in f)]
+    if not inside:
+        return None
+    return min(inside, key=lambda f: (-max(len(e["loc"]) for e in f), len(f)))
+
+
 # ------------------------------------------------------------------ the walker
 
 class TypeWalker:
@@ -145,12 +159,18 @@ class TypeWalker:
         def validate(value: Any, loc: Loc, errors: Errors) -> Any:
             if value is None and nullable:
                 return None
+            failures: list[Errors] = []
             for member in checks:
                 scratch: Errors = []
                 result = member(value, loc, scratch)
                 if not scratch:
                     return result
-            return error(errors, loc, f"expected {name}, got {got(value)}", codes.UNION_TYPE)
+                failures.append(scratch)
+            closest = _closest_member(failures, len(loc))
+            if closest is None:
+                return error(errors, loc, f"expected {name}, got {got(value)}", codes.UNION_TYPE)
+            errors.extend(closest)
+            return INVALID
         return Node(schema, validate)
 
     def _sequence(self, item_tp: Any, container: type) -> Node:

@@ -58,11 +58,17 @@ class Hit:
         return {"id": self.id, "score": self.score, "metadata": self.metadata}
 
 
+#: Integer ids are stored, hashed and persisted as 64-bit JSON integers.
+_ID_MIN, _ID_MAX = -2**63, 2**64 - 1
+
+
 def _check_id(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, (str, int, np.integer)):
         raise VectorInputError("ids", f"ids must be strings or integers, got {value!r}")
     if isinstance(value, str) and not value:
         raise VectorInputError("ids", "ids must not be empty strings")
+    if isinstance(value, int) and not _ID_MIN <= value <= _ID_MAX:
+        raise VectorInputError("ids", f"integer ids must fit in 64 bits, got one of {len(str(abs(value)))} digits")
     return int(value) if isinstance(value, np.integer) else value
 
 

@@ -69,6 +69,8 @@ def test_big_integers_are_written_exactly():
     value = {"ids": [BIG, -BIG], "x": 1.5, "nan": float("nan"), "t": (1, 2)}
     assert json.loads(dumps(value)) == {"ids": [BIG, -BIG], "x": 1.5, "nan": None, "t": [1, 2]}
     assert dumps({"n": 1}) == orjson.dumps({"n": 1})  # the fast path is orjson's output
+    assert dumps({"b": BIG, "a": 1}, sort_keys=True) == b'{"a":1,"b":%d}' % BIG
+    assert dumps({"b": 2, "a": 1}, sort_keys=True) == b'{"a":1,"b":2}'
 
 
 json_values = st.recursive(

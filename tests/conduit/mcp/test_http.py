@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from conduit import Conduit
@@ -129,3 +130,34 @@ def test_stateless_mode_has_no_sessions_and_no_get():
         assert r.json()["result"]["tools"][0]["name"] == "echo"
         assert client.get("/mcp", headers={"accept": "text/event-stream"}).status_code == 405
         assert not endpoint.sessions.sessions
+
+
+BIG = 10**30 + 1
+
+
+def test_integers_beyond_64_bits_survive_a_session_and_a_call():
+    """The body parser keeps big integers exact, so everything that re-encodes a client's
+    values (the session record, the requestState digest, the result) must write them."""
+    server = MCPServer("t")
+
+    @server.tool()
+    async def double(n: int) -> int:
+        return 2 * n
+
+    app = Conduit()
+    app.mount_mcp("/mcp", server)
+    init = {**INIT, "params": {**INIT["params"], "clientInfo": {"name": "t", "version": "1", "build": BIG}}}
+    with TestClient(app, base_url="http://localhost") as client:
+        r = client.post("/mcp", headers=H, json=init)
+        assert r.status_code == 200, r.text
+        h = dict(H, **{"mcp-session-id": r.headers["mcp-session-id"]})
+        r = client.post("/mcp", headers=h, content=b'{"jsonrpc": "2.0", "id": 2, "method": "tools/call", '
+                        b'"params": {"name": "double", "arguments": {"n": %d}}}' % BIG)
+        assert r.status_code == 200, r.text
+        assert f'"result":{2 * BIG}' in r.text.replace(" ", "")  # exact, not 2e30
+        modern = dict(H, **{"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "double"})
+        r = client.post("/mcp", headers=modern, content=b'{"jsonrpc": "2.0", "id": 3, "method": "tools/call", '
+                        b'"params": {"name": "double", "arguments": {"n": %d}, "_meta": %s}}'
+                        % (BIG, orjson.dumps(META)))
+        assert r.status_code == 200, r.text
+        assert str(2 * BIG) in r.text

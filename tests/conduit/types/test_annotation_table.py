@@ -143,6 +143,12 @@ CASES = [
     Case("optional", Optional[int], [(None, None), (3, 3)], [("x", one("int_type"))],
          schema={"type": ["integer", "null"]}),
     Case("union", int | str, [(1, 1), ("a", "a")], [([], one("union_type"))], schema={"type": ["integer", "string"]}),
+    # A value that takes one member's outer shape is told what is wrong inside it (the member
+    # whose failures go deepest); one of no member's shape gets the one union_type entry.
+    Case("union of shapes", list[float] | list[list[float]], [([1, 2], [1.0, 2.0]), ([[1]], [[1.0]])],
+         [([[1, "a"]], one("float_type", 0, 1)), ([1, "a"], one("float_type", 1)), ("x", one("union_type"))],
+         schema={"anyOf": [{"type": "array", "items": {"type": "number"}},
+                           {"type": "array", "items": {"type": "array", "items": {"type": "number"}}}]}),
     Case("dataclass", Point, [({"x": 1}, Point(1.0, 0.0)), ({"x": 1, "y": 2, "extra": 0}, Point(1.0, 2.0))],
          [({"y": -1}, [(("x",), "missing"), (("y",), "greater_than_equal")]), (3, one("model_type"))],
          schema={"$ref": "#/$defs/Point"}),

@@ -231,3 +231,13 @@ def test_readers_during_writes(rng):
         t.join()
     assert not errors
     assert len(store) == 200 + 200 - 67
+
+
+def test_integer_ids_beyond_64_bits_are_refused_naming_the_field():
+    # Bodies keep big integers exact; ids are persisted and hashed as 64-bit JSON integers.
+    store = VectorStore(dim=2)
+    with pytest.raises(VectorInputError) as info:
+        store.add([10**30], np.ones((1, 2), dtype=np.float32))
+    assert info.value.field == "ids" and "64 bits" in str(info.value)
+    store.add([2**63 - 1], np.ones((1, 2), dtype=np.float32))
+    assert store.search(np.ones(2, dtype=np.float32), k=1)[0].id == 2**63 - 1
