@@ -55,15 +55,16 @@ BAD = [  # (path, body, loc, type): binding refuses the shape, the store what on
     ("/collections/v/vectors", {"vectors": [[1, 2, 3]]}, ["body", "ids"], "missing"),
     ("/collections/v/search", {"vector": [1, 2], "k": 1}, ["body", "vector"], "value_error"),
     ("/collections/v/search", {"vectors": [[1, 2]], "k": 1}, ["body", "vectors"], "value_error"),
-    # the search body is one query or a batch (a union): binding reports which one failed
-    ("/collections/v/search", {"vector": [1, 2, 3], "k": 0}, ["body"], None),
-    ("/collections/v/search", {"vector": [1, 2, 3], "k": "two"}, ["body"], None),
+    # the search body is one query or a batch (a union): the entries are those of the member
+    # the body came closest to (a single query here), naming the field inside it
+    ("/collections/v/search", {"vector": [1, 2, 3], "k": 0}, ["body", "k"], "greater_than_equal"),
+    ("/collections/v/search", {"vector": [1, 2, 3], "k": "two"}, ["body", "k"], None),
     ("/collections/v/search", {"vector": [1, 2, 3], "k": 1, "filter": {"g": {"$gt": "x"}}}, ["body", "filter"],
      "value_error"),
     ("/collections/v/search", {"vector": [1, 2, 3], "k": 1, "filter": {"$bogus": 1}}, ["body", "filter"],
      "value_error"),
-    ("/collections/v/search", {"vector": [1, 2, 3], "k": 1, "filter": "g=1"}, ["body"], None),
-    ("/collections/v/search", {"k": 1}, ["body"], None),
+    ("/collections/v/search", {"vector": [1, 2, 3], "k": 1, "filter": "g=1"}, ["body", "filter"], None),
+    ("/collections/v/search", {"k": 1}, ["body", "vector"], "missing"),
     ("/collections", {"name": "w", "dim": 3, "metric": "hamming"}, ["body", "metric"], "enum"),
     ("/collections", {"name": "w", "dim": -1}, ["body", "dim"], "greater_than_equal"),
     ("/collections", {"name": "w", "dim": 10 ** 9}, ["body", "dim"], "less_than_equal"),
@@ -79,7 +80,7 @@ BAD = [  # (path, body, loc, type): binding refuses the shape, the store what on
 def test_bad_input_is_422_naming_the_field(client, entries_of, path, body, loc, type):
     entry = entries_of(client.post(path, json=body))[0]
     assert entry["loc"] == loc
-    if type is not None:  # None: a binding type code, which issue 12's type layer renames
+    if type is not None:  # None: any code of errors.md
         assert entry["type"] == type
     assert client.get("/collections/v").json()["size"] == 3  # nothing changed
 
