@@ -4,6 +4,7 @@ Layering: this package reads :class:`~conduit.http.Request` objects and route
 records; it never touches sockets. :func:`build_endpoint` is the entry point the
 app calls from ``add_route``; the markers are the public API::
 
+    markers.py     Query, Header, Cookie, Path, Body, Form, File, Depends (Constraints with a source)
     signature.py   analyse(handler, route) -> Plan  (where each parameter comes from)
     (conduit.types: str -> value converters, JSON validators, constraints, built once)
     endpoint.py    Plan -> endpoint(request): extract, validate, inject, call
