@@ -26,6 +26,16 @@ from .validation import MAX_ENTRIES, InvalidInput
 __all__ = ["Column", "InputSchema"]
 
 
+def _unchecked(values: list[Any], failures: list[InvalidInput], broken: set[int]) -> Any:
+    """``(row, value)`` pairs still to check: stops once ``failures`` is full, skips ``broken`` rows."""
+    for i, v in enumerate(values):
+        if failures and len(failures) >= MAX_ENTRIES:
+            return
+        if broken and i in broken:
+            continue
+        yield i, v
+
+
 def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
@@ -206,11 +216,7 @@ class InputSchema:
         array is not used: the caller raises). Rows in ``broken`` are skipped."""
         column = self.columns[j]
         if column.categories is None:
-            for i, v in enumerate(values):
-                if failures and len(failures) >= MAX_ENTRIES:
-                    break
-                if broken and i in broken:
-                    continue
+            for i, v in _unchecked(values, failures, broken):
                 if _is_missing(v):
                     if not column.accepts_missing:
                         failures.append(self._refuse(i, j, named, "missing",
@@ -224,11 +230,7 @@ class InputSchema:
             return np.array(values, dtype=np.float64)
         lookup = column.lookup
         codes = np.empty(len(values), dtype=np.float64)
-        for i, v in enumerate(values):
-            if failures and len(failures) >= MAX_ENTRIES:
-                break
-            if broken and i in broken:
-                continue
+        for i, v in _unchecked(values, failures, broken):
             if _is_missing(v):
                 if column.fill is not None:
                     v = column.fill

@@ -119,6 +119,16 @@ def model_name(path_params: dict[str, Any]) -> str:
     return str(next(iter(path_params.values())))
 
 
+async def read_prediction(request: Any, registry: Any, name: str | None, version: str | None) -> tuple[PredictBody, Any]:
+    """The prologue of every predict route: the decoded body and the registry entry it asks for.
+
+    ``name`` fixes the model (a route for one model); None reads it from the path.
+    """
+    predict = read_predict_body(await request.body())
+    chosen = name if name is not None else model_name(request.path_params)
+    return predict, registry.get(chosen, predict.version(version))
+
+
 def _row_schema(model: Any) -> dict[str, Any]:
     """JSON Schema of one row, as narrow as the model allows (the document says what it accepts)."""
     schema = getattr(model, "schema", None)

@@ -39,8 +39,8 @@ from conduit.observability.model_metrics import batch_observer, track_prediction
 
 from .batching import DynamicBatcher
 from .registry import ModelRegistry, ModelVersion
-from .requests import (ProbabilitiesQuery, VersionQuery, invalid_rows, model_name, parse_rows,
-                       predict_body_schema, read_predict_body, without_parameter)
+from .requests import (ProbabilitiesQuery, VersionQuery, invalid_rows, parse_rows, predict_body_schema,
+                       read_prediction, without_parameter)
 from .validation import InvalidInput
 
 __all__ = ["app_registry", "parse_rows", "predict_route"]
@@ -174,9 +174,7 @@ def predict_route(
 
     async def predict_endpoint(request: Request, version: VersionQuery = None,
                                probabilities: ProbabilitiesQuery = None, **path_params: Any) -> JSONResponse:
-        name_ = fixed if fixed is not None else model_name(request.path_params)
-        predict = read_predict_body(await request.body())
-        entry = registry.get(name_, predict.version(version))
+        predict, entry = await read_prediction(request, registry, fixed, version)
         model_ = entry.model
         with track_prediction(entry.name, entry.version, getattr(model_, "path", None)) as tracked:
             if probabilities is None and "probabilities" in request.query_params:
@@ -185,7 +183,7 @@ def predict_route(
             if want_proba and not model_.has("predict_proba"):
                 source = "body" if "probabilities" in predict.options else "query"
                 raise ValidationError([{"loc": [source, "probabilities"], "type": "value_error",
-                                        "msg": f"model {name_!r} does not give probabilities"}])
+                                        "msg": f"model {entry.name!r} does not give probabilities"}])
             rows = predict.rows
             try:
                 X = model_.validate(rows)
@@ -198,7 +196,7 @@ def predict_route(
                 raise
             except Exception as exc:  # noqa: BLE001 - never a traceback to the client
                 logger.error("model %s v%s failed", entry.name, entry.version, exc_info=exc)
-                raise InferenceError(detail=f"model {name_!r} failed to predict") from None
+                raise InferenceError(detail=f"model {entry.name!r} failed to predict") from None
         body: dict[str, Any] = {"model": entry.name, "version": entry.version, "predictions": labels}
         if backup is not None:
             body["path"] = path_taken

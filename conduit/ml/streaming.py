@@ -27,8 +27,7 @@ from conduit.http.request import Request
 from conduit.http.response import EventSourceResponse
 
 from .registry import ModelRegistry
-from .requests import (ProbabilitiesQuery, VersionQuery, invalid_rows, model_name, predict_body_schema,
-                       read_predict_body)
+from .requests import ProbabilitiesQuery, VersionQuery, invalid_rows, predict_body_schema, read_prediction
 from .validation import InvalidInput
 
 __all__ = ["StreamingModel", "stream_route"]
@@ -138,9 +137,7 @@ def stream_route(app: Any, path: str, registry: ModelRegistry, *, name: str | No
     """
     async def stream_endpoint(request: Request, version: VersionQuery = None,
                               probabilities: ProbabilitiesQuery = None, **path_params: Any) -> EventSourceResponse:
-        model_name_ = name if name is not None else model_name(request.path_params)
-        predict = read_predict_body(await request.body())
-        entry = registry.get(model_name_, predict.version(version))
+        predict, entry = await read_prediction(request, registry, name, version)
         model = entry.model
         try:
             X = model.validate(predict.rows)
@@ -159,8 +156,8 @@ def stream_route(app: Any, path: str, registry: ModelRegistry, *, name: str | No
                     count += 1
                     yield {"event": "prediction", "data": item}
             except Exception as exc:  # noqa: BLE001 - an error event, never a traceback
-                logger.error("stream from model %s failed", model_name_, exc_info=exc)
-                yield {"event": "error", "data": {"detail": f"model {model_name_!r} failed"}}
+                logger.error("stream from model %s failed", entry.name, exc_info=exc)
+                yield {"event": "error", "data": {"detail": f"model {entry.name!r} failed"}}
                 return
             finally:
                 aclose = getattr(source, "aclose", None)

@@ -20,7 +20,7 @@ import trio
 
 from conduit import Conduit, FormLimits, StreamingResponse, UploadFile
 
-pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to see open temp files")
+pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counting the temporary files an upload leaves open needs /proc/self/fd (Linux)")
 
 uploads: list[UploadFile] = []
 at_return: list[bool] = []
