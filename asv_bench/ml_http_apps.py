@@ -19,7 +19,7 @@ MODEL = LogisticRegression(max_iter=10000).fit(X, y)
 
 def _conduit_app():
     from conduit import Conduit
-    from conduit.ml.serving import batcher_statistics
+    from conduit.ml.serve.serving import batcher_statistics
 
     app = Conduit()
     app.predict("/predict", MODEL, name="lr", max_batch_size=64, max_wait=0.0015)

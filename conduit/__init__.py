@@ -59,17 +59,17 @@ __version__ = "0.1.0"
 
 #: name -> module, imported on first access.
 _LAZY = {
-    "TestClient": "conduit.testing",
-    "APIRouter": "conduit.routers",
+    "TestClient": "conduit.testing.client",
+    "APIRouter": "conduit.routing.groups",
     "WebSocket": "conduit.websocket",
     "WebSocketDisconnect": "conduit.websocket",
-    "WebSocketRejected": "conduit.websocket_testing",
-    "NoMatchFound": "conduit.routers",
+    "WebSocketRejected": "conduit.testing.websocket",
+    "NoMatchFound": "conduit.routing.groups",
     # Forms and uploads (python-multipart loads with them)
     "FormData": "conduit.forms",
     "FormLimits": "conduit.forms",
     "UploadFile": "conduit.forms",
-    "LiveServer": "conduit.testing",
+    "LiveServer": "conduit.testing.client",
     # ML serving (conduit.ml; `conduit.ml.compile` stays there: it would shadow a builtin)
     "CompiledModel": "conduit.ml",
     "DynamicBatcher": "conduit.ml",

@@ -166,10 +166,10 @@ class Conduit(RouteDecorators):
         return decorator
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        """ASGI 3: ``uvicorn module:app`` serves the app (http and lifespan; see conduit.asgi)."""
+        """ASGI 3: ``uvicorn module:app`` serves the app (http and lifespan; see conduit.asgi.http)."""
         face = self.__dict__.get("_asgi")
         if face is None:
-            from .asgi import ASGIFace
+            from .asgi.http import ASGIFace
 
             face = self._asgi = ASGIFace(self)
         await face(scope, receive, send)
@@ -190,13 +190,13 @@ class Conduit(RouteDecorators):
 
     def url_path_for(self, name: str, **params: Any) -> str:
         """The path of the route named ``name`` with ``params`` filled in (``NoMatchFound`` if none)."""
-        from .routers import url_path_for
+        from .routing.groups import url_path_for
 
         return url_path_for(self.router.routes, name, **params)
 
     def mount(self, path: str, target: Any, *, name: str | None = None) -> None:
         """Serve ``path`` and everything below it with ``target`` (StaticFiles, a Conduit app)."""
-        from .mounting import mount
+        from .routing.mounts import mount
 
         mount(self, path, target, name=name, sub_app=isinstance(target, Conduit))
 
@@ -209,13 +209,13 @@ class Conduit(RouteDecorators):
 
     def mount_mcp(self, path: str, server: Any, **options: Any) -> Any:
         """Serve an :class:`~conduit.mcp.MCPServer` over Streamable HTTP at ``path``."""
-        from .mcp.http import mount
+        from .mcp.transports.http import mount
 
         return mount(self, path, server, **options)
 
     def predict(self, path: str, model: Any, **options: Any) -> Any:
         """Expose a model (or registry) for prediction at ``path``; see docs/ml.md."""
-        from .ml.serving import predict_route
+        from .ml.serve.serving import predict_route
 
         return predict_route(self, path, model, **options)
 

@@ -32,7 +32,7 @@ def test_unknown_attribute_raises():
 
 
 HEAVY = ["numba", "llvmlite", "scipy", "sklearn", "onnxruntime", "onnx", "mcp", "httpx", "prometheus_client", "conduit.mcp",
-         "conduit.ml", "conduit.vector", "conduit.testing"]
+         "conduit.ml", "conduit.vector", "conduit.testing.client"]
 
 
 def test_import_conduit_is_light():

@@ -3,7 +3,7 @@
 The same app (``peer_apps/hello_conduit.py``), the same three endpoints and wrk
 settings as ``http_server.py``, both servers measured in one ``setup_cache`` so
 the ratio is from one run. Under granian (an asyncio-side server) every ASGI call
-is bridged to the app's trio loop in a thread (see ``conduit.asgi``), so this
+is bridged to the app's trio loop in a thread (see ``conduit.asgi.http``), so this
 measures what that bridge costs against serving natively.
 """
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import trio
 
 from conduit.mcp import MCPServer
-from conduit.mcp.eras import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION
-from conduit.mcp.protocol import Connection
-from conduit.mcp.tasks import TASKS_EXTENSION
+from conduit.mcp.protocol.eras import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION
+from conduit.mcp.protocol.dispatcher import Connection
+from conduit.mcp.tasks.records import TASKS_EXTENSION
 
 BATCH = 200
 CAPS = {"extensions": {TASKS_EXTENSION: {}}}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conduit.mcp.jsonrpc import InvalidParams
+from conduit.mcp.protocol.jsonrpc import InvalidParams
 from conduit.types import as_loc
 
 __all__ = ["argument_entries", "invalid_arguments"]

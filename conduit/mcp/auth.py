@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from conduit.mcp.jsonrpc import INVALID_REQUEST, MCPError
+from conduit.mcp.protocol.jsonrpc import INVALID_REQUEST, MCPError
 
 __all__ = ["AccessToken", "InvalidToken", "InsufficientScope", "JWTVerifier", "ResourceServer", "check_scopes",
            "PRM_WELL_KNOWN"]

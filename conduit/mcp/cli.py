@@ -55,14 +55,14 @@ def main(argv: list[str]) -> int:
         server.run_stdio()
         return 0
     from conduit import Conduit
-    from conduit.mcp.http import mount
+    from conduit.mcp.transports.http import mount
 
     options: dict[str, Any] = {}
     if args.session_store:
         if not args.session_store.startswith(("redis://", "rediss://", "unix://")):
             print(f"conduit mcp: --session-store must be a redis:// URL, not {args.session_store!r}", file=sys.stderr)
             return 2
-        from conduit.mcp.store import RedisSessionStore
+        from conduit.mcp.transports.store import RedisSessionStore
         options["session_store"] = RedisSessionStore(url=args.session_store)
     app = Conduit()
     mount(app, args.path, server, stateless=args.stateless, allowed_hosts=args.allowed_host,

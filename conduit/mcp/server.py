@@ -3,7 +3,7 @@
 The server is a passive registry: it compiles each decorated function into a
 descriptor (schema, binder, wire dict) once, at registration, and tells attached
 connections when a list changes or a resource updates. Protocol handling lives in
-:mod:`conduit.mcp.protocol`; transports in ``stdio``/``http``. Registering a second
+:mod:`conduit.mcp.protocol.dispatcher`; transports in ``stdio``/``http``. Registering a second
 tool, prompt or resource under an existing name replaces it (and announces the change).
 """
 
@@ -15,10 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 from conduit.mcp.guarded import guarded
-from conduit.mcp.params import header_params
-from conduit.mcp.request_state import StateSigner
-from conduit.mcp.task_runner import TASK_SUPPORT, TaskManager
-from conduit.mcp.tasks import TASKS_EXTENSION
+from conduit.mcp.transports.params import header_params
+from conduit.mcp.protocol.request_state import StateSigner
+from conduit.mcp.tasks.runner import TASK_SUPPORT, TaskManager
+from conduit.mcp.tasks.records import TASKS_EXTENSION
 from conduit.mcp.schema import Signature, build_signature, parse_docstring
 from conduit.mcp.uri_template import UriTemplate, is_template
 
@@ -203,7 +203,7 @@ class MCPServer:
         """Register a function as a tool; its signature becomes the input schema.
 
         ``task=True`` (or ``"optional"``) lets a call run as a task, ``"required"`` only as one
-        (:mod:`conduit.mcp.task_runner`); with ``task_start="explicit"`` the call stays a plain
+        (:mod:`conduit.mcp.tasks.runner`); with ``task_start="explicit"`` the call stays a plain
         request (input rounds included) until the tool awaits ``ctx.begin_task()``. ``scopes``
         are the OAuth scopes a caller's access token must carry (:mod:`conduit.mcp.auth`).
 
@@ -228,7 +228,7 @@ class MCPServer:
                  destructive: bool | None = None, idempotent: bool | None = None,
                  open_world: bool | None = None, task: bool | str = False, task_start: str = "immediate",
                  scopes: list[str] | tuple[str, ...] | None = None) -> Tool:
-        from conduit.mcp.context import Context
+        from conduit.mcp.protocol.context import Context
 
         tool_name = name or fn.__name__
         if task not in TASK_SUPPORT:
@@ -298,7 +298,7 @@ class MCPServer:
                      annotations: dict[str, Any] | None = None, size: int | None = None,
                      meta: dict[str, Any] | None = None, cache_ttl_ms: int | None = None,
                      cache_scope: str | None = None) -> None:
-        from conduit.mcp.context import Context
+        from conduit.mcp.protocol.context import Context
 
         _check_cache(f"resource {uri!r}", cache_ttl_ms, cache_scope)
         cache = {k: v for k, v in (("ttlMs", cache_ttl_ms), ("cacheScope", cache_scope)) if v is not None}
@@ -347,7 +347,7 @@ class MCPServer:
 
     def add_prompt(self, fn: Callable[..., Any], *, name: str | None = None, title: str | None = None,
                    description: str | None = None) -> None:
-        from conduit.mcp.context import Context
+        from conduit.mcp.protocol.context import Context
 
         prompt_name = name or fn.__name__
         summary, docs = parse_docstring(inspect.getdoc(fn))
@@ -412,11 +412,11 @@ class MCPServer:
     # ------------------------------------------------------------ running
     def run_stdio(self) -> None:
         """Serve this server over stdin/stdout until stdin closes (blocking)."""
-        from conduit.mcp.stdio import run_stdio
+        from conduit.mcp.transports.stdio import run_stdio
         run_stdio(self)
 
     async def serve_stdio(self) -> None:
-        from conduit.mcp.stdio import serve_stdio
+        from conduit.mcp.transports.stdio import serve_stdio
         await serve_stdio(self)
 
 

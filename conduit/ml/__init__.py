@@ -7,24 +7,21 @@ stays light. Modules:
 
 - ``validation``  input matrix checks (-> ``InvalidInput``)
 - ``columns``     named inputs: rows keyed by feature name, category codes, missing values
-- ``convert``     fitted estimator -> kernel arrays (``Plan``)
-- ``boosters``    LightGBM / XGBoost boosters -> tree-kernel arrays; their model files
-- ``preprocess``  fitted transformers (ColumnTransformer, encoders, PCA, ...) -> compiled steps
-- ``plan``        what a converter returns (``Plan``), ``Unsupported``
 - ``model``       ``CompiledModel``, the object that stands in for an estimator
-- ``compiler``    ``compile(estimator)`` -> ``CompiledModel``; ``VotingEnsemble``
 - ``staged``      pipelines compiled stage by stage (``StagedModel``)
 - ``ensemble``    voting (``vote``) and stacking over compiled members
 - ``errors``      ``ModelLoadError`` (a model file that cannot be loaded)
-- ``loading``     model files read once, sha256-pinned on the bytes that are loaded
-- ``warmup``      every ML kernel loaded with the app's warm-up
-- ``fallback``    when a predict route answers from its fallback model
 - ``onnx``        ONNX Runtime sessions, provider choice, metadata
-- ``registry``    ``ModelRegistry``: named, versioned, hot-swapped models
 - ``pipeline``    the fluent ``Pipeline`` builder
-- ``batching``    the dynamic batcher (trio)
-- ``serving``     ``predict_route`` behind ``app.predict``
-- ``streaming``   SSE streaming inference
+- ``compilation/`` estimators and booster files -> kernel arrays:
+  ``convert`` (fitted estimator -> ``Plan``), ``boosters`` (LightGBM / XGBoost),
+  ``preprocess`` (fitted transformers -> compiled steps), ``plan`` (``Plan``,
+  ``Unsupported``), ``compiler`` (``compile(estimator)`` -> ``CompiledModel``). Not named
+  ``compile``: a subpackage of that name would shadow the ``conduit.ml.compile`` function.
+- ``serve/``      models over HTTP: ``serving`` (``predict_route`` behind ``app.predict``),
+  ``streaming`` (SSE), ``batching`` (the dynamic batcher), ``registry``
+  (``ModelRegistry``), ``loading`` (model files, sha256-pinned), ``fallback``,
+  ``requests`` (the predict prologue), ``warmup`` (every ML kernel at the app's warm-up)
 """
 
 from __future__ import annotations
@@ -33,20 +30,20 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "compile": "compiler",
+    "compile": "compilation.compiler",
     "CompiledModel": "model",
     "InvalidInput": "validation",
-    "VotingEnsemble": "compiler",
-    "load_model": "loading",
+    "VotingEnsemble": "compilation.compiler",
+    "load_model": "serve.loading",
     "ModelLoadError": "errors",
     "OnnxModel": "onnx",
-    "ModelRegistry": "registry",
-    "ModelVersion": "registry",
+    "ModelRegistry": "serve.registry",
+    "ModelVersion": "serve.registry",
     "Pipeline": "pipeline",
-    "DynamicBatcher": "batching",
-    "predict_route": "serving",
-    "stream_route": "streaming",
-    "StreamingModel": "streaming",
+    "DynamicBatcher": "serve.batching",
+    "predict_route": "serve.serving",
+    "stream_route": "serve.streaming",
+    "StreamingModel": "serve.streaming",
 }
 
 __all__ = sorted(_EXPORTS)

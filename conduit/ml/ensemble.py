@@ -7,7 +7,7 @@ compiles the members first) and the compilation of scikit-learn's
 ``StackingRegressor`` into such ensembles, equal in output to the estimators. Each
 member costs one kernel call (its own compiled path); aggregation is one more. The
 members are compiled by the ``compile_member`` function the caller hands in
-(:func:`conduit.ml.compiler.compile` itself), so this module does not import the
+(:func:`conduit.ml.compilation.compiler.compile` itself), so this module does not import the
 compiler that dispatches to it.
 """
 
@@ -26,7 +26,7 @@ __all__ = ["VOTING", "compile_ensemble", "stacking_features", "vote"]
 #: Aggregation names accepted by :func:`vote` (and :func:`conduit.ml.VotingEnsemble`).
 VOTING = ("soft", "hard", "mean", "median")
 
-#: ``compile_member(estimator) -> CompiledModel`` (:func:`conduit.ml.compiler.compile`).
+#: ``compile_member(estimator) -> CompiledModel`` (:func:`conduit.ml.compilation.compiler.compile`).
 CompileMember = Callable[[Any], CompiledModel]
 
 

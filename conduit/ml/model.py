@@ -5,7 +5,7 @@ The object that stands in for an estimator: it offers the estimator's own
 input (:func:`conduit.ml.validation.as_features`) and calls one kernel per method.
 Estimators with no converter fall back to their own methods (``path == "fallback"``,
 ``reason`` says why), behind the same validation. Building one is
-:func:`conduit.ml.compiler.compile`'s job; the ensembles (:mod:`.ensemble`) and
+:func:`conduit.ml.compilation.compiler.compile`'s job; the ensembles (:mod:`.ensemble`) and
 pipelines (:mod:`.staged`) are CompiledModels too, which is why the class has a
 module of its own below all three.
 
@@ -25,14 +25,14 @@ from conduit_kernels.linear import PARALLEL_MIN_ROWS
 from conduit_kernels.preprocessing import affine_transform
 
 from .columns import Column, InputSchema
-from .plan import Plan
+from .compilation.plan import Plan
 from .validation import as_features
 
 __all__ = ["CompiledModel"]
 
 
 def _numeric_schema(est: Any, n_features: int, allow_nan: bool) -> InputSchema:
-    from .preprocess import feature_names
+    from .compilation.preprocess import feature_names
 
     return InputSchema([Column(name, accepts_missing=allow_nan) for name in feature_names(est, n_features)])
 

@@ -39,7 +39,7 @@ def _as_step(step: Any, output: str | None) -> tuple[Step, Any]:
     """A plain function ``X -> Y`` for a model, estimator or callable (and the model, if any)."""
     if hasattr(step, "predict_unchecked") or hasattr(step, "predict") or hasattr(step, "transform"):
         if not hasattr(step, "predict_unchecked") and not hasattr(step, "transform_unchecked"):
-            from .compiler import compile
+            from .compilation.compiler import compile
 
             step = compile(step)
         method = output or ("predict" if step.has("predict") else "transform")
@@ -193,7 +193,7 @@ class Pipeline:
                  weights: Sequence[float] | None = None, name: str | None = None,
                  output: str | None = None) -> Pipeline:
         """An ensemble stage (see :func:`conduit.ml.VotingEnsemble`)."""
-        from .compiler import VotingEnsemble
+        from .compilation.compiler import VotingEnsemble
 
         return self.then(VotingEnsemble(members, voting=voting, weights=weights),
                          name=name or "ensemble", output=output)

@@ -2,9 +2,9 @@
 
 Owns :class:`StagedModel`, the :class:`~conduit.ml.CompiledModel` of a pipeline whose
 steps go beyond scalers (those fuse into the model's own kernel, see
-:mod:`conduit.ml.convert`): a leading ``ColumnTransformer`` (and its
+:mod:`conduit.ml.compilation.convert`): a leading ``ColumnTransformer`` (and its
 :class:`~conduit.ml.columns.InputSchema`: named rows, category strings, missing
-values), then compiled transformer steps (:mod:`conduit.ml.preprocess`), then the final
+values), then compiled transformer steps (:mod:`conduit.ml.compilation.preprocess`), then the final
 estimator compiled on its own. :meth:`StagedModel.describe` lists each stage and
 whether it compiled.
 """
@@ -17,8 +17,8 @@ import numpy as np
 
 from .columns import Column, InputSchema
 from .model import CompiledModel
-from .plan import Unsupported
-from .preprocess import Step, column_transformer, feature_names, numeric_step
+from .compilation.plan import Unsupported
+from .compilation.preprocess import Step, column_transformer, feature_names, numeric_step
 from .validation import InvalidInput, as_features
 
 __all__ = ["StagedModel", "compile_staged"]
@@ -116,7 +116,7 @@ class StagedModel(CompiledModel):
 def compile_staged(est: Any, compile_member: Callable[[Any], CompiledModel]) -> StagedModel:
     """Compile a ``Pipeline`` (or a lone ``ColumnTransformer``) stage by stage.
 
-    The final estimator is compiled by ``compile_member`` (:func:`conduit.ml.compiler.compile`,
+    The final estimator is compiled by ``compile_member`` (:func:`conduit.ml.compilation.compiler.compile`,
     handed in by it). Raises :class:`Unsupported` naming the first transformer that has no
     compiled step.
     """

@@ -26,7 +26,7 @@ class InvalidInput(ValueError):
 
     ``detail`` may name the ``row`` and ``column`` (an index, or a name for named rows)
     and ``type``, a code of the shared error vocabulary (``float_type``,
-    ``finite_number``, ``too_short``, ...), which :mod:`conduit.ml.requests` puts in the
+    ``finite_number``, ``too_short``, ...), which :mod:`conduit.ml.serve.requests` puts in the
     422 entry; ``reason`` is the older, ML-specific word kept for callers that read it.
     """
 

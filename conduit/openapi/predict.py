@@ -1,8 +1,8 @@
 """The OpenAPI answers of an ``app.predict`` route (its handler reads the body itself).
 
-The request body schema lives beside the parser, in :mod:`conduit.ml.requests`
+The request body schema lives beside the parser, in :mod:`conduit.ml.serve.requests`
 (``predict_body_schema``); the answer and the error statuses here are the ones
-:mod:`conduit.ml.serving` produces and maps failures to.
+:mod:`conduit.ml.serve.serving` produces and maps failures to.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from conduit import Body, Conduit, Request
 from conduit.mcp import MCPServer
-from conduit.testing import LiveServer, TestClient
+from conduit.testing.client import LiveServer, TestClient
 
 pytest.importorskip("sklearn")
 from sklearn.datasets import load_iris  # noqa: E402

@@ -10,7 +10,7 @@ import trio
 
 from conduit import APIRouter, Conduit, TestClient
 from conduit.mcp import MCPServer
-from conduit.mcp.protocol import Connection
+from conduit.mcp.protocol.dispatcher import Connection
 
 HTTP_DECORATORS = ["get", "post", "put", "patch", "delete", "head", "options", "route"]
 

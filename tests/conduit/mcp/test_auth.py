@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 from conduit import Conduit  # noqa: E402
 from conduit.mcp import MCPServer  # noqa: E402
 from conduit.mcp.auth import AccessToken, InvalidToken, JWTVerifier, ResourceServer  # noqa: E402
-from conduit.testing import LiveServer  # noqa: E402
+from conduit.testing.client import LiveServer  # noqa: E402
 
 ISSUER = "https://auth.example.test"
 RESOURCE = "https://mcp.example.test/mcp"

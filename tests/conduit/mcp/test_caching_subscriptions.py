@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conduit.mcp import MCPServer
-from conduit.mcp.eras import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, META_SUBSCRIPTION_ID
-from conduit.mcp.protocol import Connection
-from conduit.mcp.tasks import TASKS_EXTENSION
+from conduit.mcp.protocol.eras import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, META_SUBSCRIPTION_ID
+from conduit.mcp.protocol.dispatcher import Connection
+from conduit.mcp.tasks.records import TASKS_EXTENSION
 
 
 def make_server() -> MCPServer:

@@ -7,7 +7,7 @@ import pytest
 
 from conduit import Conduit
 from conduit.mcp import MCPServer
-from conduit.testing import TestClient
+from conduit.testing.client import TestClient
 
 H = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize",

@@ -7,7 +7,7 @@ import os
 import pytest
 import trio
 
-from conduit.mcp.protocol import Connection
+from conduit.mcp.protocol.dispatcher import Connection
 
 INIT = {"jsonrpc": "2.0", "id": 0, "method": "initialize",
         "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}

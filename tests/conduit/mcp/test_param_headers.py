@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conduit.mcp import MCPServer
-from conduit.mcp.jsonrpc import HeaderMismatch
-from conduit.mcp.params import check_param_headers, header_params
+from conduit.mcp.protocol.jsonrpc import HeaderMismatch
+from conduit.mcp.transports.params import check_param_headers, header_params
 
 
 def schema_with(prop: dict) -> dict:
@@ -121,7 +121,7 @@ def test_sdk_client_mirrors_the_header_and_raw_requests_are_checked(everything):
     from mcp import Client
 
     from conduit import Conduit
-    from conduit.testing import LiveServer
+    from conduit.testing.client import LiveServer
 
     tool = everything.mcp.tools["test_header_params"]
     assert tool.wire["inputSchema"]["properties"]["region"]["x-mcp-header"] == "Region"

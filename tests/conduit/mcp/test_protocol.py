@@ -8,7 +8,7 @@ import pytest
 import trio
 
 from conduit.mcp import Context, MCPServer
-from conduit.mcp.protocol import Connection
+from conduit.mcp.protocol.dispatcher import Connection
 
 INIT = {"jsonrpc": "2.0", "id": 0, "method": "initialize",
         "params": {"protocolVersion": "2025-11-25", "capabilities": {"sampling": {}},

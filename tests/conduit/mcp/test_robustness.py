@@ -27,9 +27,9 @@ from hypothesis import strategies as st
 
 from conduit import Conduit
 from conduit.mcp import Context, MCPServer
-from conduit.mcp.handlers import HANDSHAKE_METHODS, MODERN_METHODS
-from conduit.mcp.protocol import Connection
-from conduit.testing import TestClient
+from conduit.mcp.protocol.handlers import HANDSHAKE_METHODS, MODERN_METHODS
+from conduit.mcp.protocol.dispatcher import Connection
+from conduit.testing.client import TestClient
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {},
@@ -245,7 +245,7 @@ def test_stdio_transport_survives_any_lines(messages, garbage):
     """serve_streams over in-memory byte streams: fuzzed lines, a line of raw bytes, then a ping."""
     from trio.testing import memory_stream_one_way_pair
 
-    from conduit.mcp.stdio import serve_streams
+    from conduit.mcp.transports.stdio import serve_streams
 
     lines = [orjson.dumps(INIT)] + [orjson.dumps(m) for m in messages] + [garbage.replace(b"\n", b" "),
                                                                             orjson.dumps(PING)]

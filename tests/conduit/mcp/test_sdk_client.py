@@ -77,7 +77,7 @@ def test_sdk_client_over_stdio(mode):
 @pytest.mark.parametrize("stateless", [False, True])
 def test_sdk_client_over_streamable_http(mode, stateless, everything):
     from conduit import Conduit
-    from conduit.testing import LiveServer
+    from conduit.testing.client import LiveServer
 
     app = Conduit()
     app.mount_mcp("/mcp", everything.mcp, stateless=stateless)
@@ -88,7 +88,7 @@ def test_sdk_client_over_streamable_http(mode, stateless, everything):
 def test_sdk_legacy_sse_client(everything):
     """An old (2024-11-05 HTTP+SSE) client through the SDK's sse_client."""
     from conduit import Conduit
-    from conduit.testing import LiveServer
+    from conduit.testing.client import LiveServer
     from mcp import ClientSession
     from mcp.client.sse import sse_client
 

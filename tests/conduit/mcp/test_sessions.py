@@ -15,10 +15,10 @@ import trio
 
 from conduit import Conduit
 from conduit.mcp import MCPServer
-from conduit.mcp.protocol import Connection
-from conduit.mcp.sessions import SessionRefused, SessionTable
+from conduit.mcp.protocol.dispatcher import Connection
+from conduit.mcp.transports.sessions import SessionRefused, SessionTable
 from conduit.observability import install
-from conduit.testing import LiveServer
+from conduit.testing.client import LiveServer
 
 H = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize",

@@ -15,7 +15,7 @@ import anyio
 import httpx
 import pytest
 
-from conduit.mcp.store import MemorySessionStore, RedisSessionStore
+from conduit.mcp.transports.store import MemorySessionStore, RedisSessionStore
 
 H = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize",

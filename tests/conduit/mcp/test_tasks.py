@@ -16,9 +16,9 @@ import pytest
 import trio
 
 from conduit.mcp import Context, InputRequest, MCPError, MCPServer
-from conduit.mcp.eras import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION
-from conduit.mcp.protocol import Connection
-from conduit.mcp.tasks import (
+from conduit.mcp.protocol.eras import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION
+from conduit.mcp.protocol.dispatcher import Connection
+from conduit.mcp.tasks.records import (
     CANCELLED, COMPLETED, FAILED, INPUT_REQUIRED, TASKS_EXTENSION, WORKING, TaskRecord, TaskStateError, TaskTable,
     TaskTableFull, check_transition,
 )

@@ -20,7 +20,7 @@ from mcp import Client  # noqa: E402
 from mcp.client.extension import ClaimContext, ClientExtension, ResultClaim  # noqa: E402
 from pydantic import ConfigDict, Field  # noqa: E402
 
-from conduit.mcp.tasks import TASKS_EXTENSION  # noqa: E402
+from conduit.mcp.tasks.records import TASKS_EXTENSION  # noqa: E402
 
 
 class CreatedTask(types.Result):
@@ -70,7 +70,7 @@ class PollingTasks(ClientExtension):
 @pytest.fixture
 def live_everything(everything):
     from conduit import Conduit
-    from conduit.testing import LiveServer
+    from conduit.testing.client import LiveServer
 
     app = Conduit()
     app.mount_mcp("/mcp", everything.mcp)

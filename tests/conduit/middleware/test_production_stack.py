@@ -26,7 +26,7 @@ from conduit.middleware import (
     load_api_keys,
 )
 from conduit.observability import install
-from conduit.testing import LiveServer
+from conduit.testing.client import LiveServer
 
 KEYS = {"reader-key-123": ["read"], "admin-key-456": ["read", "admin"]}
 

@@ -9,7 +9,7 @@ import pytest
 
 from conduit import Conduit
 from conduit.middleware import RateLimit, RedisBackend
-from conduit.testing import LiveServer
+from conduit.testing.client import LiveServer
 
 redis = pytest.importorskip("redis")
 

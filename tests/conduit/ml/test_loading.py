@@ -260,7 +260,7 @@ def test_fifo_is_refused_without_blocking(tmp_path):
 
 
 def test_file_growing_during_the_read_is_refused(tmp_path, lr, monkeypatch):
-    from conduit.ml import loading
+    from conduit.ml.serve import loading
 
     path = tmp_path / "lr.joblib"
     joblib.dump(lr, path)

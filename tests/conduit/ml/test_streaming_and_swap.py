@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 
 from conduit import Conduit, TestClient
 from conduit.ml import ModelRegistry, Pipeline, StreamingModel
-from conduit.testing import LiveServer
+from conduit.testing.client import LiveServer
 
 
 @pytest.fixture(scope="module")

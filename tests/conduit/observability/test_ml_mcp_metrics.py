@@ -10,8 +10,8 @@ from sklearn.linear_model import LogisticRegression
 
 from conduit import Conduit, LiveServer
 from conduit.mcp import MCPServer
-from conduit.mcp.protocol import Connection
-from conduit.testing import TestClient
+from conduit.mcp.protocol.dispatcher import Connection
+from conduit.testing.client import TestClient
 
 
 def value(name: str, **labels: str) -> float:

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from conduit.testing import LiveServer
+from conduit.testing.client import LiveServer
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from conduit.testing import LiveServer
+from conduit.testing.client import LiveServer
 
 #: Every example app that serves an OpenAPI document (the MCP examples speak JSON-RPC,
 #: not a documented HTTP API; the models of ensemble_api and demo are fitted at import).

@@ -9,7 +9,7 @@ from conduit import Conduit
 from conduit.routing import RouteError, Router
 from conduit.routing import router as router_module
 from conduit.routing.checks import check_app
-from conduit.routers import url_path_for
+from conduit.routing.groups import url_path_for
 from conduit_kernels.route_table import ParamKind, RouteConflict, Segment, ShapeTable, build_route_table
 
 

@@ -13,7 +13,7 @@ import trio
 
 from conduit import Conduit, Request
 from conduit.http import EventSourceResponse, Response
-from conduit.testing import LiveServer
+from conduit.testing.client import LiveServer
 
 from _apps import echo_app
 from _process import ServerProcess

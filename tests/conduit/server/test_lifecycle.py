@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from conduit import Conduit, Request
-from conduit.testing import LiveServer
+from conduit.testing.client import LiveServer
 
 from _process import ServerProcess
 from _raw_http import connect, exchange, get, read_response, wait_closed

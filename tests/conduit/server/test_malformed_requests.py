@@ -11,7 +11,7 @@ import logging
 
 import pytest
 
-from conduit.testing import LiveServer
+from conduit.testing.client import LiveServer
 
 from _apps import echo_app
 from _raw_http import exchange, get

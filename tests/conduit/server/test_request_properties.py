@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from conduit import Conduit, Request
 from conduit.middleware import CORS, GZip, RequestID, SecurityHeaders, TrustedHosts
-from conduit.testing import LiveServer
+from conduit.testing.client import LiveServer
 
 from _raw_http import exchange, get
 

@@ -27,7 +27,7 @@ import trio
 from conduit import Conduit, TestClient
 from conduit.binding import Array, Body, Path, Query
 from conduit.mcp import Field, MCPServer
-from conduit.mcp.protocol import Connection
+from conduit.mcp.protocol.dispatcher import Connection
 from conduit.mcp.schema import SchemaError
 from conduit.routing import RouteError
 

@@ -243,7 +243,7 @@ def test_abrupt_disconnect_surfaces_as_websocket_disconnect(server):
 
 def test_testclient_websocket_connect():
     from conduit import TestClient
-    from conduit.websocket_testing import WebSocketRejected
+    from conduit.testing.websocket import WebSocketRejected
 
     with TestClient(make_app()) as client:
         with client.websocket_connect("/ws/lobby?name=bo") as ws:

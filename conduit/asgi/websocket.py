@@ -1,0 +1,115 @@
+"""The ASGI transport for :class:`~conduit.websocket.WebSocket`: ``websocket`` scopes.
+
+Under an ASGI server the server owns the frames (handshake, masking, pings,
+fragments); the app sees whole messages. :class:`ASGIWebSocket` is the same
+``WebSocket`` a handler gets on the native server, with its two transport hooks
+(``_send`` an event, ``receive`` a message) mapped to ASGI messages, so the
+message rules above it (``receive_text`` type checks, ``async for``) stay in one
+place; the 1009 size limit is checked on each whole message here.
+``websocket.disconnect`` surfaces as ``WebSocketDisconnect`` with the client's code; a handshake refused before ``accept`` is a
+``websocket.close``, which the ASGI server answers with HTTP 403.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import trio
+from wsproto.events import BytesMessage, CloseConnection, TextMessage
+
+from ..http.datastructures import Headers
+from ..websocket import GOING_AWAY, NORMAL, TOO_BIG, WebSocket, WebSocketDisconnect
+
+
+class ASGIWebSocket(WebSocket):
+    """A WebSocket whose frames travel as ASGI ``websocket.*`` messages."""
+
+    __slots__ = ("_asgi_receive", "_asgi_send")
+
+    def __init__(self, *args: Any, receive: Any, send: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._asgi_receive = receive
+        self._asgi_send = send
+
+    async def _deliver(self, message: dict) -> None:
+        try:
+            await self._asgi_send(message)
+        except (OSError, RuntimeError, trio.BrokenResourceError) as exc:  # the server saw the client go
+            self.closed = True
+            raise WebSocketDisconnect(1006, "the connection dropped") from exc
+
+    async def accept(self, subprotocol: str | None = None, headers: list[tuple[str, str]] | None = None) -> None:
+        if self.accepted:
+            raise RuntimeError("the WebSocket is already accepted")
+        extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers or []]
+        await self._deliver({"type": "websocket.accept", "subprotocol": subprotocol, "headers": extra})
+        self.accepted = True
+
+    async def reject(self, status_code: int = 403) -> None:
+        """ASGI has no status for a refused handshake without an extension: the server sends 403."""
+        self.closed = True
+        try:
+            await self._deliver({"type": "websocket.close", "code": NORMAL})
+        except WebSocketDisconnect:
+            pass
+
+    async def _send(self, event: Any) -> None:
+        if isinstance(event, TextMessage):
+            await self._deliver({"type": "websocket.send", "text": event.data})
+        elif isinstance(event, BytesMessage):
+            await self._deliver({"type": "websocket.send", "bytes": bytes(event.data)})
+        elif isinstance(event, CloseConnection):
+            await self._deliver({"type": "websocket.close", "code": event.code, "reason": event.reason or ""})
+        else:
+            raise TypeError(f"no ASGI message for the WebSocket event {event!r}")
+
+    def _can_send_close(self) -> bool:
+        return True
+
+    async def receive(self) -> str | bytes:
+        """The next whole message, straight from the ASGI server: it owns the frames,
+        pings and flow control, so there is no reader task or queue here."""
+        self._check_open_or_queued()
+        timeout = self.idle_timeout if self.idle_timeout is not None else math.inf
+        with trio.move_on_after(timeout) as scope:
+            message = await self._asgi_receive()
+        if scope.cancelled_caught:
+            await self.close(GOING_AWAY, "idle timeout")
+            raise WebSocketDisconnect(GOING_AWAY, "idle timeout")
+        if message["type"] == "websocket.disconnect":
+            self.closed = True
+            self.close_code = message.get("code", 1005)
+            self._disconnect = WebSocketDisconnect(self.close_code, message.get("reason") or "")
+            raise self._disconnect
+        if message["type"] != "websocket.receive":
+            raise RuntimeError(f"unexpected ASGI message {message['type']!r} on an open WebSocket")
+        text = message.get("text")
+        data: str | bytes = text if text is not None else (message.get("bytes") or b"")
+        if len(data) > self.max_message_size:
+            await self.close(TOO_BIG, f"message over {self.max_message_size} bytes")
+            raise WebSocketDisconnect(TOO_BIG, "message too big")
+        return data
+
+
+async def serve_asgi_websocket(app: Any, scope: dict, receive: Any, send: Any) -> None:
+    """One ``websocket`` scope: match the route, run the handler by the native server's rules."""
+    from ..server.websocket import WEBSOCKET, run_websocket
+
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
+    raw_path = raw_path.partition(b"?")[0]
+    match = app.router.match(WEBSOCKET, raw_path) if app.has_websockets else None
+    if match is None or match.route is None:
+        await send({"type": "websocket.close", "code": NORMAL})  # the server answers 403
+        return
+    headers = Headers([(bytes(k), bytes(v)) for k, v in scope.get("headers", [])])
+    client = tuple(scope["client"]) if scope.get("client") else None
+    websocket = ASGIWebSocket("GET", raw_path, scope.get("query_string", b""), headers, client, app=app,
+                              scheme=scope.get("scheme", "ws"), receive=receive, send=send)
+    await run_websocket(app, websocket, match, raw_path.decode("latin-1"))
+
+
+__all__ = ["ASGIWebSocket", "serve_asgi_websocket"]

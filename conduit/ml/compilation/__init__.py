@@ -1,0 +1,1 @@
+"""Fitted estimators and booster files -> kernel arrays (a ``Plan``) and ``compile``."""

@@ -1,0 +1,1 @@
+"""Serving compiled models: routes, batching, registries, loading, streaming and fallback."""

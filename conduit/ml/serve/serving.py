@@ -1,0 +1,256 @@
+"""Serving models over HTTP: ``app.predict(path, model, **options)``.
+
+Owns the prediction endpoint: JSON rows in, predictions (and probabilities on
+request) out, with the model's name and version; the ``/models`` listing; and the
+mapping of every failure to its status: bad input 422 naming the problem, unknown
+model 404, full queue 503, timeout 504, model failure 500 (``InferenceError``, the
+traceback only in the log). Requests go through a :class:`DynamicBatcher` per model
+version unless batching is turned off. Models live in a :class:`ModelRegistry`: the
+one given, or the app's own (``app.state.models``) for single models.
+
+Request body (JSON)::
+
+    {"rows": [[5.1, 3.5, 1.4, 0.2], ...], "probabilities": true}
+    {"row": [5.1, 3.5, 1.4, 0.2]}        or a bare list of rows / one row
+
+Query parameters ``?version=2`` and ``?probabilities=true`` work too (bound and
+documented like any handler's). A body that is not JSON is 400 ``invalid_json``; rows
+a model refuses are 422 with entries naming the row and column
+(:mod:`conduit.ml.serve.requests`). Response::
+
+    {"model": "iris", "version": "1", "predictions": [0, ...],
+     "probabilities": [[0.97, 0.03, 0.0], ...], "classes": [0, 1, 2]}
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from typing import Any, Awaitable, Callable
+
+import numpy as np
+import trio
+
+from conduit.exceptions import HTTPError, InferenceError, ValidationError
+from conduit.http.request import Request
+from conduit.http.response import JSONResponse
+from conduit.observability import tracing
+from conduit.observability.model_metrics import batch_observer, track_prediction
+
+from .batching import DynamicBatcher
+from .registry import ModelRegistry, ModelVersion
+from .requests import (ProbabilitiesQuery, VersionQuery, invalid_rows, parse_rows, predict_body_schema,
+                       read_prediction, without_parameter)
+from ..validation import InvalidInput
+
+__all__ = ["app_registry", "parse_rows", "predict_route"]
+
+logger = logging.getLogger("conduit.ml")
+
+Inference = Callable[[ModelVersion, np.ndarray, bool], Awaitable[tuple[np.ndarray, np.ndarray | None]]]
+
+
+def app_registry(app: Any) -> ModelRegistry:
+    """The app's own registry (``app.state.models``), created on first use."""
+    registry = getattr(app.state, "models", None)
+    if registry is None:
+        registry = app.state.models = ModelRegistry()
+    return registry
+
+
+def predict_route(
+    app: Any,
+    path: str,
+    model: Any,
+    *,
+    name: str | None = None,
+    version: str | int | None = None,
+    batching: bool = True,
+    max_batch_size: int = 64,
+    max_wait: float = 0.0015,
+    max_queue: int = 4096,
+    timeout: float = 5.0,
+    probabilities: bool = False,
+    list_path: str | None = "/models",
+    wrap: Callable[[Inference], Inference] | None = None,
+    stream: bool = False,
+    fallback: Any = None,
+    **stream_options: Any,
+) -> ModelRegistry:
+    """Register ``POST path`` that serves ``model``; returns the registry behind it.
+
+    Parameters
+    ----------
+    model : a :class:`ModelRegistry` (``path`` must then contain ``{name}``), or one
+        model: a fitted estimator (compiled here), a ``CompiledModel``, an ``OnnxModel``,
+        a :class:`~conduit.ml.Pipeline` or a model file path (loaded at registration)
+    name, version : for a single model (default name: the estimator's class)
+    batching, max_batch_size, max_wait, max_queue, timeout : see :class:`DynamicBatcher`
+    probabilities : include probabilities unless the request says otherwise
+    list_path : where ``GET`` lists the registry (and ``GET list_path/{name}`` one model);
+        ``None`` for no listing
+    wrap : resilience hook: a function that wraps the inference coroutine
+        ``(version, X, proba) -> (predictions, probabilities)``; pass the production
+        circuit breaker / retry / timeout / fallback here
+    stream : serve Server-Sent Events instead (see :func:`conduit.ml.serve.streaming.stream_route`)
+    fallback : a second model (same kinds as ``model``) that answers when the primary
+        fails or its breaker is open (:mod:`conduit.ml.serve.fallback`); the response then has
+        ``"path": "fallback"`` (else ``"primary"``), counted in ``/metrics``
+    """
+    if isinstance(model, ModelRegistry):
+        if "{" not in path and ":" not in path:
+            raise ValueError(f"route {path!r} serves a registry, so it needs a {{name}} parameter")
+        registry, fixed = model, None
+    else:
+        registry = app_registry(app)
+        fixed = name or getattr(model, "name", None) or type(getattr(model, "estimator", model)).__name__
+        if not isinstance(fixed, str):
+            raise ValueError(f"route {path!r}: give the model a name=")
+        if fixed not in registry:
+            registry.register(fixed, model, version=version)
+    from .warmup import warm_kernels
+
+    app.add_warmup(warm_kernels)  # every ML kernel, so later registrations find them loaded
+    app.add_warmup(registry.warm_up)
+    _add_listing(app, registry, list_path)
+    if stream:
+        from .streaming import stream_route
+
+        return stream_route(app, path, registry, name=fixed, **stream_options)
+
+    # One batcher per version (batches never mix models or versions); a version the
+    # registry has dropped disappears from here once no request holds it.
+    batchers: weakref.WeakKeyDictionary[ModelVersion, DynamicBatcher] = weakref.WeakKeyDictionary()
+
+    async def infer(entry: ModelVersion, X: np.ndarray, proba: bool):
+        if batching:
+            batcher = batchers.get(entry)
+            if batcher is None:
+                batcher = batchers[entry] = DynamicBatcher(
+                    entry.model, max_batch_size=max_batch_size, max_wait=max_wait,
+                    max_queue=max_queue, timeout=timeout,
+                    on_batch=batch_observer(entry.name, entry.version))
+            return await batcher.predict(X, proba=proba)
+        with tracing.span("inference", model=entry.name, rows=int(X.shape[0])):
+            return await _infer_unbatched(entry.model, X, proba)
+
+    call = wrap(infer) if wrap is not None else infer
+    backup = None
+    if fallback is not None:
+        from .registry import as_model
+
+        backup_model = as_model(fallback)
+        backup_model.warm_up()
+        app.add_warmup(backup_model.warm_up)
+        backup = ModelVersion(fixed or "fallback", "fallback", backup_model)
+
+    async def answer(entry: ModelVersion, X: np.ndarray, rows: Any, want_proba: bool):
+        """(labels, probabilities, path): the primary's answer, or the fallback's."""
+        try:
+            labels, probs = await call(entry, X, want_proba)
+            path_taken = "primary"
+        except Exception as exc:  # noqa: BLE001 - classified by fails_over
+            from .fallback import fails_over
+
+            if backup is None or not fails_over(exc):
+                raise
+            logger.warning("model %s v%s failed (%s); answering from its fallback",
+                           entry.name, entry.version, type(exc).__name__)
+            if want_proba and not backup.model.has("predict_proba"):
+                raise
+            try:
+                X_backup = backup.model.validate(rows)
+            except InvalidInput:
+                raise exc from None
+            labels, probs = await infer(backup, X_backup, want_proba)
+            path_taken = "fallback"
+        if backup is not None:
+            from .fallback import count_answer
+
+            count_answer(entry.name, path_taken)
+        return labels, probs, path_taken
+
+    default_proba = probabilities
+
+    async def predict_endpoint(request: Request, version: VersionQuery = None,
+                               probabilities: ProbabilitiesQuery = None, **path_params: Any) -> JSONResponse:
+        predict, entry = await read_prediction(request, registry, fixed, version)
+        model_ = entry.model
+        with track_prediction(entry.name, entry.version, getattr(model_, "path", None)) as tracked:
+            if probabilities is None and "probabilities" in request.query_params:
+                probabilities = True  # a route without the parameter: refused just below
+            want_proba = predict.flag("probabilities", probabilities, default_proba)
+            if want_proba and not model_.has("predict_proba"):
+                source = "body" if "probabilities" in predict.options else "query"
+                raise ValidationError([{"loc": [source, "probabilities"], "type": "value_error",
+                                        "msg": f"model {entry.name!r} does not give probabilities"}])
+            rows = predict.rows
+            try:
+                X = model_.validate(rows)
+            except InvalidInput as exc:
+                raise invalid_rows(exc, predict) from None
+            tracked.rows = int(X.shape[0])
+            try:
+                labels, probs, path_taken = await answer(entry, X, rows, want_proba)
+            except HTTPError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - never a traceback to the client
+                logger.error("model %s v%s failed", entry.name, entry.version, exc_info=exc)
+                raise InferenceError(detail=f"model {entry.name!r} failed to predict") from None
+        body: dict[str, Any] = {"model": entry.name, "version": entry.version, "predictions": labels}
+        if backup is not None:
+            body["path"] = path_taken
+        if want_proba:
+            body["probabilities"] = probs
+            if model_.classes_ is not None:
+                body["classes"] = model_.classes_
+        return JSONResponse(body)
+
+    from conduit.openapi.predict import predict_route_options
+
+    served = registry.get(fixed).model if fixed is not None else None
+    if served is not None and not served.has("predict_proba"):
+        # No probabilities to offer: the route does not take (nor document) ?probabilities=.
+        predict_endpoint.__signature__ = without_parameter(predict_endpoint, "probabilities")
+    app.add_route(path, predict_endpoint, ["POST"], request_body=predict_body_schema(served),
+                  **predict_route_options(fixed))
+    app.state.__dict__.setdefault("ml_batchers", {})[path] = batchers
+    return registry
+
+
+async def _infer_unbatched(model: Any, X: np.ndarray, proba: bool):
+    if hasattr(model, "apredict"):
+        return await model.apredict(X), None
+    if getattr(model, "path", None) == "compiled":
+        return model.predict_unchecked(X), model.predict_proba_unchecked(X) if proba else None
+    return await trio.to_thread.run_sync(
+        lambda: (model.predict_unchecked(X), model.predict_proba_unchecked(X) if proba else None))
+
+
+def batcher_statistics(app: Any) -> dict[str, dict[str, Any]]:
+    """``{path: {"name vVERSION": BatcherStatistics}}`` for every prediction route."""
+    return {
+        path: {f"{e.name} v{e.version}": b.statistics() for e, b in list(batchers.items())}
+        for path, batchers in getattr(app.state, "ml_batchers", {}).items()
+    }
+
+
+def _add_listing(app: Any, registry: ModelRegistry, list_path: str | None) -> None:
+    if list_path is None:
+        return
+    listed = app.state.__dict__.setdefault("ml_listed", {})
+    if list_path in listed:
+        if listed[list_path] is not registry:
+            raise ValueError(f"{list_path!r} already lists another registry; pass list_path=")
+        return
+    listed[list_path] = registry
+
+    async def list_models() -> dict[str, Any]:
+        return {"models": registry.describe()}
+
+    async def describe_model(name: str) -> dict[str, Any]:
+        registry.get(name)  # 404 when unknown
+        return registry.describe()[name]
+
+    app.add_route(list_path, list_models, ["GET"])
+    app.add_route(list_path.rstrip("/") + "/{name}", describe_model, ["GET"])

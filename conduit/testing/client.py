@@ -1,0 +1,166 @@
+"""Test helpers: drive an app in-process (``TestClient``) or over a real socket (``LiveServer``).
+
+Both run the app on its own trio loop in a background thread, so app state made
+at startup (locks, channels, batchers) lives in one loop for the whole test.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import trio
+
+from ..http.datastructures import Headers
+from ..http.request import Request
+from ..http.response import StreamingResponse
+from ..server.loop_thread import LoopThread, app_loop
+
+
+def _transport_class():
+    import httpx
+
+    class AppTransport(httpx.BaseTransport):
+        """An httpx transport that hands requests to ``app.handle`` on the loop thread."""
+
+        def __init__(self, app, start, client: tuple[str, int]):
+            self.app = app
+            self.start = start  # () -> the running LoopThread, started on first use
+            self.client = client
+
+        def handle_request(self, request: "httpx.Request") -> "httpx.Response":
+            loop = self.start()
+            body = request.read()
+            raw_path = request.url.raw_path
+            path, _, query = raw_path.partition(b"?")
+            headers = Headers([(k.lower(), v) for k, v in request.headers.raw])
+            status, out_headers, content = loop.call(
+                self._roundtrip, request.method, path, query, headers, body)
+            return httpx.Response(status, headers=out_headers, content=content, request=request)
+
+        async def _roundtrip(self, method, path, query, headers, body):
+            sent = False
+
+            async def receive() -> bytes:
+                nonlocal sent
+                if sent:
+                    return b""
+                sent = True
+                return body
+
+            request = Request(method, path, query, headers, self.client, receive)
+            response = await self.app.handle(request)
+            try:
+                if isinstance(response, StreamingResponse) and method != "HEAD":
+                    from ..asgi.http import iterate_chunks
+
+                    content = b"".join([chunk async for chunk in iterate_chunks(response)])
+                else:
+                    content = response.body if method != "HEAD" else b""
+                if response.background is not None:
+                    await response.background()
+            finally:
+                await response.run_after_send()
+            headers = list(response.headers)
+            if not isinstance(response, StreamingResponse):
+                headers.append(("content-length", str(len(response.body))))
+            return response.status_code, headers, content
+
+    return AppTransport
+
+
+def TestClient(app, base_url: str = "http://testserver", client: tuple[str, int] = ("testclient", 50000),
+               **httpx_options: Any):
+    """An ``httpx.Client`` wired to ``app`` in-process (no sockets).
+
+    As in Starlette, both forms work: ``with TestClient(app) as client:`` and a plain
+    ``client = TestClient(app)``. The app starts on first use (or on entering the
+    ``with`` block): warm-ups and startup hooks run, on a trio loop of its own that
+    lives until ``client.close()`` or the end of the ``with`` block, which run the
+    shutdown hooks. Streaming responses are collected whole; use :class:`LiveServer`
+    for endless streams.
+    """
+    import httpx
+
+    class _Client(httpx.Client):
+        _loop: LoopThread | None = None
+        _loop_lock = threading.Lock()
+
+        def _start_app(self) -> LoopThread:
+            with self._loop_lock:
+                if self._loop is None:
+                    self._loop = app_loop(app)  # raises if startup fails; the next request tries again
+                return self._loop
+
+        def _stop_app(self) -> None:
+            with self._loop_lock:
+                loop, self._loop = self._loop, None
+            if loop is not None:
+                loop.stop()
+
+        def __enter__(self):
+            client = super().__enter__()
+            self._start_app()
+            return client
+
+        def __exit__(self, *exc_info):
+            try:
+                super().__exit__(*exc_info)
+            finally:
+                self._stop_app()
+
+        def close(self) -> None:
+            try:
+                super().close()
+            finally:
+                self._stop_app()
+
+        def websocket_connect(self, path: str, subprotocols: list[str] | None = None,
+                              headers: dict[str, str] | None = None):
+            """An in-process WebSocket session with the app (use it as a context manager)."""
+            from .websocket import WebSocketTestSession
+
+            return WebSocketTestSession(app, self._start_app(), path, subprotocols, headers)
+
+    transport = _transport_class()(app, None, client)
+    http_client = _Client(transport=transport, base_url=base_url, **httpx_options)
+    transport.start = http_client._start_app
+    return http_client
+
+
+TestClient.__test__ = False  # not a pytest test class
+
+
+class LiveServer:
+    """The real trio + h11 server on ``127.0.0.1:<ephemeral>`` in a background thread.
+
+    >>> with LiveServer(app) as server:          # doctest: +SKIP
+    ...     httpx.get(server.url + "/hello")
+    """
+
+    def __init__(self, app, host: str = "127.0.0.1", **server_options: Any):
+        self.app = app
+        self.host = host
+        self.options = server_options
+        self.port: int | None = None
+        self._loop: LoopThread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def __enter__(self) -> "LiveServer":
+        from ..server import serve
+
+        async def main(loop: LoopThread):
+            async with trio.open_nursery() as nursery:
+                port = await nursery.start(lambda task_status: serve(
+                    self.app, self.host, 0, task_status=task_status, **self.options))
+                loop.started(port)
+
+        self._loop = LoopThread(main)
+        self.port = self._loop.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._loop.stop()

@@ -1,0 +1,179 @@
+"""``TestClient.websocket_connect``: a WebSocket session with the app, in-process.
+
+The app side is the server's own :func:`~conduit.server.websocket.serve_websocket`
+over a trio in-memory stream pair (no sockets); the client side is a wsproto client
+connection, so both ends speak real RFC 6455 frames and handshakes. Calls are
+synchronous: each runs on the TestClient's trio loop.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import h11
+import trio
+import trio.testing
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import (AcceptConnection, BytesMessage, CloseConnection, Message, Ping, RejectConnection,
+                            Request as WSRequest, TextMessage)
+
+from ..server.config import ServerConfig
+from ..server.websocket import WEBSOCKET, serve_websocket
+from ..websocket import WebSocketDisconnect
+
+
+class WebSocketRejected(Exception):
+    """The app refused the handshake; ``status_code`` is its HTTP answer (403 by default)."""
+
+    def __init__(self, status_code: int):
+        super().__init__(f"the WebSocket handshake was refused with HTTP {status_code}")
+        self.status_code = status_code
+
+
+class WebSocketTestSession:
+    """``with client.websocket_connect("/ws") as ws: ws.send_text("hi"); ws.receive_text()``."""
+
+    def __init__(self, app: Any, loop: Any, path: str, subprotocols: list[str] | None = None,
+                 headers: dict[str, str] | None = None, config: ServerConfig | None = None):
+        self.app, self.loop, self.path = app, loop, path
+        self.subprotocols = list(subprotocols or [])
+        self.extra_headers = dict(headers or {})
+        self.config = config or ServerConfig()
+        self.subprotocol: str | None = None
+        self.response_headers: list[tuple[bytes, bytes]] = []
+        self._ws = WSConnection(ConnectionType.CLIENT)
+        self._events: list[Any] = []
+        self._closed = False
+
+    # ------------------------------------------------------------ lifecycle
+
+    def __enter__(self) -> "WebSocketTestSession":
+        self.loop.call(self._open)
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if not self._closed:
+            try:
+                self.close()
+            except WebSocketDisconnect:
+                pass
+
+    async def _open(self) -> None:
+        target, _, _ = self.path.partition("#")
+        handshake = self._ws.send(WSRequest(host="testserver", target=target, subprotocols=self.subprotocols,
+                                            extra_headers=[(k.encode(), v.encode()) for k, v in self.extra_headers.items()]))
+        parser = h11.Connection(h11.SERVER)
+        parser.receive_data(handshake)
+        event = parser.next_event()
+        raw_path, _, query = event.target.partition(b"?")
+        head = SimpleNamespace(method="GET", path=raw_path, query=query, headers=list(event.headers),
+                               http_version="1.1")
+        match = self.app.router.match(WEBSOCKET, raw_path)
+        if match.route is None:
+            raise WebSocketRejected(404)
+        self._server_stream, self._client_stream = trio.testing.memory_stream_pair()
+
+        async def serve() -> None:
+            try:
+                await serve_websocket(self._server_stream, self.app, head, match, b"", ("testclient", 50000),
+                                      self.config)
+            finally:
+                await self._server_stream.aclose()
+
+        trio.lowlevel.spawn_system_task(serve)
+        first = await self._next_event()
+        if isinstance(first, RejectConnection):
+            self._closed = True
+            raise WebSocketRejected(first.status_code)
+        if not isinstance(first, AcceptConnection):
+            raise RuntimeError(f"unexpected handshake answer {first!r}")
+        self.subprotocol = first.subprotocol
+        self.response_headers = list(first.extra_headers)
+
+    # ---------------------------------------------------------------- frames
+
+    async def _send_event(self, event: Any) -> None:
+        await self._client_stream.send_all(self._ws.send(event))
+
+    async def _next_event(self) -> Any:
+        while not self._events:
+            data = await self._client_stream.receive_some(65536)
+            if not data:
+                self._closed = True
+                raise WebSocketDisconnect(1006, "the app closed the connection")
+            self._ws.receive_data(data)
+            self._events.extend(self._ws.events())
+        return self._events.pop(0)
+
+    async def _receive(self) -> str | bytes:
+        parts: list[Any] = []
+        while True:
+            event = await self._next_event()
+            if isinstance(event, Message):
+                parts.append(event.data)
+                if event.message_finished:
+                    return "".join(parts) if isinstance(event, TextMessage) else b"".join(parts)
+            elif isinstance(event, Ping):
+                await self._send_event(event.response())
+            elif isinstance(event, CloseConnection):
+                self._closed = True
+                try:
+                    await self._send_event(event.response())
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    pass
+                raise WebSocketDisconnect(event.code, event.reason or "")
+
+    # ------------------------------------------------------------------ API
+
+    def send_text(self, data: str) -> None:
+        self.loop.call(self._send_event, TextMessage(data=data))
+
+    def send_bytes(self, data: bytes) -> None:
+        self.loop.call(self._send_event, BytesMessage(data=data))
+
+    def send_json(self, value: Any) -> None:
+        import orjson
+
+        self.send_text(orjson.dumps(value).decode())
+
+    def receive(self) -> str | bytes:
+        return self.loop.call(self._receive)
+
+    def receive_text(self) -> str:
+        message = self.receive()
+        if not isinstance(message, str):
+            raise TypeError(f"expected a text message, got {len(message)} bytes")
+        return message
+
+    def receive_bytes(self) -> bytes:
+        message = self.receive()
+        if not isinstance(message, bytes):
+            raise TypeError("expected a binary message, got text")
+        return message
+
+    def receive_json(self) -> Any:
+        import orjson
+
+        return orjson.loads(self.receive())
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Send a close frame and wait for the app's answer."""
+        if self._closed:
+            return
+
+        async def close() -> None:
+            try:
+                await self._send_event(CloseConnection(code=code, reason=reason or None))
+                while True:
+                    event = await self._next_event()
+                    if isinstance(event, CloseConnection):
+                        break
+            except (WebSocketDisconnect, trio.BrokenResourceError, trio.ClosedResourceError):
+                pass  # the app had already closed its end
+            self._closed = True
+
+        self.loop.call(close)
+
+
+__all__ = ["WebSocketRejected", "WebSocketTestSession"]
