@@ -16,8 +16,8 @@ from typing import Any, Callable
 
 import trio
 
-from .._json import loads_body
 from ..exceptions import UnsupportedMediaType, ValidationError
+from ..http.json_body import decode_json_body
 from ..http.request import Request
 from ..http.response import Response
 from ..http.returns import to_response
@@ -26,6 +26,7 @@ from ..background import tasks_of
 from ..types import codes
 from ..types.errors import INVALID, Invalid, error, got
 from .markers import Depends
+from .response_model import resolve_response_model
 from .signature import FORM_SOURCES, ParamSpec, Plan, analyse, finish_body
 
 Extractor = Callable[[Request, dict, list, Any], None]
@@ -143,20 +144,6 @@ async def read_form_body(request: Request, needs_files: bool) -> Any:
     return await request.form()
 
 
-def _is_json_media(media: str) -> bool:
-    return media == "application/json" or media.endswith("+json")
-
-
-def check_json_content_type(request: Request) -> None:
-    """A JSON endpoint refuses a body sent as another type (a form upload) with 415."""
-    content_type = request.headers.get("content-type")
-    if content_type is None:
-        return
-    media = content_type.partition(";")[0].strip().lower()
-    if media and not _is_json_media(media):
-        raise UnsupportedMediaType(detail=f"this endpoint accepts application/json, got {media}")
-
-
 def _body_extractor(spec: ParamSpec) -> Extractor:
     name, validate, required = spec.name, spec.validate, spec.required
     loc = ("body", spec.key) if spec.embedded else ("body",)
@@ -186,14 +173,15 @@ def _body_extractor(spec: ParamSpec) -> Extractor:
 async def read_json_body(request: Request) -> Any:
     """The decoded body (integers exact), or :data:`NO_BODY` if empty.
 
-    A body that is not JSON raises :class:`~conduit.http.request.InvalidJSON` at once
-    (400 ``invalid_json``, the one rule of ``conduit._json``): there is nothing to
-    validate, so no 422 entries are collected for it.
+    The one body rule decides (:mod:`conduit.http.json_body`): a body sent as another
+    media type is 415, one that is not JSON raises :class:`~conduit.http.request.InvalidJSON`
+    at once (400 ``invalid_json``): there is nothing to validate, so no 422 entries are
+    collected for it.
     """
     raw = await request.body()
     if not raw:
         return NO_BODY
-    return loads_body(raw)
+    return decode_json_body(raw, request.headers.get("content-type"))
 
 
 class _Solver:
@@ -309,7 +297,6 @@ def build_endpoint(route: Route) -> Callable[[Request], Any]:
         if needs_form:
             body = await read_form_body(request, needs_files)
         elif needs_body:
-            check_json_content_type(request)
             body = await read_json_body(request)
         else:
             body = NO_BODY
@@ -342,19 +329,25 @@ def build_endpoint(route: Route) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Any:
             return await call(await bind(request, None))
 
-    if status_code is None:
+    shape = resolve_response_model(route.options, plan.return_annotation, f"route {route.pattern!r} ({route.name})")
+    if status_code is None and shape is None:
         return endpoint
 
-    async def with_status(request: Request) -> Any:
+    async def finished(request: Request) -> Any:
         result = await endpoint(request)
         if isinstance(result, Response):
+            return result
+        if shape is not None:
+            if isinstance(result, tuple) and result:  # (body, status[, headers]): the body is checked
+                result = (shape.apply(result[0]), *result[1:])
+            else:
+                result = shape.apply(result)
+        if status_code is None:
             return result
         response = to_response(result)
         response.status_code = status_code
         return response
-    return with_status
+    return finished
 
 
-
-
-__all__ = ["NO_BODY", "build_endpoint", "check_json_content_type", "read_form_body", "read_json_body"]
+__all__ = ["NO_BODY", "build_endpoint", "read_form_body", "read_json_body"]

@@ -7,9 +7,10 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import unquote
 
-from .._json import InvalidJSON, loads_body
+from .._json import InvalidJSON
 from .cookies import parse_cookies
 from .datastructures import Headers, QueryParams
+from .json_body import decode_json_body
 
 #: ``await receive()`` returns the next chunk of the body, ``b""`` once it is complete.
 Receive = Callable[[], Awaitable[bytes]]
@@ -113,11 +114,12 @@ class Request:
         return self._body
 
     async def json(self) -> Any:
-        """The body parsed as JSON, integers exact; raises :class:`InvalidJSON` (a ``ValueError``).
+        """The body parsed as JSON, integers exact, under the one body rule (:mod:`.json_body`).
 
-        The app answers an uncaught ``InvalidJSON`` with 400 ``invalid_json``.
+        Raises :class:`InvalidJSON` (a ``ValueError``; the app answers 400 ``invalid_json``)
+        or, for a body sent as another media type, ``UnsupportedMediaType`` (415).
         """
-        return loads_body(await self.body())
+        return decode_json_body(await self.body(), self.headers.get("content-type"))
 
     async def form(self, limits: Any = None) -> Any:
         """The body as :class:`~conduit.forms.FormData` (urlencoded or multipart), parsed once.
