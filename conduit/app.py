@@ -96,7 +96,8 @@ class Conduit(RouteDecorators):
 
     def __init__(self, *, title: str = "Conduit", version: str = "0.1.0",
                  middleware: list[Middleware] | None = None, description: str | None = None,
-                 openapi_url: str | None = "/openapi.json", docs_url: str | None = "/docs"):
+                 openapi_url: str | None = "/openapi.json", docs_url: str | None = "/docs",
+                 lifespan: Callable[[Any], Any] | None = None):
         self.title = title
         self.version = version
         self.description = description
@@ -112,6 +113,11 @@ class Conduit(RouteDecorators):
         self.exception_handlers: dict[type[BaseException] | int, Callable] = {}
         self._startup: list[Callable[[], Any]] = []
         self._shutdown: list[Callable[[], Any]] = []
+        #: ``lifespan(app)``: an async context manager entered at startup, left at shutdown (Starlette's form).
+        self.lifespan = lifespan
+        self._lifespan_context: Any = None
+        #: original dependency -> replacement, consulted per request (tests swap a database for a fake).
+        self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
         self._warmups: list[tuple[str, Callable[[], Any]]] = [
             ("HTTP/1.1 codec", _warm_http_codec),
             ("route table", self.router.compile),
@@ -229,6 +235,14 @@ class Conduit(RouteDecorators):
         self._shutdown.append(fn)
         return fn
 
+    def on_event(self, event: str) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+        """Starlette/FastAPI's ``@app.on_event("startup")`` / ``("shutdown")``: the same as
+        :meth:`on_startup` / :meth:`on_shutdown`."""
+        hooks = {"startup": self.on_startup, "shutdown": self.on_shutdown}
+        if event not in hooks:
+            raise ValueError(f"@app.on_event takes 'startup' or 'shutdown', got {event!r}")
+        return hooks[event]
+
     def add_warmup(self, fn: Callable[[], Any], *, name: str | None = None) -> Callable[[], Any]:
         """Register a function that compiles (or loads from cache) kernels before serving.
 
@@ -286,6 +300,8 @@ class Conduit(RouteDecorators):
             return
         if not self.warmed:
             self.warmup(progress)
+        if self.lifespan is not None:
+            await self._enter_lifespan()
         for fn in self._startup:
             await _call_hook(fn)
         self._build_handler()
@@ -297,7 +313,24 @@ class Conduit(RouteDecorators):
                 await _call_hook(fn)
             except Exception:
                 logger.exception("shutdown hook %r failed", fn)
+        context, self._lifespan_context = self._lifespan_context, None
+        if context is not None:
+            try:
+                await context.__aexit__(None, None, None)
+            except Exception:
+                logger.exception("lifespan %r failed on exit", self.lifespan)
         self.started = False
+
+    async def _enter_lifespan(self) -> None:
+        """Enter ``lifespan(app)``; a dict it yields becomes attributes of ``app.state``."""
+        context = self.lifespan(self)
+        if not hasattr(context, "__aenter__"):
+            raise TypeError(f"lifespan= must be an async context manager factory (@asynccontextmanager "
+                            f"async def lifespan(app): ... yield ...), got {self.lifespan!r}")
+        state = await context.__aenter__()
+        self._lifespan_context = context
+        if isinstance(state, dict):
+            self.state.__dict__.update(state)
 
     def run(self, host: str = "127.0.0.1", port: int = 8000, *, access_log: bool = False,
             **config: Any) -> None:

@@ -187,8 +187,10 @@ async def read_json_body(request: Request) -> Any:
 class _Solver:
     """The compiled form of a plan: extractors, then dependencies, then the call."""
 
-    def __init__(self, plan: Plan):
+    def __init__(self, plan: Plan, route: Route):
         self.plan = plan
+        self.route = route
+        self.overridden: dict[Any, _Solver] = {}  # override function -> its solver (app.dependency_overrides)
         self.extractors: list[Extractor] = []
         self.requests: list[str] = []
         self.backgrounds: list[str] = []
@@ -199,7 +201,7 @@ class _Solver:
             elif spec.source == "background":
                 self.backgrounds.append(spec.name)
             elif spec.source == "depends":
-                self.dependencies.append((spec.name, _Solver(spec.dependency), spec.marker.use_cache))
+                self.dependencies.append((spec.name, _Solver(spec.dependency, route), spec.marker.use_cache))
             elif spec.source == "body":
                 self.extractors.append(_body_extractor(spec))
             elif spec.source in FORM_SOURCES:
@@ -216,7 +218,10 @@ class _Solver:
             kwargs[name] = request
         for name in self.backgrounds:
             kwargs[name] = tasks_of(request)
+        overrides = getattr(request.app, "dependency_overrides", None)
         for name, solver, use_cache in self.dependencies:
+            if overrides:
+                solver = solver.overridden_by(overrides)
             call = solver.plan.call
             if use_cache and call in cache:
                 kwargs[name] = cache[call]
@@ -230,6 +235,16 @@ class _Solver:
                 cache[call] = value
             kwargs[name] = value
         return kwargs
+
+    def overridden_by(self, overrides: dict) -> "_Solver":
+        """This solver, or the one for its replacement in ``app.dependency_overrides`` (analysed once)."""
+        replacement = overrides.get(self.plan.call)
+        if replacement is None:
+            return self
+        solver = self.overridden.get(replacement)
+        if solver is None:
+            solver = self.overridden[replacement] = _Solver(analyse(replacement, self.route), self.route)
+        return solver
 
     async def run_dependency(self, kwargs: dict, stack: contextlib.AsyncExitStack | None) -> Any:
         plan = self.plan
@@ -271,7 +286,7 @@ def build_endpoint(route: Route) -> Callable[[Request], Any]:
         raise RouteError(f"route {route.pattern!r} ({route.name}): path parameters {missing} "
                          f"are missing from the handler's signature")
     route.binding = plan
-    solver = _Solver(plan)
+    solver = _Solver(plan, route)
     if missing:  # a ``**kwargs`` handler receives the path parameters it does not name
 
         def extract_extra(request: Request, kwargs: dict, errors: list, body: Any) -> None:
