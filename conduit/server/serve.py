@@ -217,6 +217,7 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
     """
     config = config or ServerConfig.from_options(host=host, port=port, **options)
     app.draining = False
+    ssl_context = tls.server_ssl_context(config)  # a bad certificate fails before the warm-up
     await _startup(app, warmup_progress)  # the app's warm-up includes the HTTP/1.1 codec
     app.admission = _admission(app, config, shutdown_trigger)
     # Everything loaded so far (numba, llvmlite, models) lives for the whole process:
@@ -225,7 +226,7 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
     gc.collect()
     gc.freeze()
     state = ServerState(config)
-    state.ssl_context = tls.server_ssl_context(config)  # a bad certificate fails before listening
+    state.ssl_context = ssl_context
     try:
         if sockets is not None:
             for sock in sockets:
