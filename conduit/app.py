@@ -22,6 +22,7 @@ from .http.request_id import request_id_of
 from .http.response import JSONResponse, Response
 from .http.returns import to_response
 from .routing.decorators import RouteDecorators, check_route_path
+from .routing.options import resolve_body_limit
 from .routing.router import Route, Router
 
 logger = logging.getLogger("conduit.error")
@@ -155,6 +156,7 @@ class Conduit(RouteDecorators):
             self.router.remove(route)
             raise
         route.endpoint = _wrap_route(endpoint, route_middleware)
+        resolve_body_limit(route)  # upload routes: 50 MiB unless max_body_size= says otherwise
         if route_middleware:
             route.options["route_middleware"] = tuple(route_middleware)  # the OpenAPI document reads auth here
         return route
@@ -208,7 +210,8 @@ class Conduit(RouteDecorators):
 
     def statistics(self) -> Any:
         """Per route and method: count, errors, latency percentiles, bytes, share (a frozen
-        :class:`~conduit.observability.statistics.AppStatistics`; needs the metrics middleware)."""
+        :class:`~conduit.observability.statistics.AppStatistics`). Raises ``RuntimeError``
+        naming ``conduit.observability.install(app)`` when the metrics middleware is missing."""
         from .observability.statistics import app_statistics
 
         return app_statistics(self)

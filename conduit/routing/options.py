@@ -43,4 +43,18 @@ def check_route_options(options: dict[str, Any], where: str) -> None:
     check_options(options, ROUTE_OPTIONS, where)
 
 
-__all__ = ["ROUTE_OPTIONS", "check_route_options"]
+#: The body limit of a route that takes ``File``/``UploadFile`` parameters unless it sets
+#: ``max_body_size=``: uploads are spooled to disk by the form parser, so a larger body
+#: costs disk, not memory. Other routes keep the server's ``--max-body-size`` (1 MiB).
+UPLOAD_MAX_BODY_SIZE = 50 * 1024 * 1024
+
+def resolve_body_limit(route: Any) -> None:
+    """Give an upload route (its binding plan has file parameters) the 50 MiB default."""
+    plan = getattr(route, "binding", None)
+    if "max_body_size" in route.options or plan is None:
+        return
+    if any(spec.source == "file" for spec in plan.form_params):
+        route.options["max_body_size"] = UPLOAD_MAX_BODY_SIZE
+
+
+__all__ = ["ROUTE_OPTIONS", "UPLOAD_MAX_BODY_SIZE", "check_route_options", "resolve_body_limit"]

@@ -138,7 +138,8 @@ class MCPEndpoint:
         except ClientDisconnect:
             return Response(b"", 400)
         if len(body) > self.max_message_bytes:
-            return _rpc_error(413, -32600, f"Message larger than {self.max_message_bytes} bytes")
+            return _rpc_error(413, -32600, f"Message larger than {self.max_message_bytes} bytes "
+                              "(raise it with app.mount_mcp(..., max_message_bytes=))")
         message: Any = None
         parsed = False
         try:
