@@ -11,6 +11,7 @@ import inspect
 import logging
 import os
 import sys
+import time
 import typing
 from typing import Any
 
@@ -33,6 +34,64 @@ def load_target(target: str) -> Any:
     except AttributeError:
         raise SystemExit(f"error: module {module_name!r} has no attribute {attribute!r}") from None
     return value
+
+
+def _say(line: str) -> None:
+    print("conduit: " + line, file=sys.stderr, flush=True)
+
+
+def _load_app_talking(target: str) -> Any:
+    """Import the app with a line per phase (the first within a second of the command), and the
+    kernel cache prepared before Numba loads (:mod:`conduit.server.kernel_cache`)."""
+    started = time.perf_counter()
+    _say(f"starting {target} (pid {os.getpid()})")
+    from .server import kernel_cache
+
+    try:
+        cache = kernel_cache.prepare()
+    except RuntimeError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    _say(f"imports done in {time.perf_counter() - started:.1f} s")
+    mark = time.perf_counter()
+    app = load_target(target)
+    if inspect.isfunction(app):  # an app factory
+        app = app()
+    _say(f"app imported in {time.perf_counter() - mark:.1f} s (its module ran: models loaded, data read)")
+    line_said = []
+
+    def say_cache() -> None:
+        line = kernel_cache.report(cache)
+        if line and not line_said:
+            line_said.append(line)
+            _say(line)
+
+    if cache.active is not None:
+        app.on_startup(say_cache)
+    return app
+
+
+def _build(target: str, folder: str) -> int:
+    """``conduit build``: compile every kernel the app's warm-up touches into ``folder``."""
+    started = time.perf_counter()
+    folder = os.path.abspath(folder)
+    if "numba" in sys.modules:
+        raise SystemExit("error: conduit build must set NUMBA_CACHE_DIR before Numba is imported")
+    os.makedirs(folder, exist_ok=True)
+    os.environ["NUMBA_CACHE_DIR"] = folder
+    _say(f"building kernels of {target} into {folder}")
+    from .server import kernel_cache
+    from .server.console import WarmupReporter
+
+    app = load_target(target)
+    if inspect.isfunction(app):
+        app = app()
+    progress = WarmupReporter()
+    app.warmup(progress)
+    progress.done()
+    manifest = kernel_cache.write_manifest(folder, target, time.perf_counter() - started)
+    _say(f"built {manifest['kernel_files']} kernel files in {manifest['seconds']:.1f} s; run with "
+         f"NUMBA_CACHE_DIR={folder} (it may be read-only)")
+    return 0
 
 
 def _param_types(route) -> str:
@@ -197,6 +256,10 @@ def main(argv: list[str] | None = None) -> int:
     routes.add_argument("--json", action="store_true", help="print JSON (for CI) instead of a table")
     routes.add_argument("--stats", metavar="URL",
                         help="read a running server's statistics endpoint; print hot routes first, with hints")
+    build = commands.add_parser("build", help="compile every kernel MODULE:APP uses into a cache folder")
+    build.add_argument("target", help="MODULE:APP, e.g. examples.demo:app")
+    build.add_argument("--cache", required=True, metavar="DIR",
+                       help="the folder to fill (NUMBA_CACHE_DIR for conduit run; it may be read-only then)")
     commands.add_parser("mcp", help="serve MODULE:MCP over stdio or HTTP (options: conduit mcp --help)")
     args = parser.parse_args(argv)
 
@@ -213,10 +276,10 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(routes_json(load_target(args.target)), indent=2))
             return 0
         return _print_routes(load_target(args.target))
+    if args.command == "build":
+        return _build(args.target, args.cache)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = load_target(args.target)
-    if inspect.isfunction(app):  # an app factory
-        app = app()
+    app = _load_app_talking(args.target)
     app.run(host=args.host, port=args.port, workers=args.workers, max_connections=args.max_connections,
             max_head_size=args.max_head_size, max_body_size=args.max_body_size,
             head_timeout=args.head_timeout, body_timeout=args.body_timeout,
