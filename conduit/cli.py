@@ -248,6 +248,16 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--grace-period", type=float, default=30.0, help="shutdown drain seconds (30)")
     run.add_argument("--ssl-certfile", default=None, help="PEM certificate chain: serve HTTPS")
     run.add_argument("--ssl-keyfile", default=None, help="PEM private key for --ssl-certfile")
+    run.add_argument("--proxy-headers", action="store_true",
+                     help="take the client, scheme and host from X-Forwarded-For/-Proto/-Host, "
+                          "only when the connection comes from --forwarded-allow-ips")
+    run.add_argument("--forwarded-allow-ips", default=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+                     help="comma-separated proxy addresses or networks trusted with --proxy-headers, or '*' "
+                          "(default: $FORWARDED_ALLOW_IPS or 127.0.0.1)")
+    run.add_argument("--reload", action="store_true",
+                     help="development: restart the server when a .py file under --reload-dir changes (watchfiles)")
+    run.add_argument("--reload-dir", action="append", default=None, metavar="DIR",
+                     help="a folder --reload watches (repeatable; default: the current directory)")
     _add_operations_arguments(run)
     routes = commands.add_parser("routes", help="print the route table of MODULE:APP")
     routes.add_argument("target")
@@ -278,8 +288,19 @@ def main(argv: list[str] | None = None) -> int:
         return _print_routes(load_target(args.target))
     if args.command == "build":
         return _build(args.target, args.cache)
+    if args.reload:
+        from .server.reload import run_reloading
+
+        return run_reloading(argv, args.reload_dir or [os.getcwd()])
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = _load_app_talking(args.target)
+    if args.proxy_headers:
+        from .middleware.proxy_headers import install_proxy_headers
+
+        try:
+            install_proxy_headers(app, args.forwarded_allow_ips)
+        except ValueError as exc:
+            raise SystemExit(f"error: {exc}") from None
     app.run(host=args.host, port=args.port, workers=args.workers, max_connections=args.max_connections,
             max_head_size=args.max_head_size, max_body_size=args.max_body_size,
             head_timeout=args.head_timeout, body_timeout=args.body_timeout,
