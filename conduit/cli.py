@@ -95,18 +95,10 @@ def _build(target: str, folder: str) -> int:
 
 
 def _param_types(route) -> str:
-    from .routing.convertors import KIND_NAMES
+    """Every input of the route (path, query, header, cookie, body, form, file) with type and constraints."""
+    from .binding.describe import describe_inputs
 
-    try:
-        hints = typing.get_type_hints(route.handler)
-    except Exception:
-        hints = {}
-    parts = []
-    for name, kind in zip(route.param_names, route.param_kinds):
-        annotation = hints.get(name)
-        type_name = getattr(annotation, "__name__", None) if annotation else None
-        parts.append(f"{name}: {type_name or KIND_NAMES[kind]}")
-    return ", ".join(parts)
+    return "; ".join(describe_inputs(getattr(route, "binding", None)))
 
 
 def routes_table(app) -> list[tuple[str, str, str, str]]:

@@ -67,14 +67,30 @@ def test_the_manifest_is_what_this_test_runs():
     assert build[build.index("--cache") + 1] == cache_dir
 
 
+def _tbb_library_folder() -> str:
+    """Where pip put TBB's shared libraries (the image: /usr/local/lib, on the loader's default path)."""
+    try:
+        from importlib.metadata import files
+
+        paths = [p for p in files("tbb") or () if p.name.startswith("libtbb.so")]
+    except Exception:  # noqa: BLE001 - not installed
+        paths = []
+    if not paths:
+        pytest.skip("the Deployment runs --workers 2 with preloaded parallel kernels, which needs Numba's TBB "
+                    "layer as the image has it (conduit[workers]); pip install tbb")
+    return str(Path(paths[0].locate()).resolve().parent)
+
+
 def test_the_deployment_starts_with_a_read_only_cache(tmp_path):
+    tbb_lib = _tbb_library_folder()
     pod, container = _container()
     cache_dir, build = _dockerfile()
     cache = tmp_path / "image" / cache_dir.lstrip("/")
     scratch = tmp_path / "scratch"  # the emptyDir mounted at /tmp
     scratch.mkdir()
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "kernels")]),
-               PYTHONDONTWRITEBYTECODE="1")
+               PYTHONDONTWRITEBYTECODE="1",
+               LD_LIBRARY_PATH=os.pathsep.join(filter(None, [tbb_lib, os.environ.get("LD_LIBRARY_PATH")])))
     build[build.index("--cache") + 1] = str(cache)
     built = subprocess.run([sys.executable, "-m", "conduit.cli", *build[1:]], cwd=ROOT, env=env,
                            capture_output=True, text=True, timeout=1500)
