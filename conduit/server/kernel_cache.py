@@ -108,8 +108,9 @@ def report(cache: KernelCache) -> str | None:
         if not compiled:
             return (f"kernel cache {cache.source} (read-only) covers the app: nothing compiled, "
                     f"nothing written (loaded through a copy in {cache.active})")
-        return (f"kernel cache {cache.source} (read-only) missed {len(compiled)} kernel file(s), compiled into "
-                f"{cache.active} and lost at exit: rebuild it with conduit build --cache {cache.source}")
+        names = ", ".join(os.path.basename(name) for name in compiled[:3]) + (", ..." if len(compiled) > 3 else "")
+        return (f"kernel cache {cache.source} (read-only) missed {len(compiled)} kernel file(s) ({names}), compiled "
+                f"into {cache.active} and lost at exit: rebuild it with conduit build --cache {cache.source}")
     if not compiled:
         return f"kernel cache {cache.source} covers the app: nothing compiled"
     return f"kernel cache {cache.source}: compiled {len(compiled)} kernel file(s) into it"
