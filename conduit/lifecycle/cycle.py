@@ -28,8 +28,9 @@ from typing import Any
 
 import trio
 
-from ..exceptions import GatewayTimeout, HTTPError, MethodNotAllowed, NotFound
+from ..exceptions import GatewayTimeout, HTTPError, MethodNotAllowed, NotFound, error_response
 from ..http.request import Request
+from ..http.request_id import request_id_of
 from ..http.response import Response
 from ..http.returns import to_response
 from .errors import error_to_response
@@ -84,6 +85,12 @@ class RequestLifecycle:
         logger.warning("%s %s: %s (%.3g s)", request.method, request.raw_path.decode("latin-1"),
                        DEADLINE_DETAIL, self.app.handler_timeout)
         return _with_cleanup(request, await self.error_response(request, GatewayTimeout(DEADLINE_DETAIL)))
+
+    def invalid_response(self, request: Request, problem: Exception) -> Response:
+        """The 500 sent instead of a response the codec refused (a bad header, a bad status)."""
+        logger.error("bad response header from the handler of %s %s: %s", request.method,
+                     request.raw_path.decode("latin-1"), problem)
+        return error_response(500, "Internal Server Error", request_id_of(request))
 
     async def error_response(self, request: Request, exc: Exception) -> Response:
         """The one mapping of an exception to a response (custom handlers first)."""

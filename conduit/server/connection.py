@@ -28,6 +28,7 @@ from ..http.request import ClientDisconnect, Request
 from ..http.response import Response, StreamingResponse
 from ..lifecycle import finish_response, response_chunks
 from .config import ServerConfig
+from .served_app import ServedApp
 from .websocket import serve_websocket, websocket_route
 
 logger = logging.getLogger("conduit.server")
@@ -57,10 +58,10 @@ class HTTPConnection:
     :attr:`deadline`, checked by ``ServerState.watch_deadlines``.
     """
 
-    def __init__(self, stream: trio.abc.Stream, app: Any, config: ServerConfig,
+    def __init__(self, stream: trio.abc.Stream, app: ServedApp, config: ServerConfig,
                  client: tuple[str, int] | None = None, server: Any = None):
         self.stream = stream
-        #: The owning server's shared state (connection set, draining flag), if any.
+        #: The owning server's shared state (connection set, deadline watchdog), if any.
         self.server = server
         self.app = app
         self.config = config
@@ -229,7 +230,7 @@ class HTTPConnection:
         head = await self._read_head()
         if head is None:
             return False
-        if getattr(self.app, "has_websockets", False) and (match := websocket_route(self.app, head)) is not None:
+        if self.app.has_websockets and (match := websocket_route(self.app, head)) is not None:
             self._enter(_STREAM, math.inf)  # the WebSocket keeps its own idle timeout
             await serve_websocket(self.stream, self.app, head, match, self.codec.take_buffered(),
                                   self.client, self.config)
@@ -324,9 +325,9 @@ class HTTPConnection:
         await self._send_bytes(data)
 
     def _bad_response(self, request: Request, exc: ResponseHeaderError) -> bytes:
-        logger.error("bad response header from the handler of %s %s: %s", request.method,
-                     request.raw_path.decode("latin-1"), exc)
-        return self.codec.send_error(500, "Internal Server Error")
+        self.codec.close_after_response()
+        return self.codec.send_response(self.app.lifecycle.invalid_response(request, exc),
+                                        head_only=request.method == "HEAD")
 
     async def _finish_cycle(self) -> bool:
         """Drain what the handler left of the body (within its limit) and start the next cycle."""
