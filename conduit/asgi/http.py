@@ -82,7 +82,12 @@ class _BodyReader:
             self.disconnected = (await self.next_message())["type"] == "http.disconnect"
 
 
-async def _send_stream(response: StreamingResponse, body: _BodyReader, send) -> None:
+def _has_body(request: Request) -> bool:
+    headers = request.headers
+    return "transfer-encoding" in headers or headers.get("content-length", "0") != "0"
+
+
+async def _send_stream(request: Request, response: StreamingResponse, body: _BodyReader, send) -> None:
     """Send the chunks until the stream ends, racing the client's disconnect.
 
     The iterator is closed on every path (:func:`~conduit.lifecycle.response_chunks`).
@@ -109,7 +114,7 @@ async def _send_stream(response: StreamingResponse, body: _BodyReader, send) -> 
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(pump, nursery.cancel_scope)
-        if body.done:  # else the handler may still read the body: one reader only
+        if body.done or not _has_body(request):  # else the handler may still read it: one reader only
             nursery.start_soon(watch, nursery.cancel_scope)
     if failed:
         raise StreamFailed("the streaming response's iterator failed; the body is cut short") from failed[0]
@@ -194,7 +199,7 @@ class ASGIFace:
                 start = _response_start(response, head_only)
             await send(start)
             if isinstance(response, StreamingResponse) and not head_only:
-                await _send_stream(response, body, send)
+                await _send_stream(request, response, body, send)
             else:
                 no_body = head_only or response.status_code in NO_BODY
                 await send({"type": "http.response.body", "body": b"" if no_body else response.body})
