@@ -201,6 +201,8 @@ class ASGIFace:
         head_only = request.method == "HEAD"
         sent = False
         try:
+            if body.disconnected:  # the client left mid-body: nobody to answer
+                return
             try:
                 start = _response_start(response, head_only)
             except ResponseHeaderError as exc:
