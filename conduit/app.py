@@ -158,7 +158,7 @@ class Conduit(RouteDecorators):
         check_route_path(path, "app.websocket")
 
         def decorator(handler):
-            from .server.websocket import WEBSOCKET
+            from .websocket_lifecycle import WEBSOCKET
 
             self.add_route(path, handler, [WEBSOCKET], include_in_schema=False, **options)
             self.has_websockets = True
@@ -369,6 +369,13 @@ class Conduit(RouteDecorators):
             return response
         except Exception as exc:
             return await self.error_to_response(request, exc)
+
+    async def handle_websocket(self, websocket: Any) -> None:
+        """Serve one WebSocket handshake and session: route match, admission, middleware, the
+        handler and its closing rules. Every face calls this; see :mod:`conduit.websocket_lifecycle`."""
+        from .websocket_lifecycle import handle_websocket
+
+        await handle_websocket(self, websocket)
 
     async def error_to_response(self, request: Request, exc: Exception) -> Response:
         """The one place exceptions become responses (custom handlers first)."""

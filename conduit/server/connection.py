@@ -26,7 +26,7 @@ from ..http.h1 import NEED_DATA, EndOfMessage, HTTP1Codec, ProtocolError, Respon
 from ..http.request import ClientDisconnect, Request
 from ..http.response import Response, StreamingResponse
 from .config import ServerConfig
-from .websocket import serve_websocket, websocket_route
+from .websocket import is_upgrade, serve_websocket
 
 logger = logging.getLogger("conduit.server")
 
@@ -219,10 +219,9 @@ class HTTPConnection:
         head = await self._read_head()
         if head is None:
             return False
-        if getattr(self.app, "has_websockets", False) and (match := websocket_route(self.app, head)) is not None:
+        if getattr(self.app, "has_websockets", False) and is_upgrade(head):
             self._enter(_STREAM, math.inf)  # the WebSocket keeps its own idle timeout
-            await serve_websocket(self.stream, self.app, head, match, self.codec.take_buffered(),
-                                  self.client, self.config)
+            await serve_websocket(self.stream, self.app, head, self.codec, self.client, self.config)
             return False
         request = Request(head.method, head.path, head.query, Headers(head.headers), self.client,
                           self._receive_body, http_version=head.http_version, scheme=self._scheme)
