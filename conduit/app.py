@@ -26,6 +26,11 @@ from .routing.router import Route, Router
 
 logger = logging.getLogger("conduit.error")
 
+#: Defaults of the app's limits (docs/production.md explains each).
+DEFAULT_MAX_BODY_SIZE = 1024 * 1024
+DEFAULT_HANDLER_TIMEOUT = 30.0
+DEFAULT_WEBSOCKET_MAX_MESSAGE_SIZE = 1024 * 1024
+
 Handler = Callable[[Request], Awaitable[Response]]
 #: A middleware wraps the next handler and returns a new one (no ``call_next``).
 Middleware = Callable[[Handler], Handler]
@@ -96,7 +101,16 @@ class Conduit(RouteDecorators):
 
     def __init__(self, *, title: str = "Conduit", version: str = "0.1.0",
                  middleware: list[Middleware] | None = None, description: str | None = None,
-                 openapi_url: str | None = "/openapi.json", docs_url: str | None = "/docs"):
+                 openapi_url: str | None = "/openapi.json", docs_url: str | None = "/docs",
+                 max_body_size: int = DEFAULT_MAX_BODY_SIZE, handler_timeout: float = DEFAULT_HANDLER_TIMEOUT,
+                 websocket_max_message_size: int = DEFAULT_WEBSOCKET_MAX_MESSAGE_SIZE):
+        #: The app's limits: the same under every face (server, ASGI, TestClient);
+        #: ``conduit run`` flags override them (see :meth:`configure_limits`).
+        self.max_body_size = DEFAULT_MAX_BODY_SIZE
+        self.handler_timeout = DEFAULT_HANDLER_TIMEOUT
+        self.websocket_max_message_size = DEFAULT_WEBSOCKET_MAX_MESSAGE_SIZE
+        self.configure_limits(max_body_size=max_body_size, handler_timeout=handler_timeout,
+                              websocket_max_message_size=websocket_max_message_size)
         self.title = title
         self.version = version
         self.description = description
@@ -250,6 +264,30 @@ class Conduit(RouteDecorators):
         if self._handler is not None:
             raise RuntimeError("middleware cannot be added after the app has started serving")
         self.middleware.append(resolve_middleware(middleware, args, options))
+
+    def configure_limits(self, *, max_body_size: int | None = None, handler_timeout: float | None = None,
+                         websocket_max_message_size: int | None = None) -> dict[str, Any]:
+        """Set the limits given (None keeps a limit as it is); return the previous values.
+
+        A server started with overrides (``conduit run --max-body-size``) applies them
+        here and restores the returned values when it stops.
+        """
+        new = {"max_body_size": max_body_size, "handler_timeout": handler_timeout,
+               "websocket_max_message_size": websocket_max_message_size}
+        for name, value in new.items():
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"{name} must be a number, got {value!r}")
+            if name != "handler_timeout" and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a whole number of bytes >= 1, got {value!r}")
+            if not value > 0:
+                raise ValueError(f"{name} must be > 0 seconds, got {value!r}")
+        previous = {name: getattr(self, name) for name, value in new.items() if value is not None}
+        for name, value in new.items():
+            if value is not None:
+                setattr(self, name, value)
+        return previous
 
     def exception_handler(self, key: type[BaseException] | int):
         """Register ``fn(request, exc) -> Response`` for an exception type or a status code."""

@@ -63,7 +63,7 @@ class HTTPConnection:
         self.app = app
         self.config = config
         self.client = client
-        self.codec = HTTP1Codec(max_head_size=config.max_head_size, max_body_size=config.max_body_size,
+        self.codec = HTTP1Codec(max_head_size=config.max_head_size, max_body_size=app.max_body_size,
                                 server_header=config.server_header)
         #: Most bytes held unparsed while a response streams (the next pipelined head).
         self.read_ahead_limit = config.max_head_size
@@ -157,7 +157,7 @@ class HTTPConnection:
         self._set_deadline(trio.current_time() + timeout)
 
     def _start_handler_phase(self) -> None:
-        self._handler_deadline = trio.current_time() + self.config.handler_timeout
+        self._handler_deadline = trio.current_time() + self.app.handler_timeout
         self._phase = _HANDLER
         self._set_deadline(self._handler_deadline)
 
@@ -270,7 +270,7 @@ class HTTPConnection:
         """
         codec = self.codec
         limit = self._request.max_body_size
-        codec.body_limit = self.config.max_body_size if limit is None else limit
+        codec.body_limit = self.app.max_body_size if limit is None else limit
         while True:
             try:
                 event = codec.next_event()
@@ -292,7 +292,7 @@ class HTTPConnection:
         codec = self.codec
         # The route's limit also decides whether an unread body may be drained.
         limit = request.max_body_size
-        codec.body_limit = self.config.max_body_size if limit is None else limit
+        codec.body_limit = self.app.max_body_size if limit is None else limit
         if self.server is not None and self.server.draining:
             codec.close_after_response()
         head_only = request.method == "HEAD"

@@ -36,7 +36,7 @@ class StartupError(RuntimeError):
 class ServerState:
     """What the accept loop and the connections share: the live set and the drain flag."""
 
-    def __init__(self, config: ServerConfig):
+    def __init__(self, config: ServerConfig, handler_timeout: float = 30.0):
         self.config = config
         self.connections: set[HTTPConnection] = set()
         self.rejecting = 0
@@ -47,7 +47,7 @@ class ServerState:
         self.idle.set()
         #: Seconds between deadline checks: late by at most this (a tenth of the shortest timeout).
         self.tick = min(0.25, min(config.head_timeout, config.body_timeout, config.keepalive_timeout,
-                                  config.handler_timeout, config.send_timeout) / 10)
+                                  handler_timeout, config.send_timeout) / 10)
 
     def add(self, connection: HTTPConnection) -> None:
         self.connections.add(connection)
@@ -217,6 +217,7 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
     """
     config = config or ServerConfig.from_options(host=host, port=port, **options)
     app.draining = False
+    app_limits = app.configure_limits(**config.app_limits())  # restored when this server stops
     await _startup(app, warmup_progress)  # the app's warm-up includes the HTTP/1.1 codec
     app.admission = _admission(app, config, shutdown_trigger)
     # Everything loaded so far (numba, llvmlite, models) lives for the whole process:
@@ -224,7 +225,7 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
     # show up as tail latency (CPython gc.freeze, 3.7+).
     gc.collect()
     gc.freeze()
-    state = ServerState(config)
+    state = ServerState(config, app.handler_timeout)
     state.ssl_context = tls.server_ssl_context(config)  # a bad certificate fails before listening
     try:
         if sockets is not None:
@@ -251,6 +252,7 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
             connections.cancel_scope.cancel()
     finally:
         app.admission = None  # the gate belongs to this serve() call's config
+        app.configure_limits(**app_limits)
         with trio.CancelScope(shield=True):
             await app.shutdown()
 
