@@ -39,8 +39,7 @@ _DRAIN_CHECK = 0.25
 async def handle_websocket(app: Any, websocket: Any) -> None:
     """One WebSocket from handshake to close (see the module docstring). Never raises but cancellation."""
     websocket.app = app
-    if websocket.max_message_size is None:  # a face may override the app's limit (conduit run's flag)
-        websocket.max_message_size = app.websocket_max_message_size
+    websocket.max_message_size = app.websocket_max_message_size  # a server's override is set on the app
     match = app.router.match(WEBSOCKET, websocket.raw_path) if app.has_websockets else None
     if match is None or match.route is None:
         await websocket.refuse(error_response(404, f"no WebSocket route matches {websocket.path!r}",
