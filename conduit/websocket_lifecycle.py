@@ -41,16 +41,15 @@ async def handle_websocket(app: Any, websocket: Any) -> None:
     websocket.app = app
     websocket.max_message_size = app.websocket_max_message_size  # a server's override is set on the app
     match = app.router.match(WEBSOCKET, websocket.raw_path) if app.has_websockets else None
-    if match is None or match.route is None:
-        await websocket.refuse(error_response(404, f"no WebSocket route matches {websocket.path!r}",
-                                              request_id_of(websocket)))
-        return
-    websocket.route = match.route  # the middleware see the matched route
-    websocket.path_params = match.params
+    if match is not None and match.route is not None:
+        websocket.route = match.route  # the middleware see the matched route
+        websocket.path_params = match.params
     reached = False
 
     async def session(ws: Any) -> Response:
         nonlocal reached
+        if ws.route is None:  # behind the middleware, as on HTTP: no key, no probing for paths
+            return error_response(404, f"no WebSocket route matches {ws.path!r}", request_id_of(ws))
         reached = True
         await run_session(app, ws)
         return Response(b"", status_code=101 if ws.accepted else 403)

@@ -21,7 +21,9 @@ import trio
 from wsproto.events import BytesMessage, CloseConnection, TextMessage
 
 from ..http.datastructures import Headers
+from ..exceptions import error_response
 from ..http.response import Response
+from ..http.websocket_handshake import handshake_problem
 from ..websocket import GOING_AWAY, NORMAL, TOO_BIG, WebSocket, WebSocketDisconnect
 
 
@@ -123,6 +125,12 @@ async def serve_asgi_websocket(app: Any, scope: dict, receive: Any, send: Any) -
     websocket = ASGIWebSocket("GET", raw_path, scope.get("query_string", b""), headers, client, app=app,
                               scheme=scope.get("scheme", "ws"), receive=receive, send=send,
                               extensions=scope.get("extensions"))
+    # Most servers check the handshake before the app sees it; one that lets a bad key through
+    # (hypercorn) still gets the native server's answer. HTTP/2 handshakes (RFC 8441) have no key.
+    problem = handshake_problem("GET", "1.1", headers) if scope.get("http_version", "1.1") == "1.1" else None
+    if problem is not None:
+        await websocket.refuse(error_response(problem.status, problem.detail, headers=problem.headers or None))
+        return
     await app.handle_websocket(websocket)
 
 

@@ -35,6 +35,20 @@ class WebSocketRejected(Exception):
         self.headers = headers or {}
 
 
+#: Headers wsproto writes itself; ``websocket_connect(headers=...)`` replaces them, or leaves them
+#: out when given as "" (to test refused handshakes).
+_HANDSHAKE_HEADERS = (b"sec-websocket-key", b"sec-websocket-version")
+
+
+def _replace_headers(head: bytes, replacements: list[tuple[bytes, bytes]]) -> bytes:
+    """``head`` with the lines named in ``replacements`` swapped for those values."""
+    if not replacements:
+        return head
+    names = {name for name, _ in replacements}
+    lines = [line for line in head[:-4].split(b"\r\n") if line.partition(b":")[0].strip().lower() not in names]
+    return b"\r\n".join(lines + [name + b": " + value for name, value in replacements if value]) + b"\r\n\r\n"
+
+
 async def _serve(connection: HTTPConnection) -> None:
     """The app side of one session (a system task: nothing may escape it)."""
     try:
@@ -78,9 +92,11 @@ class WebSocketTestSession:
         self._server_stream, self._client_stream = trio.testing.memory_stream_pair()
         connection = HTTPConnection(self._server_stream, self.app, self.config, ("testclient", 50000))
         trio.lowlevel.spawn_system_task(_serve, connection)
-        await self._send_event(WSRequest(host="testserver", target=target, subprotocols=self.subprotocols,
-                                         extra_headers=[(k.encode(), v.encode())
-                                                        for k, v in self.extra_headers.items()]))
+        headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self.extra_headers.items()]
+        own = [(k, v) for k, v in headers if k in _HANDSHAKE_HEADERS]
+        handshake = self._ws.send(WSRequest(host="testserver", target=target, subprotocols=self.subprotocols,
+                                            extra_headers=[(k, v) for k, v in headers if k not in _HANDSHAKE_HEADERS]))
+        await self._client_stream.send_all(_replace_headers(handshake, own))
         first = await self._next_event()
         if isinstance(first, RejectConnection):
             self._closed = True
