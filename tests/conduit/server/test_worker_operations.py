@@ -167,3 +167,28 @@ def test_recycling_workers_under_keep_alive_load_lose_no_request():
         assert len(set(pids)) >= 10  # about 20 workers served their 50 and were replaced
         server.terminate()
         assert server.wait(60) == 0
+
+
+def test_a_worker_over_the_hard_memory_limit_retires_under_keep_alive_load_losing_no_request():
+    with ServerProcess("_ops_app:app", "--workers", "2", "--max-memory", "5GB",
+                       "--max-memory-hard", "700MB") as server:
+        server.wait_ready()
+        grown: dict = {}
+
+        def grow() -> None:
+            time.sleep(0.5)  # the keep-alive clients are busy by now
+            grown["response"] = httpx.post(server.url + "/grow-to/800", timeout=60)
+
+        grower = threading.Thread(target=grow)
+        grower.start()
+        pids, failures = _hammer(server.url, clients=4, per_client=600, deadline=time.monotonic() + 240)
+        grower.join(60)
+        assert failures == []
+        assert len(pids) == 2400
+        assert grown["response"].status_code == 200
+        grown_pid = grown["response"].json()["pid"]
+        assert grown_pid not in pids[-100:]  # it retired while the load went on
+        assert wait_for(lambda: not alive(grown_pid))
+        server.terminate()
+        server.wait(60)
+        assert "over the hard limit" in server.output()
