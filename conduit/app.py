@@ -1,8 +1,8 @@
 """The application: routes, lifespan hooks, middleware, and the request path.
 
-``Conduit.handle(request) -> Response`` is the whole in-process path (router
-kernel, handler, response conversion, error mapping); the server and the
-TestClient both call it. It never raises.
+The request path itself is :class:`conduit.lifecycle.RequestLifecycle`
+(``app.lifecycle``), the same under every face; ``Conduit.handle(request) -> Response``
+runs it and never raises.
 """
 
 from __future__ import annotations
@@ -15,13 +15,11 @@ from types import SimpleNamespace
 from typing import Any
 
 from .binding import build_endpoint
-from .exceptions import HTTPError, MethodNotAllowed, NotFound, error_response
-from .http.files import FileNotServable
-from .http.request import ClientDisconnect, InvalidJSON, Request
-from .http.request_id import request_id_of
+from .http.request import Request
 from .http.response import JSONResponse, Response
 from .http.returns import to_response
 from .routing.decorators import RouteDecorators, check_route_path
+from .lifecycle import RequestLifecycle
 from .routing.router import Route, Router
 
 logger = logging.getLogger("conduit.error")
@@ -130,7 +128,8 @@ class Conduit(RouteDecorators):
             ("HTTP/1.1 codec", _warm_http_codec),
             ("route table", self.router.compile),
         ]
-        self._handler: Handler | None = None
+        #: The request path every face calls (middleware, admission, match, limits, errors).
+        self.lifecycle = RequestLifecycle(self)
         self.warmed = False  # every warm-up has run in this process (or before it was forked)
         self.started = False
         self.draining = False  # set by the server during a graceful shutdown
@@ -153,7 +152,7 @@ class Conduit(RouteDecorators):
         wraps this route only. Other options are kept on ``route.options`` for
         extensions (OpenAPI, limits).
         """
-        if self._handler is not None:
+        if self.lifecycle.frozen:
             raise RuntimeError("routes cannot be added after the app has started serving")
         route = self.router.add(path, methods, handler, name=name, **options)
         try:
@@ -261,7 +260,7 @@ class Conduit(RouteDecorators):
         after every handler, see ``conduit.middleware.before_request`` and
         ``conduit.middleware.after_response``.
         """
-        if self._handler is not None:
+        if self.lifecycle.frozen:
             raise RuntimeError("middleware cannot be added after the app has started serving")
         self.middleware.append(resolve_middleware(middleware, args, options))
 
@@ -326,7 +325,7 @@ class Conduit(RouteDecorators):
             self.warmup(progress)
         for fn in self._startup:
             await _call_hook(fn)
-        self._build_handler()
+        self.lifecycle.freeze()
         self.started = True
 
     async def shutdown(self) -> None:
@@ -350,63 +349,9 @@ class Conduit(RouteDecorators):
 
     # ---------------------------------------------------------- request path
 
-    def _build_handler(self) -> Handler:
-        handler: Handler = self._dispatch
-        for middleware in reversed(self.middleware):
-            handler = middleware(handler)
-        self._handler = handler
-        return handler
-
     async def handle(self, request: Request) -> Response:
-        """Answer one request. Never raises: errors become error responses."""
-        request.app = self
-        try:
-            handler = self._handler or self._build_handler()
-            admission = self.admission
-            if admission is not None:
-                return await admission.handle(request, handler)
-            return await handler(request)
-        except BaseException as exc:
-            if not isinstance(exc, Exception):
-                raise  # cancellation and KeyboardInterrupt propagate
-            return await self.error_to_response(request, exc)
-
-    async def _dispatch(self, request: Request) -> Response:
-        try:
-            match = self.router.match(request.method, request.raw_path)
-            route = match.route
-            if route is None:
-                if not match.allowed:
-                    raise NotFound(detail=f"no route matches {request.path!r}")
-                methods = [m for m in match.allowed if m != "WEBSOCKET"]  # the WebSocket pseudo-method
-                if not methods:  # only a WebSocket route here (RFC 9110 §15.5.22)
-                    raise HTTPError(426, f"{request.path!r} is a WebSocket endpoint",
-                                    headers={"upgrade": "websocket"})
-                allowed = ", ".join(methods + ([] if "OPTIONS" in methods else ["OPTIONS"]))
-                if request.method == "OPTIONS":
-                    return Response(b"", status_code=204, headers={"allow": allowed})
-                raise MethodNotAllowed(detail=f"method {request.method} not allowed for {request.path!r}",
-                                       headers={"allow": allowed})
-            request.route = route
-            request.path_params = match.params
-            limit = route.options.get("max_body_size")
-            if limit is not None:  # the server reads it before each body read
-                request.max_body_size = limit
-            try:
-                response = to_response(await route.endpoint(request)).prepare(request)
-            except BaseException:
-                if request._form is not None:  # an error response never reads the uploads
-                    await request.close_form()
-                raise
-            state = request._state
-            if state is not None and getattr(state, "background", None):
-                response.background = state.background  # the server runs it after sending
-            if request._form is not None and request.close_form not in response.after_send:
-                # Uploads stay open while the response streams; the server closes them once it is sent.
-                response.after_send = (*response.after_send, request.close_form)
-            return response
-        except Exception as exc:
-            return await self.error_to_response(request, exc)
+        """Answer one request through the app's lifecycle (:mod:`conduit.lifecycle`). Never raises."""
+        return await self.lifecycle.handle(request)
 
     async def handle_websocket(self, websocket: Any) -> None:
         """Serve one WebSocket handshake and session: route match, admission, middleware, the
@@ -416,40 +361,8 @@ class Conduit(RouteDecorators):
         await handle_websocket(self, websocket)
 
     async def error_to_response(self, request: Request, exc: Exception) -> Response:
-        """The one place exceptions become responses (custom handlers first)."""
-        handler = self._find_exception_handler(exc)
-        if handler is not None:
-            try:
-                result = handler(request, exc)
-                if inspect.isawaitable(result):
-                    result = await result
-                return to_response(result)
-            except Exception as inner:
-                exc = inner
-                logger.exception("exception handler failed for %r", request)
-        request_id = request_id_of(request)
-        if isinstance(exc, HTTPError):
-            return exc.to_response(request_id)
-        if isinstance(exc, FileNotServable):
-            return error_response(404, "file not found", request_id)
-        if isinstance(exc, InvalidJSON):
-            return error_response(exc.status_code, str(exc), request_id, type=exc.error_type)
-        if isinstance(exc, ClientDisconnect):
-            return error_response(400, "the client closed the connection before sending the whole body",
-                                  request_id)
-        logger.error("unhandled error in %s %s (request_id=%s)", request.method,
-                     request.raw_path.decode("latin-1"), request_id, exc_info=exc)
-        return error_response(500, "Internal Server Error", request_id)
-
-    def _find_exception_handler(self, exc: Exception):
-        if not self.exception_handlers:
-            return None
-        for cls in type(exc).__mro__:
-            if cls in self.exception_handlers:
-                return self.exception_handlers[cls]
-        if isinstance(exc, HTTPError):
-            return self.exception_handlers.get(exc.status_code)
-        return self.exception_handlers.get(500)
+        """The one place exceptions become responses (custom handlers first; see conduit.lifecycle.errors)."""
+        return await self.lifecycle.error_response(request, exc)
 
 
 def _wrap_route(endpoint, middleware: list[Middleware]):

@@ -22,6 +22,7 @@ from .binding import BindError
 from .config import ServerConfig
 from .serve import StartupError, serve
 from .worker_board import RETIRE, RETIRING, WorkerBoard
+from .served_app import ServedApp
 
 logger = logging.getLogger("conduit.server")
 
@@ -31,7 +32,7 @@ STARTUP_FAILED = 3
 FORCED_EXIT = 1
 
 
-def serve_forever(app: Any, config: ServerConfig, sockets: list[stdlib_socket.socket] | None = None, *,
+def serve_forever(app: ServedApp, config: ServerConfig, sockets: list[stdlib_socket.socket] | None = None, *,
                   warmup_progress: Any = None, on_ready: Callable[[int], Any] | None = None,
                   supervisor: int | None = None, board: WorkerBoard | None = None, slot: int = 0) -> None:
     """``trio.run`` the server until SIGINT/SIGTERM, then drain (raises StartupError).

@@ -26,6 +26,7 @@ from .binding import BindError
 from .binding import describe as describe_bind_error
 from .config import ServerConfig
 from .connection import HTTPConnection
+from .served_app import ServedApp
 
 logger = logging.getLogger("conduit.server")
 
@@ -34,13 +35,16 @@ class StartupError(RuntimeError):
 
 
 class ServerState:
-    """What the accept loop and the connections share: the live set and the drain flag."""
+    """What the accept loop and the connections share: the live set and the deadline watchdog.
+
+    The drain flag is the app's (``app.draining``): one flag, read by ``/ready``, the
+    connections and the WebSocket sessions alike.
+    """
 
     def __init__(self, config: ServerConfig, handler_timeout: float = 30.0):
         self.config = config
         self.connections: set[HTTPConnection] = set()
         self.rejecting = 0
-        self.draining = False
         self.idle = trio.Event()  # set whenever no connection is open
         #: Set by ``serve`` when TLS is configured: every accepted socket is wrapped.
         self.ssl_context = None
@@ -73,7 +77,7 @@ class ServerState:
                 connection.expire()
 
     def begin_drain(self, close_idle: bool = True) -> None:
-        """Stop keeping connections alive: each in-flight response says ``Connection: close``.
+        """Once the caller has set ``app.draining`` (each response then says ``Connection: close``).
 
         ``close_idle`` (a shutdown) also ends idle keep-alive connections now. A worker
         that retires (recycling) keeps them instead: a client may be sending its next
@@ -81,7 +85,6 @@ class ServerState:
         answered with ``Connection: close`` and the connection ends after it (or at its
         keep-alive timeout).
         """
-        self.draining = True
         if close_idle:
             self.close_idle()
 
@@ -98,7 +101,7 @@ def _peer(stream: trio.SocketStream) -> tuple[str, int] | None:
         return None
 
 
-async def _serve_stream(stream: trio.SocketStream, app: Any, config: ServerConfig,
+async def _serve_stream(stream: trio.SocketStream, app: ServedApp, config: ServerConfig,
                         state: ServerState | None = None) -> None:
     client = _peer(stream)
     if state is not None and state.ssl_context is not None:
@@ -115,7 +118,7 @@ async def _serve_stream(stream: trio.SocketStream, app: Any, config: ServerConfi
             state.discard(connection)
 
 
-def _admission(app: Any, config: ServerConfig, retire_trigger: trio.Event | None):
+def _admission(app: ServedApp, config: ServerConfig, retire_trigger: trio.Event | None):
     """The request gate the config asks for (conduit.admission), or None."""
     from ..admission import admission_from_config
 
@@ -155,7 +158,7 @@ async def _reject(stream: trio.SocketStream, state: ServerState) -> None:
             await stream.aclose()
 
 
-async def _accept_loop(listener: trio.SocketListener, app: Any, config: ServerConfig,
+async def _accept_loop(listener: trio.SocketListener, app: ServedApp, config: ServerConfig,
                        nursery: trio.Nursery, state: ServerState) -> None:
     cap = config.max_connections
     reject_cap = max(64, cap // 4)
@@ -199,17 +202,14 @@ async def _accept_loop(listener: trio.SocketListener, app: Any, config: ServerCo
 _ACCEPT_BATCH = 64
 
 
-async def _startup(app: Any, progress: Any = None) -> None:
+async def _startup(app: ServedApp, progress: Any = None) -> None:
     try:
-        if progress is None:
-            await app.startup()
-        else:
-            await app.startup(progress=progress)
+        await app.startup(progress=progress)
     except Exception as exc:
         raise StartupError(f"application startup failed: {type(exc).__name__}: {exc}") from exc
 
 
-async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
+async def serve(app: ServedApp, host: str = "127.0.0.1", port: int = 8000, *,
                 config: ServerConfig | None = None, sockets: list[stdlib_socket.socket] | None = None,
                 shutdown_trigger: trio.Event | None = None, retire_trigger: trio.Event | None = None,
                 warmup_progress: Any = None, task_status=trio.TASK_STATUS_IGNORED, **options: Any) -> None:
@@ -289,7 +289,7 @@ async def _first_set(*events: trio.Event | None) -> trio.Event | None:
     return first[0]
 
 
-async def _drain(app: Any, state: ServerState, grace_period: float, retiring: bool = False,
+async def _drain(app: ServedApp, state: ServerState, grace_period: float, retiring: bool = False,
                  shutdown_trigger: trio.Event | None = None) -> None:
     app.draining = True
     state.begin_drain(close_idle=not retiring)
