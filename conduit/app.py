@@ -171,7 +171,7 @@ class Conduit(RouteDecorators):
         check_route_path(path, "app.websocket")
 
         def decorator(handler):
-            from .websocket_lifecycle import WEBSOCKET
+            from .lifecycle.websocket import WEBSOCKET
 
             self.add_route(path, handler, [WEBSOCKET], include_in_schema=False, **options)
             self.has_websockets = True
@@ -355,8 +355,8 @@ class Conduit(RouteDecorators):
 
     async def handle_websocket(self, websocket: Any) -> None:
         """Serve one WebSocket handshake and session: route match, admission, middleware, the
-        handler and its closing rules. Every face calls this; see :mod:`conduit.websocket_lifecycle`."""
-        from .websocket_lifecycle import handle_websocket
+        handler and its closing rules. Every face calls this; see :mod:`conduit.lifecycle.websocket`."""
+        from .lifecycle.websocket import handle_websocket
 
         await handle_websocket(self, websocket)
 

@@ -14,6 +14,7 @@ admission, middleware and the closing rules are the app's (``Conduit.handle_webs
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -21,10 +22,13 @@ import trio
 from wsproto.events import BytesMessage, CloseConnection, TextMessage
 
 from ..http.datastructures import Headers
+from ..http.h1 import ResponseHeaderError, header_pairs
 from ..exceptions import error_response
 from ..http.response import Response
 from ..http.websocket_handshake import handshake_problem
 from ..websocket import GOING_AWAY, NORMAL, TOO_BIG, WebSocket, WebSocketDisconnect
+
+logger = logging.getLogger("conduit.websocket")
 
 
 class ASGIWebSocket(WebSocket):
@@ -61,8 +65,10 @@ class ASGIWebSocket(WebSocket):
         self.closed = True
         try:
             if "websocket.http.response" in self._extensions:
-                await self._deliver(_response_start(response))
-                await self._deliver({"type": "websocket.http.response.body", "body": response.body})
+                start = _response_start(response)
+                body = start.pop("body")
+                await self._deliver(start)
+                await self._deliver({"type": "websocket.http.response.body", "body": body})
             else:
                 await self._deliver({"type": "websocket.close", "code": NORMAL})
         except WebSocketDisconnect:
@@ -107,10 +113,15 @@ class ASGIWebSocket(WebSocket):
 
 
 def _response_start(response: Response) -> dict:
-    """The refusal's head: the HTTP face's own head, as the extension's message."""
-    from .http import _head
-
-    return {**_head(response), "type": "websocket.http.response.start"}
+    """The refusal's head, by the codec's one head rule (an invalid header: a generic 500)."""
+    try:
+        headers = header_pairs(response.status_code, response.headers, len(response.body))
+    except ResponseHeaderError as exc:
+        logger.error("bad response header refusing a WebSocket handshake: %s", exc)
+        response = error_response(500)
+        headers = header_pairs(500, response.headers, len(response.body))
+    return {"type": "websocket.http.response.start", "status": response.status_code, "headers": headers,
+            "body": response.body}
 
 
 async def serve_asgi_websocket(app: Any, scope: dict, receive: Any, send: Any) -> None:
