@@ -10,7 +10,11 @@ under TLS it is read in chunks, with the same framing and the same abort.
 from __future__ import annotations
 
 import os
+import socket
 import ssl
+import subprocess
+import sys
+import time
 from unittest import mock
 
 import httpx
@@ -125,3 +129,31 @@ def test_file_truncated_before_sending_is_an_error_in_testclient_and_on_a_socket
     with LiveServer(make_app(files)) as server:
         with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
             httpx.get(server.url + "/shrunk/shrunk.bin", timeout=30)
+
+
+def test_file_response_under_uvicorn_declares_its_length_and_a_shrunk_file_is_an_error(files):
+    here = os.path.dirname(__file__)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ, FILES_DIR=str(files),
+               PYTHONPATH=os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]))
+    process = subprocess.Popen([sys.executable, "-m", "uvicorn", "_file_app:app", "--host", "127.0.0.1",
+                                "--port", str(port), "--log-level", "critical"], env=env, cwd=here)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(1200):
+            try:
+                httpx.get(url + "/file/small.bin", timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, "uvicorn exited"
+                time.sleep(0.1)
+        assert httpx.get(url + "/file/small.bin", timeout=30).headers["content-length"] == "10240"
+        assert httpx.head(url + "/file/small.bin", timeout=30).headers["content-length"] == "10240"
+        _big(files, "shrunk-asgi.bin")
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            httpx.get(url + "/shrunk/shrunk-asgi.bin", timeout=30)
+    finally:
+        process.terminate()
+        process.wait(30)
