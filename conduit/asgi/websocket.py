@@ -136,9 +136,10 @@ async def serve_asgi_websocket(app: Any, scope: dict, receive: Any, send: Any) -
     websocket = ASGIWebSocket("GET", raw_path, scope.get("query_string", b""), headers, client, app=app,
                               scheme=scope.get("scheme", "ws"), receive=receive, send=send,
                               extensions=scope.get("extensions"))
-    # Most servers check the handshake before the app sees it; one that lets a bad key through
-    # (hypercorn) still gets the native server's answer. HTTP/2 handshakes (RFC 8441) have no key.
-    problem = handshake_problem("GET", "1.1", headers) if scope.get("http_version", "1.1") == "1.1" else None
+    # The ASGI server checked the handshake before this scope began; one that lets a malformed
+    # key through (hypercorn) still gets the native server's 400. A scope without the
+    # handshake headers (HTTP/2, RFC 8441; a hand-built scope) is the server's business.
+    problem = handshake_problem("GET", "1.1", headers) if "sec-websocket-key" in headers else None
     if problem is not None:
         await websocket.refuse(error_response(problem.status, problem.detail, headers=problem.headers or None))
         return
