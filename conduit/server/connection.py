@@ -421,6 +421,9 @@ class HTTPConnection:
                         await self._send_bytes(end)
             except (_Closed, trio.TooSlowError):  # the client left, or stopped reading
                 outcome["peer_gone"] = True
+            except ValueError as exc:  # more bytes than the response's content_length
+                logger.error("aborting a stream: %s", exc)
+                outcome["failed"] = True
             nursery.cancel_scope.cancel()
         if outcome["peer_gone"] or outcome["failed"]:
             # A stream cut short cannot be framed as complete: close the connection

@@ -157,3 +157,26 @@ def test_file_response_under_uvicorn_declares_its_length_and_a_shrunk_file_is_an
     finally:
         process.terminate()
         process.wait(30)
+
+
+def test_a_stream_that_breaks_its_declared_length_aborts_the_connection():
+    from conduit import StreamingResponse
+
+    class Declared(StreamingResponse):
+        content_length = 10
+
+    app = Conduit()
+
+    @app.get("/short")
+    async def short():
+        return Declared(iter([b"12345"]))
+
+    @app.get("/long")
+    async def long():
+        return Declared(iter([b"123456789", b"0123"]))
+
+    with LiveServer(app) as server:
+        for path in ("/short", "/long"):
+            with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+                httpx.get(server.url + path, timeout=30)
+        assert httpx.head(server.url + "/short", timeout=30).headers["content-length"] == "10"
