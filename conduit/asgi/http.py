@@ -102,14 +102,24 @@ async def _send_stream(request: Request, response: StreamingResponse, body: _Bod
     failed: list[BaseException] = []
 
     async def pump(cancel_scope: trio.CancelScope) -> None:
-        try:
-            async with aclosing(response_chunks(response)) as chunks:
-                async for chunk in chunks:
+        async with aclosing(response_chunks(response)) as chunks:
+            while True:
+                try:
+                    chunk = await chunks.__anext__()
+                except StopAsyncIteration:
+                    chunk = None
+                except Exception as exc:
+                    logger.exception("a streaming response's iterator failed")
+                    failed.append(exc)
+                    break
+                try:
+                    if chunk is None:
+                        await send({"type": "http.response.body", "body": b""})
+                        break
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b""})
-        except Exception as exc:
-            logger.exception("a streaming response's iterator failed")
-            failed.append(exc)
+                except Exception as exc:  # the server could not send: the client is gone
+                    logger.debug("stream stopped, the ASGI server's send failed: %r", exc)
+                    break
         cancel_scope.cancel()
 
     async def watch(cancel_scope: trio.CancelScope) -> None:
