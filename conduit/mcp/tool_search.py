@@ -13,7 +13,9 @@ A call by name works for every tool (search results carry what a client needs to
 Text is normalised before indexing and before each query, the same way: identifiers
 split at ``_``, ``-``, ``.`` and camelCase (``getWeatherForecast`` -> get weather
 forecast), lower-cased, and a light suffix stripping (forecasts -> forecast, shipping ->
-ship) so that a paraphrase need not repeat the tool's exact word forms. The index is
+ship) so that a paraphrase need not repeat the tool's exact word forms. A query also
+asks for the action verb its words imply ("remove" -> delete, "how many" -> count,
+``expand_query``), since tool names use a few verbs and people many. The index is
 built on the first search after the catalogue changes (adding or removing a tool).
 """
 
@@ -28,7 +30,7 @@ from typing import Any
 from conduit.mcp.protocol.context import Context
 from conduit.mcp.protocol.jsonrpc import InvalidParams
 
-__all__ = ["ToolSearch", "SEARCH_TOOL", "normalise"]
+__all__ = ["ToolSearch", "SEARCH_TOOL", "normalise", "expand_query"]
 
 SEARCH_TOOL = "search_tools"
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
@@ -53,6 +55,38 @@ def _stem(word: str) -> str:
 def normalise(text: str) -> str:
     """Identifiers split, lower-cased and lightly stemmed: the text BM25 indexes and queries with."""
     return " ".join(_stem(w.lower()) for w in _WORD.findall(text))
+
+
+# Tool names and descriptions say what they do with a handful of verbs (create, get, list,
+# search, update, delete, ...); people asking for a tool use many more. A query word on the
+# left also asks for the verb on the right, so "remove the file" meets ``delete_file``. The
+# table is about verbs in general, not about any catalogue; the words are stems (normalise()).
+_ACTION_WORDS = {
+    "create": "add new make open file start post write send schedule book plan draft compose generate register "
+              "record put set up launch spin",
+    "get": "fetch show read view look detail what check retrieve",
+    "list": "show all which recent browse enumerate every",
+    "search": "find look lookup locate query where which",
+    "update": "change edit modify move set rename scale adjust switch turn",
+    "delete": "remove drop erase destroy cancel rid purge kill",
+    "count": "many number total tally",
+    "archive": "hide close resolve stash",
+    "restore": "undelete recover unarchive undo",
+    "export": "download dump csv",
+    "share": "give access invite grant",
+    "watch": "subscribe notify follow",
+}
+_EXPAND = {}
+for _action, _words in _ACTION_WORDS.items():
+    for _word in normalise(_words).split():
+        _EXPAND.setdefault(_word, []).append(normalise(_action))
+
+
+def expand_query(text: str) -> str:
+    """``normalise(text)`` plus the action verbs its words ask for (see ``_ACTION_WORDS``)."""
+    words = normalise(text).split()
+    extra = [action for word in words for action in _EXPAND.get(word, ())]
+    return " ".join(words + extra)
 
 
 def _document(tool: Any) -> str:
@@ -104,7 +138,7 @@ class ToolSearch:
             raise ValueError("query must be a non-empty string describing the tool you need")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= _MAX_LIMIT:
             raise ValueError(f"limit must be an integer from 1 to {_MAX_LIMIT}, not {limit!r}")
-        text = normalise(query)
+        text = expand_query(query)
         if not text:
             return []
         return [(name, score) for name, score, _ in self._current_index().search(text, k=limit)]
