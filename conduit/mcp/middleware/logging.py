@@ -52,9 +52,13 @@ class RequestLog:
                 params = call.params
                 target = params.get("name", params.get("uri"))
                 target = target if isinstance(target, str) else None
-                logger.log(level, "mcp %s %s %s %.2f ms", call.method, target or "-", outcome, ms,
-                           extra={"mcp_method": call.method, "mcp_target": target, "mcp_caller": caller_key(call),
-                                  "mcp_session": call.connection.session_id, "mcp_outcome": outcome,
-                                  "mcp_error_code": code, "mcp_duration_ms": round(ms, 3)})
+                # makeRecord + handle, not logger.log: the caller's file and line would cost a
+                # stack walk per request and say nothing (it is always this line).
+                logger.handle(logger.makeRecord(
+                    logger.name, level, __file__, 0, "mcp %s %s %s %.2f ms",
+                    (call.method, target or "-", outcome, ms), None,
+                    extra={"mcp_method": call.method, "mcp_target": target, "mcp_caller": caller_key(call),
+                           "mcp_session": call.connection.session_id, "mcp_outcome": outcome,
+                           "mcp_error_code": code, "mcp_duration_ms": ms}))
 
         return handler
