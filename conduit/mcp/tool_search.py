@@ -35,6 +35,7 @@ __all__ = ["ToolSearch", "SEARCH_TOOL", "normalise", "expand_query"]
 SEARCH_TOOL = "search_tools"
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _MAX_LIMIT = 50
+MAX_QUERY_CHARS = 2000
 
 
 def _stem(word: str) -> str:
@@ -136,6 +137,8 @@ class ToolSearch:
         """The ``limit`` best ``(tool name, score)`` for ``query``, best first (no match: empty)."""
         if not isinstance(query, str) or not query.strip():
             raise ValueError("query must be a non-empty string describing the tool you need")
+        if len(query) > MAX_QUERY_CHARS:  # a task described in a sentence, not a document to rank against
+            raise ValueError(f"query is longer than {MAX_QUERY_CHARS} characters ({len(query)}); describe the task briefly")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= _MAX_LIMIT:
             raise ValueError(f"limit must be an integer from 1 to {_MAX_LIMIT}, not {limit!r}")
         text = expand_query(query)

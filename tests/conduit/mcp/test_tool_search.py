@@ -151,7 +151,7 @@ def test_a_stateless_request_searches_without_changing_any_list(catalogue):
 # ------------------------------------------------------------------ bad input, catalogue changes
 @pytest.mark.parametrize("arguments", [{"query": ""}, {"query": "   "}, {"query": "x", "limit": 0},
                                        {"query": "x", "limit": 51}, {"query": "x", "limit": "five"}, {"query": 7},
-                                       {}])
+                                       {"query": "weather " * 300}, {}])
 def test_search_tools_refuses_bad_arguments_with_invalid_params(catalogue, arguments):
     async def go():
         connection = Connection(catalogue)
