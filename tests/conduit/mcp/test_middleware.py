@@ -9,6 +9,7 @@ scope check; a rate-limited caller must not slow or block the others.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import anyio
@@ -23,7 +24,7 @@ from conduit.mcp import MCPError, MCPServer, RateLimit, RequestLog, ResponseCach
 from conduit.mcp.auth import AccessToken, ResourceServer
 from conduit.mcp.protocol.dispatcher import Connection
 from conduit.testing.client import LiveServer
-from mcp_http_helpers import HEADERS, INIT
+from mcp_http_helpers import INIT, post_modern
 
 mcp_sdk = pytest.importorskip("mcp")
 
@@ -68,6 +69,28 @@ def make_server(**options) -> tuple[MCPServer, list]:
 
 def call(name: str, arguments: dict, request_id: int = 1) -> dict:
     return {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": {"name": name, "arguments": arguments}}
+
+
+def authed_app(mcp: MCPServer) -> Conduit:
+    """``mcp`` mounted behind a resource server whose every token is its own subject."""
+    app = Conduit()
+    app.mount_mcp("/mcp", mcp, auth=ResourceServer("https://mcp.example.test/mcp", ["https://auth.example.test"],
+                                                   lambda t: AccessToken(subject=t, scopes=frozenset({"mcp"}))))
+    return app
+
+
+@contextlib.asynccontextmanager
+async def sdk_client(url: str, token: str):
+    """The official SDK client over Streamable HTTP with a bearer token (handshake era)."""
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    with anyio.fail_after(30):
+        http_client = httpx2.AsyncClient(headers={"authorization": f"Bearer {token}"}, timeout=30)
+        async with http_client, Client(streamable_http_client(url, http_client=http_client),
+                                        mode="legacy") as client:
+            yield client
 
 
 async def opened(mcp: MCPServer, **options) -> Connection:
@@ -286,38 +309,23 @@ def test_rate_limit_refuses_with_32029_and_retry_advice_per_caller_and_per_tool(
 def test_rate_limit_is_429_on_the_modern_era_and_an_error_for_the_sdk_client():
     mcp, _ = make_server()
     mcp.add_middleware(RateLimit(rate=None, tool_rate=(2, 60)))
-    app = Conduit()
-    app.mount_mcp("/mcp", mcp, auth=ResourceServer("https://mcp.example.test/mcp", ["https://auth.example.test"],
-                                                   lambda t: AccessToken(subject=t, scopes=frozenset({"mcp"}))))
+    app = authed_app(mcp)
 
     async def sdk(url: str) -> None:
-        import httpx2
-        from mcp import Client
-        from mcp.client.streamable_http import streamable_http_client
-
-        with anyio.fail_after(30):
-            http_client = httpx2.AsyncClient(headers={"authorization": "Bearer sdk-user"}, timeout=30)
-            async with http_client, Client(streamable_http_client(url, http_client=http_client),
-                                            mode="legacy") as client:
-                for key in "ab":
-                    assert (await client.call_tool("lookup", {"key": key})).content[0].text == f"value of {key}"
-                with pytest.raises(mcp_sdk.MCPError) as refused:
-                    await client.call_tool("lookup", {"key": "c"})
-                assert refused.value.error.code == -32029
-                assert refused.value.error.data["retryAfterMs"] > 0
+        async with sdk_client(url, "sdk-user") as client:
+            for key in "ab":
+                assert (await client.call_tool("lookup", {"key": key})).content[0].text == f"value of {key}"
+            with pytest.raises(mcp_sdk.MCPError) as refused:
+                await client.call_tool("lookup", {"key": "c"})
+            assert refused.value.error.code == -32029
+            assert refused.value.error.data["retryAfterMs"] > 0
 
     with LiveServer(app) as server, httpx.Client(timeout=30) as client:
         url = server.url + "/mcp"
         anyio.run(sdk, url)
-        meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                "io.modelcontextprotocol/clientCapabilities": {}}
-        headers = {"accept": "application/json", "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call",
-                   "mcp-name": "lookup", "authorization": "Bearer modern-user"}
-        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                "params": {"name": "lookup", "arguments": {"key": "x"}, "_meta": meta}}
-        statuses = [client.post(url, json=body, headers=headers).status_code for _ in range(3)]
+        statuses = [post_modern(client, url, "lookup", {"key": "x"}, "modern-user").status_code for _ in range(3)]
         assert statuses == [200, 200, 429]
-        assert client.post(url, json=body, headers=headers).json()["error"]["code"] == -32029
+        assert post_modern(client, url, "lookup", {"key": "x"}, "modern-user").json()["error"]["code"] == -32029
 
 
 def test_rate_limit_refuses_bad_settings():
@@ -360,20 +368,11 @@ def test_middleware_over_streamable_http_sees_the_verified_principal_and_session
         return handler
 
     mcp.add_middleware(record)
-    app = Conduit()
-    app.mount_mcp("/mcp", mcp, auth=ResourceServer("https://mcp.example.test/mcp", ["https://auth.example.test"],
-                                                   lambda t: AccessToken(subject=t, scopes=frozenset({"mcp"}))))
+    app = authed_app(mcp)
 
     async def sdk(url: str) -> None:
-        import httpx2
-        from mcp import Client
-        from mcp.client.streamable_http import streamable_http_client
-
-        with anyio.fail_after(30):
-            http_client = httpx2.AsyncClient(headers={"authorization": "Bearer dana"}, timeout=30)
-            async with http_client, Client(streamable_http_client(url, http_client=http_client),
-                                            mode="legacy") as client:
-                await client.call_tool("lookup", {"key": "a"})
+        async with sdk_client(url, "dana") as client:
+            await client.call_tool("lookup", {"key": "a"})
 
     with LiveServer(app) as server:
         anyio.run(sdk, server.url + "/mcp")
