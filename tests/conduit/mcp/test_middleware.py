@@ -222,6 +222,21 @@ def test_response_cache_entries_expire_and_stay_bounded():
     assert [key for _, key in runs] == ["a", "a", "b", "c", "d"]
 
 
+def test_response_cache_does_not_keep_large_answers():
+    mcp, runs = make_server()
+    mcp.add_middleware(ResponseCache(max_entry_bytes=10))
+
+    async def go():
+        connection = await opened(mcp)
+        for request_id in (1, 2):  # "value of a-long-key" is 19 characters: over the bound, run twice
+            await connection.handle(call("lookup", {"key": "a-long-key"}, request_id))
+        for request_id in (3, 4):  # "value of a" is 10: kept, run once
+            await connection.handle(call("lookup", {"key": "a"}, request_id))
+
+    trio.run(go)
+    assert runs == [("lookup", "a-long-key"), ("lookup", "a-long-key"), ("lookup", "a")]
+
+
 def test_response_cache_never_serves_one_callers_answer_to_another():
     mcp, runs = make_server()
     mcp.add_middleware(ResponseCache())
@@ -281,6 +296,8 @@ def test_response_cache_refuses_bad_settings():
         ResponseCache(ttl_seconds=0)
     with pytest.raises(ValueError, match="max_entries"):
         ResponseCache(max_entries=0)
+    with pytest.raises(ValueError, match="max_entry_bytes"):
+        ResponseCache(max_entry_bytes=0)
 
 
 # ------------------------------------------------------------------ RateLimit
