@@ -189,7 +189,10 @@ def load_store(path: "str | os.PathLike", mmap: bool | None = None,
     if not (root / "CURRENT").is_file():
         raise VectorInputError("path", f"no saved store at {root} (missing CURRENT)")
     with _locked(root, exclusive=False):
-        name = (root / "CURRENT").read_text().strip()
+        try:
+            name = (root / "CURRENT").read_bytes().decode("ascii").strip()
+        except UnicodeDecodeError:
+            raise _corrupt(root, "CURRENT is not the name of a version") from None
         version = root / name
         if not name.startswith("v-") or "/" in name or not version.is_dir():
             raise _corrupt(root, f"CURRENT names {name!r}, which is not a saved version")
