@@ -38,7 +38,9 @@ def load_booster(kind: str, data: bytes) -> Any:
     if kind == "lightgbm":
         import lightgbm
 
-        return lightgbm.Booster(model_str=check_lightgbm_text(data.decode("utf-8")))
+        booster = lightgbm.Booster(model_str=check_lightgbm_text(data.decode("utf-8")))
+        booster.dump_model()  # what conversion reads: a header it cannot describe fails here
+        return booster
     import xgboost
 
     booster = xgboost.Booster()
