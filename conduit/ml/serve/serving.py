@@ -106,13 +106,23 @@ def predict_route(
         fixed = name or getattr(model, "name", None) or type(getattr(model, "estimator", model)).__name__
         if not isinstance(fixed, str):
             raise ValueError(f"route {path!r}: give the model a name=")
-        if fixed not in registry:
+    _claim_listing(app, registry, list_path, path)  # before anything compiles
+    if fixed is not None and fixed not in registry:
+        try:
             registry.register(fixed, model, version=version)
+        except Exception as exc:
+            if fallback is None:
+                raise
+            # The primary is down at start-up: the app starts and its fallback answers.
+            logger.error("model %s failed to load or warm up; %s answers from its fallback", fixed, path,
+                         exc_info=exc)
+            registry.register_failed(fixed, model, exc, version=version)
     from .warmup import warm_kernels
 
     app.add_warmup(warm_kernels)  # every ML kernel, so later registrations find them loaded
     app.add_warmup(registry.warm_up)
     _add_listing(app, registry, list_path)
+    _add_readiness(app, registry, fixed if fallback is not None else None)
     if stream:
         from .streaming import stream_route
 
@@ -123,16 +133,19 @@ def predict_route(
     batchers: weakref.WeakKeyDictionary[ModelVersion, DynamicBatcher] = weakref.WeakKeyDictionary()
 
     async def infer(entry: ModelVersion, X: np.ndarray, proba: bool):
+        model_ = entry.model
+        if model_ is None:  # unloaded (max_loaded) since the request resolved it: load it again
+            model_ = (await registry.resolve(entry.name, entry.version)).model
         if batching:
             batcher = batchers.get(entry)
-            if batcher is None:
+            if batcher is None or batcher.model is not model_:  # a reloaded model gets a new batcher
                 batcher = batchers[entry] = DynamicBatcher(
-                    entry.model, max_batch_size=max_batch_size, max_wait=max_wait,
+                    model_, max_batch_size=max_batch_size, max_wait=max_wait,
                     max_queue=max_queue, timeout=timeout,
                     on_batch=batch_observer(entry.name, entry.version))
             return await batcher.predict(X, proba=proba)
         with tracing.span("inference", model=entry.name, rows=int(X.shape[0])):
-            return await _infer_unbatched(entry.model, X, proba)
+            return await _infer_unbatched(model_, X, proba)
 
     call = wrap(infer) if wrap is not None else infer
     backup = None
@@ -146,6 +159,12 @@ def predict_route(
 
     async def answer(entry: ModelVersion, X: np.ndarray, rows: Any, want_proba: bool):
         """(labels, probabilities, path): the primary's answer, or the fallback's."""
+        if entry is backup:  # the primary is down (failed to load): read_prediction chose the fallback
+            from .fallback import count_answer
+
+            labels, probs = await infer(backup, X, want_proba)
+            count_answer(backup.name, "fallback")
+            return labels, probs, "fallback"
         try:
             labels, probs = await call(entry, X, want_proba)
             path_taken = "primary"
@@ -174,7 +193,7 @@ def predict_route(
 
     async def predict_endpoint(request: Request, version: VersionQuery = None,
                                probabilities: ProbabilitiesQuery = None, **path_params: Any) -> JSONResponse:
-        predict, entry = await read_prediction(request, registry, fixed, version)
+        predict, entry = await read_prediction(request, registry, fixed, version, backup)
         model_ = entry.model
         with track_prediction(entry.name, entry.version, getattr(model_, "path", None)) as tracked:
             if probabilities is None and "probabilities" in request.query_params:
@@ -209,6 +228,8 @@ def predict_route(
     from conduit.openapi.predict import predict_route_options
 
     served = registry.get(fixed).model if fixed is not None else None
+    if served is None and backup is not None:  # the primary is down: the fallback's rows are documented
+        served = backup.model
     if served is not None and not served.has("predict_proba"):
         # No probabilities to offer: the route does not take (nor document) ?probabilities=.
         predict_endpoint.__signature__ = without_parameter(predict_endpoint, "probabilities")
@@ -235,14 +256,46 @@ def batcher_statistics(app: Any) -> dict[str, dict[str, Any]]:
     }
 
 
+def _claim_listing(app: Any, registry: ModelRegistry, list_path: str | None, route: str) -> None:
+    """Refuse, before any model compiles, a ``list_path`` that already lists another registry."""
+    if list_path is None:
+        return
+    claims = app.state.__dict__.setdefault("ml_list_claims", {})
+    claimed = claims.get(list_path)
+    if claimed is not None and claimed[0] is not registry:
+        raise ValueError(
+            f"app.predict({route!r}) would list its models at {list_path!r}, which already lists the "
+            f"models of app.predict({claimed[1]!r}) (another registry): pass list_path= a free path "
+            f"(or None) to one of the two routes")
+    claims.setdefault(list_path, (registry, route))
+
+
+def _add_readiness(app: Any, registry: ModelRegistry, covered: str | None) -> None:
+    """``/ready`` says degraded (still ready) while a model of ``registry`` is down."""
+    checks = app.state.__dict__.setdefault("ml_readiness", {})
+    covers = checks.get(id(registry))
+    if covers is None:
+        covers = checks[id(registry)] = set()
+        from conduit.observability.health import add_readiness_check
+
+        def models_loaded() -> bool | str:
+            down = registry.failed()
+            if not down:
+                return True
+            return "; ".join(f"model {e.name!r} is down ({e.error.split(':', 1)[0]})"
+                             + (", answering from its fallback" if e.name in covers else "") for e in down)
+
+        add_readiness_check(app, models_loaded)
+    if covered is not None:
+        covers.add(covered)
+
+
 def _add_listing(app: Any, registry: ModelRegistry, list_path: str | None) -> None:
     if list_path is None:
         return
     listed = app.state.__dict__.setdefault("ml_listed", {})
     if list_path in listed:
-        if listed[list_path] is not registry:
-            raise ValueError(f"{list_path!r} already lists another registry; pass list_path=")
-        return
+        return  # the same registry (another registry was refused by _claim_listing)
     listed[list_path] = registry
 
     async def list_models() -> dict[str, Any]:
