@@ -12,6 +12,8 @@ Families (``prometheus_client``; labels bounded by what the app registered)::
     conduit_model_queue_wait_seconds{model, version}          histogram: time in the batcher's queue
     conduit_model_info{model, version, path}                  gauge 1; path = compiled | partial |
                                                               fallback | onnxruntime | pipeline
+    conduit_model_loaded{model, version}                      gauge: 1 loaded, 0 not (lazy, unloaded
+                                                              by max_loaded, or down)
     conduit_mcp_tool_calls_total{tool}                        counter
     conduit_mcp_tool_errors_total{tool, type}                 counter; type = the exception class
     conduit_mcp_tool_duration_seconds{tool}                   histogram
@@ -46,6 +48,8 @@ def _build() -> SimpleNamespace:
                        buckets=_LATENCY_BUCKETS),
         info=Gauge("conduit_model_info", "Loaded model versions and their inference path.", mv + ["path"],
                    multiprocess_mode="livemax"),
+        loaded=Gauge("conduit_model_loaded", "Whether a registered model version is loaded (1) or not (0).", mv,
+                     multiprocess_mode="livemax"),
         tool_calls=Counter("conduit_mcp_tool_calls", "MCP tool calls.", ["tool"]),
         tool_errors=Counter("conduit_mcp_tool_errors", "MCP tool calls that failed.", ["tool", "type"]),
         tool_latency=Histogram("conduit_mcp_tool_duration_seconds", "MCP tool call time.", ["tool"],
@@ -81,6 +85,11 @@ def track_prediction(name: str, version: Any, path: str | None) -> Iterator[_Pre
         m.latency.labels(name, version).observe(time.perf_counter() - start)
         if record.rows:
             m.rows.labels(name, version).inc(record.rows)
+
+
+def record_loaded(name: str, version: Any, loaded: bool) -> None:
+    """Set ``conduit_model_loaded`` for one model version (the registry calls it on each change)."""
+    _m().loaded.labels(name, str(version)).set(1 if loaded else 0)
 
 
 def batch_observer(name: str, version: Any) -> Callable[[int, list[float]], None]:

@@ -133,6 +133,8 @@ class ModelRegistry:
         self._current: dict[str, ModelVersion] = {}
         self._lock = threading.Lock()  # serialises writers; readers never take it
         self._recent: OrderedDict[ModelVersion, None] = OrderedDict()  # loaded, file-backed, LRU first
+        #: ``listener(entry)`` after a version is registered, loaded, unloaded or fails (metrics).
+        self.listeners: list[Any] = []
 
     # -- writing ------------------------------------------------------------------
 
@@ -174,6 +176,7 @@ class ModelRegistry:
         entry.lazy, entry.options = lazy, options
         if servable is not None:
             self._touch(entry)
+        self._changed(entry)
         return entry
 
     swap = register  # reads better at a hot-swap call site
@@ -189,6 +192,7 @@ class ModelRegistry:
         entry = self._add(name, version, None, source, None, True, load_seconds=0.0)
         entry.error = error if isinstance(error, str) else _reason(error)
         entry.failed_at = time.monotonic()
+        self._changed(entry)
         return entry
 
     def _add(self, name: str, version: Any, servable: Any, source: str | None, sha256: str | None,
@@ -256,12 +260,14 @@ class ModelRegistry:
                 logger.error("model %s v%s failed to load from %s", entry.name, entry.version, entry.source,
                              exc_info=exc)
                 entry.error, entry.failed_at = _reason(exc), time.monotonic()
+                self._changed(entry)
                 raise self._unavailable(entry) from None
             finally:
                 event, entry.loading = entry.loading, None
                 event.set()
             entry.model, entry.error = servable, None
             entry.loaded_at, entry.load_seconds = time.time(), time.perf_counter() - started
+            self._changed(entry)
             return
 
     def _unavailable(self, entry: ModelVersion) -> ServiceUnavailable:
@@ -284,6 +290,7 @@ class ModelRegistry:
             # Requests that already hold the model object finish on it; the next request loads it again.
             oldest.model = None
             logger.info("model %s v%s unloaded (max_loaded=%d)", oldest.name, oldest.version, self.max_loaded)
+            self._changed(oldest)
 
     def unload(self, name: str, version: str | int | None = None) -> ModelVersion:
         """Unload a file-backed version now (it loads again on its next request)."""
@@ -292,7 +299,12 @@ class ModelRegistry:
             raise ValueError(f"model {name!r} was not loaded from a file, so it cannot be loaded again")
         self._recent.pop(entry, None)
         entry.model = None
+        self._changed(entry)
         return entry
+
+    def _changed(self, entry: ModelVersion) -> None:
+        for listener in list(self.listeners):
+            listener(entry)
 
     # -- reading --------------------------------------------------------------------
 
@@ -311,9 +323,13 @@ class ModelRegistry:
     def names(self) -> list[str]:
         return sorted(self._current)
 
+    def entries(self) -> list[ModelVersion]:
+        """Every registered version of every name, loaded or not."""
+        return [v for versions in list(self._versions.values()) for v in list(versions.values())]
+
     def loaded(self) -> list[ModelVersion]:
         """Every version whose model is in memory now."""
-        return [v for versions in list(self._versions.values()) for v in list(versions.values()) if v.loaded]
+        return [v for v in self.entries() if v.loaded]
 
     def failed(self) -> list[ModelVersion]:
         """Current versions that are down (failed to load), with ``error`` saying why."""

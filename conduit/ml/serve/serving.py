@@ -123,6 +123,7 @@ def predict_route(
     app.add_warmup(registry.warm_up)
     _add_listing(app, registry, list_path)
     _add_readiness(app, registry, fixed if fallback is not None else None)
+    _report_loaded(registry)
     if stream:
         from .streaming import stream_route
 
@@ -268,6 +269,20 @@ def _claim_listing(app: Any, registry: ModelRegistry, list_path: str | None, rou
             f"models of app.predict({claimed[1]!r}) (another registry): pass list_path= a free path "
             f"(or None) to one of the two routes")
     claims.setdefault(list_path, (registry, route))
+
+
+def _report_loaded(registry: ModelRegistry) -> None:
+    """``conduit_model_loaded`` follows the registry (once per registry)."""
+    from conduit.observability.model_metrics import record_loaded
+
+    def report(entry: ModelVersion) -> None:
+        record_loaded(entry.name, entry.version, entry.loaded)
+
+    if not any(getattr(listener, "reports_loaded", False) for listener in registry.listeners):
+        report.reports_loaded = True  # type: ignore[attr-defined]
+        registry.listeners.append(report)
+    for entry in registry.entries():
+        report(entry)
 
 
 def _add_readiness(app: Any, registry: ModelRegistry, covered: str | None) -> None:
