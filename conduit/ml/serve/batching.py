@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -26,7 +27,7 @@ import trio
 from conduit.exceptions import GatewayTimeout, InferenceError, PayloadTooLarge, ServiceUnavailable
 from conduit.observability import tracing
 
-__all__ = ["BatcherStatistics", "DynamicBatcher"]
+__all__ = ["BatcherPool", "BatcherStatistics", "DynamicBatcher"]
 
 logger = logging.getLogger("conduit.ml")
 
@@ -239,3 +240,30 @@ class DynamicBatcher:
         if len(self._waits) >= 100_000:
             del self._waits[:50_000]
         self._waits.append(seconds)
+
+
+class BatcherPool:
+    """One :class:`DynamicBatcher` per model version, made on first use with the same options.
+
+    Batches never mix models or versions. Keyed weakly by the registry's ``ModelVersion``: a
+    version the registry has dropped disappears once no request holds it; a version whose model
+    was reloaded (``max_loaded``) gets a new batcher for the new model object.
+    ``observe(name, version)`` gives each new batcher its ``on_batch`` hook (metrics).
+    """
+
+    def __init__(self, *, observe: Callable[[str, str], Callable[[int, list[float]], None]] | None = None,
+                 **options: Any) -> None:
+        self.options = options
+        self.observe = observe
+        self._batchers: weakref.WeakKeyDictionary[Any, DynamicBatcher] = weakref.WeakKeyDictionary()
+
+    def get(self, entry: Any, model: Any) -> DynamicBatcher:
+        """The batcher of ``entry`` (a ``ModelVersion``) running ``model``."""
+        batcher = self._batchers.get(entry)
+        if batcher is None or batcher.model is not model:
+            on_batch = self.observe(entry.name, entry.version) if self.observe is not None else None
+            batcher = self._batchers[entry] = DynamicBatcher(model, on_batch=on_batch, **self.options)
+        return batcher
+
+    def items(self) -> list[tuple[Any, DynamicBatcher]]:
+        return list(self._batchers.items())

@@ -25,7 +25,6 @@ a model refuses are 422 with entries naming the row and column
 from __future__ import annotations
 
 import logging
-import weakref
 from typing import Any, Awaitable, Callable
 
 import numpy as np
@@ -37,13 +36,13 @@ from conduit.http.response import JSONResponse
 from conduit.observability import tracing
 from conduit.observability.model_metrics import batch_observer, track_prediction
 
-from .batching import DynamicBatcher
+from .batching import BatcherPool
 from .registry import ModelRegistry, ModelVersion
 from .requests import (ProbabilitiesQuery, VersionQuery, invalid_rows, parse_rows, predict_body_schema,
                        read_prediction, without_parameter)
 from ..validation import InvalidInput
 
-__all__ = ["app_registry", "parse_rows", "predict_route"]
+__all__ = ["app_registry", "infer_unbatched", "parse_rows", "predict_route"]
 
 logger = logging.getLogger("conduit.ml")
 
@@ -129,24 +128,17 @@ def predict_route(
 
         return stream_route(app, path, registry, name=fixed, **stream_options)
 
-    # One batcher per version (batches never mix models or versions); a version the
-    # registry has dropped disappears from here once no request holds it.
-    batchers: weakref.WeakKeyDictionary[ModelVersion, DynamicBatcher] = weakref.WeakKeyDictionary()
+    batchers = BatcherPool(max_batch_size=max_batch_size, max_wait=max_wait, max_queue=max_queue,
+                           timeout=timeout, observe=batch_observer)
 
     async def infer(entry: ModelVersion, X: np.ndarray, proba: bool):
         model_ = entry.model
         if model_ is None:  # unloaded (max_loaded) since the request resolved it: load it again
             model_ = (await registry.resolve(entry.name, entry.version)).model
         if batching:
-            batcher = batchers.get(entry)
-            if batcher is None or batcher.model is not model_:  # a reloaded model gets a new batcher
-                batcher = batchers[entry] = DynamicBatcher(
-                    model_, max_batch_size=max_batch_size, max_wait=max_wait,
-                    max_queue=max_queue, timeout=timeout,
-                    on_batch=batch_observer(entry.name, entry.version))
-            return await batcher.predict(X, proba=proba)
+            return await batchers.get(entry, model_).predict(X, proba=proba)
         with tracing.span("inference", model=entry.name, rows=int(X.shape[0])):
-            return await _infer_unbatched(model_, X, proba)
+            return await infer_unbatched(model_, X, proba)
 
     call = wrap(infer) if wrap is not None else infer
     backup = None
@@ -240,7 +232,7 @@ def predict_route(
     return registry
 
 
-async def _infer_unbatched(model: Any, X: np.ndarray, proba: bool):
+async def infer_unbatched(model: Any, X: np.ndarray, proba: bool):
     if hasattr(model, "apredict"):
         return await model.apredict(X), None
     if getattr(model, "path", None) == "compiled":
@@ -252,7 +244,7 @@ async def _infer_unbatched(model: Any, X: np.ndarray, proba: bool):
 def batcher_statistics(app: Any) -> dict[str, dict[str, Any]]:
     """``{path: {"name vVERSION": BatcherStatistics}}`` for every prediction route."""
     return {
-        path: {f"{e.name} v{e.version}": b.statistics() for e, b in list(batchers.items())}
+        path: {f"{e.name} v{e.version}": b.statistics() for e, b in batchers.items()}
         for path, batchers in getattr(app.state, "ml_batchers", {}).items()
     }
 
