@@ -175,7 +175,10 @@ def parse_request(body: np.ndarray | bytes, header_length: int | None) -> InferR
         header_length = raw.size
     elif header_length > raw.size:
         raise TensorError(f"Inference-Header-Content-Length is {header_length}, the body has {raw.size} bytes")
-    header = loads_body(raw[:header_length].tobytes())
+    try:
+        header = loads_body(raw[:header_length].tobytes())
+    except ValueError as exc:  # InvalidJSON
+        raise TensorError(f"the inference request is not JSON ({exc})") from None
     if not isinstance(header, dict):
         raise TensorError("the inference request must be a JSON object")
     specs = header.get("inputs")
