@@ -44,6 +44,15 @@ _HEADER = "inference-header-content-length"
 _PROTOCOL_EXTENSIONS = ["binary_tensor_data"]
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("conduit")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def _error(message: str, status: int, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
@@ -181,9 +190,7 @@ def serve_v2(app: Any, registry: ModelRegistry, *, prefix: str = "/v2", batching
         return found
 
     async def server_metadata() -> JSONResponse:
-        from conduit import __version__
-
-        return JSONResponse({"name": "conduit", "version": __version__, "extensions": _PROTOCOL_EXTENSIONS})
+        return JSONResponse({"name": "conduit", "version": _version(), "extensions": _PROTOCOL_EXTENSIONS})
 
     async def live() -> JSONResponse:
         return JSONResponse({"live": True})
