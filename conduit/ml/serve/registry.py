@@ -135,6 +135,8 @@ class ModelRegistry:
         self._recent: OrderedDict[ModelVersion, None] = OrderedDict()  # loaded, file-backed, LRU first
         #: ``listener(entry)`` after a version is registered, loaded, unloaded or fails (metrics).
         self.listeners: list[Any] = []
+        self.rollouts: dict[str, Any] = {}  # name -> rollouts.Rollout
+        self.shadows: dict[str, Any] = {}  # name -> rollouts.Shadow
 
     # -- writing ------------------------------------------------------------------
 
@@ -219,13 +221,57 @@ class ModelRegistry:
             self._current[name] = entry
             return entry
 
+    def rollout(self, name: str, weights: dict[Any, float] | None, *, key: str | None = None) -> Any:
+        """Split ``name``'s traffic between versions: ``{"1": 0.9, "2": 0.1}`` (normalised).
+
+        ``key="header:x-user-id"`` or ``key="body:user_id"`` makes it sticky per key (hashed);
+        without one (or when a request lacks the key) the split is random. A request that
+        names a version still gets that version. ``weights=None`` ends the rollout.
+        Raises ``ValueError`` for an unknown version, a negative weight or a bad key.
+        """
+        from .rollouts import Rollout
+
+        self.get(name)  # 404 when unknown
+        if weights is None:
+            return self.rollouts.pop(name, None)
+        plan = Rollout.build(name, weights, key, set(self._versions.get(name, {})))
+        self.rollouts[name] = plan
+        return plan
+
+    def shadow(self, name: str, version: str | int | None, *, sample: float = 1.0) -> Any:
+        """Mirror a ``sample`` of ``name``'s requests to ``version`` after they are answered, and
+        record agreement (classifiers) or error (regressors); ``version=None`` stops it."""
+        from .rollouts import Shadow
+
+        if version is None:
+            return self.shadows.pop(name, None)
+        self.get(name, version)  # 404 when unknown
+        if not 0.0 < sample <= 1.0:
+            raise ValueError(f"shadow of {name!r}: sample must be in (0, 1], got {sample!r}")
+        plan = self.shadows[name] = Shadow(name, str(version), sample)
+        return plan
+
+    def choose_version(self, name: str, key_value: str | None) -> str | None:
+        """The version a rollout picks for one request (None: no rollout, the current one)."""
+        plan = self.rollouts.get(name)
+        return plan.choose(key_value) if plan is not None else None
+
     def _trim(self, name: str) -> None:
         versions = self._versions[name]
         current = self._current[name]
         while len(versions) > self.keep:
-            oldest = next(v for v in versions.values() if v is not current)
+            # never a version a rollout or a shadow still sends requests to
+            oldest = next((v for v in versions.values() if v is not current and not self._in_use(name, v.version)),
+                          None)
+            if oldest is None:
+                return
             del versions[oldest.version]
             self._recent.pop(oldest, None)
+
+    def _in_use(self, name: str, version: str) -> bool:
+        plan, shadow = self.rollouts.get(name), self.shadows.get(name)
+        return (plan is not None and any(v == version for v, _ in plan.weights)) or (
+            shadow is not None and shadow.candidate == version)
 
     # -- loading on demand ------------------------------------------------------------
 
@@ -358,4 +404,8 @@ class ModelRegistry:
                 "loaded": current.loaded,
                 "versions": [v.describe() for v in list(self._versions[name].values())],
             }
+            if name in self.rollouts:
+                out[name]["rollout"] = self.rollouts[name].describe()
+            if name in self.shadows:
+                out[name]["shadow"] = self.shadows[name].describe()
         return out

@@ -129,8 +129,12 @@ async def read_prediction(request: Any, registry: Any, name: str | None, version
     """
     predict = read_predict_body(await request.body())
     chosen = name if name is not None else model_name(request.path_params)
+    asked = predict.version(version)
+    if asked is None and chosen in registry.rollouts:  # a rollout picks (sticky per key when it has one)
+        asked = registry.choose_version(chosen, registry.rollouts[chosen].key_value(request.headers,
+                                                                                    predict.options))
     try:
-        return predict, await registry.resolve(chosen, predict.version(version))
+        return predict, await registry.resolve(chosen, asked)
     except HTTPError as exc:
         if fallback is None or exc.status_code < 500:
             raise

@@ -42,7 +42,7 @@ from .requests import (ProbabilitiesQuery, VersionQuery, invalid_rows, parse_row
                        read_prediction, without_parameter)
 from ..validation import InvalidInput
 
-__all__ = ["app_registry", "infer_unbatched", "parse_rows", "predict_route"]
+__all__ = ["app_registry", "infer_unbatched", "mirror_to_shadow", "parse_rows", "predict_route"]
 
 logger = logging.getLogger("conduit.ml")
 
@@ -209,6 +209,8 @@ def predict_route(
             except Exception as exc:  # noqa: BLE001 - never a traceback to the client
                 logger.error("model %s v%s failed", entry.name, entry.version, exc_info=exc)
                 raise InferenceError(detail=f"model {entry.name!r} failed to predict") from None
+        if path_taken == "primary":
+            mirror_to_shadow(registry, entry, X, labels, infer)
         body: dict[str, Any] = {"model": entry.name, "version": entry.version, "predictions": labels}
         if backup is not None:
             body["path"] = path_taken
@@ -239,6 +241,30 @@ async def infer_unbatched(model: Any, X: np.ndarray, proba: bool):
         return model.predict_unchecked(X), model.predict_proba_unchecked(X) if proba else None
     return await trio.to_thread.run_sync(
         lambda: (model.predict_unchecked(X), model.predict_proba_unchecked(X) if proba else None))
+
+
+def mirror_to_shadow(registry: ModelRegistry, entry: ModelVersion, X: np.ndarray, labels: Any,
+                     infer: Callable[[ModelVersion, np.ndarray, bool], Awaitable[Any]]) -> None:
+    """If ``entry``'s model has a shadow that wants this request, run the candidate on ``X`` in a
+    system task, after the answer (off the response path), and record the comparison."""
+    shadow = registry.shadows.get(entry.name)
+    if shadow is None or not shadow.wants(entry.version):
+        return
+    classifier = getattr(entry.model, "classes_", None) is not None
+    shadow.pending += 1
+
+    async def run() -> None:
+        try:
+            candidate = await registry.resolve(entry.name, shadow.candidate)
+            other, _ = await infer(candidate, X, False)
+            shadow.record(entry.version, labels, other, classifier)
+        except Exception as exc:  # noqa: BLE001 - a shadow never fails a request
+            logger.warning("shadow %s v%s failed: %s", entry.name, shadow.candidate, type(exc).__name__)
+            shadow.failed()
+        finally:
+            shadow.pending -= 1
+
+    trio.lowlevel.spawn_system_task(run, name="conduit-shadow")
 
 
 def batcher_statistics(app: Any) -> dict[str, dict[str, Any]]:

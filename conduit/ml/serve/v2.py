@@ -32,7 +32,7 @@ from conduit.observability.model_metrics import batch_observer, track_prediction
 
 from .batching import BatcherPool
 from .registry import ModelRegistry, ModelVersion
-from .serving import infer_unbatched
+from .serving import infer_unbatched, mirror_to_shadow
 from .v2_tensors import TensorError, aligned_buffer, datatype_of, encode_response, parse_request
 from ..validation import InvalidInput
 
@@ -236,6 +236,9 @@ def serve_v2(app: Any, registry: ModelRegistry, *, prefix: str = "/v2", batching
     async def _infer(request: Request, name: str, version: str | None) -> Response:
         body, header_length = await _read_body(request)
         decoded = parse_request(body, header_length)
+        if version is None and name in registry.rollouts:  # sticky per key: a header or a request parameter
+            plan = registry.rollouts[name]
+            version = registry.choose_version(name, plan.key_value(request.headers, decoded.parameters))
         entry = await registry.resolve(name, version)
         model = entry.model
         signature = signature_of(model)
@@ -249,6 +252,7 @@ def serve_v2(app: Any, registry: ModelRegistry, *, prefix: str = "/v2", batching
             X = _rows(model, signature, decoded.inputs)
             tracked.rows = int(X.shape[0])
             labels, probabilities = await _run(entry, model, X, "probabilities" in names)
+        mirror_to_shadow(registry, entry, X, labels, lambda e, rows, proba: _run(e, e.model, rows, proba))
         binary = {o.name for o in wanted if o.binary} if wanted is not None else set()
         if decoded.binary_output:
             binary = set(names)
