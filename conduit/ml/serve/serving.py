@@ -65,8 +65,9 @@ def predict_route(
     name: str | None = None,
     version: str | int | None = None,
     batching: bool = True,
-    max_batch_size: int = 64,
+    max_batch_size: int | None = None,
     max_wait: float = 0.0015,
+    latency_target: float | None = None,
     max_queue: int = 4096,
     timeout: float = 5.0,
     probabilities: bool = False,
@@ -85,6 +86,10 @@ def predict_route(
         a :class:`~conduit.ml.Pipeline` or a model file path (loaded at registration)
     name, version : for a single model (default name: the estimator's class)
     batching, max_batch_size, max_wait, max_queue, timeout : see :class:`DynamicBatcher`
+        (``max_batch_size`` defaults to 64 rows, or 1024 as a ceiling with a latency target)
+    latency_target : seconds a request may spend queued and in inference: batches are sized
+        from the measured cost per row and the queue wait so that this holds, and a request
+        predicted to miss it is refused with 503 + ``Retry-After`` (:mod:`conduit.ml.serve.latency`)
     probabilities : include probabilities unless the request says otherwise
     list_path : where ``GET`` lists the registry (and ``GET list_path/{name}`` one model);
         ``None`` for no listing
@@ -128,8 +133,10 @@ def predict_route(
 
         return stream_route(app, path, registry, name=fixed, **stream_options)
 
+    if max_batch_size is None:  # with a latency target, the policy sizes batches up to this ceiling
+        max_batch_size = 64 if latency_target is None else 1024
     batchers = BatcherPool(max_batch_size=max_batch_size, max_wait=max_wait, max_queue=max_queue,
-                           timeout=timeout, observe=batch_observer)
+                           timeout=timeout, observe=batch_observer, latency_target=latency_target)
 
     async def infer(entry: ModelVersion, X: np.ndarray, proba: bool):
         model_ = entry.model

@@ -176,11 +176,15 @@ async def _read_body(request: Request) -> tuple[np.ndarray, int | None]:
 
 def serve_v2(app: Any, registry: ModelRegistry, *, prefix: str = "/v2", batching: bool = True,
              max_batch_size: int = 64, max_wait: float = 0.0015, max_queue: int = 4096,
-             timeout: float = 5.0, max_body_size: int | None = None) -> ModelRegistry:
-    """Serve ``registry`` over the Open Inference Protocol under ``prefix`` (see the module docstring)."""
+             timeout: float = 5.0, latency_target: float | None = None,
+             max_body_size: int | None = None) -> ModelRegistry:
+    """Serve ``registry`` over the Open Inference Protocol under ``prefix`` (see the module docstring).
+
+    The batching options are :func:`~conduit.ml.serve.serving.predict_route`'s.
+    """
     prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
     batchers = BatcherPool(max_batch_size=max_batch_size, max_wait=max_wait, max_queue=max_queue,
-                           timeout=timeout, observe=batch_observer)
+                           timeout=timeout, observe=batch_observer, latency_target=latency_target)
     signatures: weakref.WeakKeyDictionary[Any, _Signature] = weakref.WeakKeyDictionary()
 
     def signature_of(model: Any) -> _Signature:
