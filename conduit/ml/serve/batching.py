@@ -193,9 +193,9 @@ class DynamicBatcher:
         now = time.perf_counter()
         policy.arrived(n, now)
         if batch is None:
-            predicted = self._running + policy.flush_after(n) + policy.cost(n)
+            predicted = self._running + policy.lag + policy.flush_after(n) + policy.cost(n)
         else:
-            predicted = self._running + max(batch.deadline - now, 0.0) + policy.cost(batch.rows + n)
+            predicted = self._running + policy.lag + max(batch.deadline - now, 0.0) + policy.cost(batch.rows + n)
         if not policy.admits(predicted):
             self._counts["shed"] += 1
             self._counts["rejected"] += 1
@@ -236,8 +236,8 @@ class DynamicBatcher:
         started = time.perf_counter()
         began_ns = time.time_ns()
         waits = [started - r.enqueued for r in requests]
-        for wait in waits:
-            self._record_wait(wait)
+        for seconds in waits:
+            self._record_wait(seconds)
         if self.on_batch is not None:
             self.on_batch(batch.rows, waits)
         self._pending_rows -= batch.rows
@@ -267,7 +267,7 @@ class DynamicBatcher:
             self._running -= predicted
         batch.span_ns = (began_ns, time.time_ns())
         if self.policy is not None:
-            self.policy.observe(X.shape[0], time.perf_counter() - started)
+            self.policy.observe(X.shape[0], time.perf_counter() - started, started - requests[0].enqueued - wait)
         start = 0
         for r in requests:
             end = start + r.X.shape[0]

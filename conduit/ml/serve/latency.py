@@ -17,7 +17,9 @@ the batcher: queue wait and inference; HTTP parsing and encoding come on top):
   request is expected in the time left, else until the batch is expected to be full, and never
   beyond the target minus the cost of a full batch;
 - ``admits(latency)``: refuse (503 + ``Retry-After``) a request whose predicted latency --
-  the open batch's remaining wait, the batches still running, its batch's cost -- is over ``T``.
+  the open batch's remaining wait, the batches still running, how late batches have been
+  starting (the measured queue of the event loop: under overload this is what grows), its
+  batch's cost -- is over ``T``.
 
 Until a few batches have been measured the policy is optimistic (cost 0): it learns from the
 first batches, which run at once.
@@ -37,6 +39,7 @@ _WINDOW = 64
 _MIN_SAMPLES = 4
 _SPREAD = 3.0  # residual standard deviations added to the mean cost (a high percentile)
 _ALPHA = 0.2  # weight of the newest arrival in the rate estimate
+_LAG_MEMORY = 1.0  # seconds without a batch after which the measured start lag is forgotten
 
 
 class LatencyPolicy:
@@ -53,11 +56,18 @@ class LatencyPolicy:
         self._rate = 0.0  # requests per second
         self._rows_per_request = 1.0
         self._last_arrival: float | None = None
+        self._lags: deque[float] = deque(maxlen=256)
+        self._lag = 0.0  # 95th percentile of recent start delays
+        self._lag_at = 0.0
 
     # -- learning ----------------------------------------------------------------
 
-    def observe(self, rows: int, seconds: float) -> None:
-        """One batch of ``rows`` took ``seconds``."""
+    def observe(self, rows: int, seconds: float, lag: float = 0.0) -> None:
+        """One batch of ``rows`` took ``seconds``, and started ``lag`` seconds later than planned
+        (the event loop was busy: other batches, other connections)."""
+        self._lags.append(max(lag, 0.0))
+        self._lag = float(np.percentile(self._lags, 95))
+        self._lag_at = time.perf_counter()
         self._samples.append((rows, seconds))
         if len(self._samples) >= _MIN_SAMPLES:
             n, t = np.array(self._samples, dtype=np.float64).T
@@ -98,11 +108,22 @@ class LatencyPolicy:
     def flush_after(self, rows: int) -> float:
         """Seconds an open batch holding ``rows`` rows waits for company."""
         cap = self.max_rows()
-        budget = self.headroom * self.target - self.cost(cap)
+        budget = self.headroom * self.target - self.cost(cap) - self.lag
         if budget <= 0 or rows >= cap or self._rate * budget < 1.0:
             return 0.0
         fill = (cap - rows) / (self._rate * self._rows_per_request)
         return max(0.0, min(budget, fill))
+
+    @property
+    def lag(self) -> float:
+        """How late batches start (95th percentile of the recent ones): the loop's own queue.
+
+        Forgotten after a second without a batch, so that a policy shedding everything lets
+        requests through again and measures afresh."""
+        if self._lag and time.perf_counter() - self._lag_at > _LAG_MEMORY:
+            self._lags.clear()
+            self._lag = 0.0
+        return self._lag
 
     def admits(self, predicted_latency: float) -> bool:
         return predicted_latency <= self.target
@@ -110,4 +131,4 @@ class LatencyPolicy:
     def describe(self) -> dict[str, float | int]:
         a, b, spread = self._fit
         return {"target_s": self.target, "batch_overhead_s": a, "row_cost_s": b, "spread_s": spread,
-                "max_rows": self.max_rows(), "arrival_rate_per_s": self._rate}
+                "start_lag_s": self._lag, "max_rows": self.max_rows(), "arrival_rate_per_s": self._rate}

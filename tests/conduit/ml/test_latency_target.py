@@ -126,3 +126,14 @@ def test_a_target_that_cannot_be_met_is_shed_with_retry_after_and_the_server_kee
             assert client.get("/models").status_code == 200
     # the first batches run (that is how the cost is learnt); then requests are shed
     assert statuses[0] == 200 and statuses[-1] == 503
+
+
+def test_a_busy_loop_counts_against_the_target_and_is_forgotten_when_it_is_over():
+    policy = LatencyPolicy(0.010)
+    for rows in (1, 2, 3, 4):
+        policy.observe(rows, 0.0001 * rows, lag=0.009)  # batches start 9 ms late: the loop is saturated
+    assert policy.lag == pytest.approx(0.009)
+    assert policy.flush_after(1) == 0.0  # no budget left to wait for company
+    assert not policy.admits(policy.lag + policy.cost(1) + 0.002)
+    policy._lag_at -= 2.0  # two seconds without a batch (everything was shed)
+    assert policy.lag == 0.0
