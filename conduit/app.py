@@ -233,6 +233,12 @@ class Conduit(RouteDecorators):
 
         return predict_route(self, path, model, **options)
 
+    def serve_v2(self, registry: Any, *, prefix: str = "/v2", **options: Any) -> Any:
+        """Serve a model registry over the Open Inference Protocol (KServe V2 / Triton); see docs/serving.md."""
+        from .ml.serve.v2 import serve_v2
+
+        return serve_v2(self, registry, prefix=prefix, **options)
+
     # --------------------------------------------------------------- lifespan
 
     def on_startup(self, fn: Callable[[], Any]) -> Callable[[], Any]:
