@@ -8,7 +8,8 @@ the bounded table (``records``) and running tools as tasks (``runner``).
 Conduit app), ``legacy_sse`` (2024-11-05 HTTP+SSE), with ``sessions``, ``store``,
 ``security`` and ``params`` (``Mcp-Param-*`` headers) beside them. At the top:
 ``server`` (the decorator registry), ``schema``/``content`` (pure data) and ``auth``
-(the OAuth 2.1 resource server the transports consult).
+(the OAuth 2.1 resource server the transports consult). ``client/`` is the other side:
+:class:`Client` (loaded on first use, as it brings httpx and anyio).
 ``import conduit`` never imports this package; it is loaded on first use.
 """
 
@@ -28,5 +29,12 @@ __all__ = [
     "TextContent", "ImageContent", "AudioContent", "EmbeddedResource", "ResourceLink",
     "text", "image", "audio", "embedded_resource", "resource_link",
     "AccessToken", "InvalidToken", "JWTVerifier", "ResourceServer",
-    "SessionStore", "MemorySessionStore", "RedisSessionStore", "StoreError",
+    "SessionStore", "MemorySessionStore", "RedisSessionStore", "StoreError", "Client",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name == "Client":  # httpx and anyio load only for programs that use the client
+        from conduit.mcp.client import Client
+        return Client
+    raise AttributeError(f"module 'conduit.mcp' has no attribute {name!r}")

@@ -1,0 +1,273 @@
+"""``conduit.mcp.Client`` against three servers: Conduit's, the official SDK's and FastMCP 4's.
+
+Each over stdio (a spawned command) and Streamable HTTP (a real server on 127.0.0.1), in
+the 2026-07-28 era (``protocol="auto"`` negotiates it with all three) and the 2025-11-25
+handshake: list, call, read, get, progress, logs, cancellation, typed errors. Sampling,
+elicitation, completion, OAuth bearer tokens and the 2024-11-05 HTTP+SSE transport run
+against Conduit's everything example; a hostile stdio server checks the client survives
+garbage.
+"""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from conduit.mcp import MCPError
+from conduit.mcp.client import AuthenticationError, Client, RequestTimeout, TransportError
+from conduit.mcp.client.stdio import StdioTransport
+from conduit.mcp.protocol.jsonrpc import InternalError, InvalidParams
+
+pytest.importorskip("mcp")
+PEERS = ["sdk", "fastmcp"]
+ERAS = ["auto", "2025-11-25"]
+
+
+def _target(peers, kind: str) -> dict:
+    return {"target": peers.stdio_command(kind), "env": peers.env()}
+
+
+async def _exercise_peer(client: Client, modern: bool) -> None:
+    assert client.modern is modern
+    tools = {t["name"]: t for t in await client.list_tools()}
+    assert {"add", "count", "slow"} <= set(tools)
+    assert tools["add"]["inputSchema"]["properties"].keys() >= {"a", "b"}
+    result = await client.call_tool("add", {"a": 2, "b": 3})
+    assert result["content"][0]["text"] == "5" and not result.get("isError")
+    progress = []
+    result = await client.call_tool("count", {"steps": 3}, progress=lambda p, t, m: progress.append((p, t)))
+    assert result["content"][0]["text"] == "counted 3"
+    assert progress == [(1, 3), (2, 3), (3, 3)]
+    read = await client.read_resource("data://greeting")
+    assert read["contents"][0]["text"].startswith("hello from")
+    prompt = await client.get_prompt("greet", {"name": "Ada"})
+    assert "Ada" in prompt["messages"][0]["content"]["text"]
+    # cancellation: the awaiting task gives up, the connection carries on
+    with anyio.move_on_after(0.3) as scope:
+        await client.call_tool("slow", {"seconds": 30})
+    assert scope.cancelled_caught
+    with pytest.raises(RequestTimeout):
+        await client.call_tool("slow", {"seconds": 30}, timeout=0.3)
+    assert (await client.call_tool("add", {"a": 1, "b": 1}))["content"][0]["text"] == "2"
+
+
+@pytest.mark.parametrize("protocol", ERAS)
+@pytest.mark.parametrize("kind", PEERS)
+def test_client_over_stdio_against_peer_servers(kind, protocol, peers):
+    if kind == "fastmcp":
+        pytest.importorskip("fastmcp")
+
+    async def main() -> None:
+        async with Client(**_target(peers, kind), protocol=protocol) as client:
+            await _exercise_peer(client, protocol == "auto")
+    anyio.run(main)
+
+
+@pytest.mark.parametrize("protocol", ERAS)
+@pytest.mark.parametrize("kind", PEERS)
+def test_client_over_streamable_http_against_peer_servers(kind, protocol, peers):
+    if kind == "fastmcp":
+        pytest.importorskip("fastmcp")
+
+    async def main(url: str) -> None:
+        async with Client(url, protocol=protocol) as client:
+            await _exercise_peer(client, protocol == "auto")
+    with peers.http_server(kind) as url:
+        anyio.run(main, url)
+
+
+def test_client_answers_sdk_elicitation(peers):
+    """Handshake era: the SDK's ``ctx.elicit`` is a server request (in 2026-07-28 the SDK's
+    tools must return input_required themselves; Conduit's do, see the tests below)."""
+    async def answer(params):
+        assert params["message"] == "Your name?"
+        return {"action": "accept", "content": {"name": "Ada"}}
+
+    async def main() -> None:
+        async with Client(**_target(peers, "sdk"), protocol="2025-11-25", elicitation=answer) as client:
+            result = await client.call_tool("ask_name", {})
+            assert result["content"][0]["text"] == "hello Ada"
+    anyio.run(main)
+
+
+# ------------------------------------------------------------------ Conduit's own server
+async def _exercise_conduit(client: Client, logs: list) -> None:
+    result = await client.call_tool("test_simple_text")
+    assert result["content"][0]["text"] == "This is a simple text response for testing."
+    progress = []
+    await client.call_tool("test_tool_with_progress", {}, progress=lambda p, t, m: progress.append(p))
+    assert progress == [0, 50, 100]
+    await client.call_tool("test_tool_with_logging", {})
+    assert any(entry.get("data") == "Tool execution completed" for entry in logs)
+    assert (await client.call_tool("test_sampling", {"prompt": "Capital?"}))["content"][0]["text"] == \
+        "LLM response: Paris"
+    elicited = await client.call_tool("test_elicitation", {"message": "Say"})
+    assert "action=accept" in elicited["content"][0]["text"] and "yes" in elicited["content"][0]["text"]
+    read = await client.read_resource("test://static-text")
+    assert read["contents"][0]["text"] == "This is the content of the static text resource."
+    templates = await client.list_resource_templates()
+    assert any(t["uriTemplate"] == "test://template/{id}/data" for t in templates)
+    prompt = await client.get_prompt("test_prompt_with_arguments", {"arg1": "a", "arg2": "b"})
+    assert prompt["messages"][0]["content"]["text"] == "Prompt with arguments: arg1='a', arg2='b'"
+    completion = await client.complete({"type": "ref/prompt", "name": "test_prompt_with_arguments"}, "arg1", "")
+    assert isinstance(completion["values"], list)
+    assert await client.list_prompts() and await client.list_resources()
+    with pytest.raises(InvalidParams) as info:  # unknown tool: -32602, typed
+        await client.call_tool("no_such_tool", {})
+    assert info.value.code == -32602 and "no_such_tool" in info.value.message
+    error = await client.call_tool("test_error_handling", {})
+    assert error["isError"] is True
+
+
+def _conduit_client(target, protocol: str, logs: list, **options) -> Client:
+    async def sample(params):
+        return {"role": "assistant", "content": {"type": "text", "text": "Paris"}, "model": "fake"}
+
+    async def elicit(params):
+        return {"action": "accept", "content": {"response": "yes"}}
+
+    return Client(target, protocol=protocol, sampling=sample, elicitation=elicit, on_log=logs.append,
+                  log_level="debug", **options)
+
+
+@pytest.mark.parametrize("protocol", ERAS)
+def test_client_over_stdio_against_conduit(protocol, peers):
+    async def main() -> None:
+        logs: list = []
+        async with _conduit_client(peers.stdio_command("conduit"), protocol, logs, env=peers.env()) as client:
+            assert client.modern is (protocol == "auto")
+            assert client.server_info["name"] == "mcp-conformance-test-server"
+            await _exercise_conduit(client, logs)
+    anyio.run(main)
+
+
+@pytest.mark.parametrize("protocol", ERAS)
+def test_client_over_streamable_http_against_conduit(protocol, everything):
+    from conduit import Conduit
+    from conduit.testing.client import LiveServer
+
+    app = Conduit()
+    app.mount_mcp("/mcp", everything.mcp)
+
+    async def main(url: str) -> None:
+        logs: list = []
+        async with _conduit_client(url, protocol, logs) as client:
+            assert client.protocol_version == ("2026-07-28" if protocol == "auto" else "2025-11-25")
+            await _exercise_conduit(client, logs)
+    with LiveServer(app) as server:
+        anyio.run(main, server.url + "/mcp")
+
+
+def test_client_over_legacy_sse_against_conduit(everything):
+    from conduit import Conduit
+    from conduit.testing.client import LiveServer
+
+    app = Conduit()
+    app.mount_mcp("/mcp", everything.mcp, legacy_sse=True)
+
+    async def main(url: str) -> None:
+        logs: list = []
+        async with _conduit_client(url, "auto", logs) as client:
+            assert client.modern is False  # HTTP+SSE is a handshake-era transport
+            await _exercise_conduit(client, logs)
+    with LiveServer(app) as server:
+        anyio.run(main, server.url + "/sse")
+
+
+def test_client_under_trio_against_conduit(everything):
+    """The client is written on anyio: it runs under trio as under asyncio."""
+    import trio
+
+    from conduit import Conduit
+    from conduit.testing.client import LiveServer
+
+    app = Conduit()
+    app.mount_mcp("/mcp", everything.mcp)
+
+    async def main(url: str) -> None:
+        async with Client(url) as client:
+            assert (await client.call_tool("test_simple_text"))["content"][0]["text"].startswith("This is")
+    with LiveServer(app) as server:
+        trio.run(main, server.url + "/mcp")
+
+
+def test_client_bearer_token_and_refresh(everything):
+    from conduit import Conduit
+    from conduit.testing.client import LiveServer
+
+    app = Conduit()
+    app.mount_mcp("/mcp", everything.mcp, auth="s3cret")
+    tokens = iter(["stale", "s3cret"])
+
+    async def main(url: str) -> None:
+        with pytest.raises(AuthenticationError) as info:
+            async with Client(url):
+                pass
+        assert info.value.status == 401 and "bearer" in (info.value.www_authenticate or "").lower()
+        with pytest.raises(AuthenticationError):
+            async with Client(url, auth="wrong"):
+                pass
+        for protocol in ERAS:
+            async with Client(url, auth="s3cret", protocol=protocol) as client:
+                assert (await client.call_tool("test_simple_text"))["content"]
+        async with Client(url, auth=lambda: next(tokens)) as client:  # a 401 asks the function again
+            assert (await client.call_tool("test_simple_text"))["content"]
+    with LiveServer(app) as server:
+        anyio.run(main, server.url + "/mcp")
+
+
+# ------------------------------------------------------------------ bad input
+def test_client_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="protocol"):
+        Client("http://127.0.0.1:1/mcp", protocol="1999-01-01")
+    with pytest.raises(ValueError, match="transport"):
+        Client("http://127.0.0.1:1/mcp", transport="carrier-pigeon")
+    with pytest.raises(ValueError, match="command"):
+        Client([])
+    with pytest.raises(ValueError, match="auth"):
+        Client(["python", "x.py"], auth="token")
+    with pytest.raises(TypeError, match="auth"):
+        Client("http://127.0.0.1:1/mcp", auth=42)
+
+
+def test_client_unreachable_server_is_a_transport_error():
+    async def main() -> None:
+        with pytest.raises(TransportError):
+            async with Client("http://127.0.0.1:1/mcp", timeout=5):
+                pass
+        with pytest.raises(TransportError, match="could not start"):
+            async with Client(["/nonexistent/mcp-server-binary"]):
+                pass
+    anyio.run(main)
+
+
+def test_client_survives_a_hostile_server(peers):
+    """Garbage lines, an oversized line, stray ids and arrays are skipped; bad answers are typed errors."""
+    async def main() -> None:
+        transport = StdioTransport(peers.stdio_command("hostile"), env=peers.env(), max_message_bytes=1024 * 1024)
+        async with Client(transport, timeout=20) as client:
+            assert client.protocol_version == "2025-11-25"  # discover refused: fell back to initialize
+            assert (await client.call_tool("fine"))["content"][0]["text"] == "ok"
+            with pytest.raises(InternalError, match="not an object"):
+                await client.call_tool("bad_result")
+            with pytest.raises(MCPError) as info:
+                await client.call_tool("bad_error")
+            assert info.value.code == -32603
+            with pytest.raises(TransportError, match="exit code 3|closed its stdout"):
+                await client.call_tool("exit")
+            with pytest.raises(TransportError):
+                await client.call_tool("fine")
+    anyio.run(main)
+
+
+def test_client_callback_failure_is_an_error_for_the_server_not_a_crash(everything, peers):
+    """A sampling callback that raises answers the server with an error; the client carries on."""
+    async def broken(params):
+        raise RuntimeError("model offline")
+
+    async def main() -> None:
+        async with Client(peers.stdio_command("conduit"), env=peers.env(), protocol="2025-11-25", sampling=broken) as client:
+            result = await client.call_tool("test_sampling", {"prompt": "x"})
+            assert result.get("isError") or "error" in str(result).lower()
+            assert (await client.call_tool("test_simple_text"))["content"]
+    anyio.run(main)
