@@ -20,6 +20,7 @@ import anyio.abc
 from conduit.mcp.client.base import ClientTransport, Sink
 from conduit.mcp.client.errors import TransportError
 from conduit.mcp.protocol.jsonrpc import MCPError, dumps, parse
+from conduit.mcp.protocol.lines import OVERSIZED, LineFramer
 
 __all__ = ["StdioTransport"]
 
@@ -53,28 +54,14 @@ class StdioTransport(ClientTransport):
 
     async def _read(self, sink: Sink) -> None:
         assert self.process is not None and self.process.stdout is not None
-        buffer = bytearray()
-        discarding = False
+        framer = LineFramer(self.max_message_bytes)
         try:
             async for chunk in self.process.stdout:
-                start = 0
-                while True:
-                    newline = chunk.find(b"\n", start)
-                    if newline < 0:
-                        if not discarding:
-                            buffer += chunk[start:]
-                            if len(buffer) > self.max_message_bytes:
-                                log.warning("MCP server sent a line over %d bytes; dropped", self.max_message_bytes)
-                                buffer.clear()
-                                discarding = True
-                        break
-                    if discarding:
-                        discarding = False
+                for line in framer.feed(chunk):
+                    if line is OVERSIZED:
+                        log.warning("MCP server sent a line over %d bytes; dropped", self.max_message_bytes)
                     else:
-                        buffer += chunk[start:newline]
-                        await self._deliver(bytes(buffer), sink)
-                        buffer.clear()
-                    start = newline + 1
+                        await self._deliver(line, sink)
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
             pass
         code = self.process.returncode
@@ -83,9 +70,6 @@ class StdioTransport(ClientTransport):
 
     @staticmethod
     async def _deliver(line: bytes, sink: Sink) -> None:
-        line = line.strip()
-        if not line:
-            return
         try:
             message = parse(line)
         except MCPError:
