@@ -131,6 +131,7 @@ class MCPServer:
         self.prompts: dict[str, Prompt] = {}
         self.completers: dict[tuple[str, str, str], Callable[..., Any]] = {}
         self._listeners: set[Listener] = set()
+        self.mounts: dict[str, Any] = {}  # prefix -> conduit.mcp.compose.Mount
         self.background_tasks: list[Callable[[], Any]] = []
         self._background_started = False
 
@@ -190,6 +191,27 @@ class MCPServer:
     def notify_resource_updated(self, uri: str) -> None:
         """Tell subscribed clients that the resource at ``uri`` changed."""
         self._emit("notifications/resources/updated", {"uri": uri})
+
+    def notify_list_changed(self, kind: str) -> None:
+        """Tell clients the list of ``kind`` (tools, prompts or resources) changed."""
+        self._emit(f"notifications/{kind}/list_changed", {})
+
+    # ------------------------------------------------------------ composition (conduit.mcp.compose)
+    def mount(self, server: MCPServer, prefix: str) -> None:
+        """Serve ``server``'s tools, prompts, resources and templates here under ``prefix``.
+
+        Tools and prompts become ``<prefix>_<name>``; ``data://x`` becomes ``<prefix>://data/x``.
+        A name that collides with one this server has is a ValueError naming both.
+        """
+        from conduit.mcp.compose import mount_server
+        mount_server(self, server, prefix)
+
+    def unmount(self, prefix: str) -> None:
+        """Take the server mounted at ``prefix`` away (clients get ``list_changed``)."""
+        mount = self.mounts.pop(prefix, None)
+        if mount is None:
+            raise KeyError(f"no MCP server is mounted at prefix {prefix!r} (mounted: {sorted(self.mounts)})")
+        mount.remove()
 
     # ------------------------------------------------------------ tools
     def tool(self, name: str | Callable[..., Any] | None = None, *, title: str | None = None,
