@@ -196,9 +196,10 @@ class Conduit(RouteDecorators):
 
     def mount(self, path: str, target: Any, *, name: str | None = None) -> None:
         """Serve ``path`` and everything below it with ``target`` (StaticFiles, a Conduit app)."""
+        from .asgi.mount import asgi_mount_server
         from .routing.mounts import mount
 
-        mount(self, path, target, name=name, sub_app=isinstance(target, Conduit))
+        mount(self, path, target, name=name, sub_app=isinstance(target, Conduit), asgi_server=asgi_mount_server)
 
     def statistics(self) -> Any:
         """Per route and method: count, errors, latency percentiles, bytes, share (a frozen

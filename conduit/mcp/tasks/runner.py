@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from conduit.mcp.protocol.context import InputRequest, InputRequired
+from conduit.mcp.protocol.inputs import InputRequest, InputRequired
 from conduit.mcp.protocol.jsonrpc import (
     INTERNAL_ERROR, InternalError, InvalidParams, InvalidRequest, MCPError, MethodNotFound, MISSING_CLIENT_CAPABILITY,
     notification_message,
@@ -40,7 +40,7 @@ from conduit.mcp.tasks.records import (
 )
 
 if TYPE_CHECKING:
-    from conduit.mcp.protocol.dispatcher import Call
+    from conduit.mcp.protocol.call import Call
 
 __all__ = ["TaskManager", "TASK_SUPPORT", "MODERN_TASK_METHODS", "HANDSHAKE_TASK_METHODS"]
 
