@@ -213,6 +213,8 @@ def mount_server(parent: Any, child: Any, prefix: str) -> Mount:
     mount = Mount(parent, child, prefix)
     mount.install()
     parent.mounts[prefix] = mount
+    if child.startup_hooks:  # a mounted proxy connects before the parent's first answer
+        parent.on_startup(child.ensure_started)
     for fn in child.background_tasks:
         if fn not in parent.background_tasks:
             parent.background_tasks.append(fn)

@@ -132,6 +132,9 @@ class MCPServer:
         self.completers: dict[tuple[str, str, str], Callable[..., Any]] = {}
         self._listeners: set[Listener] = set()
         self.mounts: dict[str, Any] = {}  # prefix -> conduit.mcp.compose.Mount
+        self.startup_hooks: list[Callable[[], Any]] = []
+        self.startup_pending = False  # True while a startup hook has yet to succeed
+        self._startup_lock: tuple[Any, Any] | None = None  # (trio token, Lock): one lock per trio run
         self.background_tasks: list[Callable[[], Any]] = []
         self._background_started = False
 
@@ -430,6 +433,46 @@ class MCPServer:
 
         for fn in self.background_tasks:
             (start_soon or trio.lowlevel.spawn_system_task)(guarded, fn, f"background task {fn!r}")
+
+    @classmethod
+    def proxy(cls, target: Any, *, name: str | None = None, **client_options: Any) -> MCPServer:
+        """A server that serves the remote MCP server at ``target`` (a URL or a command).
+
+        Serve it over any transport (``app.mount_mcp``, ``run_stdio``) or ``mount`` it; the
+        ``client_options`` go to :class:`~conduit.mcp.client.Client` (``auth``, ``env``, ...).
+        """
+        from conduit.mcp.proxy import Proxy
+
+        shown = target if isinstance(target, str) else " ".join(map(str, target))
+        server = cls(name or f"proxy:{shown}")
+        Proxy(server, target, **client_options)
+        return server
+
+    # ------------------------------------------------------------ startup
+    def on_startup(self, fn: Callable[[], Any]) -> Callable[[], Any]:
+        """Run async ``fn`` before this server answers its first request (a proxy connects here).
+
+        Every transport goes through the dispatcher, which awaits :meth:`ensure_started`
+        while ``startup_pending``; a hook that fails fails that request and is tried again
+        on the next.
+        """
+        self.startup_hooks.append(fn)
+        self.startup_pending = True
+        return fn
+
+    async def ensure_started(self) -> None:
+        if not self.startup_pending:
+            return
+        import trio
+
+        token = trio.lowlevel.current_trio_token()
+        if self._startup_lock is None or self._startup_lock[0] is not token:
+            self._startup_lock = (token, trio.Lock())
+        async with self._startup_lock[1]:
+            if self.startup_pending:
+                for fn in list(self.startup_hooks):
+                    await fn()
+                self.startup_pending = False
 
     # ------------------------------------------------------------ running
     def run_stdio(self) -> None:
