@@ -448,6 +448,34 @@ class MCPServer:
         Proxy(server, target, **client_options)
         return server
 
+    @classmethod
+    def from_app(cls, app: Any, *, include: list[str] | None = None, tags: list[str] | None = None,
+                 headers: Any = None, name: str | None = None, **options: Any) -> MCPServer:
+        """A server whose tools are ``app``'s routes, called in-process through the app's lifecycle.
+
+        ``include`` keeps routes by name or path, ``tags`` by OpenAPI tag; ``headers`` (a dict
+        or a function of the call's Context) go with every call (:mod:`conduit.mcp.from_app`).
+        """
+        from conduit.mcp.from_app import tools_from_app
+
+        server = cls(name or app.title, app.version, **options)
+        tools_from_app(server, app, include=include, tags=tags, headers=headers)
+        return server
+
+    @classmethod
+    def from_openapi(cls, spec: Any, base_url: str, *, include: list[str] | None = None,
+                     tags: list[str] | None = None, headers: Any = None, name: str | None = None,
+                     http_client: Any = None, timeout: float = 30.0, **options: Any) -> MCPServer:
+        """A server whose tools are the operations of an OpenAPI 3.x document, called with httpx."""
+        from conduit.mcp.from_app import load_spec, tools_from_openapi
+
+        document = load_spec(spec)
+        info = document.get("info") if isinstance(document.get("info"), dict) else {}
+        server = cls(name or str(info.get("title") or "openapi"), str(info.get("version") or "0.1.0"), **options)
+        tools_from_openapi(server, document, base_url, include=include, tags=tags, headers=headers,
+                           http_client=http_client, timeout=timeout)
+        return server
+
     # ------------------------------------------------------------ startup
     def on_startup(self, fn: Callable[[], Any]) -> Callable[[], Any]:
         """Run async ``fn`` before this server answers its first request (a proxy connects here).
