@@ -476,6 +476,16 @@ class MCPServer:
                            http_client=http_client, timeout=timeout)
         return server
 
+    def add_model_tool(self, registry: Any, name: str, **options: Any) -> Tool:
+        """Serve the model ``name`` of ``registry`` as a tool (``predict_<name>``).
+
+        With ``app=`` (and ``path=`` when the app has several predict routes) the tool shares
+        the predict route's dynamic batcher, so HTTP and MCP callers batch together
+        (:mod:`conduit.mcp.model_tools`).
+        """
+        from conduit.mcp.model_tools import add_model_tool
+        return add_model_tool(self, registry, name, **options)
+
     # ------------------------------------------------------------ startup
     def on_startup(self, fn: Callable[[], Any]) -> Callable[[], Any]:
         """Run async ``fn`` before this server answers its first request (a proxy connects here).
