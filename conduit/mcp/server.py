@@ -513,14 +513,18 @@ class MCPServer:
                 self.startup_pending = False
 
     # ------------------------------------------------------------ running
-    def run_stdio(self) -> None:
-        """Serve this server over stdin/stdout until stdin closes (blocking)."""
-        from conduit.mcp.transports.stdio import run_stdio
-        run_stdio(self)
+    def run_stdio(self, **options: Any) -> None:
+        """Serve this server over stdin/stdout until stdin closes (blocking).
 
-    async def serve_stdio(self) -> None:
+        The transport is :func:`conduit.mcp.transports.stdio.run_stdio`; ``options`` go to it
+        (``auth=`` checks the ``MCP_ACCESS_TOKEN`` of the environment).
+        """
+        from conduit.mcp.transports.stdio import run_stdio
+        run_stdio(self, **options)
+
+    async def serve_stdio(self, **options: Any) -> None:
         from conduit.mcp.transports.stdio import serve_stdio
-        await serve_stdio(self)
+        await serve_stdio(self, **options)
 
 
 def _check_called(first: Any, decorator: str, needs: str) -> None:

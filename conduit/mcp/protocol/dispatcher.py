@@ -60,9 +60,14 @@ class Connection:
     """Protocol state of one client (a stdio pipe, one HTTP session, or one stateless exchange)."""
 
     def __init__(self, server: Any, *, session_id: str | None = None, push: Push | None = None,
-                 can_request: bool = True) -> None:
+                 can_request: bool = True, owner: str | None = None, principal: Any = None) -> None:
         self.server = server
         self.session_id = session_id
+        # Who opened this connection (transports.access.Caller.identity): its sessions and tasks
+        # belong to it. ``principal`` is the token a transport verified once for the whole
+        # connection (stdio); HTTP passes each request's own to handle().
+        self.owner = owner
+        self.principal = principal
         self.initialized = False
         self.protocol_version: str | None = None
         self.client_capabilities: dict[str, Any] = {}
@@ -175,7 +180,7 @@ class Connection:
                 await self.server.ensure_started()
             modern = not self.initialized and is_modern_request(method, params, headers)
             call = Call(self, request_id, method, params, send, modern)
-            call.principal = principal
+            call.principal = principal if principal is not None else self.principal
             if modern:
                 result = await self._modern(call, headers)
             else:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from conduit.mcp.auth import principal_identity
 from conduit.mcp.protocol.inputs import InputRequest, InputRequired
 from conduit.mcp.protocol.jsonrpc import (
     INTERNAL_ERROR, InternalError, InvalidParams, InvalidRequest, MCPError, MethodNotFound, MISSING_CLIENT_CAPABILITY,
@@ -64,9 +65,12 @@ def _modern_opted_in(call: Call) -> bool:
 
 
 def _owner(call: Call) -> str | None:
-    principal = getattr(call, "principal", None)
+    """Whose task this is: the caller a transport's gate named, else the verified token, else the session."""
+    if call.connection.owner is not None:
+        return call.connection.owner
+    principal = call.principal
     if principal is not None:
-        return "principal:" + str(getattr(principal, "subject", principal))
+        return "principal:" + principal_identity(principal)
     if not call.modern and call.connection.session_id is not None:
         return "session:" + call.connection.session_id
     return None
