@@ -178,7 +178,7 @@ class Mount:
 def _owner(parent: Any, kind: str, key: Any) -> str:
     # Prefixes hold no "_" and are distinct schemes, so two mounts never collide: the other
     # side is always the parent's own entry.
-    return f"the parent {parent.name!r}'s own {kind[:-1]} {key!r}"
+    return f"the {kind[:-1]} {key!r} of the parent server {parent.name!r}"
 
 
 def _rewrite_value(value: Any, mount: Mount) -> Any:
