@@ -28,7 +28,7 @@ from conduit.mcp.content import EmbeddedResource, ToolResult
 from conduit.mcp.guarded import guarded
 from conduit.mcp.protocol.context import Context
 from conduit.mcp.protocol.eras import META_SERVER_INFO
-from conduit.mcp.protocol.jsonrpc import InternalError, MCPError
+from conduit.mcp.protocol.jsonrpc import InternalError
 from conduit.mcp.uri_template import UriTemplate
 
 __all__ = ["Proxy"]
@@ -40,6 +40,7 @@ class Proxy:
     """Keeps ``server``'s registries a mirror of the MCP server at ``target`` (URL or command)."""
 
     def __init__(self, server: Any, target: Any, **client_options: Any) -> None:
+        Client(target, **client_options)  # a bad target or option fails here, not at the first request
         self.server = server
         self.name = server.name
         self.target = target
@@ -68,7 +69,7 @@ class Proxy:
                     ready.set()
                     async for kind in receive:  # the remote's list changes, one re-list at a time
                         await self._mirror(kind)
-            except (ClientError, MCPError, OSError) as exc:
+            except Exception as exc:  # any failure fails this start; the next request tries again
                 failure.append(exc)
                 log.warning("MCP proxy %s: %s", self.name, exc)
             finally:

@@ -271,3 +271,70 @@ def test_client_callback_failure_is_an_error_for_the_server_not_a_crash(everythi
             assert result.get("isError") or "error" in str(result).lower()
             assert (await client.call_tool("test_simple_text"))["content"]
     anyio.run(main)
+
+
+def _hostile_http_app():
+    """A fake Streamable HTTP server: proper handshake, then one misbehaviour per tool name."""
+    import json
+
+    from conduit import Conduit
+    from conduit.http.response import EventSourceResponse, Response
+
+    app = Conduit()
+
+    @app.post("/mcp")
+    async def endpoint(request):
+        message = json.loads(await request.body())
+        method, mid = message.get("method"), message.get("id")
+        if mid is None:
+            return Response(b"", 202)
+        if method == "server/discover":
+            return Response(b"not json at all", 404, media_type="text/plain")  # a 4xx without JSON-RPC
+        if method == "initialize":
+            body = {"jsonrpc": "2.0", "id": mid, "result": {"protocolVersion": "2025-11-25",
+                                                              "capabilities": {"tools": {}}, "serverInfo": {"name": "h"}}}
+            return Response(json.dumps(body), 200, {"mcp-session-id": "s1"}, media_type="application/json")
+        name = message["params"]["name"]
+        if name == "plain_text":
+            return Response(b"hello", 200, media_type="text/plain")
+        if name == "server_error":
+            return Response(b"boom", 500, media_type="text/plain")
+        if name == "json_array":
+            return Response(b"[1, 2]", 200, media_type="application/json")
+        if name == "gone":
+            return Response(b"", 404)
+        answer = {"jsonrpc": "2.0", "id": mid, "result": {"content": [{"type": "text", "text": "ok"}]}}
+        events = ["not json {", json.dumps([1]), json.dumps({"jsonrpc": "2.0", "id": 424242, "result": {}}),
+                  json.dumps(answer)]
+        return EventSourceResponse(iter(events))
+
+    @app.get("/mcp")
+    async def no_stream():
+        return Response(b"", 405)
+
+    @app.delete("/mcp")
+    async def end():
+        return Response(b"", 204)
+
+    return app
+
+
+def test_client_survives_a_hostile_http_server():
+    """Non-JSON answers, a 500, a JSON array, garbage SSE events: typed errors, the client carries on."""
+    from conduit.mcp.client import SessionExpired
+    from conduit.testing.client import LiveServer
+
+    async def main(url: str) -> None:
+        async with Client(url, timeout=20) as client:
+            assert client.protocol_version == "2025-11-25"  # a 404 to discover: fell back to initialize
+            assert (await client.call_tool("sse_with_garbage"))["content"][0]["text"] == "ok"
+            for name, status in (("plain_text", 200), ("server_error", 500), ("json_array", 200)):
+                with pytest.raises(TransportError) as info:
+                    await client.call_tool(name)
+                assert info.value.status == status, name
+            with pytest.raises(SessionExpired):
+                await client.call_tool("gone")
+            assert (await client.call_tool("sse_with_garbage"))["content"][0]["text"] == "ok"
+    with LiveServer(_hostile_http_app()) as server:
+        anyio.run(main, server.url + "/mcp")
+

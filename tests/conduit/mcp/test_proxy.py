@@ -151,3 +151,10 @@ def test_mounted_proxy(peers):
                 assert (await client.get_prompt("sdk_greet", {"name": "Bo"}))["messages"]
     with LiveServer(app) as server:
         anyio.run(main, server.url + "/mcp")
+
+
+def test_proxy_refuses_a_bad_target_at_creation():
+    with pytest.raises(ValueError, match="command"):
+        MCPServer.proxy([])
+    with pytest.raises(ValueError, match="protocol"):
+        MCPServer.proxy("http://127.0.0.1:1/mcp", protocol="1999")
