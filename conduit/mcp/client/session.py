@@ -27,7 +27,7 @@ from conduit.mcp.client.errors import (
 )
 from conduit.mcp.protocol.eras import (
     HANDSHAKE_VERSIONS, LATEST_HANDSHAKE, LATEST_MODERN, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_LOG_LEVEL,
-    META_PROTOCOL_VERSION, MODERN_VERSIONS, NAME_PARAM,
+    META_PROTOCOL_VERSION, META_SERVER_INFO, MODERN_VERSIONS, NAME_PARAM,
 )
 from conduit.mcp.protocol.jsonrpc import (
     InternalError, MCPError, MethodNotFound, error_message, is_id, notification_message, request_message,
@@ -157,7 +157,7 @@ class Client:
             try:
                 result = await self._send_request("server/discover", {}, modern_version=version)
             except (MCPError, TransportError) as exc:
-                if requested != "auto" or isinstance(exc, TransportError) and not _is_refusal(exc):
+                if requested != "auto" or (isinstance(exc, TransportError) and not _is_refusal(exc)):
                     raise
             else:
                 supported = result.get("supportedVersions")
@@ -167,7 +167,7 @@ class Client:
                     self.server_capabilities = caps if isinstance(caps, dict) else {}
                     self.instructions = result.get("instructions")
                     meta = result.get("_meta")
-                    info = meta.get("io.modelcontextprotocol/serverInfo") if isinstance(meta, dict) else None
+                    info = meta.get(META_SERVER_INFO) if isinstance(meta, dict) else None
                     self.server_info = info if isinstance(info, dict) else {}
                     return
                 if requested != "auto":
