@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from conduit.mcp.guarded import guarded
+from conduit.mcp.middleware.chain import MiddlewareChain
 from conduit.mcp.transports.params import header_params
 from conduit.mcp.protocol.request_state import StateSigner
 from conduit.mcp.tasks.runner import TASK_SUPPORT, TaskManager
@@ -111,7 +112,8 @@ class MCPServer:
                  state_secret: bytes | str | None = None, state_ttl_seconds: float = 600.0,
                  cache_ttl_ms: int = 0, cache_scope: str = "private",
                  sync_in_thread: bool = True, max_tasks: int = 1000, max_tasks_per_client: int = 100,
-                 task_ttl_ms: int = 3_600_000, task_poll_interval_ms: int = 500) -> None:
+                 task_ttl_ms: int = 3_600_000, task_poll_interval_ms: int = 500, tool_search: bool = False,
+                 pinned: list[str] | tuple[str, ...] = ()) -> None:
         self.name = name
         self.version = version
         self.instructions = instructions
@@ -135,8 +137,16 @@ class MCPServer:
         self.startup_hooks: list[Callable[[], Any]] = []
         self.startup_pending = False  # True while a startup hook has yet to succeed
         self._startup_lock: tuple[Any, Any] | None = None  # (trio token, Lock): one lock per trio run
+        self.middleware = MiddlewareChain()
         self.background_tasks: list[Callable[[], Any]] = []
         self._background_started = False
+        # tool_search=True: tools/list shows ``pinned`` + search_tools + what searches found (tool_search.py)
+        if pinned and not tool_search:
+            raise ValueError(f"MCPServer {name!r}: pinned tools need tool_search=True")
+        self.tool_search: Any = None
+        if tool_search:
+            from conduit.mcp.tool_search import install
+            self.tool_search = install(self, pinned)
 
     # ------------------------------------------------------------ info
     @property
@@ -179,6 +189,15 @@ class MCPServer:
         if name == "tasks":
             return any(t.task_support != "forbidden" for t in self.tools.values())
         return name == "logging"
+
+    # ------------------------------------------------------------ middleware
+    def add_middleware(self, middleware: Any, *args: Any, **options: Any) -> None:
+        """Wrap every request in ``middleware``; the first added is the outermost.
+
+        The same shape as ``Conduit.add_middleware``: a class and its options, an instance,
+        or a function ``middleware(next_handler) -> handler`` (:mod:`conduit.mcp.middleware`).
+        """
+        self.middleware.add(middleware, args, options)
 
     # ------------------------------------------------------------ listeners
     def add_listener(self, listener: Listener) -> None:

@@ -79,6 +79,16 @@ class Call:
         return self.connection.server
 
     @property
+    def session(self) -> str | None:
+        """The session id (None on stdio and for stateless requests), as middleware sees it."""
+        return self.connection.session_id
+
+    @property
+    def owner(self) -> str | None:
+        """Who the transport's gate says is calling (``transports.access.Caller.identity``)."""
+        return self.connection.owner
+
+    @property
     def cancelled(self) -> bool:
         return self.cancel_scope is not None and self.cancel_scope.cancel_called
 

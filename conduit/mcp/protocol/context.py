@@ -72,6 +72,11 @@ class Context:
     def session_id(self) -> str | None:
         return self._call.connection.session_id
 
+    @property
+    def connection(self) -> Any:
+        """This client's protocol connection: a session's, stdio's, or a stateless request's own."""
+        return self._call.connection
+
     def client_supports(self, capability: str) -> bool:
         return capability in self._call.client_capabilities
 
@@ -100,6 +105,10 @@ class Context:
         if logger is not None:
             params["logger"] = logger
         await self._call.send(notification_message("notifications/message", params))
+
+    async def send_notification(self, method: str, params: dict[str, Any] | None = None) -> None:
+        """Send a notification that this request caused (on its SSE stream, or stdout)."""
+        await self._call.send(notification_message(method, params or {}))
 
     async def debug(self, data: Any, **kw: Any) -> None:
         await self.log("debug", data, **kw)

@@ -212,7 +212,7 @@ class Connection:
         try:
             with trio.CancelScope() as scope:
                 call.cancel_scope = scope
-                return await handler(call)
+                return await self.server.middleware.wrap(handler)(call)
             return None
         finally:
             if previous is None:

@@ -63,7 +63,9 @@ async def set_level(call: Call) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- tools
 async def tools_list(call: Call) -> dict[str, Any]:
-    return _page(call, [t.wire for t in call.server.tools.values()], "tools")
+    search = call.server.tool_search  # with tool search: pinned tools, search_tools and what was found
+    wires = search.listed(call.connection) if search is not None else [t.wire for t in call.server.tools.values()]
+    return _page(call, wires, "tools")
 
 
 async def tools_call(call: Call) -> dict[str, Any]:

@@ -372,6 +372,8 @@ def mount(app: Any, path: str, server: Any, *, legacy_sse: bool = False, legacy_
     if legacy_sse:
         from conduit.mcp.transports.legacy_sse import mount_legacy
         mount_legacy(app, legacy_sse_path, legacy_messages_path, endpoint, max_queued=legacy_sse_max_queued)
+    if server.tool_search is not None:  # kernels load before the server accepts connections
+        app.add_warmup(server.tool_search.warm, name=f"MCP tool search of {server.name!r}")
     app.state.mcp_endpoints = getattr(app.state, "mcp_endpoints", []) + [endpoint]
     return endpoint
 

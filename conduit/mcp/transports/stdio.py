@@ -137,6 +137,8 @@ async def serve_streams(server: Any, receive: trio.abc.ReceiveStream, send: trio
 async def serve_stdio(server: Any, *, auth: Any = None, token: str | None = None, **options: Any) -> None:
     """Serve ``server`` on this process's stdin/stdout; ``auth``/``token``: see the module docstring."""
     caller = await stdio_caller(auth, token)
+    if server.tool_search is not None:  # kernels load before the first message is read
+        server.tool_search.warm()
     stdin = trio.lowlevel.FdStream(sys.stdin.fileno())
     stdout = trio.lowlevel.FdStream(sys.stdout.fileno())
     await serve_streams(server, stdin, stdout, caller=caller, **options)

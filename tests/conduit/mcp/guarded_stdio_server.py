@@ -2,13 +2,15 @@
 
 Its token comes from ``MCP_ACCESS_TOKEN``: ``reader`` holds scope ``mcp``, ``admin`` also
 ``admin``; any other token (or none) is refused before the server reads a message.
+``echo`` may be called twice a minute per principal (``RateLimit`` middleware).
 """
 
 from __future__ import annotations
 
-from conduit.mcp import AccessToken, MCPServer, ResourceServer
+from conduit.mcp import AccessToken, MCPServer, RateLimit, ResourceServer
 
 mcp = MCPServer("guarded-stdio")
+mcp.add_middleware(RateLimit, rate=None, tools={"echo": (2, 60)})
 
 
 @mcp.tool(scopes=["admin"])

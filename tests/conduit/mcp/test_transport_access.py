@@ -293,6 +293,22 @@ def test_stdio_takes_its_principal_from_the_environment_and_enforces_scopes():
     anyio.run(drive, "admin", True)
 
 
+def test_stdio_middleware_limits_the_principal_of_the_environment_token():
+    """Issue 25's middleware over stdio: the rate limit's caller is the token's principal."""
+    from mcp import Client
+
+    async def drive() -> None:
+        with anyio.fail_after(60):
+            async with Client(_stdio_params("reader"), mode="legacy") as client:
+                for text in ("one", "two"):
+                    assert (await client.call_tool("echo", {"text": text})).content[0].text == text
+                with pytest.raises(mcp_sdk.MCPError) as refused:
+                    await client.call_tool("echo", {"text": "three"})
+                assert refused.value.error.code == -32029 and refused.value.error.data["tool"] == "echo"
+
+    anyio.run(drive)
+
+
 @pytest.mark.parametrize("token", [None, "forged"])
 def test_stdio_with_a_refused_token_stops_before_reading(token):
     script = pathlib.Path(__file__).with_name("guarded_stdio_server.py")
