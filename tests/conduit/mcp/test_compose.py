@@ -65,8 +65,10 @@ def test_mounted_server_over_streamable_http_with_conduit_client(protocol):
     app.mount_mcp("/mcp", parent)
 
     async def main(url: str) -> None:
-        async with Client(url, protocol=protocol) as client:
+        logs: list = []
+        async with Client(url, protocol=protocol, on_log=logs.append, log_level="debug") as client:
             await _exercise(client)
+        assert any(entry.get("data") == "forecasting Oslo" for entry in logs)  # the mounted tool's log
     with LiveServer(app) as server:
         anyio.run(main, server.url + "/mcp")
 

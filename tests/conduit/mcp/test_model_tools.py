@@ -153,3 +153,25 @@ def test_model_tool_path_must_name_a_predict_route(classifier):
         mcp.add_model_tool(registry, "clf", app=app)
     with pytest.raises(ValueError, match="'/c' is not a batched predict route"):
         mcp.add_model_tool(registry, "clf", app=app, path="/c")
+
+
+def test_model_tool_over_stdio_with_conduit_and_sdk_clients(classifier, peers):
+    import mcp as mcp_sdk
+
+    model, X = classifier  # the same seeded fit as peers/model_server.py
+    command = peers.stdio_command("model")
+
+    async def conduit_client() -> None:
+        async with Client(command, env=peers.env()) as client:
+            result = await client.call_tool("predict_clf", {"rows": X[:3].tolist()})
+            assert result["structuredContent"]["predictions"] == model.predict(X[:3]).tolist()
+            with pytest.raises(InvalidParams):
+                await client.call_tool("predict_clf", {"rows": [[1.0]]})
+
+    async def sdk_client() -> None:
+        params = mcp_sdk.StdioServerParameters(command=command[0], args=command[1:], env=peers.env())
+        async with mcp_sdk.Client(params) as client:
+            result = await client.call_tool("predict_clf", {"rows": X[:2].tolist(), "probabilities": True})
+            assert result.structured_content["predictions"] == model.predict(X[:2]).tolist()
+    anyio.run(conduit_client)
+    anyio.run(sdk_client)

@@ -158,3 +158,23 @@ def test_proxy_refuses_a_bad_target_at_creation():
         MCPServer.proxy([])
     with pytest.raises(ValueError, match="protocol"):
         MCPServer.proxy("http://127.0.0.1:1/mcp", protocol="1999")
+
+
+def test_proxy_served_over_stdio_with_the_sdk_client(everything, peers):
+    """A Conduit HTTP server, proxied by a process that serves it over stdio, driven by the SDK."""
+    import mcp as mcp_sdk
+
+    app = Conduit()
+    app.mount_mcp("/mcp", everything.mcp)
+
+    async def drive(url: str) -> None:
+        command = peers.stdio_command("proxy") + [url]
+        params = mcp_sdk.StdioServerParameters(command=command[0], args=command[1:], env=peers.env())
+        for mode in ("legacy", "2026-07-28"):
+            async with mcp_sdk.Client(params, mode=mode) as client:
+                result = await client.call_tool("test_simple_text", {})
+                assert result.content[0].text == "This is a simple text response for testing."
+                read = await client.read_resource("test://static-text")
+                assert read.contents[0].text == "This is the content of the static text resource."
+    with LiveServer(app) as server:
+        anyio.run(drive, server.url + "/mcp")

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 ROOT = pathlib.Path(__file__).resolve().parents[4]
 PEERS = pathlib.Path(__file__).parent
-SCRIPTS = {"sdk": PEERS / "sdk_server.py", "fastmcp": PEERS / "fastmcp_server.py", "composed": PEERS / "composed_server.py", "proxy": PEERS / "proxy_server.py", "shop": PEERS / "shop_app.py",
+SCRIPTS = {"sdk": PEERS / "sdk_server.py", "fastmcp": PEERS / "fastmcp_server.py", "composed": PEERS / "composed_server.py", "proxy": PEERS / "proxy_server.py", "shop": PEERS / "shop_app.py", "model": PEERS / "model_server.py",
            "conduit": ROOT / "examples" / "mcp" / "everything.py", "hostile": PEERS / "hostile_server.py"}
 
 
@@ -28,7 +28,7 @@ def env() -> dict[str, str]:
 
 def stdio_command(kind: str) -> list[str]:
     script = SCRIPTS[kind]
-    return [sys.executable, str(script)] + ([] if kind in ("conduit", "hostile", "composed", "proxy", "shop") else ["stdio"])
+    return [sys.executable, str(script)] + ([] if kind in ("conduit", "hostile", "composed", "proxy", "shop", "model") else ["stdio"])
 
 
 @contextlib.contextmanager
