@@ -338,3 +338,53 @@ def test_client_survives_a_hostile_http_server():
     with LiveServer(_hostile_http_app()) as server:
         anyio.run(main, server.url + "/mcp")
 
+
+
+def test_cancelling_a_call_cancels_it_on_the_server():
+    """The awaiting task is cancelled: the server's tool sees trio.Cancelled (not just a client that stops waiting).
+
+    Handshake era: the client's notifications/cancelled reaches the session. (In the
+    2026-07-28 era over HTTP the client drops the POST; Conduit's server notices a closed
+    connection only once it has begun an SSE answer, so a silent tool runs on: a server
+    gap, reported, not covered here.)
+    """
+    protocol = "2025-11-25"
+    import threading
+
+    import trio
+
+    from conduit import Conduit
+    from conduit.mcp import MCPServer
+    from conduit.testing.client import LiveServer
+
+    started, cancelled = threading.Event(), threading.Event()
+    server = MCPServer("cancel")
+
+    @server.tool()
+    async def wait_forever() -> str:
+        started.set()
+        try:
+            await trio.sleep(60)
+        except trio.Cancelled:
+            cancelled.set()
+            raise
+        return "never"
+
+    app = Conduit()
+    app.mount_mcp("/mcp", server)
+
+    async def main(url: str) -> None:
+        async with Client(url, protocol=protocol) as client:
+            async with anyio.create_task_group() as tg:
+                async def call() -> None:
+                    await client.call_tool("wait_forever")
+                tg.start_soon(call)
+                with anyio.fail_after(20):
+                    while not started.is_set():
+                        await anyio.sleep(0.01)
+                tg.cancel_scope.cancel()
+            with anyio.fail_after(20):
+                while not cancelled.is_set():
+                    await anyio.sleep(0.01)
+    with LiveServer(app) as live:
+        anyio.run(main, live.url + "/mcp")
