@@ -11,7 +11,8 @@ and logs need no forwarding, as a mounted function runs inside the parent's requ
 Resource links and embedded resources a mounted tool returns are rewritten when they name
 one of the child's resources. A name or URI that collides with one the parent already has
 is refused at mount, naming both; :meth:`Mount.remove` (``parent.unmount``) takes the
-copies away and announces ``list_changed``.
+copies away and announces ``list_changed``. The parent's MCP middleware wraps mounted
+tools like its own; the child's middleware is the child's (it wraps what the child serves).
 """
 
 from __future__ import annotations
