@@ -231,3 +231,27 @@ def test_a_later_child_tool_that_collides_is_skipped_and_the_parent_keeps_its_ow
 def test_uri_rewriting_round_trips(uri):
     assert child_uri("weather", parent_uri("weather", uri)) == uri
     assert child_uri("weather", "other://" + uri) is None
+
+
+def test_mounted_tools_are_found_by_the_parents_tool_search():
+    """A parent with tool_search=True indexes what it mounts: search finds weather_forecast, which then runs."""
+    import trio
+
+    from conduit.mcp.protocol.dispatcher import Connection
+
+    parent = MCPServer("assistant", tool_search=True, pinned=[])
+    parent.mount(_composed().weather_server(), prefix="weather")
+
+    async def main() -> None:
+        connection = Connection(parent)
+        await connection.handle({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+        listed = await connection.handle({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}})
+        assert [t["name"] for t in listed["result"]["tools"]] == ["search_tools"]
+        found = await connection.handle({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+            "name": "search_tools", "arguments": {"query": "tomorrow's weather for a city"}}})
+        assert found["result"]["structuredContent"]["tools"][0]["name"] == "weather_forecast"
+        called = await connection.handle({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
+            "name": "weather_forecast", "arguments": {"city": "Oslo"}}})
+        assert called["result"]["content"][0]["text"] == "sunny in Oslo"
+    trio.run(main)
