@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import anyio
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from conduit.mcp import MCPError
-from conduit.mcp.client import AuthenticationError, Client, RequestTimeout, TransportError
+from conduit.mcp.client import AuthenticationError, Client, ClientTransport, RequestTimeout, TransportError
 from conduit.mcp.client.stdio import StdioTransport
 from conduit.mcp.protocol.jsonrpc import InternalError, InvalidParams
 
@@ -388,3 +389,49 @@ def test_cancelling_a_call_cancels_it_on_the_server():
                     await anyio.sleep(0.01)
     with LiveServer(app) as live:
         anyio.run(main, live.url + "/mcp")
+
+
+class _RecordingTransport(ClientTransport):
+    """A transport that records what the client sends (for feeding the client messages by hand)."""
+
+    def __init__(self) -> None:
+        self.sent: list = []
+
+    async def start(self, task_group, sink) -> None:
+        pass
+
+    async def send(self, message, headers=None) -> None:
+        self.sent.append(message)
+
+    async def aclose(self) -> None:
+        pass
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+                         st.sampled_from(["jsonrpc", "id", "method", "params", "result", "error", "progressToken",
+                                          "progress", "x"]), inner, max_size=4), max_leaves=10)
+_MESSAGE = st.fixed_dictionaries({}, optional={
+    "jsonrpc": st.just("2.0"), "id": st.integers(0, 3) | st.text(max_size=3) | _JSON,
+    "method": st.sampled_from(["ping", "sampling/createMessage", "roots/list", "notifications/progress",
+                               "notifications/message", "elicitation/create", "x/y"]) | _JSON,
+    "params": _JSON, "result": _JSON, "error": _JSON})
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_MESSAGE | _JSON, max_size=6))
+def test_arbitrary_server_messages_never_break_the_client(messages):
+    """Whatever a server sends, the client answers its requests (result or error) and keeps working."""
+    async def main() -> None:
+        transport = _RecordingTransport()
+        client = Client(transport, sampling=lambda p: {"role": "assistant", "content": {"type": "text", "text": ""}},
+                        on_log=lambda p: None, on_notification=lambda m, p: None)
+        async with anyio.create_task_group() as tg:
+            client._task_group = tg
+            for message in messages:
+                await client.receive(message)
+            await anyio.sleep(0)
+            tg.cancel_scope.cancel()
+        for reply in transport.sent:
+            assert reply["jsonrpc"] == "2.0" and ("result" in reply or "error" in reply)
+    anyio.run(main)

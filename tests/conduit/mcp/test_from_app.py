@@ -239,3 +239,15 @@ def test_arbitrary_arguments_get_an_answer_never_a_crash(shop, tool, arguments):
                                          "params": {"name": "admin_stats", "arguments": {}}})
         assert again["result"]["structuredContent"] == {"items": 3}
     trio.run(main)
+
+
+def test_from_openapi_reads_a_yaml_or_json_file(tmp_path):
+    import json
+
+    import yaml
+
+    (tmp_path / "pets.yaml").write_text(yaml.safe_dump(SPEC))
+    (tmp_path / "pets.json").write_text(json.dumps(SPEC))
+    for name in ("pets.yaml", "pets.json"):
+        server = MCPServer.from_openapi(tmp_path / name, base_url="http://127.0.0.1:1")
+        assert set(server.tools) == {"get_pets", "addPets", "put-pet"} and server.name == "pets"
