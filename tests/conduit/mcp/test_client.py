@@ -248,6 +248,7 @@ def test_client_survives_a_hostile_server(peers):
         transport = StdioTransport(peers.stdio_command("hostile"), env=peers.env(), max_message_bytes=1024 * 1024)
         async with Client(transport, timeout=20) as client:
             assert client.protocol_version == "2025-11-25"  # discover refused: fell back to initialize
+            assert [t["name"] for t in await client.list_tools()] == ["fine", "fine"]  # a repeated cursor ends paging
             assert (await client.call_tool("fine"))["content"][0]["text"] == "ok"
             with pytest.raises(InternalError, match="not an object"):
                 await client.call_tool("bad_result")
@@ -435,3 +436,23 @@ def test_arbitrary_server_messages_never_break_the_client(messages):
         for reply in transport.sent:
             assert reply["jsonrpc"] == "2.0" and ("result" in reply or "error" in reply)
     anyio.run(main)
+
+
+def test_legacy_sse_endpoint_on_another_origin_is_refused():
+    """An HTTP+SSE server naming a POST endpoint elsewhere would receive every message: refused."""
+    from conduit import Conduit
+    from conduit.http.response import EventSourceResponse
+    from conduit.testing.client import LiveServer
+
+    app = Conduit()
+
+    @app.get("/sse")
+    async def stream():
+        return EventSourceResponse(iter([{"event": "endpoint", "data": "http://evil.example/messages"}]))
+
+    async def main(url: str) -> None:
+        with pytest.raises(TransportError, match="another origin"):
+            async with Client(url, timeout=10):
+                pass
+    with LiveServer(app) as server:
+        anyio.run(main, server.url + "/sse")

@@ -1,6 +1,7 @@
 """A stdio "server" that misbehaves on purpose, for the client's robustness tests.
 
-It answers ``initialize`` properly (and refuses ``server/discover``), then for each
+It answers ``initialize`` properly (and refuses ``server/discover``), pages ``tools/list``
+with a cursor that never changes, then for each
 ``tools/call`` writes, in order: a line that is not JSON, a line over 2 MiB, a response
 to an id nobody asked for, a JSON array, and finally the answer named by the tool:
 ``bad_result`` (a result that is not an object), ``bad_error`` (an error without a code),
@@ -26,6 +27,9 @@ for line in sys.stdin:
     elif method == "initialize":
         write({"jsonrpc": "2.0", "id": mid, "result": {
             "protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "hostile"}}})
+    elif method == "tools/list":  # a cursor that never ends: the client must stop on its own
+        write({"jsonrpc": "2.0", "id": mid, "result": {"tools": [{"name": "fine", "inputSchema": {"type": "object"}}],
+                                                       "nextCursor": "again"}})
     elif method == "tools/call":
         name = message["params"]["name"]
         write("this is not json {")
