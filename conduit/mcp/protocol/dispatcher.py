@@ -176,6 +176,8 @@ class Connection:
         method = message["method"]
         params = message.get("params") or {}
         try:
+            if self.server.startup_pending:  # a proxy connects to its remote before its first answer
+                await self.server.ensure_started()
             modern = not self.initialized and is_modern_request(method, params, headers)
             call = Call(self, request_id, method, params, send, modern)
             call.principal = principal if principal is not None else self.principal

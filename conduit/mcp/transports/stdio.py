@@ -27,6 +27,7 @@ import trio
 
 from conduit.mcp.protocol.jsonrpc import InternalError, InvalidRequest, MCPError, dumps, error_message, is_id, parse
 from conduit.mcp.protocol.dispatcher import Connection
+from conduit.mcp.protocol.lines import OVERSIZED, LineFramer
 from conduit.mcp.transports.access import ANONYMOUS, Caller, Gate, Refusal
 
 __all__ = ["serve_stdio", "run_stdio", "serve_streams", "stdio_caller", "TOKEN_ENV"]
@@ -101,8 +102,7 @@ async def serve_streams(server: Any, receive: trio.abc.ReceiveStream, send: trio
 
         outer.start_soon(run_background)
         async with trio.open_nursery() as requests:
-            buffer = bytearray()
-            discarding = False
+            framer = LineFramer(max_message_bytes)
             while True:
                 try:
                     chunk = await receive.receive_some(65536)
@@ -110,42 +110,23 @@ async def serve_streams(server: Any, receive: trio.abc.ReceiveStream, send: trio
                     chunk = b""
                 if not chunk:
                     break
-                start = 0
-                while True:
-                    newline = chunk.find(b"\n", start)
-                    if newline < 0:
-                        if not discarding:
-                            buffer += chunk[start:]
-                            if len(buffer) > max_message_bytes:
-                                buffer.clear()
-                                discarding = True
-                                await write(error_message(None, InvalidRequest(
-                                    f"Message larger than {max_message_bytes} bytes")))
-                        break
-                    if discarding:
-                        discarding = False
+                for line in framer.feed(chunk):
+                    if line is OVERSIZED:
+                        await write(error_message(None, InvalidRequest(
+                            f"Message larger than {max_message_bytes} bytes")))
+                        continue
+                    try:
+                        message = parse(line)
+                    except MCPError as exc:
+                        await write(error_message(None, exc))
+                        continue
+                    # Lifecycle messages, notifications and responses are handled
+                    # in order, inline; other requests run concurrently.
+                    if isinstance(message, dict) and "id" in message and \
+                            message.get("method") not in (None, "initialize"):
+                        requests.start_soon(handle, message)
                     else:
-                        buffer += chunk[start:newline]
-                        line = bytes(buffer).strip()
-                        buffer.clear()
-                        if line:
-                            if len(line) > max_message_bytes:
-                                await write(error_message(None, InvalidRequest(
-                                    f"Message larger than {max_message_bytes} bytes")))
-                            else:
-                                try:
-                                    message = parse(line)
-                                except MCPError as exc:
-                                    await write(error_message(None, exc))
-                                else:
-                                    # Lifecycle messages, notifications and responses are handled
-                                    # in order, inline; other requests run concurrently.
-                                    if isinstance(message, dict) and "id" in message and \
-                                            message.get("method") not in (None, "initialize"):
-                                        requests.start_soon(handle, message)
-                                    else:
-                                        await handle(message)
-                    start = newline + 1
+                        await handle(message)
             # stdin closed: let in-flight requests finish, then stop.
             requests.cancel_scope.deadline = trio.current_time() + grace_seconds
         connection.close()
