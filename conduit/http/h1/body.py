@@ -19,11 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..request import BODY_LIMIT_HINT
 from .events import END_OF_MESSAGE, NEED_DATA, Data, ProtocolError
-
-#: Said by every body-size 413, so the message names the options that raise the limit.
-BODY_LIMIT_HINT = ("raise it with max_body_size= on the route (routes taking File/UploadFile default to "
-                   "50 MiB) or conduit run --max-body-size for every route")
 
 #: The least framing budget of a chunked body, so small limits still allow normal chunking.
 MIN_OVERHEAD_BUDGET = 64 * 1024
