@@ -36,13 +36,11 @@ def load_target(target: str) -> Any:
     return value
 
 
-def _say(line: str) -> None:
-    print("conduit: " + line, file=sys.stderr, flush=True)
-
-
 def _load_app_talking(target: str) -> Any:
     """Import the app with a line per phase (the first within a second of the command), and the
     kernel cache prepared before Numba loads (:mod:`conduit.server.kernel_cache`)."""
+    from .server.console import say as _say  # conduit.server is loaded by `import conduit` already
+
     started = time.perf_counter()
     _say(f"starting {target} (pid {os.getpid()})")
     from .server import kernel_cache
@@ -78,9 +76,10 @@ def _build(target: str, folder: str) -> int:
         raise SystemExit("error: conduit build must set NUMBA_CACHE_DIR before Numba is imported")
     os.makedirs(folder, exist_ok=True)
     os.environ["NUMBA_CACHE_DIR"] = folder
-    _say(f"building kernels of {target} into {folder}")
     from .server import kernel_cache
-    from .server.console import WarmupReporter
+    from .server.console import WarmupReporter, say as _say
+
+    _say(f"building kernels of {target} into {folder}")
 
     app = load_target(target)
     if inspect.isfunction(app):
