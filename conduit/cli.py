@@ -50,6 +50,9 @@ def _load_app_talking(target: str) -> Any:
     except RuntimeError as exc:
         raise SystemExit(f"error: {exc}") from None
     _say(f"imports done in {time.perf_counter() - started:.1f} s")
+    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if metrics_dir:  # an app may create metrics at import; prometheus_client needs the folder (an empty emptyDir)
+        os.makedirs(metrics_dir, exist_ok=True)
     mark = time.perf_counter()
     app = load_target(target)
     if inspect.isfunction(app):  # an app factory
