@@ -16,7 +16,7 @@ arguments and caller), :class:`RateLimit` (per caller and per tool, error -32029
 
 from conduit.mcp.middleware.cache import ResponseCache
 from conduit.mcp.middleware.chain import MiddlewareChain, caller_key
-from conduit.mcp.middleware.logging import RequestLog
+from conduit.mcp.middleware.request_log import RequestLog
 from conduit.mcp.middleware.rate_limit import RATE_LIMITED, RateLimit
 
 __all__ = ["MiddlewareChain", "ResponseCache", "RateLimit", "RequestLog", "RATE_LIMITED", "caller_key"]

@@ -16,13 +16,17 @@ for Streamable HTTP:
   stops reading fills it; it is then disconnected: the session ends (its calls are
   cancelled, later POSTs get 404), what was queued is dropped with a log line, and the
   stream is cut (at the latest when the server's send timeout expires on the write the
-  client does not read). No server task ever waits on a client that does not read.
+  client does not read). No server task ever waits on a client that does not read;
+* open streams are bounded as Streamable HTTP sessions are: ``max_sessions_per_client``
+  per caller (else the peer address), 429, and ``max_sessions`` in all, 503.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import secrets
+import time
 from typing import Any
 
 import trio
@@ -33,10 +37,12 @@ from conduit.mcp.guarded import guarded
 from conduit.mcp.protocol.dispatcher import Connection
 from conduit.mcp.protocol.jsonrpc import REQUEST, MCPError, classify, dumps, error_message, error_reply, parse
 from conduit.mcp.transports.access import Caller
+from conduit.mcp.transports.sessions import client_key
 
 __all__ = ["mount_legacy", "LegacySession"]
 
 log = logging.getLogger("conduit.mcp.transports.legacy_sse")
+_START_GRACE = 60.0  # seconds a stream may take to start before its session is forgotten
 
 
 class LegacySession:
@@ -48,6 +54,8 @@ class LegacySession:
         self.send_channel, self.receive_channel = trio.open_memory_channel[dict[str, Any]](max_queued)
         self.connection = Connection(endpoint.server, session_id=self.id, push=self.deliver, owner=caller.identity)
         self.closed = False
+        self.started = False  # the stream's generator ran: its finally will end the session
+        self.created = time.monotonic()
 
     def deliver(self, message: dict[str, Any]) -> None:
         """Queue ``message`` for the stream; a full queue disconnects the client that stopped reading."""
@@ -83,15 +91,48 @@ def mount_legacy(app: Any, sse_path: str, messages_path: str, endpoint: Any, *, 
     if not isinstance(max_queued, int) or isinstance(max_queued, bool) or max_queued < 1:
         raise ValueError(f"legacy_sse_max_queued must be a positive integer, not {max_queued!r}")
     sessions: dict[str, LegacySession] = {}
+    owners: dict[str, str] = {}  # session id -> the client key it counts against
+    per_client: collections.Counter[str] = collections.Counter()
+    table = endpoint.sessions  # the Streamable HTTP bounds apply here too
+    last_sweep = [0.0]
+
+    def forget(session: LegacySession) -> None:
+        if sessions.pop(session.id, None) is not None:
+            client = owners.pop(session.id)
+            per_client[client] -= 1
+            if per_client[client] <= 0:
+                del per_client[client]
+        session.close()
+        session.receive_channel.close()
+
+    def sweep() -> None:
+        """Forget streams whose body never started (the client left before the head was
+        written: no generator, no finally), at most once a second."""
+        now = time.monotonic()
+        if now - last_sweep[0] < 1.0:
+            return
+        last_sweep[0] = now
+        for session in [s for s in sessions.values() if not s.started and now - s.created > _START_GRACE]:
+            forget(session)
 
     async def open_stream(request: Request) -> Response:
         caller, refused = await endpoint.admit(request)
         if refused is not None:
             return refused
+        sweep()
+        client = client_key(request, caller.identity)
+        if table.max_per_client is not None and per_client[client] >= table.max_per_client:
+            return Response(f"Too many open streams for this client (at most {table.max_per_client})".encode(),
+                            429, {"retry-after": "60"})
+        if len(sessions) >= table.max_sessions:
+            return Response(b"Too many open streams", 503, {"retry-after": "30"})
         session = LegacySession(endpoint, caller, max_queued)
         sessions[session.id] = session
+        owners[session.id] = client
+        per_client[client] += 1
 
         async def events():
+            session.started = True
             try:
                 yield {"event": "endpoint", "data": f"{messages_path}?session_id={session.id}"}
                 async for message in session.receive_channel:
@@ -99,9 +140,7 @@ def mount_legacy(app: Any, sse_path: str, messages_path: str, endpoint: Any, *, 
             except trio.ClosedResourceError:  # disconnected for not reading: end the stream
                 return
             finally:
-                sessions.pop(session.id, None)
-                session.close()
-                session.receive_channel.close()
+                forget(session)
 
         return EventSourceResponse(events(), ping_interval=endpoint.sse_ping_interval)
 

@@ -25,6 +25,8 @@ from conduit.mcp.auth import AccessToken, ResourceServer
 from conduit.mcp.protocol.dispatcher import Connection
 from conduit.testing.client import LiveServer
 from mcp_http_helpers import INIT, post_modern
+from test_robustness import HANDSHAKE_TEMPLATES, JSON as ANY_JSON, PING, assert_well_formed, fuzzed
+from test_robustness import make_server as robust_server
 
 mcp_sdk = pytest.importorskip("mcp")
 
@@ -220,6 +222,21 @@ def test_response_cache_entries_expire_and_stay_bounded():
     assert [key for _, key in runs] == ["a", "a", "b", "c", "d"]
 
 
+def test_response_cache_does_not_keep_large_answers():
+    mcp, runs = make_server()
+    mcp.add_middleware(ResponseCache(max_entry_bytes=10))
+
+    async def go():
+        connection = await opened(mcp)
+        for request_id in (1, 2):  # "value of a-long-key" is 19 characters: over the bound, run twice
+            await connection.handle(call("lookup", {"key": "a-long-key"}, request_id))
+        for request_id in (3, 4):  # "value of a" is 10: kept, run once
+            await connection.handle(call("lookup", {"key": "a"}, request_id))
+
+    trio.run(go)
+    assert runs == [("lookup", "a-long-key"), ("lookup", "a-long-key"), ("lookup", "a")]
+
+
 def test_response_cache_never_serves_one_callers_answer_to_another():
     mcp, runs = make_server()
     mcp.add_middleware(ResponseCache())
@@ -279,6 +296,8 @@ def test_response_cache_refuses_bad_settings():
         ResponseCache(ttl_seconds=0)
     with pytest.raises(ValueError, match="max_entries"):
         ResponseCache(max_entries=0)
+    with pytest.raises(ValueError, match="max_entry_bytes"):
+        ResponseCache(max_entry_bytes=0)
 
 
 # ------------------------------------------------------------------ RateLimit
@@ -381,3 +400,27 @@ def test_middleware_over_streamable_http_sees_the_verified_principal_and_session
     method, subject, session, owner = calls[0]
     assert subject == "dana" and session is not None and owner.startswith("principal:")
     assert "dana" in owner
+
+
+# ------------------------------------------------------------------ any message, every middleware
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(drawn=fuzzed(HANDSHAKE_TEMPLATES) | ANY_JSON)
+def test_the_built_in_middleware_survive_any_message(drawn):
+    """The robustness fuzzer's messages through a server with all three built in: well-formed
+    answers, never an internal error (a middleware that trips on odd params would be one)."""
+    server = robust_server()
+    server.add_middleware(RequestLog)
+    server.add_middleware(RateLimit, rate=10**6, period=1, tool_rate=(10**6, 1))
+    server.add_middleware(ResponseCache)
+
+    async def go():
+        connection = Connection(server)
+        await connection.handle(dict(INIT))
+        answer = await connection.handle(drawn)
+        if answer is not None:
+            assert_well_formed(answer)
+            assert answer.get("error", {}).get("code") != -32603, answer
+        assert (await connection.handle(PING))["result"] == {}
+        connection.close()
+
+    trio.run(go)

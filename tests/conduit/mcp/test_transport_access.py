@@ -78,6 +78,10 @@ def guarded_app(auth=None, **options):
     return app
 
 
+class NotAdmitted(Exception):
+    """The /sse stream was refused (its status is the argument)."""
+
+
 class LegacyStream:
     """A raw legacy SSE stream over httpx: the endpoint, then the ``message`` events."""
 
@@ -87,6 +91,9 @@ class LegacyStream:
             headers["authorization"] = f"Bearer {token}"
         self._context = client.stream("GET", url + "/sse", headers=headers)
         self.response = self._context.__enter__()
+        if self.response.status_code != 200:
+            self.close()
+            raise NotAdmitted(self.response.status_code)
         self.lines = self.response.iter_lines()
         self.endpoint = next(line for line in self.lines if line.startswith("data:"))[5:].strip()
 
@@ -253,6 +260,30 @@ def test_legacy_sse_client_that_never_reads_is_disconnected_and_its_queue_droppe
             assert stream.next_message()["result"]["serverInfo"]["name"] == "guarded"
         finally:
             stream.close()
+
+
+def test_legacy_sse_streams_are_bounded_per_client_as_sessions_are():
+    app = guarded_app(max_sessions_per_client=2)
+    with LiveServer(app) as server, httpx.Client(timeout=30) as client:
+        streams = [LegacyStream(client, server.url, "reader") for _ in range(2)]
+        try:
+            third = client.get(server.url + "/sse", headers={"authorization": "Bearer reader",
+                                                             "accept": "text/event-stream"})
+            assert third.status_code == 429 and third.headers["retry-after"] == "60"
+            other = LegacyStream(client, server.url, "admin")  # another caller is not locked out
+            other.close()
+            streams.pop().close()
+            deadline = time.monotonic() + 30  # the closed stream's session ends once the server sees it go
+            while len(streams) < 2 and time.monotonic() < deadline:
+                try:
+                    streams.append(LegacyStream(client, server.url, "reader"))
+                except NotAdmitted as refused:
+                    assert refused.args == (429,)
+                    time.sleep(0.05)
+            assert len(streams) == 2  # the slot came back
+        finally:
+            for stream in streams:
+                stream.close()
 
 
 def test_legacy_sse_max_queued_must_be_positive():
