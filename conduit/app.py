@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -18,8 +18,9 @@ from .binding import build_endpoint
 from .http.request import Request
 from .http.response import JSONResponse, Response
 from .http.returns import to_response
-from .routing.decorators import RouteDecorators, check_route_path
 from .lifecycle import RequestLifecycle
+from .lifecycle.cycle import Handler
+from .routing.decorators import RouteDecorators, check_route_path
 from .routing.router import Route, Router
 
 logger = logging.getLogger("conduit.error")
@@ -29,7 +30,6 @@ DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 DEFAULT_HANDLER_TIMEOUT = 30.0
 DEFAULT_WEBSOCKET_MAX_MESSAGE_SIZE = 1024 * 1024
 
-Handler = Callable[[Request], Awaitable[Response]]
 #: A middleware wraps the next handler and returns a new one (no ``call_next``).
 Middleware = Callable[[Handler], Handler]
 
@@ -209,9 +209,10 @@ class Conduit(RouteDecorators):
 
     def mount(self, path: str, target: Any, *, name: str | None = None) -> None:
         """Serve ``path`` and everything below it with ``target`` (StaticFiles, a Conduit app)."""
+        from .asgi.mount import asgi_mount_server
         from .routing.mounts import mount
 
-        mount(self, path, target, name=name, sub_app=isinstance(target, Conduit))
+        mount(self, path, target, name=name, sub_app=isinstance(target, Conduit), asgi_server=asgi_mount_server)
 
     def statistics(self) -> Any:
         """Per route and method: count, errors, latency percentiles, bytes, share (a frozen

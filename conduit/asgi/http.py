@@ -7,7 +7,13 @@ runs on its own trio loop in one background thread, started by the lifespan
 ``startup`` event (or by the first request when the server sends no lifespan), and
 each ASGI call is bridged to it: the body is read from ``receive`` chunk by chunk as
 the handler asks for it, and a streaming response is sent chunk by chunk as it is
-produced. ``websocket`` scopes run ``@app.websocket`` handlers through
+produced.
+
+An adapter only: the request's policy (body limits as the body streams in, the
+handler deadline, middleware, auth, admission, error mapping) is the app's
+lifecycle (``app.lifecycle.handle``), and ``http.response.start`` is built by the
+codec's head rule (:func:`conduit.http.h1.header_pairs`), so a bad header is a 500
+and a 204 carries no Content-Length, as on the native server. ``websocket`` scopes run ``@app.websocket`` handlers through
 :mod:`conduit.asgi.websocket` (a scope with no matching route is closed before
 acceptance, i.e. a 403 to the client).
 
@@ -205,6 +211,8 @@ class ASGIFace:
         head_only = request.method == "HEAD"
         sent = False
         try:
+            if body.disconnected:  # the client left mid-body: nobody to answer
+                return
             try:
                 start = _response_start(response, head_only)
             except ResponseHeaderError as exc:

@@ -8,7 +8,9 @@ the bounded table (``records``) and running tools as tasks (``runner``).
 Conduit app), ``legacy_sse`` (2024-11-05 HTTP+SSE), with ``sessions``, ``store``,
 ``security`` and ``params`` (``Mcp-Param-*`` headers) beside them. At the top:
 ``server`` (the decorator registry), ``schema``/``content`` (pure data) and ``auth``
-(the OAuth 2.1 resource server the transports consult).
+(the OAuth 2.1 resource server the transports consult), ``middleware/`` (wrapping callables
+around each request: caching, rate limits, request logs) and ``tool_search`` (BM25 over a
+large catalogue, ``MCPServer(tool_search=True)``).
 ``import conduit`` never imports this package; it is loaded on first use.
 """
 
@@ -19,6 +21,7 @@ from conduit.mcp.content import (
 from conduit.mcp.auth import AccessToken, InvalidToken, JWTVerifier, ResourceServer
 from conduit.mcp.protocol.context import Context, InputRequest
 from conduit.mcp.protocol.jsonrpc import MCPError
+from conduit.mcp.middleware import RATE_LIMITED, RateLimit, RequestLog, ResponseCache
 from conduit.mcp.schema import Field
 from conduit.mcp.server import MCPServer, ToolAnnotations
 from conduit.mcp.transports.store import MemorySessionStore, RedisSessionStore, SessionStore, StoreError
@@ -29,4 +32,5 @@ __all__ = [
     "text", "image", "audio", "embedded_resource", "resource_link",
     "AccessToken", "InvalidToken", "JWTVerifier", "ResourceServer",
     "SessionStore", "MemorySessionStore", "RedisSessionStore", "StoreError",
+    "ResponseCache", "RateLimit", "RequestLog", "RATE_LIMITED",
 ]

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from conduit.mcp.guarded import guarded
+from conduit.mcp.middleware.chain import MiddlewareChain
 from conduit.mcp.transports.params import header_params
 from conduit.mcp.protocol.request_state import StateSigner
 from conduit.mcp.tasks.runner import TASK_SUPPORT, TaskManager
@@ -111,7 +112,8 @@ class MCPServer:
                  state_secret: bytes | str | None = None, state_ttl_seconds: float = 600.0,
                  cache_ttl_ms: int = 0, cache_scope: str = "private",
                  sync_in_thread: bool = True, max_tasks: int = 1000, max_tasks_per_client: int = 100,
-                 task_ttl_ms: int = 3_600_000, task_poll_interval_ms: int = 500) -> None:
+                 task_ttl_ms: int = 3_600_000, task_poll_interval_ms: int = 500, tool_search: bool = False,
+                 pinned: list[str] | tuple[str, ...] = ()) -> None:
         self.name = name
         self.version = version
         self.instructions = instructions
@@ -131,8 +133,16 @@ class MCPServer:
         self.prompts: dict[str, Prompt] = {}
         self.completers: dict[tuple[str, str, str], Callable[..., Any]] = {}
         self._listeners: set[Listener] = set()
+        self.middleware = MiddlewareChain()
         self.background_tasks: list[Callable[[], Any]] = []
         self._background_started = False
+        # tool_search=True: tools/list shows ``pinned`` + search_tools + what searches found (tool_search.py)
+        if pinned and not tool_search:
+            raise ValueError(f"MCPServer {name!r}: pinned tools need tool_search=True")
+        self.tool_search: Any = None
+        if tool_search:
+            from conduit.mcp.tool_search import install
+            self.tool_search = install(self, pinned)
 
     # ------------------------------------------------------------ info
     @property
@@ -175,6 +185,15 @@ class MCPServer:
         if name == "tasks":
             return any(t.task_support != "forbidden" for t in self.tools.values())
         return name == "logging"
+
+    # ------------------------------------------------------------ middleware
+    def add_middleware(self, middleware: Any, *args: Any, **options: Any) -> None:
+        """Wrap every request in ``middleware``; the first added is the outermost.
+
+        The same shape as ``Conduit.add_middleware``: a class and its options, an instance,
+        or a function ``middleware(next_handler) -> handler`` (:mod:`conduit.mcp.middleware`).
+        """
+        self.middleware.add(middleware, args, options)
 
     # ------------------------------------------------------------ listeners
     def add_listener(self, listener: Listener) -> None:
@@ -410,14 +429,18 @@ class MCPServer:
             (start_soon or trio.lowlevel.spawn_system_task)(guarded, fn, f"background task {fn!r}")
 
     # ------------------------------------------------------------ running
-    def run_stdio(self) -> None:
-        """Serve this server over stdin/stdout until stdin closes (blocking)."""
-        from conduit.mcp.transports.stdio import run_stdio
-        run_stdio(self)
+    def run_stdio(self, **options: Any) -> None:
+        """Serve this server over stdin/stdout until stdin closes (blocking).
 
-    async def serve_stdio(self) -> None:
+        The transport is :func:`conduit.mcp.transports.stdio.run_stdio`; ``options`` go to it
+        (``auth=`` checks the ``MCP_ACCESS_TOKEN`` of the environment).
+        """
+        from conduit.mcp.transports.stdio import run_stdio
+        run_stdio(self, **options)
+
+    async def serve_stdio(self, **options: Any) -> None:
         from conduit.mcp.transports.stdio import serve_stdio
-        await serve_stdio(self)
+        await serve_stdio(self, **options)
 
 
 def _check_called(first: Any, decorator: str, needs: str) -> None:

@@ -131,3 +131,30 @@ def test_asgi_closes_the_stream_that_ends():
     sent = trio.run(_call, _app(closed), "GET", "/stream")
     assert sent[-1] == {"type": "http.response.body", "body": b""}
     assert closed == ["stream"]
+
+
+def test_asgi_client_gone_mid_body_gets_no_answer_and_the_app_lives():
+    app = Conduit(openapi_url=None, docs_url=None)
+
+    @app.post("/echo")
+    async def echo(request):
+        return {"bytes": len(await request.body())}
+
+    async def main() -> tuple[list, list]:
+        gone: list[dict] = []
+        messages = [{"type": "http.request", "body": b"x" * 10, "more_body": True}, {"type": "http.disconnect"}]
+
+        async def receive():
+            return messages.pop(0)
+
+        async def send(message):
+            gone.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/echo", "raw_path": b"/echo", "query_string": b"",
+                 "headers": [(b"content-length", b"100")], "client": ("127.0.0.1", 1)}
+        await app(scope, receive, send)
+        return gone, await _call(app, "GET", "/nope")
+
+    gone, after = trio.run(main)
+    assert gone == []
+    assert after[0]["status"] == 404
