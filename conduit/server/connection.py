@@ -16,17 +16,22 @@ from __future__ import annotations
 import logging
 import math
 import socket
+from contextlib import aclosing
 from typing import Any
 
 import trio
 
 from ..exceptions import HTTPError
 from ..http.datastructures import Headers
+from ..http.files import FileResponse
 from ..http.h1 import NEED_DATA, EndOfMessage, HTTP1Codec, ProtocolError, ResponseHeaderError
 from ..http.request import ClientDisconnect, Request
 from ..http.response import Response, StreamingResponse
+from ..lifecycle import finish_response, response_chunks
 from .config import ServerConfig
-from .websocket import serve_websocket, websocket_route
+from .sendfile import FileShrank, send_file
+from .served_app import ServedApp
+from .websocket import is_upgrade, serve_websocket
 
 logger = logging.getLogger("conduit.server")
 
@@ -55,15 +60,15 @@ class HTTPConnection:
     :attr:`deadline`, checked by ``ServerState.watch_deadlines``.
     """
 
-    def __init__(self, stream: trio.abc.Stream, app: Any, config: ServerConfig,
+    def __init__(self, stream: trio.abc.Stream, app: ServedApp, config: ServerConfig,
                  client: tuple[str, int] | None = None, server: Any = None):
         self.stream = stream
-        #: The owning server's shared state (connection set, draining flag), if any.
+        #: The owning server's shared state (connection set, deadline watchdog), if any.
         self.server = server
         self.app = app
         self.config = config
         self.client = client
-        self.codec = HTTP1Codec(max_head_size=config.max_head_size, max_body_size=config.max_body_size,
+        self.codec = HTTP1Codec(max_head_size=config.max_head_size, max_body_size=app.max_body_size,
                                 server_header=config.server_header)
         #: Most bytes held unparsed while a response streams (the next pipelined head).
         self.read_ahead_limit = config.max_head_size
@@ -157,7 +162,7 @@ class HTTPConnection:
         self._set_deadline(trio.current_time() + timeout)
 
     def _start_handler_phase(self) -> None:
-        self._handler_deadline = trio.current_time() + self.config.handler_timeout
+        self._handler_deadline = trio.current_time() + self.app.handler_timeout
         self._phase = _HANDLER
         self._set_deadline(self._handler_deadline)
 
@@ -209,8 +214,16 @@ class HTTPConnection:
             await self._send_error(408, "request head not received in time")
         elif self._phase == _BODY:
             await self._send_error(408, "request body not received in time")
-        elif self._phase == _HANDLER:
-            await self._send_error(504, "the handler did not finish in time")
+        elif self._phase == _HANDLER:  # the app's answer for it, request id and all
+            response = await self.app.lifecycle.deadline_response(self._request)
+            self.codec.close_after_response()
+            try:
+                with trio.move_on_after(self.config.send_timeout):
+                    await self._respond(self._request, response)
+            except _Closed:
+                pass
+            finally:
+                await finish_response(response, sent=False)
         # _IDLE: keep-alive expired; _SEND, _STREAM: the client stopped reading. Just close.
 
     async def _serve_cycle(self) -> bool:
@@ -219,24 +232,26 @@ class HTTPConnection:
         head = await self._read_head()
         if head is None:
             return False
-        if getattr(self.app, "has_websockets", False) and (match := websocket_route(self.app, head)) is not None:
+        if self.app.has_websockets and is_upgrade(head):
             self._enter(_STREAM, math.inf)  # the WebSocket keeps its own idle timeout
-            await serve_websocket(self.stream, self.app, head, match, self.codec.take_buffered(),
-                                  self.client, self.config)
+            await serve_websocket(self.stream, self.app, head, self.codec, self.client, self.config)
             return False
         request = Request(head.method, head.path, head.query, Headers(head.headers), self.client,
                           self._receive_body, http_version=head.http_version, scheme=self._scheme)
         self._request = request
         self._start_handler_phase()
-        response = await self.app.handle(request)
+        # The app's lifecycle is the policy; this connection only keeps its deadline
+        # (app.handler_timeout, on the watchdog's clock: see _on_deadline).
+        response = await self.app.lifecycle.handle_without_deadline(request)
         self._start_send_phase()
+        sent = False
         try:
             await self._respond(request, response)
+            sent = True
             if response.background is not None:  # background tasks: after the response is sent
                 self._enter(_STREAM, math.inf)
-                await response.background()
         finally:
-            await response.run_after_send()
+            await finish_response(response, sent=sent)
         return await self._finish_cycle()
 
     async def _read_head(self):
@@ -270,8 +285,8 @@ class HTTPConnection:
         One bound method per connection (a connection serves one request at a time).
         """
         codec = self.codec
-        limit = self._request.max_body_size
-        codec.body_limit = self.config.max_body_size if limit is None else limit
+        limit = self._request.max_body_size  # the lifecycle's (the app's or the route's)
+        codec.body_limit = self.app.max_body_size if limit is None else limit
         while True:
             try:
                 event = codec.next_event()
@@ -293,8 +308,8 @@ class HTTPConnection:
         codec = self.codec
         # The route's limit also decides whether an unread body may be drained.
         limit = request.max_body_size
-        codec.body_limit = self.config.max_body_size if limit is None else limit
-        if self.server is not None and self.server.draining:
+        codec.body_limit = self.app.max_body_size if limit is None else limit
+        if self.app.draining:
             codec.close_after_response()
         head_only = request.method == "HEAD"
         streaming = isinstance(response, StreamingResponse)
@@ -311,9 +326,9 @@ class HTTPConnection:
         await self._send_bytes(data)
 
     def _bad_response(self, request: Request, exc: ResponseHeaderError) -> bytes:
-        logger.error("bad response header from the handler of %s %s: %s", request.method,
-                     request.raw_path.decode("latin-1"), exc)
-        return self.codec.send_error(500, "Internal Server Error")
+        self.codec.close_after_response()
+        return self.codec.send_response(self.app.lifecycle.invalid_response(request, exc),
+                                        head_only=request.method == "HEAD")
 
     async def _finish_cycle(self) -> bool:
         """Drain what the handler left of the body (within its limit) and start the next cycle."""
@@ -373,6 +388,9 @@ class HTTPConnection:
         timeout = self.config.send_timeout
         with trio.fail_after(timeout):
             await self._send_bytes(head)
+        if isinstance(response, FileResponse) and self._sock is not None:
+            await self._send_file(response, timeout)
+            return
         # Nothing may escape the nursery but cancellation: trio wraps anything else in
         # an ExceptionGroup. Outcomes are recorded here and acted on after it closes.
         outcome = {"peer_gone": False, "failed": False}
@@ -395,16 +413,34 @@ class HTTPConnection:
                         if chunk:
                             with trio.fail_after(timeout):
                                 await self._send_bytes(codec.send_chunk(chunk))
+                if not outcome["failed"] and not codec.stream_complete:
+                    logger.error("a stream ended short of its Content-Length: aborting the connection")
+                    outcome["failed"] = True
                 if not outcome["failed"] and (end := codec.send_end()):
                     with trio.fail_after(timeout):
                         await self._send_bytes(end)
             except (_Closed, trio.TooSlowError):  # the client left, or stopped reading
                 outcome["peer_gone"] = True
+            except ValueError as exc:  # more bytes than the response's content_length
+                logger.error("aborting a stream: %s", exc)
+                outcome["failed"] = True
             nursery.cancel_scope.cancel()
         if outcome["peer_gone"] or outcome["failed"]:
             # A stream cut short cannot be framed as complete: close the connection
             # (the client sees a truncated body rather than a false end).
             raise _Closed
+
+    async def _send_file(self, response: FileResponse, timeout: float) -> None:
+        """A file body by ``sendfile`` (a plain socket; see :mod:`.sendfile`); aborts when it shrank."""
+        response.iterable.close()  # its chunk generator, never started: the file was not opened
+        try:
+            await send_file(self._sock, response.path, response.offset, response.content_length, timeout,
+                            self.codec.sent_raw)
+        except FileShrank as exc:
+            logger.error("aborting a file response: %s", exc)
+            raise _Closed from None
+        except (OSError, trio.TooSlowError):  # the client left, or stopped reading
+            raise _Closed from None
 
     async def _watch_disconnect(self, scope: trio.CancelScope, outcome: dict) -> None:
         """While streaming, read ahead a bounded amount (the next pipelined head) and
@@ -439,36 +475,19 @@ class HTTPConnection:
 
 
 async def _produce(response: StreamingResponse, send: trio.MemorySendChannel, outcome: dict) -> None:
-    """Pull chunks from the response's iterator into ``send``; close it on cancel.
+    """Pull chunks from the response (its iterator is closed on every path) into ``send``.
 
     An iterator that raises is logged with its traceback and marks the stream
     failed (the status line is long gone; the connection is closed instead).
     """
-    iterable = response.iterable
     async with send:
         try:
-            if hasattr(iterable, "__aiter__"):
-                iterator = iterable.__aiter__()
-                try:
-                    async for item in iterator:
-                        await send.send(response.encode_chunk(item))
-                finally:
-                    if hasattr(iterator, "aclose"):
-                        with trio.CancelScope(shield=True), trio.move_on_after(5):
-                            await iterator.aclose()
-            else:
-                iterator = iter(iterable)
-                done = object()
-                try:
-                    while (item := await trio.to_thread.run_sync(next, iterator, done)) is not done:
-                        await send.send(response.encode_chunk(item))
-                finally:
-                    close = getattr(iterator, "close", None)
-                    if close is not None:
-                        with trio.CancelScope(shield=True), trio.move_on_after(5):
-                            await trio.to_thread.run_sync(close)
+            async with aclosing(response_chunks(response)) as chunks:
+                async for chunk in chunks:
+                    await send.send(chunk)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass  # the consumer stopped: the client left
         except Exception:
             logger.exception("a streaming response's iterator failed")
             outcome["failed"] = True
+

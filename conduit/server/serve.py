@@ -26,6 +26,7 @@ from .binding import BindError
 from .binding import describe as describe_bind_error
 from .config import ServerConfig
 from .connection import HTTPConnection
+from .served_app import ServedApp
 
 logger = logging.getLogger("conduit.server")
 
@@ -34,20 +35,23 @@ class StartupError(RuntimeError):
 
 
 class ServerState:
-    """What the accept loop and the connections share: the live set and the drain flag."""
+    """What the accept loop and the connections share: the live set and the deadline watchdog.
 
-    def __init__(self, config: ServerConfig):
+    The drain flag is the app's (``app.draining``): one flag, read by ``/ready``, the
+    connections and the WebSocket sessions alike.
+    """
+
+    def __init__(self, config: ServerConfig, handler_timeout: float = 30.0):
         self.config = config
         self.connections: set[HTTPConnection] = set()
         self.rejecting = 0
-        self.draining = False
         self.idle = trio.Event()  # set whenever no connection is open
         #: Set by ``serve`` when TLS is configured: every accepted socket is wrapped.
         self.ssl_context = None
         self.idle.set()
         #: Seconds between deadline checks: late by at most this (a tenth of the shortest timeout).
         self.tick = min(0.25, min(config.head_timeout, config.body_timeout, config.keepalive_timeout,
-                                  config.handler_timeout, config.send_timeout) / 10)
+                                  handler_timeout, config.send_timeout) / 10)
 
     def add(self, connection: HTTPConnection) -> None:
         self.connections.add(connection)
@@ -72,8 +76,19 @@ class ServerState:
             for connection in [c for c in self.connections if c.deadline <= now]:
                 connection.expire()
 
-    def begin_drain(self) -> None:
-        self.draining = True
+    def begin_drain(self, close_idle: bool = True) -> None:
+        """Once the caller has set ``app.draining`` (each response then says ``Connection: close``).
+
+        ``close_idle`` (a shutdown) also ends idle keep-alive connections now. A worker
+        that retires (recycling) keeps them instead: a client may be sending its next
+        request on one this very moment, and closing would lose it; that request is
+        answered with ``Connection: close`` and the connection ends after it (or at its
+        keep-alive timeout).
+        """
+        if close_idle:
+            self.close_idle()
+
+    def close_idle(self) -> None:
         for connection in list(self.connections):
             connection.close_if_idle()
 
@@ -86,7 +101,7 @@ def _peer(stream: trio.SocketStream) -> tuple[str, int] | None:
         return None
 
 
-async def _serve_stream(stream: trio.SocketStream, app: Any, config: ServerConfig,
+async def _serve_stream(stream: trio.SocketStream, app: ServedApp, config: ServerConfig,
                         state: ServerState | None = None) -> None:
     client = _peer(stream)
     if state is not None and state.ssl_context is not None:
@@ -103,14 +118,14 @@ async def _serve_stream(stream: trio.SocketStream, app: Any, config: ServerConfi
             state.discard(connection)
 
 
-def _admission(app: Any, config: ServerConfig, shutdown_trigger: trio.Event | None):
+def _admission(app: ServedApp, config: ServerConfig, retire_trigger: trio.Event | None):
     """The request gate the config asks for (conduit.admission), or None."""
     from ..admission import admission_from_config
 
     budget = None
-    if config.max_requests is not None and shutdown_trigger is not None:
+    if config.max_requests is not None and retire_trigger is not None:
         budget = config.max_requests + random.randint(0, config.max_requests_jitter)
-    admission = admission_from_config(config, on_budget_spent=shutdown_trigger.set if budget else None,
+    admission = admission_from_config(config, on_budget_spent=retire_trigger.set if budget else None,
                                       max_requests=budget)
     if admission is not None:
         for path in getattr(app.state, "unguarded_paths", ()):
@@ -143,7 +158,7 @@ async def _reject(stream: trio.SocketStream, state: ServerState) -> None:
             await stream.aclose()
 
 
-async def _accept_loop(listener: trio.SocketListener, app: Any, config: ServerConfig,
+async def _accept_loop(listener: trio.SocketListener, app: ServedApp, config: ServerConfig,
                        nursery: trio.Nursery, state: ServerState) -> None:
     cap = config.max_connections
     reject_cap = max(64, cap // 4)
@@ -187,21 +202,18 @@ async def _accept_loop(listener: trio.SocketListener, app: Any, config: ServerCo
 _ACCEPT_BATCH = 64
 
 
-async def _startup(app: Any, progress: Any = None) -> None:
+async def _startup(app: ServedApp, progress: Any = None) -> None:
     try:
-        if progress is None:
-            await app.startup()
-        else:
-            await app.startup(progress=progress)
+        await app.startup(progress=progress)
     except Exception as exc:
         raise StartupError(f"application startup failed: {type(exc).__name__}: {exc}") from exc
 
 
-async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
+async def serve(app: ServedApp, host: str = "127.0.0.1", port: int = 8000, *,
                 config: ServerConfig | None = None, sockets: list[stdlib_socket.socket] | None = None,
-                shutdown_trigger: trio.Event | None = None, warmup_progress: Any = None,
-                task_status=trio.TASK_STATUS_IGNORED, **options: Any) -> None:
-    """Serve ``app`` until cancelled, or gracefully until ``shutdown_trigger`` is set.
+                shutdown_trigger: trio.Event | None = None, retire_trigger: trio.Event | None = None,
+                warmup_progress: Any = None, task_status=trio.TASK_STATUS_IGNORED, **options: Any) -> None:
+    """Serve ``app`` until cancelled, or gracefully until ``shutdown_trigger`` or ``retire_trigger`` is set.
 
     Kernels are compiled and startup hooks run before the socket accepts (a
     failure raises :class:`StartupError`); ``task_status.started(port)`` reports
@@ -214,17 +226,23 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
     503), close idle keep-alive connections, give in-flight requests up to
     ``config.grace_period`` seconds, then cancel what is left and run the
     shutdown hooks.
+
+    Retiring (``retire_trigger``: a recycled worker; the request budget of
+    ``config.max_requests`` sets it) drains the same way except that idle keep-alive
+    connections are kept for their next request, answered with ``Connection: close``
+    (see :meth:`ServerState.begin_drain`); a shutdown trigger during it closes them.
     """
     config = config or ServerConfig.from_options(host=host, port=port, **options)
     app.draining = False
+    app_limits = app.configure_limits(**config.app_limits())  # restored when this server stops
     await _startup(app, warmup_progress)  # the app's warm-up includes the HTTP/1.1 codec
-    app.admission = _admission(app, config, shutdown_trigger)
+    app.admission = _admission(app, config, retire_trigger if retire_trigger is not None else shutdown_trigger)
     # Everything loaded so far (numba, llvmlite, models) lives for the whole process:
     # move it out of the collector's reach so full collections stay short and do not
     # show up as tail latency (CPython gc.freeze, 3.7+).
     gc.collect()
     gc.freeze()
-    state = ServerState(config)
+    state = ServerState(config, app.handler_timeout)
     state.ssl_context = tls.server_ssl_context(config)  # a bad certificate fails before listening
     try:
         if sockets is not None:
@@ -243,26 +261,51 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
                 for listener in listeners:
                     acceptors.start_soon(_accept_loop, listener, app, config, connections, state)
                 task_status.started(bound)
-                if shutdown_trigger is None:
-                    await trio.sleep_forever()
-                await shutdown_trigger.wait()
+                retiring = await _first_set(shutdown_trigger, retire_trigger) is retire_trigger
                 acceptors.cancel_scope.cancel()  # closes the listening sockets
-            await _drain(app, state, config.grace_period)
+            await _drain(app, state, config.grace_period, retiring, shutdown_trigger)
             connections.cancel_scope.cancel()
     finally:
         app.admission = None  # the gate belongs to this serve() call's config
+        app.configure_limits(**app_limits)
         with trio.CancelScope(shield=True):
             await app.shutdown()
 
 
-async def _drain(app: Any, state: ServerState, grace_period: float) -> None:
+async def _first_set(*events: trio.Event | None) -> trio.Event | None:
+    """Wait until one of ``events`` (None entries never fire) is set; return it."""
+    first: list[trio.Event] = []
+    async with trio.open_nursery() as nursery:
+        async def wait(event: trio.Event) -> None:
+            await event.wait()
+            first.append(event)
+            nursery.cancel_scope.cancel()
+
+        for event in events:
+            if event is not None:
+                nursery.start_soon(wait, event)
+        if not nursery.child_tasks:
+            await trio.sleep_forever()
+    return first[0]
+
+
+async def _drain(app: ServedApp, state: ServerState, grace_period: float, retiring: bool = False,
+                 shutdown_trigger: trio.Event | None = None) -> None:
     app.draining = True
-    state.begin_drain()
+    state.begin_drain(close_idle=not retiring)
     open_now = len(state.connections)
     if open_now:
         logger.info("draining %d connection(s), up to %.0f s", open_now, grace_period)
     with trio.move_on_after(grace_period) as scope:
-        await state.idle.wait()
+        async with trio.open_nursery() as nursery:
+            if retiring and shutdown_trigger is not None:
+                async def close_idle_on_shutdown() -> None:  # a shutdown while retiring: no more waiting
+                    await shutdown_trigger.wait()
+                    state.close_idle()
+
+                nursery.start_soon(close_idle_on_shutdown)
+            await state.idle.wait()
+            nursery.cancel_scope.cancel()
     if scope.cancelled_caught:
         logger.warning("grace period over: cancelling %d connection(s)", len(state.connections))
 

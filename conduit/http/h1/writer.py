@@ -113,23 +113,47 @@ def response_head(status: object, headers, server: bytes, body: int, close: bool
     ``body`` is the Content-Length to declare, :data:`CHUNKED` or :data:`UNFRAMED`;
     statuses in :data:`NO_BODY` never get a framing header.
     """
-    if type(status) is not int or not 100 <= status <= 999:  # noqa: E721 (bool is not a status)
-        raise ResponseHeaderError(f"response status {status!r} is not a three-digit integer")
-    lines, asked_close = header_lines(headers)
-    close = close or asked_close
+    lines, close = framed_header_lines(status, headers, body, close)
     if int(time.time()) != _status_lines_second[0]:  # a new second: a new Date
         _status_lines.clear()
         _status_lines_second[0] = int(time.time())
     head = _status_lines.get((status, server)) or _status_line(status, server)
+    if close:
+        lines.append(b"connection: close\r\n")
+    lines.append(b"\r\n")
+    return head + b"".join(lines), close
+
+
+def framed_header_lines(status: object, headers, body: int, close: bool = False) -> tuple[list[bytes], bool]:
+    """The validated header lines of a response with its framing header, and whether to close.
+
+    The one rule for every face: :func:`response_head` writes these on the wire;
+    :func:`header_pairs` gives them to an ASGI server.
+    """
+    if type(status) is not int or not 100 <= status <= 999:  # noqa: E721 (bool is not a status)
+        raise ResponseHeaderError(f"response status {status!r} is not a three-digit integer")
+    lines, asked_close = header_lines(headers)
     if status not in NO_BODY:
         if body >= 0:
             lines.append(b"content-length: %d\r\n" % body)
         elif body == CHUNKED:
             lines.append(b"transfer-encoding: chunked\r\n")
-    if close:
-        lines.append(b"connection: close\r\n")
-    lines.append(b"\r\n")
-    return head + b"".join(lines), close
+    return lines, close or asked_close
+
+
+def header_pairs(status: object, headers, body: int) -> list[tuple[bytes, bytes]]:
+    """``(name, value)`` pairs, names lower-case, for an ASGI ``http.response.start``.
+
+    Validated and framed as :func:`response_head` frames them (``body`` is the
+    Content-Length, or :data:`UNFRAMED` to let the server choose); the connection's
+    own headers (``Connection``, ``Transfer-Encoding``) are the ASGI server's.
+    """
+    lines, _ = framed_header_lines(status, headers, body)
+    pairs = []
+    for line in lines:
+        name, _, value = line[:-2].partition(b": ")
+        pairs.append((name.lower(), value))
+    return pairs
 
 
 def encode_response(response, server: bytes, *, close: bool, head_only: bool = False) -> bytes:
