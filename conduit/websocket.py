@@ -38,6 +38,7 @@ from wsproto.events import (AcceptConnection, BytesMessage, CloseConnection, Mes
 
 from ._json import InvalidJSON, dumps, loads_body
 from .http.request import Request
+from .http.websocket_frames import FrameReader
 
 #: Close codes used here (RFC 6455 §7.4.1).
 NORMAL, GOING_AWAY, PROTOCOL_ERROR, INVALID_DATA, TOO_BIG, INTERNAL_ERROR = 1000, 1001, 1002, 1007, 1009, 1011
@@ -195,6 +196,7 @@ class WebSocket(Request):
     async def _read_messages(self) -> None:
         parts: list[Any] = []
         size = 0
+        reader = FrameReader(self._ws, self.max_message_size)
         while True:
             try:
                 data = await self._stream.receive_some(65536)
@@ -203,8 +205,8 @@ class WebSocket(Request):
             if not data:
                 self.closed = True
                 return self._end(WebSocketDisconnect(1006, "the connection dropped"))
-            self._ws.receive_data(data)
-            for event in self._ws.events():
+            reader.receive_data(data)
+            for event in reader.events():
                 if isinstance(event, Message):
                     size += len(event.data)
                     if size > self.max_message_size:
