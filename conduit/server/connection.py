@@ -236,7 +236,8 @@ class HTTPConnection:
                 self._enter(_STREAM, math.inf)
                 await response.background()
         finally:
-            await response.run_after_send()
+            if response.after_send:  # nothing to clean up: no shielded scope, no await
+                await response.run_after_send()
         return await self._finish_cycle()
 
     async def _read_head(self):

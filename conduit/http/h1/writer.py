@@ -51,6 +51,8 @@ def http_date() -> bytes:
 
 _status_lines: dict[tuple[int, bytes], bytes] = {}
 _status_lines_second = [0]
+#: Whole heads (less framing) of this second, see :func:`response_head`.
+_heads: dict[tuple, tuple[bytes, bool]] = {}
 
 
 def _status_line(status: int, server: bytes) -> bytes:
@@ -112,24 +114,42 @@ def response_head(status: object, headers, server: bytes, body: int, close: bool
 
     ``body`` is the Content-Length to declare, :data:`CHUNKED` or :data:`UNFRAMED`;
     statuses in :data:`NO_BODY` never get a framing header.
+
+    Whole heads are cached by (status, server, the handler's headers, close) for the
+    current second: a head that was built once — its headers validated — is reused
+    with only the framing spliced in. Date changes each second, so the cache is
+    cleared then; a key is only ever stored after its headers passed validation.
     """
     if type(status) is not int or not 100 <= status <= 999:  # noqa: E721 (bool is not a status)
         raise ResponseHeaderError(f"response status {status!r} is not a three-digit integer")
-    lines, asked_close = header_lines(headers)
-    close = close or asked_close
-    if int(time.time()) != _status_lines_second[0]:  # a new second: a new Date
+    now = int(time.time())
+    if now != _status_lines_second[0]:  # a new second: a new Date
         _status_lines.clear()
-        _status_lines_second[0] = int(time.time())
-    head = _status_lines.get((status, server)) or _status_line(status, server)
-    if status not in NO_BODY:
-        if body >= 0:
-            lines.append(b"content-length: %d\r\n" % body)
-        elif body == CHUNKED:
-            lines.append(b"transfer-encoding: chunked\r\n")
-    if close:
-        lines.append(b"connection: close\r\n")
-    lines.append(b"\r\n")
-    return head + b"".join(lines), close
+        _heads.clear()
+        _status_lines_second[0] = now
+    try:
+        key = (status, server, tuple(headers), close)
+        cached = _heads.get(key)
+    except TypeError:  # an unhashable header (a list pair): built and validated below, not cached
+        key = cached = None
+    if cached is None:
+        lines, asked_close = header_lines(headers)
+        head = _status_lines.get((status, server)) or _status_line(status, server)
+        cached = (head + b"".join(lines), close or asked_close)
+        if key is not None:
+            if len(_heads) >= _CACHE_SIZE:
+                _heads.clear()
+            _heads[key] = cached
+    prefix, close = cached
+    if status in NO_BODY:
+        framing = b""
+    elif body >= 0:
+        framing = b"content-length: %d\r\n" % body
+    elif body == CHUNKED:
+        framing = b"transfer-encoding: chunked\r\n"
+    else:
+        framing = b""
+    return prefix + framing + (b"connection: close\r\n\r\n" if close else b"\r\n"), close
 
 
 def encode_response(response, server: bytes, *, close: bool, head_only: bool = False) -> bytes:
