@@ -1,8 +1,8 @@
 """The application: routes, lifespan hooks, middleware, and the request path.
 
-``Conduit.handle(request) -> Response`` is the whole in-process path (router
-kernel, handler, response conversion, error mapping); the server and the
-TestClient both call it. It never raises.
+The request path itself is :class:`conduit.lifecycle.RequestLifecycle`
+(``app.lifecycle``), the same under every face; ``Conduit.handle(request) -> Response``
+runs it and never raises.
 """
 
 from __future__ import annotations
@@ -15,16 +15,19 @@ from types import SimpleNamespace
 from typing import Any
 
 from .binding import build_endpoint
-from .exceptions import HTTPError, MethodNotAllowed, NotFound, error_response
-from .http.files import FileNotServable
-from .http.request import ClientDisconnect, InvalidJSON, Request
-from .http.request_id import request_id_of
+from .http.request import Request
 from .http.response import JSONResponse, Response
 from .http.returns import to_response
 from .routing.decorators import RouteDecorators, check_route_path
+from .lifecycle import RequestLifecycle
 from .routing.router import Route, Router
 
 logger = logging.getLogger("conduit.error")
+
+#: Defaults of the app's limits (docs/production.md explains each).
+DEFAULT_MAX_BODY_SIZE = 1024 * 1024
+DEFAULT_HANDLER_TIMEOUT = 30.0
+DEFAULT_WEBSOCKET_MAX_MESSAGE_SIZE = 1024 * 1024
 
 Handler = Callable[[Request], Awaitable[Response]]
 #: A middleware wraps the next handler and returns a new one (no ``call_next``).
@@ -102,7 +105,16 @@ class Conduit(RouteDecorators):
 
     def __init__(self, *, title: str = "Conduit", version: str = "0.1.0",
                  middleware: list[Middleware] | None = None, description: str | None = None,
-                 openapi_url: str | None = "/openapi.json", docs_url: str | None = "/docs"):
+                 openapi_url: str | None = "/openapi.json", docs_url: str | None = "/docs",
+                 max_body_size: int = DEFAULT_MAX_BODY_SIZE, handler_timeout: float = DEFAULT_HANDLER_TIMEOUT,
+                 websocket_max_message_size: int = DEFAULT_WEBSOCKET_MAX_MESSAGE_SIZE):
+        #: The app's limits: the same under every face (server, ASGI, TestClient);
+        #: ``conduit run`` flags override them (see :meth:`configure_limits`).
+        self.max_body_size = DEFAULT_MAX_BODY_SIZE
+        self.handler_timeout = DEFAULT_HANDLER_TIMEOUT
+        self.websocket_max_message_size = DEFAULT_WEBSOCKET_MAX_MESSAGE_SIZE
+        self.configure_limits(max_body_size=max_body_size, handler_timeout=handler_timeout,
+                              websocket_max_message_size=websocket_max_message_size)
         self.title = title
         self.version = version
         self.description = description
@@ -122,7 +134,8 @@ class Conduit(RouteDecorators):
             ("HTTP/1.1 codec", _warm_http_codec),
             ("route table", self.router.compile),
         ]
-        self._handler: Handler | None = None
+        #: The request path every face calls (middleware, admission, match, limits, errors).
+        self.lifecycle = RequestLifecycle(self)
         self.warmed = False  # every warm-up has run in this process (or before it was forked)
         self.started = False
         self.draining = False  # set by the server during a graceful shutdown
@@ -145,7 +158,7 @@ class Conduit(RouteDecorators):
         wraps this route only. Other options are kept on ``route.options`` for
         extensions (OpenAPI, limits).
         """
-        if self._handler is not None:
+        if self.lifecycle.frozen:
             raise RuntimeError("routes cannot be added after the app has started serving")
         route = self.router.add(path, methods, handler, name=name, **options)
         try:
@@ -255,9 +268,33 @@ class Conduit(RouteDecorators):
         after every handler, see ``conduit.middleware.before_request`` and
         ``conduit.middleware.after_response``.
         """
-        if self._handler is not None:
+        if self.lifecycle.frozen:
             raise RuntimeError("middleware cannot be added after the app has started serving")
         self.middleware.append(resolve_middleware(middleware, args, options))
+
+    def configure_limits(self, *, max_body_size: int | None = None, handler_timeout: float | None = None,
+                         websocket_max_message_size: int | None = None) -> dict[str, Any]:
+        """Set the limits given (None keeps a limit as it is); return the previous values.
+
+        A server started with overrides (``conduit run --max-body-size``) applies them
+        here and restores the returned values when it stops.
+        """
+        new = {"max_body_size": max_body_size, "handler_timeout": handler_timeout,
+               "websocket_max_message_size": websocket_max_message_size}
+        for name, value in new.items():
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"{name} must be a number, got {value!r}")
+            if name != "handler_timeout" and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a whole number of bytes >= 1, got {value!r}")
+            if not value > 0:
+                raise ValueError(f"{name} must be > 0 seconds, got {value!r}")
+        previous = {name: getattr(self, name) for name, value in new.items() if value is not None}
+        for name, value in new.items():
+            if value is not None:
+                setattr(self, name, value)
+        return previous
 
     def exception_handler(self, key: type[BaseException] | int):
         """Register ``fn(request, exc) -> Response`` for an exception type or a status code."""
@@ -296,7 +333,7 @@ class Conduit(RouteDecorators):
             self.warmup(progress)
         for fn in self._startup:
             await _call_hook(fn)
-        self._build_handler()
+        self.lifecycle.freeze()
         self.started = True
 
     async def shutdown(self) -> None:
@@ -320,99 +357,13 @@ class Conduit(RouteDecorators):
 
     # ---------------------------------------------------------- request path
 
-    def _build_handler(self) -> Handler:
-        handler: Handler = self._dispatch
-        for middleware in reversed(self.middleware):
-            handler = middleware(handler)
-        self._handler = handler
-        return handler
-
     async def handle(self, request: Request) -> Response:
-        """Answer one request. Never raises: errors become error responses."""
-        request.app = self
-        try:
-            handler = self._handler or self._build_handler()
-            admission = self.admission
-            if admission is not None:
-                return await admission.handle(request, handler)
-            return await handler(request)
-        except BaseException as exc:
-            if not isinstance(exc, Exception):
-                raise  # cancellation and KeyboardInterrupt propagate
-            return await self.error_to_response(request, exc)
-
-    async def _dispatch(self, request: Request) -> Response:
-        try:
-            match = self.router.match(request.method, request.raw_path)
-            route = match.route
-            if route is None:
-                if not match.allowed:
-                    raise NotFound(detail=f"no route matches {request.path!r}")
-                methods = [m for m in match.allowed if m != "WEBSOCKET"]  # the WebSocket pseudo-method
-                if not methods:  # only a WebSocket route here (RFC 9110 §15.5.22)
-                    raise HTTPError(426, f"{request.path!r} is a WebSocket endpoint",
-                                    headers={"upgrade": "websocket"})
-                allowed = ", ".join(methods + ([] if "OPTIONS" in methods else ["OPTIONS"]))
-                if request.method == "OPTIONS":
-                    return Response(b"", status_code=204, headers={"allow": allowed})
-                raise MethodNotAllowed(detail=f"method {request.method} not allowed for {request.path!r}",
-                                       headers={"allow": allowed})
-            request.route = route
-            request.path_params = match.params
-            limit = route.options.get("max_body_size")
-            if limit is not None:  # the server reads it before each body read
-                request.max_body_size = limit
-            try:
-                response = to_response(await route.endpoint(request)).prepare(request)
-            except BaseException:
-                if request._form is not None:  # an error response never reads the uploads
-                    await request.close_form()
-                raise
-            state = request._state
-            if state is not None and getattr(state, "background", None):
-                response.background = state.background  # the server runs it after sending
-            if request._form is not None and request.close_form not in response.after_send:
-                # Uploads stay open while the response streams; the server closes them once it is sent.
-                response.after_send = (*response.after_send, request.close_form)
-            return response
-        except Exception as exc:
-            return await self.error_to_response(request, exc)
+        """Answer one request through the app's lifecycle (:mod:`conduit.lifecycle`). Never raises."""
+        return await self.lifecycle.handle(request)
 
     async def error_to_response(self, request: Request, exc: Exception) -> Response:
-        """The one place exceptions become responses (custom handlers first)."""
-        handler = self._find_exception_handler(exc)
-        if handler is not None:
-            try:
-                result = handler(request, exc)
-                if inspect.isawaitable(result):
-                    result = await result
-                return to_response(result)
-            except Exception as inner:
-                exc = inner
-                logger.exception("exception handler failed for %r", request)
-        request_id = request_id_of(request)
-        if isinstance(exc, HTTPError):
-            return exc.to_response(request_id)
-        if isinstance(exc, FileNotServable):
-            return error_response(404, "file not found", request_id)
-        if isinstance(exc, InvalidJSON):
-            return error_response(exc.status_code, str(exc), request_id, type=exc.error_type)
-        if isinstance(exc, ClientDisconnect):
-            return error_response(400, "the client closed the connection before sending the whole body",
-                                  request_id)
-        logger.error("unhandled error in %s %s (request_id=%s)", request.method,
-                     request.raw_path.decode("latin-1"), request_id, exc_info=exc)
-        return error_response(500, "Internal Server Error", request_id)
-
-    def _find_exception_handler(self, exc: Exception):
-        if not self.exception_handlers:
-            return None
-        for cls in type(exc).__mro__:
-            if cls in self.exception_handlers:
-                return self.exception_handlers[cls]
-        if isinstance(exc, HTTPError):
-            return self.exception_handlers.get(exc.status_code)
-        return self.exception_handlers.get(500)
+        """The one place exceptions become responses (custom handlers first; see conduit.lifecycle.errors)."""
+        return await self.lifecycle.error_response(request, exc)
 
 
 def _wrap_route(endpoint, middleware: list[Middleware]):

@@ -181,11 +181,16 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--workers", type=int, default=1, help="worker processes sharing the socket (1)")
     run.add_argument("--max-connections", type=int, default=1000, help="open connections before 503 (1000)")
     run.add_argument("--max-head-size", type=int, default=16 * 1024, help="request head bytes before 431 (16384)")
-    run.add_argument("--max-body-size", type=int, default=1024 * 1024, help="body bytes before 413 (1048576)")
+    # The app's limits (Conduit(max_body_size=...)): a flag overrides the app's value.
+    run.add_argument("--max-body-size", type=int, default=None,
+                     help="body bytes before 413 (the app's; 1048576 by default)")
     run.add_argument("--head-timeout", type=float, default=10.0, help="seconds for a whole request head (10)")
     run.add_argument("--body-timeout", type=float, default=10.0, help="longest body silence, seconds (10)")
     run.add_argument("--keepalive-timeout", type=float, default=5.0, help="idle keep-alive seconds (5)")
-    run.add_argument("--handler-timeout", type=float, default=30.0, help="seconds before 504 (30)")
+    run.add_argument("--handler-timeout", type=float, default=None,
+                     help="seconds before 504 (the app's; 30 by default)")
+    run.add_argument("--websocket-max-message-size", type=int, default=None,
+                     help="WebSocket message bytes before close 1009 (the app's; 1048576 by default)")
     run.add_argument("--grace-period", type=float, default=30.0, help="shutdown drain seconds (30)")
     run.add_argument("--ssl-certfile", default=None, help="PEM certificate chain: serve HTTPS")
     run.add_argument("--ssl-keyfile", default=None, help="PEM private key for --ssl-certfile")
@@ -221,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             max_head_size=args.max_head_size, max_body_size=args.max_body_size,
             head_timeout=args.head_timeout, body_timeout=args.body_timeout,
             keepalive_timeout=args.keepalive_timeout, handler_timeout=args.handler_timeout,
+            websocket_max_message_size=args.websocket_max_message_size,
             grace_period=args.grace_period, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
             access_log=args.access_log, **_operations_options(args))
     return 0

@@ -2,8 +2,11 @@
 
 Order: exempt paths (probes, metrics) pass; then the memory guard; then the
 concurrency limiter; the request budget counts what was admitted. A refusal is
-a 503 with ``Retry-After`` in the one error shape, decided before the handler
-runs, so a refused request costs a few attribute reads.
+raised as a 503 :class:`Overloaded` with ``Retry-After`` and answered by the app's
+one error mapping (request id included), decided before the handler runs, so a
+refused request costs a few attribute reads. The memory guard is checked again
+after each chunk of an admitted request's body (``Request.body_guard``), so a burst
+of large uploads overshoots the limit by at most one read per connection.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..exceptions import error_response
+from ..exceptions import ServiceUnavailable
 from ..http.request import Request
 from ..http.response import Response
 from .limiter import AIMDLimit, ConcurrencyLimiter
@@ -27,6 +30,14 @@ _DETAIL = {
     "concurrency": "server is at its concurrency limit; retry shortly",
     "queue_timeout": "server is at its concurrency limit and no slot freed in time; retry shortly",
 }
+
+
+class Overloaded(ServiceUnavailable):
+    """503: admission control refused the request (``reason``: memory, concurrency, queue_timeout)."""
+
+    def __init__(self, reason: str, retry_after: str):
+        super().__init__(_DETAIL[reason], headers={"retry-after": retry_after})
+        self.reason = reason
 
 
 class Admission:
@@ -62,21 +73,27 @@ class Admission:
     def exempt_path(self, path: str) -> None:
         self.exempt = self.exempt | {path.encode()}
 
-    def refuse(self, reason: str, request: Request) -> Response:
+    def refuse(self, reason: str) -> Overloaded:
+        """The 503 to raise for ``reason`` (counted in the shed metric)."""
         self._shed.labels(reason).inc()
-        return error_response(503, _DETAIL[reason], request.headers.get("x-request-id"),
-                              headers={"retry-after": self.retry_after})
+        return Overloaded(reason, self.retry_after)
+
+    def _check_memory_mid_body(self, request: Request, size: int) -> None:
+        if self.memory.charge(size):
+            raise self.refuse("memory")
 
     async def handle(self, request: Request, handler: Callable[[Request], Awaitable[Response]]) -> Response:
         if request.raw_path in self.exempt:
             return await handler(request)
-        if self.memory is not None and self.memory.check():
-            return self.refuse("memory", request)
+        if self.memory is not None:
+            if self.memory.check():
+                raise self.refuse("memory")
+            request.body_guard = self._check_memory_mid_body
         limiter = self.limiter
         if limiter is not None:
             refused = await limiter.acquire()
             if refused is not None:
-                return self.refuse(refused, request)
+                raise self.refuse(refused)
         self._count()
         if limiter is None:
             return await handler(request)

@@ -5,6 +5,12 @@ RSS is read from ``/proc/<pid>/statm`` (Linux; one small read, done at most once
 *over* ``limit`` and stops only when it is back *under* ``low_water`` (default 90 %
 of the limit): between the two it keeps its state, so a process hovering at the
 limit does not flap between serving and refusing.
+
+Between two reads, request bodies arriving are *charged* to the last reading
+(:meth:`MemoryGuard.charge`): RSS cannot be read per chunk, but the bytes held are
+known, so a burst of uploads trips the guard as soon as the reading plus what
+arrived since passes the limit — at most one read per connection late, not one
+``interval``.
 """
 
 from __future__ import annotations
@@ -76,6 +82,8 @@ class MemoryGuard:
         self.read_rss = read_rss
         self.clock = clock
         self.rss = 0
+        #: Body bytes received since the last RSS reading (see :meth:`charge`).
+        self.charged = 0
         self.shedding = False
         self._sampled_at = float("-inf")
         self._metrics = admission_metrics()
@@ -85,7 +93,21 @@ class MemoryGuard:
         now = self.clock()
         if now - self._sampled_at >= self.interval:
             self._sampled_at = now
+            self.charged = 0
             self.update(self.read_rss())
+        return self.shedding
+
+    def charge(self, size: int) -> bool:
+        """Count ``size`` body bytes just received; whether the guard sheds now.
+
+        The estimate ``rss + charged`` is compared with the limit on every call;
+        the next RSS reading replaces it (it then holds those bytes itself).
+        """
+        self.charged += size
+        if self.check():
+            return True
+        if self.rss + self.charged > self.limit:
+            self._start_shedding()
         return self.shedding
 
     def update(self, rss: int) -> bool:
@@ -94,13 +116,16 @@ class MemoryGuard:
         m = self._metrics
         m.rss.set(rss)
         if not self.shedding and rss > self.limit:
-            self.shedding = True
-            m.transitions.inc()
-            m.shedding.set(1)
+            self._start_shedding()
         elif self.shedding and rss < self.low_water:
             self.shedding = False
             m.shedding.set(0)
         return self.shedding
+
+    def _start_shedding(self) -> None:
+        self.shedding = True
+        self._metrics.transitions.inc()
+        self._metrics.shedding.set(1)
 
     def describe(self) -> str:
         return (f"memory {self.rss / 1e6:.0f} MB over the {self.limit / 1e6:.0f} MB limit "

@@ -5,6 +5,6 @@ runs a foreign ASGI app under a Conduit route. Each only moves messages: the req
 rules live in the app's lifecycle.
 """
 
-from .http import ASGIFace, iterate_chunks
+from .http import ASGIFace, StreamFailed
 
-__all__ = ["ASGIFace", "iterate_chunks"]
+__all__ = ["ASGIFace", "StreamFailed"]

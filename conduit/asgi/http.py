@@ -19,14 +19,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import aclosing
 from typing import Any
 
 import sniffio
 import trio
 
 from ..http.datastructures import Headers
+from ..http.h1 import UNFRAMED, ResponseHeaderError, header_pairs
+from ..http.h1.writer import NO_BODY
 from ..http.request import ClientDisconnect, Request
 from ..http.response import Response, StreamingResponse
+from ..lifecycle import finish_response, response_chunks
 from ..server.loop_thread import app_loop  # the same loop-in-a-thread the TestClient uses
 
 logger = logging.getLogger("conduit.asgi.http")
@@ -41,42 +45,83 @@ def _request_from_scope(scope: dict, receive_body) -> Request:
                    scheme=scope.get("scheme", "http"), http_version=scope.get("http_version", "1.1"))
 
 
-def _head(response: Response) -> dict:
-    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers
-               if k.lower() not in ("content-length", "transfer-encoding", "connection")]
-    if not isinstance(response, StreamingResponse):
-        headers.append((b"content-length", str(len(response.body)).encode()))
-    return {"type": "http.response.start", "status": response.status_code, "headers": headers}
+def _response_start(response: Response, head_only: bool) -> dict:
+    """``http.response.start`` from the codec's one head rule (validated headers, framing:
+    Content-Length for a whole body, HEAD included; none on 204/304 nor on a stream)."""
+    body = UNFRAMED if isinstance(response, StreamingResponse) else len(response.body)
+    return {"type": "http.response.start", "status": response.status_code,
+            "headers": header_pairs(response.status_code, response.headers, body)}
 
 
 class _BodyReader:
-    """``receive`` for the Request: ``http.request`` bodies until ``more_body`` is false."""
+    """``receive`` for the Request: ``http.request`` bodies until ``more_body`` is false.
+
+    The Request counts what arrives against its limit (the lifecycle's), so a body
+    over it is refused after one message past the limit, before the rest is read.
+    """
 
     def __init__(self, next_message):
         self.next_message = next_message
         self.done = False
+        self.disconnected = False
 
     async def __call__(self) -> bytes:
         while not self.done:
             message = await self.next_message()
             if message["type"] == "http.disconnect":
+                self.disconnected = self.done = True
                 raise ClientDisconnect("the client disconnected before the body was complete")
             self.done = not message.get("more_body", False)
             if message.get("body"):
                 return message["body"]
         return b""
 
+    async def wait_disconnect(self) -> None:
+        """Return once the client has gone; call only once the body is through (one reader at a time)."""
+        while not self.disconnected:
+            self.disconnected = (await self.next_message())["type"] == "http.disconnect"
 
-async def iterate_chunks(response: StreamingResponse):
-    """The encoded chunks of a streaming response (sync iterators advance in a worker thread)."""
-    iterable = response.iterable
-    if hasattr(iterable, "__aiter__"):
-        async for item in iterable:
-            yield response.encode_chunk(item)
-    else:
-        iterator, done = iter(iterable), object()
-        while (item := await trio.to_thread.run_sync(next, iterator, done)) is not done:
-            yield response.encode_chunk(item)
+
+def _has_body(request: Request) -> bool:
+    headers = request.headers
+    return "transfer-encoding" in headers or headers.get("content-length", "0") != "0"
+
+
+async def _send_stream(request: Request, response: StreamingResponse, body: _BodyReader, send) -> None:
+    """Send the chunks until the stream ends, racing the client's disconnect.
+
+    The iterator is closed on every path (:func:`~conduit.lifecycle.response_chunks`).
+    A stream whose iterator fails is logged and the failure re-raised: an ASGI
+    server then aborts the connection, so the client sees a truncated body, never
+    a clean end (the native server closes the connection the same way).
+    """
+    failed: list[BaseException] = []
+
+    async def pump(cancel_scope: trio.CancelScope) -> None:
+        try:
+            async with aclosing(response_chunks(response)) as chunks:
+                async for chunk in chunks:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        except Exception as exc:
+            logger.exception("a streaming response's iterator failed")
+            failed.append(exc)
+        cancel_scope.cancel()
+
+    async def watch(cancel_scope: trio.CancelScope) -> None:
+        await body.wait_disconnect()
+        cancel_scope.cancel()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(pump, nursery.cancel_scope)
+        if body.done or not _has_body(request):  # else the handler may still read it: one reader only
+            nursery.start_soon(watch, nursery.cancel_scope)
+    if failed:
+        raise StreamFailed("the streaming response's iterator failed; the body is cut short") from failed[0]
+
+
+class StreamFailed(RuntimeError):
+    """Raised to the ASGI server so that it aborts a stream cut short."""
 
 
 class ASGIFace:
@@ -139,20 +184,28 @@ class ASGIFace:
     async def _http_trio(self, scope: dict, receive, send) -> None:
         if not self.app.started:
             await self.app.startup()
-        request = _request_from_scope(scope, _BodyReader(receive))
-        response = await self.app.handle(request)
+        body = _BodyReader(receive)
+        request = _request_from_scope(scope, body)
+        lifecycle = self.app.lifecycle
+        response = await lifecycle.handle(request)  # limits, deadline, auth, errors: the app's
+        head_only = request.method == "HEAD"
+        sent = False
         try:
-            await send(_head(response))
-            if isinstance(response, StreamingResponse) and request.method != "HEAD":
-                async for chunk in iterate_chunks(response):
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                await send({"type": "http.response.body", "body": b""})
+            try:
+                start = _response_start(response, head_only)
+            except ResponseHeaderError as exc:
+                await finish_response(response, sent=False)
+                response = lifecycle.invalid_response(request, exc)
+                start = _response_start(response, head_only)
+            await send(start)
+            if isinstance(response, StreamingResponse) and not head_only:
+                await _send_stream(request, response, body, send)
             else:
-                await send({"type": "http.response.body", "body": b"" if request.method == "HEAD" else response.body})
-            if response.background is not None:
-                await response.background()
+                no_body = head_only or response.status_code in NO_BODY
+                await send({"type": "http.response.body", "body": b"" if no_body else response.body})
+            sent = True
         finally:
-            await response.run_after_send()
+            await finish_response(response, sent=sent)
 
     async def _websocket_trio(self, scope: dict, receive, send) -> None:
         from .websocket import serve_asgi_websocket
@@ -167,21 +220,27 @@ class ASGIFace:
             await asyncio.to_thread(self._start_loop)
         loop, token = asyncio.get_running_loop(), self._loop.token
 
-        def on_asyncio(coroutine_fn, *args):
-            """From the trio thread: run ``coroutine_fn(*args)`` on the asyncio loop, wait for it.
+        async def on_asyncio(coroutine_fn, *args):
+            """Run ``coroutine_fn(*args)`` on the asyncio loop and wait for it, cancellably:
+            a cancelled wait cancels the asyncio task too (a watch for a disconnect ends).
 
             Granian's ``receive``/``send`` return awaitables that are not coroutines, hence the wrapper.
             """
             async def awaited():
                 return await coroutine_fn(*args)
 
-            return asyncio.run_coroutine_threadsafe(awaited(), loop).result()
+            future = asyncio.run_coroutine_threadsafe(awaited(), loop)
+            try:
+                return await trio.to_thread.run_sync(future.result, abandon_on_cancel=True)
+            except trio.Cancelled:
+                future.cancel()
+                raise
 
         async def next_message():
-            return await trio.to_thread.run_sync(on_asyncio, receive)
+            return await on_asyncio(receive)
 
         async def send_from_trio(message):
-            await trio.to_thread.run_sync(on_asyncio, send, message)
+            await on_asyncio(send, message)
 
         async def serve() -> None:
             await serve_on_trio(scope, next_message, send_from_trio)
@@ -189,4 +248,4 @@ class ASGIFace:
         await asyncio.to_thread(trio.from_thread.run, serve, trio_token=token)
 
 
-__all__ = ["ASGIFace", "iterate_chunks"]
+__all__ = ["ASGIFace", "StreamFailed"]

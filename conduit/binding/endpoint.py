@@ -14,7 +14,6 @@ import functools
 import inspect
 from typing import Any, Callable
 
-import trio
 
 from .._json import loads_body
 from ..exceptions import UnsupportedMediaType, ValidationError
@@ -23,6 +22,7 @@ from ..http.response import Response
 from ..http.returns import to_response
 from ..routing.router import Route, RouteError
 from ..background import tasks_of
+from ..lifecycle.threads import run_sync_handler
 from ..types import codes
 from ..types.errors import INVALID, Invalid, error, got
 from .markers import Depends
@@ -293,6 +293,7 @@ def build_endpoint(route: Route) -> Callable[[Request], Any]:
         solver.extractors.append(extract_extra)
     handler = plan.call
     in_thread = route.options.get("run_in_thread", not plan.is_async)
+    handler_name = getattr(route.handler, "__qualname__", repr(route.handler))
     needs_body = bool(plan.body_params)
     form_params = plan.form_params
     if needs_body and form_params:
@@ -330,8 +331,8 @@ def build_endpoint(route: Route) -> Callable[[Request], Any]:
             kwargs.pop(name, None)
         if plan.is_async:
             return await handler(**kwargs)
-        if in_thread:
-            return await trio.to_thread.run_sync(functools.partial(handler, **kwargs))
+        if in_thread:  # under the handler deadline too: abandoned at it (conduit.lifecycle.threads)
+            return await run_sync_handler(functools.partial(handler, **kwargs), handler_name)
         return handler(**kwargs)
 
     if has_generators:

@@ -28,6 +28,9 @@ CHUNK_SIZE = 64 * 1024
 class FileNotServable(FileNotFoundError):
     """The path is missing or not a regular file (the app answers 404)."""
 
+    status_code = 404
+    detail = "file not found"  # the path stays in the log, not in the answer
+
 
 def _read_chunks(path: str, start: int, length: int, chunk_size: int) -> Iterator[bytes]:
     with open(path, "rb") as file:

@@ -20,7 +20,20 @@ async def _no_body() -> bytes:
 
 
 class ClientDisconnect(Exception):
-    """The client went away before the request body was complete."""
+    """The client went away before the request body was complete (answered 400 if anyone listens)."""
+
+    status_code = 400
+
+
+class BodyTooLarge(Exception):
+    """The body is larger than ``Request.max_body_size`` (413, raised before the limit is passed)."""
+
+    status_code = 413
+
+
+#: ``guard(request, size)`` runs after each body chunk of ``size`` bytes arrives; it
+#: raises to refuse the rest (the memory guard while a body streams in).
+BodyGuard = Callable[["Request", int], None]
 
 
 class Request:
@@ -33,7 +46,7 @@ class Request:
 
     __slots__ = ("method", "raw_path", "query_string", "headers", "client", "path_params",
                  "app", "route", "_receive", "_body", "_streamed", "_query", "_path", "_state",
-                 "scheme", "http_version", "max_body_size", "_cookies", "_form")
+                 "scheme", "http_version", "max_body_size", "_cookies", "_form", "received", "body_guard")
 
     def __init__(
         self,
@@ -57,9 +70,14 @@ class Request:
         self.route = None  # the matched Route, set by the app
         self.scheme = scheme
         self.http_version = http_version
-        #: The largest body the server will read for this request (None: the server's
-        #: default). The app sets it from the matched route's ``max_body_size``.
+        #: The largest body read for this request (None: no limit). The app's lifecycle
+        #: sets it to the app's limit, then to the matched route's ``max_body_size``;
+        #: reading past it raises :class:`BodyTooLarge` under every face.
         self.max_body_size: int | None = None
+        #: Body bytes received so far.
+        self.received = 0
+        #: Called after each body chunk (see :data:`BodyGuard`); set by admission control.
+        self.body_guard: BodyGuard | None = None
         self._receive = receive
         self._body: bytes | None = None
         self._streamed = False
@@ -75,6 +93,11 @@ class Request:
         if self._path is None:
             self._path = unquote(self.raw_path.decode("latin-1"))
         return self._path
+
+    def set_path(self, raw_path: bytes) -> None:
+        """Point the request at another raw path (a mount strips its prefix); ``path`` follows."""
+        self.raw_path = raw_path
+        self._path = None
 
     @property
     def url(self) -> str:
@@ -102,12 +125,38 @@ class Request:
             self._state = SimpleNamespace()
         return self._state
 
+    @property
+    def state_if_set(self) -> SimpleNamespace | None:
+        """The state if anything made it, else None (reading it never allocates one)."""
+        return self._state
+
+    @property
+    def parsed_form(self) -> Any:
+        """The form if :meth:`form` has parsed it, else None (its files need closing then)."""
+        return self._form
+
+    async def _next_chunk(self) -> bytes:
+        """The next body chunk, within :attr:`max_body_size` and the body guard."""
+        limit = self.max_body_size
+        if limit is not None and not self.received:
+            declared = self.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise BodyTooLarge(f"the body is {int(declared)} bytes; this endpoint takes at most {limit}")
+        chunk = await self._receive()
+        if chunk:
+            self.received += len(chunk)
+            if limit is not None and self.received > limit:
+                raise BodyTooLarge(f"the body is over {limit} bytes, the most this endpoint takes")
+            if self.body_guard is not None:
+                self.body_guard(self, len(chunk))
+        return chunk
+
     async def body(self) -> bytes:
         if self._body is None:
             if self._streamed:
                 raise RuntimeError("the body was already consumed with stream()")
             chunks = []
-            while chunk := await self._receive():
+            while chunk := await self._next_chunk():
                 chunks.append(chunk)
             self._body = b"".join(chunks)
         return self._body
@@ -146,7 +195,7 @@ class Request:
                 yield self._body
             return
         self._streamed = True
-        while chunk := await self._receive():
+        while chunk := await self._next_chunk():
             yield chunk
 
     def __repr__(self) -> str:

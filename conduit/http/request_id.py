@@ -12,7 +12,7 @@ from .request import Request
 
 def request_id_of(request: Request) -> str | None:
     """The request id set by the request-id middleware, else the client's header."""
-    state = request._state
+    state = request.state_if_set
     if state is not None and getattr(state, "request_id", None):
         return state.request_id
     return request.headers.get("x-request-id")

@@ -39,7 +39,7 @@ class AccessLog:
             path = request.raw_path.decode("latin-1")
             if include_query and request.query_string:
                 path += "?" + request.query_string.decode("latin-1")
-            state = request._state
+            state = request.state_if_set
             entry = {
                 "method": request.method,
                 "path": path,

@@ -41,7 +41,7 @@ def install_tracing(app: Any, tracer_provider: Any = None) -> None:
     exporters there, as for any OpenTelemetry program).
     """
     global _tracer
-    if app._handler is not None:
+    if app.lifecycle.frozen:
         raise RuntimeError("install_tracing must be called before the app starts serving")
     try:
         from opentelemetry import trace

@@ -34,8 +34,7 @@ def _sub_app_server(parent: Any, sub: Any, prefix: str):
 
     async def serve(request: Request, path: str) -> Response:
         # The sub-app sees the path below the prefix, still percent-encoded.
-        request.raw_path = request.raw_path[len(encoded):] or b"/"
-        request._path = None
+        request.set_path(request.raw_path[len(encoded):] or b"/")
         return await sub.handle(request)
 
     parent.on_startup(sub.startup)

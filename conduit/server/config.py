@@ -5,22 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 
+#: Settings that are the app's (``Conduit(...)``); a server option only overrides them.
+APP_LIMITS = ("max_body_size", "handler_timeout", "websocket_max_message_size")
+
+
 @dataclass
 class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     #: Largest request head (request line + headers) in bytes → 431.
     max_head_size: int = 16 * 1024
-    #: Largest request body in bytes → 413 (per-route ``max_body_size`` overrides it).
-    max_body_size: int = 1024 * 1024
+    #: Largest request body in bytes → 413; None = the app's (``Conduit(max_body_size=...)``,
+    #: 1 MiB by default). A value here overrides the app's while this server runs.
+    max_body_size: int | None = None
     #: The whole request head must arrive within this many seconds of its first byte → 408.
     head_timeout: float = 10.0
     #: Longest silence while a request body is being received → 408.
     body_timeout: float = 10.0
     #: Idle keep-alive connections are closed after this many seconds.
     keepalive_timeout: float = 5.0
-    #: A handler running longer than this gets cancelled → 504.
-    handler_timeout: float = 30.0
+    #: A handler running longer than this gets cancelled → 504; None = the app's (30 s by default).
+    handler_timeout: float | None = None
     #: A client that stops reading our response for this long is disconnected.
     send_timeout: float = 30.0
     #: Value of the ``Server`` header.
@@ -36,8 +41,9 @@ class ServerConfig:
     #: PEM certificate chain and private key: serve HTTPS (``--ssl-certfile``/``--ssl-keyfile``).
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
-    #: A WebSocket message (all its fragments) over this many bytes closes with 1009.
-    websocket_max_message_size: int = 1024 * 1024
+    #: A WebSocket message (all its fragments) over this many bytes closes with 1009;
+    #: None = the app's (1 MiB by default).
+    websocket_max_message_size: int | None = None
     #: Seconds a WebSocket receive may wait for the client before closing with 1001.
     websocket_idle_timeout: float = 300.0
     #: Seconds between the server's WebSocket pings; None = no pings.
@@ -73,6 +79,10 @@ class ServerConfig:
     #: A worker whose event loop has not beaten for this many seconds is killed and replaced.
     worker_timeout: float | None = None
 
+    def app_limits(self) -> dict:
+        """The app limits this config overrides (``Conduit.configure_limits`` takes them)."""
+        return {name: getattr(self, name) for name in APP_LIMITS if getattr(self, name) is not None}
+
     @classmethod
     def from_options(cls, **options) -> "ServerConfig":
         known = {f.name for f in fields(cls)}
@@ -94,11 +104,15 @@ class ServerConfig:
             self.max_memory_hard = int(self.max_memory * 1.5)
 
     def validate(self) -> None:
-        for name in ("max_head_size", "max_body_size", "max_connections", "workers", "backlog",
-                     "websocket_max_message_size", "websocket_queue_size"):
+        for name in ("max_head_size", "max_connections", "workers", "backlog", "websocket_queue_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("head_timeout", "body_timeout", "keepalive_timeout", "handler_timeout",
+        for name in ("max_body_size", "websocket_max_message_size"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.handler_timeout is not None and not self.handler_timeout > 0:
+            raise ValueError(f"handler_timeout must be > 0 seconds, got {self.handler_timeout}")
+        for name in ("head_timeout", "body_timeout", "keepalive_timeout",
                      "send_timeout", "grace_period", "websocket_idle_timeout",
                      "websocket_ping_timeout"):
             if not getattr(self, name) > 0:

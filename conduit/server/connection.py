@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import socket
+from contextlib import aclosing
 from typing import Any
 
 import trio
@@ -25,7 +26,9 @@ from ..http.datastructures import Headers
 from ..http.h1 import NEED_DATA, EndOfMessage, HTTP1Codec, ProtocolError, ResponseHeaderError
 from ..http.request import ClientDisconnect, Request
 from ..http.response import Response, StreamingResponse
+from ..lifecycle import finish_response, response_chunks
 from .config import ServerConfig
+from .served_app import ServedApp
 from .websocket import serve_websocket, websocket_route
 
 logger = logging.getLogger("conduit.server")
@@ -55,15 +58,15 @@ class HTTPConnection:
     :attr:`deadline`, checked by ``ServerState.watch_deadlines``.
     """
 
-    def __init__(self, stream: trio.abc.Stream, app: Any, config: ServerConfig,
+    def __init__(self, stream: trio.abc.Stream, app: ServedApp, config: ServerConfig,
                  client: tuple[str, int] | None = None, server: Any = None):
         self.stream = stream
-        #: The owning server's shared state (connection set, draining flag), if any.
+        #: The owning server's shared state (connection set, deadline watchdog), if any.
         self.server = server
         self.app = app
         self.config = config
         self.client = client
-        self.codec = HTTP1Codec(max_head_size=config.max_head_size, max_body_size=config.max_body_size,
+        self.codec = HTTP1Codec(max_head_size=config.max_head_size, max_body_size=app.max_body_size,
                                 server_header=config.server_header)
         #: Most bytes held unparsed while a response streams (the next pipelined head).
         self.read_ahead_limit = config.max_head_size
@@ -157,7 +160,7 @@ class HTTPConnection:
         self._set_deadline(trio.current_time() + timeout)
 
     def _start_handler_phase(self) -> None:
-        self._handler_deadline = trio.current_time() + self.config.handler_timeout
+        self._handler_deadline = trio.current_time() + self.app.handler_timeout
         self._phase = _HANDLER
         self._set_deadline(self._handler_deadline)
 
@@ -209,8 +212,16 @@ class HTTPConnection:
             await self._send_error(408, "request head not received in time")
         elif self._phase == _BODY:
             await self._send_error(408, "request body not received in time")
-        elif self._phase == _HANDLER:
-            await self._send_error(504, "the handler did not finish in time")
+        elif self._phase == _HANDLER:  # the app's answer for it, request id and all
+            response = await self.app.lifecycle.deadline_response(self._request)
+            self.codec.close_after_response()
+            try:
+                with trio.move_on_after(self.config.send_timeout):
+                    await self._respond(self._request, response)
+            except _Closed:
+                pass
+            finally:
+                await finish_response(response, sent=False)
         # _IDLE: keep-alive expired; _SEND, _STREAM: the client stopped reading. Just close.
 
     async def _serve_cycle(self) -> bool:
@@ -219,7 +230,7 @@ class HTTPConnection:
         head = await self._read_head()
         if head is None:
             return False
-        if getattr(self.app, "has_websockets", False) and (match := websocket_route(self.app, head)) is not None:
+        if self.app.has_websockets and (match := websocket_route(self.app, head)) is not None:
             self._enter(_STREAM, math.inf)  # the WebSocket keeps its own idle timeout
             await serve_websocket(self.stream, self.app, head, match, self.codec.take_buffered(),
                                   self.client, self.config)
@@ -228,16 +239,19 @@ class HTTPConnection:
                           self._receive_body, http_version=head.http_version, scheme=self._scheme)
         self._request = request
         self._start_handler_phase()
-        response = await self.app.handle(request)
+        # The app's lifecycle is the policy; this connection only keeps its deadline
+        # (app.handler_timeout, on the watchdog's clock: see _on_deadline).
+        response = await self.app.lifecycle.handle_without_deadline(request)
         self._start_send_phase()
+        sent = False
         try:
             await self._respond(request, response)
+            sent = True
             if response.background is not None:  # background tasks: after the response is sent
                 self._enter(_STREAM, math.inf)
-                await response.background()
         finally:
-            if response.after_send:  # nothing to clean up: no shielded scope, no await
-                await response.run_after_send()
+            if response.background is not None or response.after_send:  # else nothing to await
+                await finish_response(response, sent=sent)
         return await self._finish_cycle()
 
     async def _read_head(self):
@@ -271,8 +285,8 @@ class HTTPConnection:
         One bound method per connection (a connection serves one request at a time).
         """
         codec = self.codec
-        limit = self._request.max_body_size
-        codec.body_limit = self.config.max_body_size if limit is None else limit
+        limit = self._request.max_body_size  # the lifecycle's (the app's or the route's)
+        codec.body_limit = self.app.max_body_size if limit is None else limit
         while True:
             try:
                 event = codec.next_event()
@@ -294,8 +308,8 @@ class HTTPConnection:
         codec = self.codec
         # The route's limit also decides whether an unread body may be drained.
         limit = request.max_body_size
-        codec.body_limit = self.config.max_body_size if limit is None else limit
-        if self.server is not None and self.server.draining:
+        codec.body_limit = self.app.max_body_size if limit is None else limit
+        if self.app.draining:
             codec.close_after_response()
         head_only = request.method == "HEAD"
         streaming = isinstance(response, StreamingResponse)
@@ -312,9 +326,9 @@ class HTTPConnection:
         await self._send_bytes(data)
 
     def _bad_response(self, request: Request, exc: ResponseHeaderError) -> bytes:
-        logger.error("bad response header from the handler of %s %s: %s", request.method,
-                     request.raw_path.decode("latin-1"), exc)
-        return self.codec.send_error(500, "Internal Server Error")
+        self.codec.close_after_response()
+        return self.codec.send_response(self.app.lifecycle.invalid_response(request, exc),
+                                        head_only=request.method == "HEAD")
 
     async def _finish_cycle(self) -> bool:
         """Drain what the handler left of the body (within its limit) and start the next cycle."""
@@ -440,34 +454,16 @@ class HTTPConnection:
 
 
 async def _produce(response: StreamingResponse, send: trio.MemorySendChannel, outcome: dict) -> None:
-    """Pull chunks from the response's iterator into ``send``; close it on cancel.
+    """Pull chunks from the response (its iterator is closed on every path) into ``send``.
 
     An iterator that raises is logged with its traceback and marks the stream
     failed (the status line is long gone; the connection is closed instead).
     """
-    iterable = response.iterable
     async with send:
         try:
-            if hasattr(iterable, "__aiter__"):
-                iterator = iterable.__aiter__()
-                try:
-                    async for item in iterator:
-                        await send.send(response.encode_chunk(item))
-                finally:
-                    if hasattr(iterator, "aclose"):
-                        with trio.CancelScope(shield=True), trio.move_on_after(5):
-                            await iterator.aclose()
-            else:
-                iterator = iter(iterable)
-                done = object()
-                try:
-                    while (item := await trio.to_thread.run_sync(next, iterator, done)) is not done:
-                        await send.send(response.encode_chunk(item))
-                finally:
-                    close = getattr(iterator, "close", None)
-                    if close is not None:
-                        with trio.CancelScope(shield=True), trio.move_on_after(5):
-                            await trio.to_thread.run_sync(close)
+            async with aclosing(response_chunks(response)) as chunks:
+                async for chunk in chunks:
+                    await send.send(chunk)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass  # the consumer stopped: the client left
         except Exception:

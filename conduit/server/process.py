@@ -21,6 +21,7 @@ import trio
 from .binding import BindError
 from .config import ServerConfig
 from .serve import StartupError, serve
+from .served_app import ServedApp
 
 logger = logging.getLogger("conduit.server")
 
@@ -30,7 +31,7 @@ STARTUP_FAILED = 3
 FORCED_EXIT = 1
 
 
-def serve_forever(app: Any, config: ServerConfig, sockets: list[stdlib_socket.socket] | None = None, *,
+def serve_forever(app: ServedApp, config: ServerConfig, sockets: list[stdlib_socket.socket] | None = None, *,
                   warmup_progress: Any = None, on_ready: Callable[[int], Any] | None = None,
                   heartbeat: Callable[[], None] | None = None, supervisor: int | None = None) -> None:
     """``trio.run`` the server until SIGINT/SIGTERM, then drain (raises StartupError).

@@ -26,6 +26,7 @@ from .binding import BindError
 from .binding import describe as describe_bind_error
 from .config import ServerConfig
 from .connection import HTTPConnection
+from .served_app import ServedApp
 
 logger = logging.getLogger("conduit.server")
 
@@ -34,20 +35,23 @@ class StartupError(RuntimeError):
 
 
 class ServerState:
-    """What the accept loop and the connections share: the live set and the drain flag."""
+    """What the accept loop and the connections share: the live set and the deadline watchdog.
 
-    def __init__(self, config: ServerConfig):
+    The drain flag is the app's (``app.draining``): one flag, read by ``/ready``, the
+    connections and the WebSocket sessions alike.
+    """
+
+    def __init__(self, config: ServerConfig, handler_timeout: float = 30.0):
         self.config = config
         self.connections: set[HTTPConnection] = set()
         self.rejecting = 0
-        self.draining = False
         self.idle = trio.Event()  # set whenever no connection is open
         #: Set by ``serve`` when TLS is configured: every accepted socket is wrapped.
         self.ssl_context = None
         self.idle.set()
         #: Seconds between deadline checks: late by at most this (a tenth of the shortest timeout).
         self.tick = min(0.25, min(config.head_timeout, config.body_timeout, config.keepalive_timeout,
-                                  config.handler_timeout, config.send_timeout) / 10)
+                                  handler_timeout, config.send_timeout) / 10)
 
     def add(self, connection: HTTPConnection) -> None:
         self.connections.add(connection)
@@ -73,7 +77,7 @@ class ServerState:
                 connection.expire()
 
     def begin_drain(self) -> None:
-        self.draining = True
+        """Close every idle keep-alive connection (the caller has set ``app.draining``)."""
         for connection in list(self.connections):
             connection.close_if_idle()
 
@@ -86,7 +90,7 @@ def _peer(stream: trio.SocketStream) -> tuple[str, int] | None:
         return None
 
 
-async def _serve_stream(stream: trio.SocketStream, app: Any, config: ServerConfig,
+async def _serve_stream(stream: trio.SocketStream, app: ServedApp, config: ServerConfig,
                         state: ServerState | None = None) -> None:
     client = _peer(stream)
     if state is not None and state.ssl_context is not None:
@@ -103,7 +107,7 @@ async def _serve_stream(stream: trio.SocketStream, app: Any, config: ServerConfi
             state.discard(connection)
 
 
-def _admission(app: Any, config: ServerConfig, shutdown_trigger: trio.Event | None):
+def _admission(app: ServedApp, config: ServerConfig, shutdown_trigger: trio.Event | None):
     """The request gate the config asks for (conduit.admission), or None."""
     from ..admission import admission_from_config
 
@@ -143,7 +147,7 @@ async def _reject(stream: trio.SocketStream, state: ServerState) -> None:
             await stream.aclose()
 
 
-async def _accept_loop(listener: trio.SocketListener, app: Any, config: ServerConfig,
+async def _accept_loop(listener: trio.SocketListener, app: ServedApp, config: ServerConfig,
                        nursery: trio.Nursery, state: ServerState) -> None:
     cap = config.max_connections
     reject_cap = max(64, cap // 4)
@@ -187,17 +191,14 @@ async def _accept_loop(listener: trio.SocketListener, app: Any, config: ServerCo
 _ACCEPT_BATCH = 64
 
 
-async def _startup(app: Any, progress: Any = None) -> None:
+async def _startup(app: ServedApp, progress: Any = None) -> None:
     try:
-        if progress is None:
-            await app.startup()
-        else:
-            await app.startup(progress=progress)
+        await app.startup(progress=progress)
     except Exception as exc:
         raise StartupError(f"application startup failed: {type(exc).__name__}: {exc}") from exc
 
 
-async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
+async def serve(app: ServedApp, host: str = "127.0.0.1", port: int = 8000, *,
                 config: ServerConfig | None = None, sockets: list[stdlib_socket.socket] | None = None,
                 shutdown_trigger: trio.Event | None = None, warmup_progress: Any = None,
                 task_status=trio.TASK_STATUS_IGNORED, **options: Any) -> None:
@@ -217,6 +218,7 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
     """
     config = config or ServerConfig.from_options(host=host, port=port, **options)
     app.draining = False
+    app_limits = app.configure_limits(**config.app_limits())  # restored when this server stops
     await _startup(app, warmup_progress)  # the app's warm-up includes the HTTP/1.1 codec
     app.admission = _admission(app, config, shutdown_trigger)
     # Everything loaded so far (numba, llvmlite, models) lives for the whole process:
@@ -224,7 +226,7 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
     # show up as tail latency (CPython gc.freeze, 3.7+).
     gc.collect()
     gc.freeze()
-    state = ServerState(config)
+    state = ServerState(config, app.handler_timeout)
     state.ssl_context = tls.server_ssl_context(config)  # a bad certificate fails before listening
     try:
         if sockets is not None:
@@ -251,11 +253,12 @@ async def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, *,
             connections.cancel_scope.cancel()
     finally:
         app.admission = None  # the gate belongs to this serve() call's config
+        app.configure_limits(**app_limits)
         with trio.CancelScope(shield=True):
             await app.shutdown()
 
 
-async def _drain(app: Any, state: ServerState, grace_period: float) -> None:
+async def _drain(app: ServedApp, state: ServerState, grace_period: float) -> None:
     app.draining = True
     state.begin_drain()
     open_now = len(state.connections)

@@ -84,7 +84,7 @@ async def serve_websocket(stream: Any, app: Any, head: Any, match: Any, leftover
     async with trio.open_nursery() as nursery:
         websocket = WebSocket(head.method, head.path, head.query, Headers(list(head.headers)), client, app=app,
                               stream=stream, connection=connection,
-                              max_message_size=config.websocket_max_message_size,
+                              max_message_size=app.websocket_max_message_size,
                               idle_timeout=config.websocket_idle_timeout,
                               queue_size=config.websocket_queue_size,
                               ping_interval=config.websocket_ping_interval,

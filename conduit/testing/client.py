@@ -11,67 +11,14 @@ from typing import Any
 
 import trio
 
-from ..http.datastructures import Headers
-from ..http.request import Request
-from ..http.response import StreamingResponse
 from ..server.loop_thread import LoopThread, app_loop
-
-
-def _transport_class():
-    import httpx
-
-    class AppTransport(httpx.BaseTransport):
-        """An httpx transport that hands requests to ``app.handle`` on the loop thread."""
-
-        def __init__(self, app, start, client: tuple[str, int]):
-            self.app = app
-            self.start = start  # () -> the running LoopThread, started on first use
-            self.client = client
-
-        def handle_request(self, request: "httpx.Request") -> "httpx.Response":
-            loop = self.start()
-            body = request.read()
-            raw_path = request.url.raw_path
-            path, _, query = raw_path.partition(b"?")
-            headers = Headers([(k.lower(), v) for k, v in request.headers.raw])
-            status, out_headers, content = loop.call(
-                self._roundtrip, request.method, path, query, headers, body)
-            return httpx.Response(status, headers=out_headers, content=content, request=request)
-
-        async def _roundtrip(self, method, path, query, headers, body):
-            sent = False
-
-            async def receive() -> bytes:
-                nonlocal sent
-                if sent:
-                    return b""
-                sent = True
-                return body
-
-            request = Request(method, path, query, headers, self.client, receive)
-            response = await self.app.handle(request)
-            try:
-                if isinstance(response, StreamingResponse) and method != "HEAD":
-                    from ..asgi.http import iterate_chunks
-
-                    content = b"".join([chunk async for chunk in iterate_chunks(response)])
-                else:
-                    content = response.body if method != "HEAD" else b""
-                if response.background is not None:
-                    await response.background()
-            finally:
-                await response.run_after_send()
-            headers = list(response.headers)
-            if not isinstance(response, StreamingResponse):
-                headers.append(("content-length", str(len(response.body))))
-            return response.status_code, headers, content
-
-    return AppTransport
 
 
 def TestClient(app, base_url: str = "http://testserver", client: tuple[str, int] = ("testclient", 50000),
                **httpx_options: Any):
-    """An ``httpx.Client`` wired to ``app`` in-process (no sockets).
+    """An ``httpx.Client`` wired to ``app`` in-process (no sockets), through the real server
+    connection (:mod:`conduit.testing.transport`): the codec, the limits and the response
+    header checks apply as on a socket.
 
     As in Starlette, both forms work: ``with TestClient(app) as client:`` and a plain
     ``client = TestClient(app)``. The app starts on first use (or on entering the
@@ -122,7 +69,9 @@ def TestClient(app, base_url: str = "http://testserver", client: tuple[str, int]
 
             return WebSocketTestSession(app, self._start_app(), path, subprotocols, headers)
 
-    transport = _transport_class()(app, None, client)
+    from .transport import ConnectionTransport
+
+    transport = ConnectionTransport(app, None, client)
     http_client = _Client(transport=transport, base_url=base_url, **httpx_options)
     transport.start = http_client._start_app
     return http_client

@@ -20,7 +20,7 @@ numba loads on first use (:func:`warmup`), never at ``import conduit``.
 
 from .codec import HTTP1Codec, warmup
 from .events import NEED_DATA, Data, EndOfMessage, ProtocolError, RequestHead
-from .writer import ResponseHeaderError, encode_response
+from .writer import UNFRAMED, ResponseHeaderError, encode_response, header_pairs
 
-__all__ = ["NEED_DATA", "Data", "EndOfMessage", "HTTP1Codec", "ProtocolError", "RequestHead",
-           "ResponseHeaderError", "encode_response", "warmup"]
+__all__ = ["NEED_DATA", "UNFRAMED", "Data", "EndOfMessage", "HTTP1Codec", "ProtocolError", "RequestHead",
+           "ResponseHeaderError", "encode_response", "header_pairs", "warmup"]

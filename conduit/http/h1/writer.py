@@ -120,8 +120,7 @@ def response_head(status: object, headers, server: bytes, body: int, close: bool
     with only the framing spliced in. Date changes each second, so the cache is
     cleared then; a key is only ever stored after its headers passed validation.
     """
-    if type(status) is not int or not 100 <= status <= 999:  # noqa: E721 (bool is not a status)
-        raise ResponseHeaderError(f"response status {status!r} is not a three-digit integer")
+    _check_status(status)
     now = int(time.time())
     if now != _status_lines_second[0]:  # a new second: a new Date
         _status_lines.clear()
@@ -141,15 +140,50 @@ def response_head(status: object, headers, server: bytes, body: int, close: bool
                 _heads.clear()
             _heads[key] = cached
     prefix, close = cached
+    return prefix + _framing_line(status, body) + (b"connection: close\r\n\r\n" if close else b"\r\n"), close
+
+
+def _check_status(status: object) -> None:
+    if type(status) is not int or not 100 <= status <= 999:  # noqa: E721 (bool is not a status)
+        raise ResponseHeaderError(f"response status {status!r} is not a three-digit integer")
+
+
+def _framing_line(status: int, body: int) -> bytes:
+    """The framing header of a response: Content-Length, chunked, or none (RFC 9112 §6)."""
     if status in NO_BODY:
-        framing = b""
-    elif body >= 0:
-        framing = b"content-length: %d\r\n" % body
-    elif body == CHUNKED:
-        framing = b"transfer-encoding: chunked\r\n"
-    else:
-        framing = b""
-    return prefix + framing + (b"connection: close\r\n\r\n" if close else b"\r\n"), close
+        return b""
+    if body >= 0:
+        return b"content-length: %d\r\n" % body
+    return b"transfer-encoding: chunked\r\n" if body == CHUNKED else b""
+
+
+def framed_header_lines(status: object, headers, body: int, close: bool = False) -> tuple[list[bytes], bool]:
+    """The validated header lines of a response with its framing header, and whether to close.
+
+    The one rule for every face: :func:`response_head` writes these on the wire;
+    :func:`header_pairs` gives them to an ASGI server.
+    """
+    _check_status(status)
+    lines, asked_close = header_lines(headers)
+    framing = _framing_line(status, body)
+    if framing:
+        lines.append(framing)
+    return lines, close or asked_close
+
+
+def header_pairs(status: object, headers, body: int) -> list[tuple[bytes, bytes]]:
+    """``(name, value)`` pairs, names lower-case, for an ASGI ``http.response.start``.
+
+    Validated and framed as :func:`response_head` frames them (``body`` is the
+    Content-Length, or :data:`UNFRAMED` to let the server choose); the connection's
+    own headers (``Connection``, ``Transfer-Encoding``) are the ASGI server's.
+    """
+    lines, _ = framed_header_lines(status, headers, body)
+    pairs = []
+    for line in lines:
+        name, _, value = line[:-2].partition(b": ")
+        pairs.append((name.lower(), value))
+    return pairs
 
 
 def encode_response(response, server: bytes, *, close: bool, head_only: bool = False) -> bytes:

@@ -1,0 +1,71 @@
+"""Under an ASGI server the app's policy holds as it does on the native server.
+
+Issue 21's attacks "no limits under ASGI" and "asgi.py never closes a streaming
+iterator", against real uvicorn and granian processes over raw sockets: the 413
+comes before the body is sent whole, and a client that leaves an endless stream
+gets its iterator closed.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import httpx
+import pytest
+
+from _faces import serve_face  # the face fixtures of tests/conduit/faces
+
+
+@pytest.fixture(scope="module", params=["uvicorn", "granian"])
+def asgi(request):
+    with serve_face(request.param, "asgi_policy_app:app") as face:
+        yield face
+
+
+def _open(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=30)
+    return sock
+
+
+def _read_status(sock: socket.socket) -> int:
+    data = b""
+    while b"\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise AssertionError(f"connection closed before a status line: {data!r}")
+        data += chunk
+    return int(data.split(b" ", 2)[1])
+
+
+def test_asgi_body_over_the_declared_limit_is_413_before_the_body_is_sent(asgi):
+    sock = _open(asgi.url)
+    try:
+        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 40000000\r\n\r\n" + b"x" * 1000)
+        assert _read_status(sock) == 413  # 39.99 MB never sent
+    finally:
+        sock.close()
+
+
+def test_asgi_chunked_body_over_the_route_limit_is_413_while_it_streams(asgi):
+    sock = _open(asgi.url)
+    try:
+        sock.sendall(b"POST /small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for _ in range(3):
+            sock.sendall(b"3e8\r\n" + b"x" * 1000 + b"\r\n")  # 3000 bytes, no last chunk yet
+        assert _read_status(sock) == 413
+    finally:
+        sock.close()
+
+
+def test_asgi_closes_the_streaming_iterator_when_the_client_leaves(asgi):
+    before = httpx.get(asgi.url + "/closed").json()["streams"]
+    with httpx.stream("GET", asgi.url + "/endless", timeout=30) as response:
+        assert response.status_code == 200
+        first = next(response.iter_bytes())
+        assert first.startswith(b"tick")
+    deadline = time.monotonic() + 20
+    while httpx.get(asgi.url + "/closed").json()["streams"] == before:
+        assert time.monotonic() < deadline, "the endless stream's iterator was never closed"
+        time.sleep(0.1)
