@@ -177,7 +177,7 @@ class Conduit(RouteDecorators):
         check_route_path(path, "app.websocket")
 
         def decorator(handler):
-            from .server.websocket import WEBSOCKET
+            from .websocket_lifecycle import WEBSOCKET
 
             self.add_route(path, handler, [WEBSOCKET], include_in_schema=False, **options)
             if not self.has_websockets:
@@ -360,6 +360,13 @@ class Conduit(RouteDecorators):
     async def handle(self, request: Request) -> Response:
         """Answer one request through the app's lifecycle (:mod:`conduit.lifecycle`). Never raises."""
         return await self.lifecycle.handle(request)
+
+    async def handle_websocket(self, websocket: Any) -> None:
+        """Serve one WebSocket handshake and session: route match, admission, middleware, the
+        handler and its closing rules. Every face calls this; see :mod:`conduit.websocket_lifecycle`."""
+        from .websocket_lifecycle import handle_websocket
+
+        await handle_websocket(self, websocket)
 
     async def error_to_response(self, request: Request, exc: Exception) -> Response:
         """The one place exceptions become responses (custom handlers first; see conduit.lifecycle.errors)."""

@@ -29,7 +29,7 @@ from ..http.response import Response, StreamingResponse
 from ..lifecycle import finish_response, response_chunks
 from .config import ServerConfig
 from .served_app import ServedApp
-from .websocket import serve_websocket, websocket_route
+from .websocket import is_upgrade, serve_websocket
 
 logger = logging.getLogger("conduit.server")
 
@@ -230,10 +230,9 @@ class HTTPConnection:
         head = await self._read_head()
         if head is None:
             return False
-        if self.app.has_websockets and (match := websocket_route(self.app, head)) is not None:
+        if self.app.has_websockets and is_upgrade(head):
             self._enter(_STREAM, math.inf)  # the WebSocket keeps its own idle timeout
-            await serve_websocket(self.stream, self.app, head, match, self.codec.take_buffered(),
-                                  self.client, self.config)
+            await serve_websocket(self.stream, self.app, head, self.codec, self.client, self.config)
             return False
         request = Request(head.method, head.path, head.query, Headers(head.headers), self.client,
                           self._receive_body, http_version=head.http_version, scheme=self._scheme)
