@@ -3,9 +3,10 @@
 Peers: Starlette on uvicorn (h11; httptools + uvloop), on hypercorn (trio) and on
 granian (ASGI), and FastAPI on uvicorn (httptools + uvloop). One worker each,
 127.0.0.1, the same three endpoints (``GET /`` plain text, ``GET /users/{id}`` JSON
-with a path parameter, ``GET /sync`` a ``def`` handler run in a worker thread), one
-wrk run of a few seconds per server and endpoint, all in one ``setup_cache`` so
-every figure comes from the same run. Server CPU is user + system time of the
+with a path parameter, ``GET /sync`` a ``def`` handler run in a worker thread), all
+in one ``setup_cache`` so every figure comes from the same run: every server is
+started, then alternating rounds run each endpoint on each server in turn (the
+median over rounds is reported, with the highest 1-minute load average seen). Server CPU is user + system time of the
 server's processes (all threads) over the run, divided by the requests served.
 
 ``TinyChunkBody`` posts a 1 MiB chunked body in one-byte and eight-byte chunks and
@@ -51,6 +52,12 @@ class HTTPThroughput:
         return results[server][endpoint]["cpu_us_per_request"]
 
     track_cpu_us_per_request.unit = "us"
+
+    def track_load_average(self, results, server, endpoint):
+        """The 1-minute load average (highest over the rounds): a figure taken at >= 2 is contended."""
+        return results[server][endpoint]["load_avg"]
+
+    track_load_average.unit = "load"
 
     def track_errors(self, results, server, endpoint):
         return results[server][endpoint]["errors"]
