@@ -28,6 +28,7 @@ from ..http.request import ClientDisconnect, Request
 from ..http.response import Response, StreamingResponse
 from ..lifecycle import finish_response, response_chunks
 from .config import ServerConfig
+from .raw_stream import RawSocketStream
 from .served_app import ServedApp
 from .websocket import is_upgrade, serve_websocket
 
@@ -232,7 +233,10 @@ class HTTPConnection:
             return False
         if self.app.has_websockets and is_upgrade(head):
             self._enter(_STREAM, math.inf)  # the WebSocket keeps its own idle timeout
-            await serve_websocket(self.stream, self.app, head, self.codec, self.client, self.config)
+            # The raw socket path the HTTP side uses: trio's SocketStream wrappers cost
+            # more than the frame work on every WebSocket message.
+            stream = self.stream if self._sock is None else RawSocketStream(self.stream, self._sock)
+            await serve_websocket(stream, self.app, head, self.codec, self.client, self.config)
             return False
         request = Request(head.method, head.path, head.query, Headers(head.headers), self.client,
                           self._receive_body, http_version=head.http_version, scheme=self._scheme)
