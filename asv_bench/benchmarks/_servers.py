@@ -204,6 +204,26 @@ def measure_all(seconds: int = 5, connections: int = 32, names=tuple(SERVERS), r
             server.stop()
 
 
+def measure_latency(names=("conduit", "uvicorn-httptools+starlette"), connections: int = 1, seconds: int = 3,
+                    rounds: int = ROUNDS, endpoint: str = "hello") -> dict:
+    """{server: median wrk result} for one endpoint at ``connections`` (``-c1``: one request
+    at a time, the latency floor), servers started together and measured in alternating rounds."""
+    servers = {}
+    try:
+        for name in names:
+            servers[name] = Server(name)
+        runs: dict[str, list[dict]] = {}
+        for _ in range(rounds):
+            for name, server in servers.items():
+                result = wrk(f"http://127.0.0.1:{server.port}{ENDPOINTS[endpoint]}", seconds, connections)
+                result["load_avg"] = os.getloadavg()[0]
+                runs.setdefault(name, []).append(result)
+        return {name: median_result(rows) for name, rows in runs.items()}
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
 def median_result(runs: list[dict]) -> dict:
     """The median of each figure over alternating rounds; the highest load average; summed errors."""
     import statistics

@@ -70,6 +70,33 @@ class HTTPThroughput:
     track_rss_mib_after_load.unit = "MiB"
 
 
+class LatencyOneConnection:
+    """p50 / p99 with one connection (``wrk -c1``): Conduit beside Starlette on uvicorn
+    (httptools + uvloop), alternating rounds."""
+
+    timeout = 300
+    params = ["conduit", "uvicorn-httptools+starlette"]
+    param_names = ["server"]
+
+    def setup_cache(self):
+        return _servers.measure_latency(tuple(self.params))
+
+    def track_p50_ms(self, results, server):
+        return results[server]["p50_ms"]
+
+    track_p50_ms.unit = "ms"
+
+    def track_p99_ms(self, results, server):
+        return results[server]["p99_ms"]
+
+    track_p99_ms.unit = "ms"
+
+    def track_load_average(self, results, server):
+        return results[server]["load_avg"]
+
+    track_load_average.unit = "load"
+
+
 class TinyChunkBody:
     """A 1 MiB body in tiny chunks (5-6 MiB on the wire): server CPU and wall time."""
 
