@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -18,8 +18,9 @@ from .binding import build_endpoint
 from .http.request import Request
 from .http.response import JSONResponse, Response
 from .http.returns import to_response
-from .routing.decorators import RouteDecorators, check_route_path
 from .lifecycle import RequestLifecycle
+from .lifecycle.cycle import Handler
+from .routing.decorators import RouteDecorators, check_route_path
 from .routing.router import Route, Router
 
 logger = logging.getLogger("conduit.error")
@@ -29,7 +30,6 @@ DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 DEFAULT_HANDLER_TIMEOUT = 30.0
 DEFAULT_WEBSOCKET_MAX_MESSAGE_SIZE = 1024 * 1024
 
-Handler = Callable[[Request], Awaitable[Response]]
 #: A middleware wraps the next handler and returns a new one (no ``call_next``).
 Middleware = Callable[[Handler], Handler]
 
@@ -177,7 +177,7 @@ class Conduit(RouteDecorators):
         check_route_path(path, "app.websocket")
 
         def decorator(handler):
-            from .websocket_lifecycle import WEBSOCKET
+            from .lifecycle.websocket import WEBSOCKET
 
             self.add_route(path, handler, [WEBSOCKET], include_in_schema=False, **options)
             if not self.has_websockets:
@@ -217,9 +217,10 @@ class Conduit(RouteDecorators):
 
     def mount(self, path: str, target: Any, *, name: str | None = None) -> None:
         """Serve ``path`` and everything below it with ``target`` (StaticFiles, a Conduit app)."""
+        from .asgi.mount import asgi_mount_server
         from .routing.mounts import mount
 
-        mount(self, path, target, name=name, sub_app=isinstance(target, Conduit))
+        mount(self, path, target, name=name, sub_app=isinstance(target, Conduit), asgi_server=asgi_mount_server)
 
     def statistics(self) -> Any:
         """Per route and method: count, errors, latency percentiles, bytes, share (a frozen
@@ -239,6 +240,12 @@ class Conduit(RouteDecorators):
         from .ml.serve.serving import predict_route
 
         return predict_route(self, path, model, **options)
+
+    def serve_v2(self, registry: Any, *, prefix: str = "/v2", **options: Any) -> Any:
+        """Serve a model registry over the Open Inference Protocol (KServe V2 / Triton); see docs/serving.md."""
+        from .ml.serve.v2 import serve_v2
+
+        return serve_v2(self, registry, prefix=prefix, **options)
 
     # --------------------------------------------------------------- lifespan
 
@@ -363,8 +370,8 @@ class Conduit(RouteDecorators):
 
     async def handle_websocket(self, websocket: Any) -> None:
         """Serve one WebSocket handshake and session: route match, admission, middleware, the
-        handler and its closing rules. Every face calls this; see :mod:`conduit.websocket_lifecycle`."""
-        from .websocket_lifecycle import handle_websocket
+        handler and its closing rules. Every face calls this; see :mod:`conduit.lifecycle.websocket`."""
+        from .lifecycle.websocket import handle_websocket
 
         await handle_websocket(self, websocket)
 

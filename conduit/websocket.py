@@ -10,7 +10,7 @@ that waits longer than ``idle_timeout`` closes with 1001. The socket IO is the
 face's (:mod:`conduit.server.websocket`, :mod:`conduit.asgi.websocket`); this module
 only sees an object with ``send_all``/``receive_some``. What happens around the
 handler (route match, admission, middleware, closing rules) is the app's
-(:mod:`conduit.websocket_lifecycle`).
+(:mod:`conduit.lifecycle.websocket`).
 
 After ``accept()`` one background reader owns the socket's receive side: it
 answers pings, notes pongs, joins fragments and puts whole messages on a bounded

@@ -7,7 +7,13 @@ runs on its own trio loop in one background thread, started by the lifespan
 ``startup`` event (or by the first request when the server sends no lifespan), and
 each ASGI call is bridged to it: the body is read from ``receive`` chunk by chunk as
 the handler asks for it, and a streaming response is sent chunk by chunk as it is
-produced. ``websocket`` scopes run ``@app.websocket`` handlers through
+produced.
+
+An adapter only: the request's policy (body limits as the body streams in, the
+handler deadline, middleware, auth, admission, error mapping) is the app's
+lifecycle (``app.lifecycle.handle``), and ``http.response.start`` is built by the
+codec's head rule (:func:`conduit.http.h1.header_pairs`), so a bad header is a 500
+and a 204 carries no Content-Length, as on the native server. ``websocket`` scopes run ``@app.websocket`` handlers through
 :mod:`conduit.asgi.websocket` (a scope with no matching route is closed before
 acceptance, i.e. a 403 to the client).
 
@@ -47,8 +53,12 @@ def _request_from_scope(scope: dict, receive_body) -> Request:
 
 def _response_start(response: Response, head_only: bool) -> dict:
     """``http.response.start`` from the codec's one head rule (validated headers, framing:
-    Content-Length for a whole body, HEAD included; none on 204/304 nor on a stream)."""
-    body = UNFRAMED if isinstance(response, StreamingResponse) else len(response.body)
+    Content-Length for a whole body or a stream of known length (a file), HEAD included;
+    none on 204/304 nor on other streams)."""
+    if isinstance(response, StreamingResponse):
+        body = UNFRAMED if response.content_length is None else response.content_length
+    else:
+        body = len(response.body)
     return {"type": "http.response.start", "status": response.status_code,
             "headers": header_pairs(response.status_code, response.headers, body)}
 
@@ -98,14 +108,24 @@ async def _send_stream(request: Request, response: StreamingResponse, body: _Bod
     failed: list[BaseException] = []
 
     async def pump(cancel_scope: trio.CancelScope) -> None:
-        try:
-            async with aclosing(response_chunks(response)) as chunks:
-                async for chunk in chunks:
+        async with aclosing(response_chunks(response)) as chunks:
+            while True:
+                try:
+                    chunk = await chunks.__anext__()
+                except StopAsyncIteration:
+                    chunk = None
+                except Exception as exc:
+                    logger.exception("a streaming response's iterator failed")
+                    failed.append(exc)
+                    break
+                try:
+                    if chunk is None:
+                        await send({"type": "http.response.body", "body": b""})
+                        break
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b""})
-        except Exception as exc:
-            logger.exception("a streaming response's iterator failed")
-            failed.append(exc)
+                except Exception as exc:  # the server could not send: the client is gone
+                    logger.debug("stream stopped, the ASGI server's send failed: %r", exc)
+                    break
         cancel_scope.cancel()
 
     async def watch(cancel_scope: trio.CancelScope) -> None:
@@ -191,6 +211,8 @@ class ASGIFace:
         head_only = request.method == "HEAD"
         sent = False
         try:
+            if body.disconnected:  # the client left mid-body: nobody to answer
+                return
             try:
                 start = _response_start(response, head_only)
             except ResponseHeaderError as exc:

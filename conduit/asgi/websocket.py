@@ -14,6 +14,7 @@ admission, middleware and the closing rules are the app's (``Conduit.handle_webs
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -21,11 +22,13 @@ import trio
 from wsproto.events import BytesMessage, CloseConnection, TextMessage
 
 from ..http.datastructures import Headers
-from ..http.h1 import header_pairs
+from ..http.h1 import ResponseHeaderError, header_pairs
 from ..exceptions import error_response
 from ..http.response import Response
 from ..http.websocket_handshake import handshake_problem
 from ..websocket import GOING_AWAY, NORMAL, TOO_BIG, WebSocket, WebSocketDisconnect
+
+logger = logging.getLogger("conduit.websocket")
 
 
 class ASGIWebSocket(WebSocket):
@@ -62,8 +65,10 @@ class ASGIWebSocket(WebSocket):
         self.closed = True
         try:
             if "websocket.http.response" in self._extensions:
-                await self._deliver(_response_start(response))
-                await self._deliver({"type": "websocket.http.response.body", "body": response.body})
+                start = _response_start(response)
+                body = start.pop("body")
+                await self._deliver(start)
+                await self._deliver({"type": "websocket.http.response.body", "body": body})
             else:
                 await self._deliver({"type": "websocket.close", "code": NORMAL})
         except WebSocketDisconnect:
@@ -108,9 +113,15 @@ class ASGIWebSocket(WebSocket):
 
 
 def _response_start(response: Response) -> dict:
-    """The refusal's head: the HTTP face's own head, as the extension's message."""
-    return {"type": "websocket.http.response.start", "status": response.status_code,
-            "headers": header_pairs(response.status_code, response.headers, len(response.body))}
+    """The refusal's head, by the codec's one head rule (an invalid header: a generic 500)."""
+    try:
+        headers = header_pairs(response.status_code, response.headers, len(response.body))
+    except ResponseHeaderError as exc:
+        logger.error("bad response header refusing a WebSocket handshake: %s", exc)
+        response = error_response(500)
+        headers = header_pairs(500, response.headers, len(response.body))
+    return {"type": "websocket.http.response.start", "status": response.status_code, "headers": headers,
+            "body": response.body}
 
 
 async def serve_asgi_websocket(app: Any, scope: dict, receive: Any, send: Any) -> None:
@@ -125,9 +136,10 @@ async def serve_asgi_websocket(app: Any, scope: dict, receive: Any, send: Any) -
     websocket = ASGIWebSocket("GET", raw_path, scope.get("query_string", b""), headers, client, app=app,
                               scheme=scope.get("scheme", "ws"), receive=receive, send=send,
                               extensions=scope.get("extensions"))
-    # Most servers check the handshake before the app sees it; one that lets a bad key through
-    # (hypercorn) still gets the native server's answer. HTTP/2 handshakes (RFC 8441) have no key.
-    problem = handshake_problem("GET", "1.1", headers) if scope.get("http_version", "1.1") == "1.1" else None
+    # The ASGI server checked the handshake before this scope began; one that lets a malformed
+    # key through (hypercorn) still gets the native server's 400. A scope without the
+    # handshake headers (HTTP/2, RFC 8441; a hand-built scope) is the server's business.
+    problem = handshake_problem("GET", "1.1", headers) if "sec-websocket-key" in headers else None
     if problem is not None:
         await websocket.refuse(error_response(problem.status, problem.detail, headers=problem.headers or None))
         return

@@ -41,6 +41,8 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 #: The detail of the 504 a handler past its deadline gets.
 DEADLINE_DETAIL = "the handler did not finish in time"
+#: Seconds a custom exception handler gets to make that 504 (then the default one is sent).
+DEADLINE_ANSWER_TIMEOUT = 5.0
 
 
 class RequestLifecycle:
@@ -84,7 +86,12 @@ class RequestLifecycle:
         """The 504 for a request whose handler passed its deadline (it was cancelled)."""
         logger.warning("%s %s: %s (%.3g s)", request.method, request.raw_path.decode("latin-1"),
                        DEADLINE_DETAIL, self.app.handler_timeout)
-        return _with_cleanup(request, await self.error_response(request, GatewayTimeout(DEADLINE_DETAIL)))
+        response = None
+        with trio.move_on_after(DEADLINE_ANSWER_TIMEOUT):  # a custom 504 handler may hang too
+            response = await self.error_response(request, GatewayTimeout(DEADLINE_DETAIL))
+        if response is None:
+            response = error_response(504, DEADLINE_DETAIL, request_id_of(request))
+        return _with_cleanup(request, response)
 
     def invalid_response(self, request: Request, problem: Exception) -> Response:
         """The 500 sent instead of a response the codec refused (a bad header, a bad status)."""

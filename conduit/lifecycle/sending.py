@@ -56,7 +56,8 @@ async def finish_response(response: Response, *, sent: bool) -> None:
         if sent and response.background is not None:
             await response.background()
     finally:
-        await response.run_after_send()
+        if response.after_send:  # most responses have none: skip the shielded scope
+            await response.run_after_send()
 
 
 __all__ = ["CLOSE_TIMEOUT", "finish_response", "response_chunks"]

@@ -23,7 +23,7 @@ from ..http.datastructures import Headers
 from ..http.h1 import ResponseHeaderError
 from ..http.response import Response
 from ..http.websocket_handshake import handshake_problem
-from ..websocket_lifecycle import WEBSOCKET
+from ..lifecycle.websocket import WEBSOCKET
 
 logger = logging.getLogger("conduit.websocket")
 

@@ -37,3 +37,9 @@ async def endless():
 @app.get("/closed")
 async def closed_streams():
     return closed
+
+
+@app.get("/sleeps")
+async def sleeps():
+    await trio.sleep(40)
+    return {"late": True}

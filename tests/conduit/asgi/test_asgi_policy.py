@@ -69,3 +69,21 @@ def test_asgi_closes_the_streaming_iterator_when_the_client_leaves(asgi):
     while httpx.get(asgi.url + "/closed").json()["streams"] == before:
         assert time.monotonic() < deadline, "the endless stream's iterator was never closed"
         time.sleep(0.1)
+
+
+def test_asgi_route_limit_of_1000_refuses_5000_bytes(asgi):
+    """Issue 21: under uvicorn a route with max_body_size=1000 accepted 5,000 bytes."""
+    assert httpx.post(asgi.url + "/small", content=b"x" * 5000, timeout=30).status_code == 413
+
+
+@pytest.mark.parametrize("size", [5_000_000, 40_000_000])
+def test_asgi_default_limit_refuses_5mb_and_40mb(asgi, size):
+    """Issue 21: the default 1 MiB limit was not applied under uvicorn (5 MB and 40 MB got 200)."""
+    assert httpx.post(asgi.url + "/echo", content=b"x" * size, timeout=60).status_code == 413
+
+
+def test_asgi_handler_past_the_timeout_is_504(asgi):
+    """Issue 21: a handler running 40 s returned 200 under uvicorn; the native server answered 504."""
+    response = httpx.get(asgi.url + "/sleeps", timeout=60)
+    assert response.status_code == 504
+    assert response.json()["error"]["detail"] == "the handler did not finish in time"

@@ -39,9 +39,10 @@ def test_scope_refused(http):
 
 def test_body_over_the_route_limit(http):
     assert http.post("/small", content=b"x" * 1000).json() == {"bytes": 1000}
-    response = http.post("/small", content=b"x" * 5000)
+    response = http.post("/small", content=b"x" * 5000, headers={"x-request-id": "trace-413"})
     assert response.status_code == 413
     assert "1000" in _error(response)["detail"]
+    assert _error(response)["request_id"] == "trace-413"
 
 
 def test_body_over_the_route_limit_streamed_without_length(http):
@@ -64,9 +65,10 @@ def test_large_bodies_over_the_default_limit(http, size):
 
 
 def test_handler_timeout(http):
-    response = http.get("/slow")
+    response = http.get("/slow", headers={"x-request-id": "trace-504"})
     assert response.status_code == 504
     assert _error(response)["detail"] == "the handler did not finish in time"
+    assert _error(response)["request_id"] == "trace-504"
 
 
 def test_sync_handler_timeout(http):
@@ -74,8 +76,9 @@ def test_sync_handler_timeout(http):
 
 
 def test_invalid_response_header(http):
-    response = http.get("/bad-header")
+    response = http.get("/bad-header", headers={"x-request-id": "trace-500"})
     assert response.status_code == 500
+    assert _error(response)["request_id"] == "trace-500"
     assert "set-cookie" not in response.headers
     assert "x-injected" not in response.headers
 

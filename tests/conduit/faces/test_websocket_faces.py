@@ -1,63 +1,38 @@
 """WebSocket rows of the face table: one app, the same answers through every face.
 
-Faces: Conduit's own server over a socket, real uvicorn and hypercorn processes
-(the ASGI face), and ``TestClient.websocket_connect`` in-process. Real clients:
+Faces: Conduit's own server over a socket, real uvicorn, granian and hypercorn
+processes (the ASGI face), and ``TestClient.websocket_connect`` in-process (the
+fixtures of :mod:`_faces`). Real clients:
 the ``websockets`` library, and a raw socket for handshakes no client library
 will send (a wrong version, a missing or malformed key).
 
 The one row whose answer depends on the face: a handshake an ASGI server checks
-itself before the app sees it. uvicorn and hypercorn answer a version other than
-13 with their own 400; where Conduit parses the handshake (its server, and the
+itself before the app sees it. uvicorn, granian and hypercorn answer a version
+other than 13 with their own 400; where Conduit parses the handshake (its server, and the
 TestClient, which drives that server in memory) the answer is RFC 6455 §4.4's
 426 with ``Sec-WebSocket-Version: 13``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import pathlib
 import socket
-import subprocess
-import sys
-import time
 
-import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from conduit import LiveServer, TestClient
+import _websocket_app
+from _faces import ASGI_SERVERS, FACES, serve_face
+from conduit import LiveServer
 from conduit.testing.websocket import WebSocketRejected
 
-HERE = pathlib.Path(__file__).parent
-sys.path.insert(0, str(HERE))
-import _websocket_app  # noqa: E402
-
-sys.path.remove(str(HERE))
-
+FACE_APP = "_websocket_app:app"
 KEY = {"x-api-key": _websocket_app.KEY}
 NONCE = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455 §1.3's sample key: 16 bytes in base64
-ASGI_SERVERS = {
-    "uvicorn": lambda port: [sys.executable, "-m", "uvicorn", "_websocket_app:app", "--host", "127.0.0.1",
-                             "--port", str(port), "--log-level", "warning"],
-    "hypercorn": lambda port: [sys.executable, "-m", "hypercorn", "_websocket_app:app",
-                               "--bind", f"127.0.0.1:{port}"],
-    "granian": lambda port: [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
-                             "--port", str(port), "--workers", "1", "--log-level", "warning", "_websocket_app:app"],
-}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class SocketFace:
     """A face reached over a real socket at ``port``."""
-
-    in_process = False
 
     def __init__(self, name: str, port: int):
         self.name, self.port = name, port
@@ -97,8 +72,6 @@ class InProcessFace:
     """``TestClient.websocket_connect``: the server's connection over an in-memory stream."""
 
     name = "testclient"
-    in_process = True
-
     def __init__(self, client):
         self.client = client
 
@@ -127,45 +100,21 @@ class InProcessFace:
         return echoed, closed.value.code
 
 
-@contextlib.contextmanager
-def asgi_server(name: str):
-    """``_websocket_app:app`` served by a real ASGI server process on 127.0.0.1; yields its port."""
-    port = _free_port()
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
-    process = subprocess.Popen(ASGI_SERVERS[name](port), env=env, cwd=HERE)
-    try:
-        for _ in range(1200):  # the app warms its kernels before the server answers
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {process.returncode}")
-                time.sleep(0.1)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(30)
-
-
-@pytest.fixture(scope="module", params=["native", "uvicorn", "hypercorn", "granian", "testclient"])
+@pytest.fixture(scope="module", params=[*FACES, "hypercorn"])
 def face(request):
-    if request.param == "native":
-        with LiveServer(_websocket_app.make_app()) as live:
-            yield SocketFace("native", live.port)
-    elif request.param == "testclient":
-        with TestClient(_websocket_app.make_app()) as client:
-            yield InProcessFace(client)
-    else:
-        with asgi_server(request.param) as port:
-            yield SocketFace(request.param, port)
+    """The WebSocket app through one face (the table's faces, and hypercorn)."""
+    with serve_face(request.param, FACE_APP) as served:
+        if served.testclient is not None:
+            yield InProcessFace(served.testclient)
+        else:
+            yield SocketFace(served.name, int(served.url.rsplit(":", 1)[1]))
 
 
 def test_websocket_auth_bypass_under_asgi_uvicorn_is_401_like_conduit_run():
     # The attack of issue 21: APIKeyAuth + @app.websocket under `uvicorn app:app`; a client
     # without the key connected and got the handler's data. Now: 401, as on Conduit's server.
-    with asgi_server("uvicorn") as port:
-        answers = SocketFace("uvicorn", port)
+    with serve_face("uvicorn", FACE_APP) as served:
+        answers = SocketFace("uvicorn", int(served.url.rsplit(":", 1)[1]))
         status, headers = answers.refusal("/ws", {})
         assert status == 401 and "www-authenticate" in headers
         assert answers.echo_then_oversized()[0] == "echo:hi"  # with the key the handler runs

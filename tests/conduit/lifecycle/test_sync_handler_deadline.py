@@ -75,3 +75,23 @@ def test_an_abandoned_threads_error_is_logged_not_raised(caplog):
     with caplog.at_level(logging.ERROR, logger="conduit.error"):
         trio.run(main)
     assert any("fails failed after its deadline" in r.getMessage() for r in caplog.records)
+
+
+def test_a_hanging_custom_504_handler_still_gets_a_504(monkeypatch):
+    import conduit.lifecycle.cycle as cycle
+
+    monkeypatch.setattr(cycle, "DEADLINE_ANSWER_TIMEOUT", 0.2)
+    app = Conduit(handler_timeout=0.2)
+
+    @app.exception_handler(504)
+    async def hangs(request, exc):
+        await trio.sleep(60)
+
+    @app.get("/slow")
+    async def slow():
+        await trio.sleep(60)
+
+    with TestClient(app) as client:
+        response = client.get("/slow")
+    assert response.status_code == 504
+    assert response.json()["error"]["detail"] == "the handler did not finish in time"

@@ -8,3 +8,11 @@ app = Conduit(max_body_size=100, handler_timeout=20.0, websocket_max_message_siz
 @app.post("/echo")
 async def echo(request: Request):
     return {"size": len(await request.body())}
+
+
+@app.get("/sleep-sync")
+def sleep_sync():
+    import time
+
+    time.sleep(3)
+    return {"late": True}

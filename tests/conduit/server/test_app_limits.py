@@ -70,7 +70,9 @@ def test_conduit_run_flags_override_the_app_limits():
     with ServerProcess("_limits_app:app") as server:
         server.wait_ready()
         assert httpx.post(server.url + "/echo", content=b"x" * 101).status_code == 413
-    with ServerProcess("_limits_app:app", "--max-body-size", "200") as server:
+    with ServerProcess("_limits_app:app", "--max-body-size", "200", "--handler-timeout", "1") as server:
         server.wait_ready()
         assert httpx.post(server.url + "/echo", content=b"x" * 150).json() == {"size": 150}
         assert httpx.post(server.url + "/echo", content=b"x" * 201).status_code == 413
+        # issue 21: a sync handler sleeping 3 s answered 200 after 3 s under --handler-timeout 1
+        assert httpx.get(server.url + "/sleep-sync", timeout=30).status_code == 504

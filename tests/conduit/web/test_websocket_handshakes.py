@@ -16,6 +16,7 @@ import socket
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from conduit import Conduit, LiveServer, WebSocket
@@ -158,3 +159,13 @@ def test_handshake_rules_accept_the_rfc_sample():
                    ("sec-websocket-key", NONCE), ("sec-websocket-version", "13")])
     assert handshake_problem("GET", "1.1", headers) is None
     assert handshake_problem("POST", "1.1", headers).status == 400
+
+
+def test_admission_refuses_a_handshake_with_503_like_a_request():
+    # The memory guard (far below this process's RSS) refuses everything: the handshake gets
+    # the same 503 and Retry-After as an HTTP request, and the handler never runs.
+    with LiveServer(make_app(), max_memory="1MB") as server:
+        with pytest.raises(InvalidStatus) as refused:
+            connect(f"ws://127.0.0.1:{server.port}/ws", open_timeout=30)
+        assert refused.value.response.status_code == 503
+        assert refused.value.response.headers["retry-after"]

@@ -6,8 +6,8 @@ server over an in-memory stream) — so a rule written here holds under all of t
 A face only builds a :class:`~conduit.websocket.WebSocket` over its transport and
 hands it in.
 
-The handshake is a request like any other: the session is the innermost handler
-of the app's middleware chain, behind admission, so a middleware that answers by
+The handshake is a request like any other (the order of :mod:`.cycle`): the
+app's middleware, then admission, then the session, so a middleware that answers by
 itself (an API key missing: 401, a host not trusted: 400, rate limited: 429) or
 an admission refusal (503) refuses the handshake with that response and the
 WebSocket handler never runs. Once reached, the session closes with 1000 when the
@@ -23,9 +23,9 @@ from typing import Any
 
 import trio
 
-from .exceptions import HTTPError, error_response
-from .http.request_id import request_id_of
-from .http.response import Response
+from ..exceptions import HTTPError, error_response
+from ..http.request_id import request_id_of
+from ..http.response import Response
 
 logger = logging.getLogger("conduit.websocket")
 
@@ -54,14 +54,16 @@ async def handle_websocket(app: Any, websocket: Any) -> None:
         await run_session(app, ws)
         return Response(b"", status_code=101 if ws.accepted else 403)
 
-    handler = session
+    async def admit(ws: Any) -> Response:  # innermost, as for HTTP: its 503 passes the middleware
+        if app.admission is not None:
+            return await app.admission.handle(ws, session)
+        return await session(ws)
+
+    handler = admit
     for middleware in reversed(app.middleware):
         handler = middleware(handler)
     try:
-        if app.admission is not None:
-            response = await app.admission.handle(websocket, handler)
-        else:
-            response = await handler(websocket)
+        response = await handler(websocket)
     except HTTPError as exc:  # a middleware raised instead of answering
         response = exc.to_response(request_id_of(websocket))
     except Exception:
@@ -83,7 +85,7 @@ async def _cancel_on_drain(app: Any, scope: trio.CancelScope) -> None:
 
 async def run_session(app: Any, websocket: Any) -> None:
     """Run the matched handler and close by the rules in the module docstring."""
-    from .websocket import WebSocketDisconnect
+    from ..websocket import WebSocketDisconnect
 
     try:
         failure: list[Exception] = []
