@@ -83,6 +83,8 @@ broken = st.one_of(
     st.builds(lambda p, k: client_frame(p, k, 1, length_bytes=2), texts, keys),
     st.builds(lambda p, k: client_frame(p, k, 0), texts, keys),  # a continuation with nothing to continue
     st.builds(lambda p, k: client_frame(p, k, 9, fin=False), st.binary(max_size=10), keys),
+    # a fragment left open: the next simple-looking frame must go to wsproto (1002 there)
+    st.builds(lambda p, k, op: client_frame(p, k, op, fin=False), texts, keys, st.sampled_from([1, 2])),
 )
 frame_lists = st.lists(st.one_of(simple, simple, simple_text, fragmented, control, close, broken), max_size=8)
 
@@ -131,3 +133,20 @@ def test_messages_are_the_classes_wsproto_uses():
     events = list(reader.events())
     assert [type(e) for e in events] == [TextMessage, BytesMessage]
     assert all(e.message_finished and e.frame_finished for e in events)
+
+
+def test_a_new_message_inside_an_open_fragmented_one_is_wsprotos_1002():
+    for first in (b"", b"ab"):
+        stream = (client_frame(first, b"abcd", 1, fin=False) + client_frame(b"x", b"abcd", 1)
+                  + client_frame(b"y", b"abcd", 0))
+        assert run_reader(stream, []) == run_wsproto(stream, []) == [("close", 1002)]
+
+
+def test_frames_after_the_client_close_are_wsprotos_to_ignore():
+    stream = client_frame(b"a", b"abcd", 1) + client_frame((1000).to_bytes(2, "big"), b"abcd", 8) \
+        + client_frame(b"late", b"abcd", 1)
+    reader = FrameReader(open_connection(), 1024)
+    reader.receive_data(stream)
+    events = list(reader.events())
+    assert messages(events) == [("text", "a"), ("close", 1000)]
+    assert not any(isinstance(e, TextMessage) and e.data == "late" for e in events)  # never the fast path
