@@ -134,9 +134,17 @@ class WebSocket(Request):
 
     async def _send(self, event: Any) -> None:
         data = self._ws.send(event)
+        lock = self._send_lock  # the handler, the reader (pongs) and the pinger all send
         try:
-            async with self._send_lock:  # the handler, the reader (pongs) and the pinger all send
-                await self._stream.send_all(data)
+            if lock.locked():
+                async with lock:
+                    await self._stream.send_all(data)
+            else:  # uncontended (nearly always): no scheduler pass just to take the lock
+                lock.acquire_nowait()
+                try:
+                    await self._stream.send_all(data)
+                finally:
+                    lock.release()
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
             self.closed = True
             raise WebSocketDisconnect(1006, "the connection dropped") from None

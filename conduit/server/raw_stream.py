@@ -20,6 +20,8 @@ import trio
 
 #: Reads that return data without blocking, in a row, before the reader yields.
 READS_PER_YIELD = 4
+#: Sends that complete without blocking, in a row, before the sender yields.
+SENDS_PER_YIELD = 4
 
 
 class RawSocketStream(trio.abc.Stream):
@@ -30,6 +32,7 @@ class RawSocketStream(trio.abc.Stream):
         self._sock = sock
         self._closed = False
         self._reads = 0
+        self._sends = 0
         #: The last read took less than asked: the kernel's buffer is empty, so the
         #: next recv() would fail (a client waiting for our answer sends nothing yet).
         self._drained = False
@@ -61,6 +64,14 @@ class RawSocketStream(trio.abc.Stream):
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         if self._closed:
             raise trio.ClosedResourceError("the stream is closed")
+        # A checkpoint as trio's streams give one: cancellation always, a yield to the
+        # other tasks every few sends that did not block (a handler that only sends).
+        self._sends += 1
+        if self._sends >= SENDS_PER_YIELD:
+            self._sends = 0
+            await trio.lowlevel.checkpoint()
+        else:
+            await trio.lowlevel.checkpoint_if_cancelled()
         sock = self._sock
         try:
             sent = sock.send(data)
@@ -75,6 +86,7 @@ class RawSocketStream(trio.abc.Stream):
             try:
                 sent = sock.send(view)
             except BlockingIOError:
+                self._sends = 0
                 await trio.lowlevel.wait_writable(sock)
                 continue
             except OSError as exc:

@@ -106,3 +106,28 @@ def test_a_read_that_drained_the_buffer_waits_for_the_next_bytes():
             await peer.send_all(b"second")
         assert got == [b"second"]
     run(main)
+
+
+def test_sends_that_never_block_still_let_other_tasks_run_and_can_be_cancelled():
+    async def main():
+        raw, peer = pair()
+        ticks = []
+
+        async def ticker():
+            while True:
+                ticks.append(1)
+                await trio.sleep(0)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ticker)
+            for _ in range(40):  # small sends: the socket buffer takes each at once
+                await raw.send_all(b"x")
+            nursery.cancel_scope.cancel()
+        assert len(ticks) >= 5
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            await raw.send_all(b"never")  # cancelled at its checkpoint, before sending
+        assert scope.cancelled_caught
+        await raw.aclose()
+        assert await peer.receive_some(1000) == b"x" * 40
+    run(main)
