@@ -21,6 +21,13 @@ def run(fn) -> None:
     trio.run(fn)
 
 
+async def tick(ticks: list[int]) -> None:
+    """Counts how often this task gets to run (fairness checks)."""
+    while True:
+        ticks.append(1)
+        await trio.sleep(0)
+
+
 def test_bytes_go_both_ways_and_end_of_stream_is_empty():
     async def main():
         raw, peer = pair()
@@ -55,16 +62,10 @@ def test_a_large_send_waits_for_the_reader_and_arrives_whole():
 def test_reads_that_never_block_still_let_other_tasks_run():
     async def main():
         raw, peer = pair()
-        ticks = []
-
-        async def ticker():
-            while True:
-                ticks.append(1)
-                await trio.sleep(0)
-
+        ticks: list[int] = []
         await peer.send_all(b"x" * 100_000)
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(ticker)
+            nursery.start_soon(tick, ticks)
             for _ in range(40):  # each read returns at once: the buffer holds data
                 await raw.receive_some(10)
             nursery.cancel_scope.cancel()
@@ -111,15 +112,9 @@ def test_a_read_that_drained_the_buffer_waits_for_the_next_bytes():
 def test_sends_that_never_block_still_let_other_tasks_run_and_can_be_cancelled():
     async def main():
         raw, peer = pair()
-        ticks = []
-
-        async def ticker():
-            while True:
-                ticks.append(1)
-                await trio.sleep(0)
-
+        ticks: list[int] = []
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(ticker)
+            nursery.start_soon(tick, ticks)
             for _ in range(40):  # small sends: the socket buffer takes each at once
                 await raw.send_all(b"x")
             nursery.cancel_scope.cancel()
