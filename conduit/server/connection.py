@@ -174,7 +174,7 @@ class HTTPConnection:
         and never past the handler's own deadline (which stays a 504, as under
         every face: the app's deadline covers reading the body)."""
         silence = trio.current_time() + self.config.body_timeout
-        if silence >= self._handler_deadline:
+        if self._phase == _HANDLER and silence >= self._handler_deadline:
             return await self._recv()  # the handler's deadline comes first
         phase, deadline = self._phase, self._handler_deadline
         self._phase = _BODY
