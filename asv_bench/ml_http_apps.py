@@ -4,7 +4,7 @@ Both serve the same LogisticRegression (breast-cancer data, 30 features) at
 ``POST /predict`` with body ``{"rows": [[...30 floats...]]}``:
 ``conduit_app`` through ``app.predict`` (compiled kernel + dynamic batching),
 ``fastapi_app`` calling scikit-learn's ``predict`` per request (a sync endpoint, run
-in FastAPI's thread pool as usual).
+in FastAPI's thread pool as usual); ``conduit_adaptive_app`` batches to a latency target.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ X, y = load_breast_cancer(return_X_y=True)
 MODEL = LogisticRegression(max_iter=10000).fit(X, y)
 
 
-def _conduit_app():
+def _conduit_app(**batching):
     from conduit import Conduit
     from conduit.ml.serve.serving import batcher_statistics
 
     app = Conduit()
-    app.predict("/predict", MODEL, name="lr", max_batch_size=64, max_wait=0.0015)
+    app.predict("/predict", MODEL, name="lr", **(batching or {"max_batch_size": 64, "max_wait": 0.0015}))
 
     @app.get("/")
     async def health():
@@ -55,4 +55,6 @@ def _fastapi_app():
 
 
 conduit_app = _conduit_app()
+#: The same model batched to a 10 ms latency target (benchmarks/ml_latency.py) instead of a fixed max_wait.
+conduit_adaptive_app = _conduit_app(latency_target=0.010)
 fastapi_app = _fastapi_app()

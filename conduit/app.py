@@ -171,7 +171,7 @@ class Conduit(RouteDecorators):
         check_route_path(path, "app.websocket")
 
         def decorator(handler):
-            from .server.websocket import WEBSOCKET
+            from .lifecycle.websocket import WEBSOCKET
 
             self.add_route(path, handler, [WEBSOCKET], include_in_schema=False, **options)
             self.has_websockets = True
@@ -209,9 +209,10 @@ class Conduit(RouteDecorators):
 
     def mount(self, path: str, target: Any, *, name: str | None = None) -> None:
         """Serve ``path`` and everything below it with ``target`` (StaticFiles, a Conduit app)."""
+        from .asgi.mount import asgi_mount_server
         from .routing.mounts import mount
 
-        mount(self, path, target, name=name, sub_app=isinstance(target, Conduit))
+        mount(self, path, target, name=name, sub_app=isinstance(target, Conduit), asgi_server=asgi_mount_server)
 
     def statistics(self) -> Any:
         """Per route and method: count, errors, latency percentiles, bytes, share (a frozen
@@ -231,6 +232,12 @@ class Conduit(RouteDecorators):
         from .ml.serve.serving import predict_route
 
         return predict_route(self, path, model, **options)
+
+    def serve_v2(self, registry: Any, *, prefix: str = "/v2", **options: Any) -> Any:
+        """Serve a model registry over the Open Inference Protocol (KServe V2 / Triton); see docs/serving.md."""
+        from .ml.serve.v2 import serve_v2
+
+        return serve_v2(self, registry, prefix=prefix, **options)
 
     # --------------------------------------------------------------- lifespan
 
@@ -352,6 +359,13 @@ class Conduit(RouteDecorators):
     async def handle(self, request: Request) -> Response:
         """Answer one request through the app's lifecycle (:mod:`conduit.lifecycle`). Never raises."""
         return await self.lifecycle.handle(request)
+
+    async def handle_websocket(self, websocket: Any) -> None:
+        """Serve one WebSocket handshake and session: route match, admission, middleware, the
+        handler and its closing rules. Every face calls this; see :mod:`conduit.lifecycle.websocket`."""
+        from .lifecycle.websocket import handle_websocket
+
+        await handle_websocket(self, websocket)
 
     async def error_to_response(self, request: Request, exc: Exception) -> Response:
         """The one place exceptions become responses (custom handlers first; see conduit.lifecycle.errors)."""

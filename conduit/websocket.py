@@ -7,8 +7,10 @@ messages. It owns the message rules: fragments are joined, a message over
 ``max_message_size`` closes with 1009, invalid UTF-8 in a text message with 1007
 (wsproto's parse errors carry their close code), pings are answered, a receive
 that waits longer than ``idle_timeout`` closes with 1001. The socket IO is the
-server's (:func:`conduit.server.websocket.serve_websocket`); this module only
-sees an object with ``send_all``/``receive_some``.
+face's (:mod:`conduit.server.websocket`, :mod:`conduit.asgi.websocket`); this module
+only sees an object with ``send_all``/``receive_some``. What happens around the
+handler (route match, admission, middleware, closing rules) is the app's
+(:mod:`conduit.lifecycle.websocket`).
 
 After ``accept()`` one background reader owns the socket's receive side: it
 answers pings, notes pongs, joins fragments and puts whole messages on a bounded
@@ -27,6 +29,7 @@ the close code).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import trio
@@ -34,10 +37,13 @@ from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
 from wsproto.utilities import LocalProtocolError
 from wsproto.events import (AcceptConnection, BytesMessage, CloseConnection, Message, Ping, Pong,
-                            RejectConnection, Request as WSRequest, TextMessage)
+                            Request as WSRequest, TextMessage)
 
 from ._json import InvalidJSON, dumps, loads_body
+from .exceptions import error_response
 from .http.request import Request
+from .http.request_id import request_id_of
+from .http.response import Response
 
 #: Close codes used here (RFC 6455 §7.4.1).
 NORMAL, GOING_AWAY, PROTOCOL_ERROR, INVALID_DATA, TOO_BIG, INTERNAL_ERROR = 1000, 1001, 1002, 1007, 1009, 1011
@@ -57,12 +63,13 @@ class WebSocket(Request):
 
     __slots__ = ("_ws", "_stream", "_nursery", "_send_lock", "_queue_in", "_queue_out", "_background",
                  "_disconnect", "_pong", "accepted", "closed", "max_message_size", "idle_timeout", "close_code",
-                 "queue_size", "ping_interval", "ping_timeout")
+                 "queue_size", "ping_interval", "ping_timeout", "_render_refusal")
 
     def __init__(self, *args: Any, stream: Any = None, connection: WSConnection | None = None,
-                 max_message_size: int = 1024 * 1024, idle_timeout: float | None = None,
+                 max_message_size: int | None = None, idle_timeout: float | None = None,
                  queue_size: int = 16, ping_interval: float | None = None, ping_timeout: float = 20.0,
-                 nursery: trio.Nursery | None = None, **kwargs: Any):
+                 nursery: trio.Nursery | None = None,
+                 render_refusal: Callable[[Response], bytes] | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._stream = stream
         self._ws = connection
@@ -74,7 +81,9 @@ class WebSocket(Request):
         self._pong = trio.Event()
         self.accepted = False
         self.closed = False
+        #: Set from the app's ``websocket_max_message_size`` unless the face overrides it.
         self.max_message_size = max_message_size
+        self._render_refusal = render_refusal
         self.idle_timeout = idle_timeout
         self.close_code: int | None = None
         self.queue_size = queue_size
@@ -101,8 +110,24 @@ class WebSocket(Request):
 
     async def reject(self, status_code: int = 403) -> None:
         """Refuse the handshake with an HTTP status (403 when a handler returns without accepting)."""
-        await self._send(RejectConnection(status_code=status_code, has_body=False))
+        await self.refuse(error_response(status_code, None, request_id_of(self)))
+
+    async def refuse(self, response: Response) -> None:
+        """Refuse the handshake with ``response`` (a middleware's 401 keeps its headers and body).
+
+        The face renders it: the native server through its HTTP/1.1 codec, the one
+        writer of response heads.
+        """
+        if self.accepted:
+            raise RuntimeError("the WebSocket is already accepted: close() it instead")
+        if self._render_refusal is None:
+            raise RuntimeError("a WebSocket is refused inside the server, which renders the response")
         self.closed = True
+        try:
+            async with self._send_lock:
+                await self._stream.send_all(self._render_refusal(response))
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            pass  # the client left before hearing the refusal
 
     # -------------------------------------------------------------- sending
 

@@ -53,8 +53,12 @@ def _request_from_scope(scope: dict, receive_body) -> Request:
 
 def _response_start(response: Response, head_only: bool) -> dict:
     """``http.response.start`` from the codec's one head rule (validated headers, framing:
-    Content-Length for a whole body, HEAD included; none on 204/304 nor on a stream)."""
-    body = UNFRAMED if isinstance(response, StreamingResponse) else len(response.body)
+    Content-Length for a whole body or a stream of known length (a file), HEAD included;
+    none on 204/304 nor on other streams)."""
+    if isinstance(response, StreamingResponse):
+        body = UNFRAMED if response.content_length is None else response.content_length
+    else:
+        body = len(response.body)
     return {"type": "http.response.start", "status": response.status_code,
             "headers": header_pairs(response.status_code, response.headers, body)}
 

@@ -6,12 +6,15 @@ fragments); the app sees whole messages. :class:`ASGIWebSocket` is the same
 (``_send`` an event, ``receive`` a message) mapped to ASGI messages, so the
 message rules above it (``receive_text`` type checks, ``async for``) stay in one
 place; the 1009 size limit is checked on each whole message here.
-``websocket.disconnect`` surfaces as ``WebSocketDisconnect`` with the client's code; a handshake refused before ``accept`` is a
-``websocket.close``, which the ASGI server answers with HTTP 403.
+``websocket.disconnect`` surfaces as ``WebSocketDisconnect`` with the client's code. A
+refused handshake keeps its status (a middleware's 401) through the ASGI
+``websocket.http.response`` extension; a server without it answers 403. Route match,
+admission, middleware and the closing rules are the app's (``Conduit.handle_websocket``).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -19,18 +22,25 @@ import trio
 from wsproto.events import BytesMessage, CloseConnection, TextMessage
 
 from ..http.datastructures import Headers
+from ..http.h1 import ResponseHeaderError, header_pairs
+from ..exceptions import error_response
+from ..http.response import Response
+from ..http.websocket_handshake import handshake_problem
 from ..websocket import GOING_AWAY, NORMAL, TOO_BIG, WebSocket, WebSocketDisconnect
+
+logger = logging.getLogger("conduit.websocket")
 
 
 class ASGIWebSocket(WebSocket):
     """A WebSocket whose frames travel as ASGI ``websocket.*`` messages."""
 
-    __slots__ = ("_asgi_receive", "_asgi_send")
+    __slots__ = ("_asgi_receive", "_asgi_send", "_extensions")
 
-    def __init__(self, *args: Any, receive: Any, send: Any, **kwargs: Any):
+    def __init__(self, *args: Any, receive: Any, send: Any, extensions: dict | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._asgi_receive = receive
         self._asgi_send = send
+        self._extensions = extensions or {}
 
     async def _deliver(self, message: dict) -> None:
         try:
@@ -46,11 +56,21 @@ class ASGIWebSocket(WebSocket):
         await self._deliver({"type": "websocket.accept", "subprotocol": subprotocol, "headers": extra})
         self.accepted = True
 
-    async def reject(self, status_code: int = 403) -> None:
-        """ASGI has no status for a refused handshake without an extension: the server sends 403."""
+    async def refuse(self, response: Response) -> None:
+        """Refuse the handshake with ``response``: its status, headers and body through the
+        ``websocket.http.response`` extension where the server offers it (uvicorn, hypercorn);
+        otherwise a ``websocket.close`` before acceptance, which the server answers with 403."""
+        if self.accepted:
+            raise RuntimeError("the WebSocket is already accepted: close() it instead")
         self.closed = True
         try:
-            await self._deliver({"type": "websocket.close", "code": NORMAL})
+            if "websocket.http.response" in self._extensions:
+                start = _response_start(response)
+                body = start.pop("body")
+                await self._deliver(start)
+                await self._deliver({"type": "websocket.http.response.body", "body": body})
+            else:
+                await self._deliver({"type": "websocket.close", "code": NORMAL})
         except WebSocketDisconnect:
             pass
 
@@ -92,24 +112,38 @@ class ASGIWebSocket(WebSocket):
         return data
 
 
-async def serve_asgi_websocket(app: Any, scope: dict, receive: Any, send: Any) -> None:
-    """One ``websocket`` scope: match the route, run the handler by the native server's rules."""
-    from ..server.websocket import WEBSOCKET, run_websocket
+def _response_start(response: Response) -> dict:
+    """The refusal's head, by the codec's one head rule (an invalid header: a generic 500)."""
+    try:
+        headers = header_pairs(response.status_code, response.headers, len(response.body))
+    except ResponseHeaderError as exc:
+        logger.error("bad response header refusing a WebSocket handshake: %s", exc)
+        response = error_response(500)
+        headers = header_pairs(500, response.headers, len(response.body))
+    return {"type": "websocket.http.response.start", "status": response.status_code, "headers": headers,
+            "body": response.body}
 
+
+async def serve_asgi_websocket(app: Any, scope: dict, receive: Any, send: Any) -> None:
+    """One ``websocket`` scope: the app's WebSocket lifecycle over ASGI messages."""
     message = await receive()
     if message["type"] != "websocket.connect":
         return
     raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
     raw_path = raw_path.partition(b"?")[0]
-    match = app.router.match(WEBSOCKET, raw_path) if app.has_websockets else None
-    if match is None or match.route is None:
-        await send({"type": "websocket.close", "code": NORMAL})  # the server answers 403
-        return
     headers = Headers([(bytes(k), bytes(v)) for k, v in scope.get("headers", [])])
     client = tuple(scope["client"]) if scope.get("client") else None
     websocket = ASGIWebSocket("GET", raw_path, scope.get("query_string", b""), headers, client, app=app,
-                              scheme=scope.get("scheme", "ws"), receive=receive, send=send)
-    await run_websocket(app, websocket, match, raw_path.decode("latin-1"))
+                              scheme=scope.get("scheme", "ws"), receive=receive, send=send,
+                              extensions=scope.get("extensions"))
+    # The ASGI server checked the handshake before this scope began; one that lets a malformed
+    # key through (hypercorn) still gets the native server's 400. A scope without the
+    # handshake headers (HTTP/2, RFC 8441; a hand-built scope) is the server's business.
+    problem = handshake_problem("GET", "1.1", headers) if "sec-websocket-key" in headers else None
+    if problem is not None:
+        await websocket.refuse(error_response(problem.status, problem.detail, headers=problem.headers or None))
+        return
+    await app.handle_websocket(websocket)
 
 
 __all__ = ["ASGIWebSocket", "serve_asgi_websocket"]

@@ -6,8 +6,11 @@
 cannot be satisfied; §14), ``If-Range``. Several ranges in one request are
 answered with the whole file (a server may ignore ``Range``, §14.2). The body is
 a sync generator of chunks, which the server advances in a worker thread, so no
-disk read ever blocks the event loop; this module does no IO of its own beyond
-``stat``.
+disk read ever blocks the event loop; the native server sends it with ``sendfile``
+instead where the socket allows it (:mod:`conduit.server.sendfile`). Its length is
+known (``content_length``), so it goes out with ``Content-Length``, HEAD included,
+and a file that shrinks while it is sent aborts the connection. This module does no
+IO of its own beyond ``stat``.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ def _read_chunks(path: str, start: int, length: int, chunk_size: int) -> Iterato
         file.seek(start)
         while length > 0:
             data = file.read(min(chunk_size, length))
-            if not data:  # the file shrank while being sent: stop, do not pad
+            if not data:  # the file shrank while being sent: stop short (the server aborts), never pad
                 return
             length -= len(data)
             yield data
@@ -107,6 +110,9 @@ class FileResponse(StreamingResponse):
         if chunk_size <= 0:
             raise ValueError(f"chunk_size must be positive, got {chunk_size}")
         self.size = info.st_size
+        #: The span sent: from ``offset``, ``content_length`` bytes (a Range narrows it).
+        self.offset = 0
+        self.content_length = info.st_size
         self.chunk_size = chunk_size
         if media_type is None:
             media_type = mimetypes.guess_type(filename or self.path)[0] or "application/octet-stream"
@@ -148,6 +154,7 @@ class FileResponse(StreamingResponse):
                                                ("accept-ranges", "bytes")])
         start, end = span
         self.status_code = 206
+        self.offset, self.content_length = start, end - start + 1
         self.iterable = _read_chunks(self.path, start, end - start + 1, self.chunk_size)
         self.set_header("content-range", f"bytes {start}-{end}/{self.size}")
         return self

@@ -145,6 +145,10 @@ class StreamingResponse(Response):
     #: Seconds of producer silence after which the server sends :attr:`ping_bytes`.
     ping_interval: float | None = None
     ping_bytes = b""
+    #: The body's exact length when known in advance (a file): the server declares it in
+    #: ``Content-Length`` instead of chunking, and aborts the connection if the stream
+    #: ends short of it, so the client cannot take a truncated body for a whole one.
+    content_length: int | None = None
 
     def __init__(self, content: Iterable[Any] | AsyncIterable[Any], status_code: int = 200,
                  headers: HeadersInput = None, media_type: str | None = None):

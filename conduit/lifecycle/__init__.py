@@ -7,7 +7,9 @@ call ``app.lifecycle``, and send what comes back with the one response-head writ
 
 - :mod:`.cycle`: limits, middleware, admission, match, handler, deadline;
 - :mod:`.errors`: exceptions to responses, by the status they carry;
-- :mod:`.sending`: streaming chunks (iterators always closed), background and after-send work.
+- :mod:`.sending`: streaming chunks (iterators always closed), background and after-send work;
+- :mod:`.websocket`: a WebSocket's match, middleware, admission, session and closing rules
+  (``Conduit.handle_websocket``).
 
 Layering: imports ``http``, ``routing`` results and ``exceptions``; never ``server``,
 ``asgi`` or ``testing``.

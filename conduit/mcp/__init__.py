@@ -8,7 +8,10 @@ the bounded table (``records``) and running tools as tasks (``runner``).
 Conduit app), ``legacy_sse`` (2024-11-05 HTTP+SSE), with ``sessions``, ``store``,
 ``security`` and ``params`` (``Mcp-Param-*`` headers) beside them. At the top:
 ``server`` (the decorator registry), ``schema``/``content`` (pure data) and ``auth``
-(the OAuth 2.1 resource server the transports consult).
+(the OAuth 2.1 resource server the transports consult), ``middleware/`` (wrapping callables
+around each request: caching, rate limits, request logs) and ``tool_search`` (BM25 over a
+large catalogue, ``MCPServer(tool_search=True)``). ``client/`` is the other side:
+:class:`Client` (loaded on first use, as it brings httpx and anyio).
 ``import conduit`` never imports this package; it is loaded on first use.
 """
 
@@ -19,6 +22,7 @@ from conduit.mcp.content import (
 from conduit.mcp.auth import AccessToken, InvalidToken, JWTVerifier, ResourceServer
 from conduit.mcp.protocol.context import Context, InputRequest
 from conduit.mcp.protocol.jsonrpc import MCPError
+from conduit.mcp.middleware import RATE_LIMITED, RateLimit, RequestLog, ResponseCache
 from conduit.mcp.schema import Field
 from conduit.mcp.server import MCPServer, ToolAnnotations
 from conduit.mcp.transports.store import MemorySessionStore, RedisSessionStore, SessionStore, StoreError
@@ -29,4 +33,12 @@ __all__ = [
     "text", "image", "audio", "embedded_resource", "resource_link",
     "AccessToken", "InvalidToken", "JWTVerifier", "ResourceServer",
     "SessionStore", "MemorySessionStore", "RedisSessionStore", "StoreError",
+    "ResponseCache", "RateLimit", "RequestLog", "RATE_LIMITED", "Client",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name == "Client":  # httpx and anyio load only for programs that use the client
+        from conduit.mcp.client import Client
+        return Client
+    raise AttributeError(f"module 'conduit.mcp' has no attribute {name!r}")

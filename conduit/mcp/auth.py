@@ -12,6 +12,14 @@ The MCP server never issues tokens; an authorization server does. The server:
   when the token is missing or invalid, and 403 ``error="insufficient_scope"`` when a
   tool's scopes (``@mcp.tool(scopes=[...])``) are not all granted (RFC 6750 §3.1).
 
+Who a token speaks for is its subject (``sub``, or the claim named by
+``JWTVerifier(subject_claim=...)``): sessions and tasks belong to it
+(:func:`principal_identity`), so a token that names no subject is refused (401) rather than
+made to share one anonymous identity with every other such token. A verifier that fails in
+any way (a bug, a key of the wrong type for the token's ``alg``, an unreachable JWKS) is a
+401 with ``WWW-Authenticate`` too, never a 500: the client learns its token was not
+accepted, the log gets the traceback.
+
 Exception hierarchy::
 
     ValueError
@@ -27,16 +35,23 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+from conduit._json import dumps
 from conduit.mcp.protocol.jsonrpc import INVALID_REQUEST, MCPError
 
 __all__ = ["AccessToken", "InvalidToken", "InsufficientScope", "JWTVerifier", "ResourceServer", "check_scopes",
-           "PRM_WELL_KNOWN"]
+           "principal_identity", "PRM_WELL_KNOWN"]
 
+log = logging.getLogger("conduit.mcp.auth")
 PRM_WELL_KNOWN = "/.well-known/oauth-protected-resource"
+
+# Which JWS algorithms a key of each JWK type can verify (RFC 7518 §3.1, RFC 8037 §3.1):
+# a token whose header names another family is refused before PyJWT sees the key.
+_KEY_ALGORITHMS = {"RSA": ("RS", "PS"), "EC": ("ES",), "OKP": ("EdDSA", "Ed25519", "Ed448"), "oct": ("HS",)}
 
 
 class InvalidToken(ValueError):
@@ -61,6 +76,18 @@ class AccessToken:
     client_id: str | None = None
     expires_at: float | None = None
     claims: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def principal_identity(principal: AccessToken) -> str:
+    """Who owns a verified token's sessions and tasks: its issuer and subject, unambiguously.
+
+    The issuer is part of it because one verifier may trust several (``issuer=[...]``) and
+    two issuers may hand out the same subject to different users.
+    """
+    claims = getattr(principal, "claims", None)
+    issuer = claims.get("iss") if isinstance(claims, dict) else None
+    subject = getattr(principal, "subject", None)
+    return dumps([issuer if isinstance(issuer, str) else None, subject if isinstance(subject, str) else None]).decode()
 
 
 def check_scopes(principal: AccessToken | None, needed: Iterable[str], what: str) -> None:
@@ -95,11 +122,16 @@ class JWTVerifier:
     ``jwks`` is the key set itself (a dict ``{"keys": [...]}``) or the URL it is served at
     (fetched with PyJWT's ``PyJWKClient`` in a worker thread, cached for ``jwks_cache_seconds``).
     ``audience`` defaults to the resource URI of the :class:`ResourceServer` using it.
+    ``subject_claim`` names the claim that says who the token speaks for (``"sub"``; e.g.
+    ``"client_id"`` for client-credentials tokens that carry no ``sub``): a token without
+    it, or with a value that is not a non-empty string, is refused.
     """
 
     def __init__(self, *, issuer: str | list[str], jwks: dict[str, Any] | str, audience: str | list[str] | None = None,
                  algorithms: Iterable[str] = ("RS256", "ES256", "PS256", "EdDSA"), leeway_seconds: float = 30.0,
-                 jwks_cache_seconds: float = 300.0) -> None:
+                 jwks_cache_seconds: float = 300.0, subject_claim: str = "sub") -> None:
+        if not isinstance(subject_claim, str) or not subject_claim:
+            raise ValueError(f"subject_claim must name a claim (a non-empty string), not {subject_claim!r}")
         try:
             import jwt
         except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -109,6 +141,7 @@ class JWTVerifier:
         self.audience = audience
         self.algorithms = list(algorithms)
         self.leeway_seconds = leeway_seconds
+        self.subject_claim = subject_claim
         if isinstance(jwks, str):
             self._client: Any = jwt.PyJWKClient(jwks, cache_keys=True, lifespan=int(jwks_cache_seconds))
             self._keys: dict[str, Any] | None = None
@@ -120,6 +153,15 @@ class JWTVerifier:
             raise ValueError("jwks must be a JWKS dict {'keys': [...]} or the URL of one")
 
     async def __call__(self, token: str) -> AccessToken:
+        """The verified token; :class:`InvalidToken` for every way it can fail, PyJWT's surprises included."""
+        try:
+            return await self._verify(token)
+        except InvalidToken:
+            raise
+        except Exception as exc:  # PyJWT lets a key/algorithm misfit out as TypeError, ValueError, ...
+            raise InvalidToken(f"token could not be verified ({type(exc).__name__})") from None
+
+    async def _verify(self, token: str) -> AccessToken:
         import trio
 
         jwt = self._jwt
@@ -127,11 +169,14 @@ class JWTVerifier:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise InvalidToken(f"malformed token: {exc}") from None
-        if header.get("alg") not in self.algorithms:
-            raise InvalidToken(f"token algorithm {header.get('alg')!r} is not accepted")
+        algorithm, kid = header.get("alg"), header.get("kid")
+        if not isinstance(algorithm, str) or algorithm not in self.algorithms:
+            raise InvalidToken(f"token algorithm {algorithm!r} is not accepted")
+        if kid is not None and not isinstance(kid, str):
+            raise InvalidToken("token header kid must be a string")
         if self._keys is not None:
-            key = self._keys.get(header.get("kid") or "")
-            if key is None and len(self._keys) == 1 and not header.get("kid"):
+            key = self._keys.get(kid or "")
+            if key is None and len(self._keys) == 1 and not kid:
                 key = next(iter(self._keys.values()))
             if key is None:
                 raise InvalidToken("token signed with an unknown key")
@@ -140,16 +185,28 @@ class JWTVerifier:
                 key = await trio.to_thread.run_sync(self._client.get_signing_key_from_jwt, token)
             except jwt.PyJWTError as exc:
                 raise InvalidToken(f"no signing key for this token: {exc}") from None
+        _check_key_fits(algorithm, key)
         try:
-            claims = jwt.decode(token, key.key, algorithms=self.algorithms, audience=self.audience,
+            claims = jwt.decode(token, key.key, algorithms=[algorithm], audience=self.audience,
                                 issuer=self.issuer, leeway=self.leeway_seconds,
                                 options={"require": ["exp", "iss", "aud"]})
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from None
+        subject = claims.get(self.subject_claim)
+        if not isinstance(subject, str) or not subject:
+            raise InvalidToken(f"token has no {self.subject_claim!r} claim naming its subject")
         client_id = claims.get("client_id", claims.get("azp"))
-        return AccessToken(subject=claims.get("sub"), scopes=_scopes_of(claims),
+        return AccessToken(subject=subject, scopes=_scopes_of(claims),
                            client_id=client_id if isinstance(client_id, str) else None,
                            expires_at=claims.get("exp"), claims=claims)
+
+
+def _check_key_fits(algorithm: str, key: Any) -> None:
+    """Refuse a token whose ``alg`` is not of its key's type (an ES256 header naming an RSA key)."""
+    families = _KEY_ALGORITHMS.get(getattr(key, "key_type", None) or "", ())
+    if not algorithm.startswith(families):
+        raise InvalidToken(f"token algorithm {algorithm!r} does not fit its key's type "
+                           f"{getattr(key, 'key_type', None)!r}")
 
 
 Verifier = Callable[[str], "AccessToken | None | Awaitable[AccessToken | None]"]
@@ -224,8 +281,16 @@ class ResourceServer:
                 result = await result
         except InvalidToken as exc:
             return None, (401, f"Invalid bearer token: {exc}", self.challenge("invalid_token", str(exc)))
+        except Exception:  # a verifier's bug or outage refuses the token; it never becomes a 500
+            log.exception("MCP token verifier %r failed", self.verifier)
+            return None, (401, "Invalid bearer token: it could not be verified",
+                          self.challenge("invalid_token", "the token could not be verified"))
         if not isinstance(result, AccessToken):
             return None, (401, "Invalid bearer token", self.challenge("invalid_token"))
+        if not isinstance(result.subject, str) or not result.subject:
+            # Sessions and tasks belong to the subject: a token naming none would share them.
+            return None, (401, "Invalid bearer token: it names no subject",
+                          self.challenge("invalid_token", "the token names no subject"))
         missing = self.required_scopes - result.scopes
         if missing:
             return None, (403, "Insufficient scope", self.challenge("insufficient_scope", scope=self.required_scopes))

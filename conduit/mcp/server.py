@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from conduit.mcp.guarded import guarded
+from conduit.mcp.middleware.chain import MiddlewareChain
 from conduit.mcp.transports.params import header_params
 from conduit.mcp.protocol.request_state import StateSigner
 from conduit.mcp.tasks.runner import TASK_SUPPORT, TaskManager
@@ -111,7 +112,8 @@ class MCPServer:
                  state_secret: bytes | str | None = None, state_ttl_seconds: float = 600.0,
                  cache_ttl_ms: int = 0, cache_scope: str = "private",
                  sync_in_thread: bool = True, max_tasks: int = 1000, max_tasks_per_client: int = 100,
-                 task_ttl_ms: int = 3_600_000, task_poll_interval_ms: int = 500) -> None:
+                 task_ttl_ms: int = 3_600_000, task_poll_interval_ms: int = 500, tool_search: bool = False,
+                 pinned: list[str] | tuple[str, ...] = ()) -> None:
         self.name = name
         self.version = version
         self.instructions = instructions
@@ -131,8 +133,20 @@ class MCPServer:
         self.prompts: dict[str, Prompt] = {}
         self.completers: dict[tuple[str, str, str], Callable[..., Any]] = {}
         self._listeners: set[Listener] = set()
+        self.mounts: dict[str, Any] = {}  # prefix -> conduit.mcp.compose.Mount
+        self.startup_hooks: list[Callable[[], Any]] = []
+        self.startup_pending = False  # True while a startup hook has yet to succeed
+        self._startup_lock: tuple[Any, Any] | None = None  # (trio token, Lock): one lock per trio run
+        self.middleware = MiddlewareChain()
         self.background_tasks: list[Callable[[], Any]] = []
         self._background_started = False
+        # tool_search=True: tools/list shows ``pinned`` + search_tools + what searches found (tool_search.py)
+        if pinned and not tool_search:
+            raise ValueError(f"MCPServer {name!r}: pinned tools need tool_search=True")
+        self.tool_search: Any = None
+        if tool_search:
+            from conduit.mcp.tool_search import install
+            self.tool_search = install(self, pinned)
 
     # ------------------------------------------------------------ info
     @property
@@ -176,6 +190,15 @@ class MCPServer:
             return any(t.task_support != "forbidden" for t in self.tools.values())
         return name == "logging"
 
+    # ------------------------------------------------------------ middleware
+    def add_middleware(self, middleware: Any, *args: Any, **options: Any) -> None:
+        """Wrap every request in ``middleware``; the first added is the outermost.
+
+        The same shape as ``Conduit.add_middleware``: a class and its options, an instance,
+        or a function ``middleware(next_handler) -> handler`` (:mod:`conduit.mcp.middleware`).
+        """
+        self.middleware.add(middleware, args, options)
+
     # ------------------------------------------------------------ listeners
     def add_listener(self, listener: Listener) -> None:
         self._listeners.add(listener)
@@ -190,6 +213,27 @@ class MCPServer:
     def notify_resource_updated(self, uri: str) -> None:
         """Tell subscribed clients that the resource at ``uri`` changed."""
         self._emit("notifications/resources/updated", {"uri": uri})
+
+    def notify_list_changed(self, kind: str) -> None:
+        """Tell clients the list of ``kind`` (tools, prompts or resources) changed."""
+        self._emit(f"notifications/{kind}/list_changed", {})
+
+    # ------------------------------------------------------------ composition (conduit.mcp.compose)
+    def mount(self, server: MCPServer, prefix: str) -> None:
+        """Serve ``server``'s tools, prompts, resources and templates here under ``prefix``.
+
+        Tools and prompts become ``<prefix>_<name>``; ``data://x`` becomes ``<prefix>://data/x``.
+        A name that collides with one this server has is a ValueError naming both.
+        """
+        from conduit.mcp.compose import mount_server
+        mount_server(self, server, prefix)
+
+    def unmount(self, prefix: str) -> None:
+        """Take the server mounted at ``prefix`` away (clients get ``list_changed``)."""
+        mount = self.mounts.pop(prefix, None)
+        if mount is None:
+            raise KeyError(f"no MCP server is mounted at prefix {prefix!r} (mounted: {sorted(self.mounts)})")
+        mount.remove()
 
     # ------------------------------------------------------------ tools
     def tool(self, name: str | Callable[..., Any] | None = None, *, title: str | None = None,
@@ -409,15 +453,97 @@ class MCPServer:
         for fn in self.background_tasks:
             (start_soon or trio.lowlevel.spawn_system_task)(guarded, fn, f"background task {fn!r}")
 
-    # ------------------------------------------------------------ running
-    def run_stdio(self) -> None:
-        """Serve this server over stdin/stdout until stdin closes (blocking)."""
-        from conduit.mcp.transports.stdio import run_stdio
-        run_stdio(self)
+    @classmethod
+    def proxy(cls, target: Any, *, name: str | None = None, **client_options: Any) -> MCPServer:
+        """A server that serves the remote MCP server at ``target`` (a URL or a command).
 
-    async def serve_stdio(self) -> None:
+        Serve it over any transport (``app.mount_mcp``, ``run_stdio``) or ``mount`` it; the
+        ``client_options`` go to :class:`~conduit.mcp.client.Client` (``auth``, ``env``, ...).
+        """
+        from conduit.mcp.proxy import Proxy
+
+        shown = target if isinstance(target, str) else " ".join(map(str, target))
+        server = cls(name or f"proxy:{shown}")
+        Proxy(server, target, **client_options)
+        return server
+
+    @classmethod
+    def from_app(cls, app: Any, *, include: list[str] | None = None, tags: list[str] | None = None,
+                 headers: Any = None, name: str | None = None, **options: Any) -> MCPServer:
+        """A server whose tools are ``app``'s routes, called in-process through the app's lifecycle.
+
+        ``include`` keeps routes by name or path, ``tags`` by OpenAPI tag; ``headers`` (a dict
+        or a function of the call's Context) go with every call (:mod:`conduit.mcp.from_app`).
+        """
+        from conduit.mcp.from_app import tools_from_app
+
+        server = cls(name or app.title, app.version, **options)
+        tools_from_app(server, app, include=include, tags=tags, headers=headers)
+        return server
+
+    @classmethod
+    def from_openapi(cls, spec: Any, base_url: str, *, include: list[str] | None = None,
+                     tags: list[str] | None = None, headers: Any = None, name: str | None = None,
+                     http_client: Any = None, timeout: float = 30.0, **options: Any) -> MCPServer:
+        """A server whose tools are the operations of an OpenAPI 3.x document, called with httpx."""
+        from conduit.mcp.from_app import load_spec, tools_from_openapi
+
+        document = load_spec(spec)
+        info = document.get("info") if isinstance(document.get("info"), dict) else {}
+        server = cls(name or str(info.get("title") or "openapi"), str(info.get("version") or "0.1.0"), **options)
+        tools_from_openapi(server, document, base_url, include=include, tags=tags, headers=headers,
+                           http_client=http_client, timeout=timeout)
+        return server
+
+    def add_model_tool(self, registry: Any, name: str, **options: Any) -> Tool:
+        """Serve the model ``name`` of ``registry`` as a tool (``predict_<name>``).
+
+        With ``app=`` (and ``path=`` when the app has several predict routes) the tool shares
+        the predict route's dynamic batcher, so HTTP and MCP callers batch together
+        (:mod:`conduit.mcp.model_tools`).
+        """
+        from conduit.mcp.model_tools import add_model_tool
+        return add_model_tool(self, registry, name, **options)
+
+    # ------------------------------------------------------------ startup
+    def on_startup(self, fn: Callable[[], Any]) -> Callable[[], Any]:
+        """Run async ``fn`` before this server answers its first request (a proxy connects here).
+
+        Every transport goes through the dispatcher, which awaits :meth:`ensure_started`
+        while ``startup_pending``; a hook that fails fails that request and is tried again
+        on the next.
+        """
+        self.startup_hooks.append(fn)
+        self.startup_pending = True
+        return fn
+
+    async def ensure_started(self) -> None:
+        if not self.startup_pending:
+            return
+        import trio
+
+        token = trio.lowlevel.current_trio_token()
+        if self._startup_lock is None or self._startup_lock[0] is not token:
+            self._startup_lock = (token, trio.Lock())
+        async with self._startup_lock[1]:
+            if self.startup_pending:
+                for fn in list(self.startup_hooks):
+                    await fn()
+                self.startup_pending = False
+
+    # ------------------------------------------------------------ running
+    def run_stdio(self, **options: Any) -> None:
+        """Serve this server over stdin/stdout until stdin closes (blocking).
+
+        The transport is :func:`conduit.mcp.transports.stdio.run_stdio`; ``options`` go to it
+        (``auth=`` checks the ``MCP_ACCESS_TOKEN`` of the environment).
+        """
+        from conduit.mcp.transports.stdio import run_stdio
+        run_stdio(self, **options)
+
+    async def serve_stdio(self, **options: Any) -> None:
         from conduit.mcp.transports.stdio import serve_stdio
-        await serve_stdio(self)
+        await serve_stdio(self, **options)
 
 
 def _check_called(first: Any, decorator: str, needs: str) -> None:

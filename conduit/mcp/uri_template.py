@@ -10,7 +10,7 @@ slashes included. Matching is exact: the whole URI must match the template.
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 __all__ = ["UriTemplate", "is_template"]
 
@@ -37,6 +37,14 @@ class UriTemplate:
             pos = m.end()
         pattern.append(re.escape(template[pos:]))
         self._regex = re.compile("".join(pattern) + r"\Z")
+
+    def expand(self, variables: dict[str, str]) -> str:
+        """The URI for ``variables`` (RFC 6570 §3.2.2 simple and §3.2.3 reserved expansion)."""
+        def value(m: re.Match[str]) -> str:
+            operator, name, explode = m.groups()
+            safe = ":/?#[]@!$&'()*+,;=" if operator or explode else ""
+            return quote(str(variables[name]), safe=safe)
+        return _VAR.sub(value, self.template)
 
     def match(self, uri: str) -> dict[str, str] | None:
         m = self._regex.match(uri)

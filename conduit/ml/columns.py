@@ -58,7 +58,9 @@ class Column:
     """One input column.
 
     ``categories``: the encoder's categories (``None`` for a plain number column);
-    ``unknown``: ``"error"`` (refuse an unknown category, 422) or ``"code"`` (code -1);
+    ``unknown``: ``"error"`` (refuse an unknown category, 422), ``"code"`` (code -1) or
+    ``"missing"`` (NaN, as a missing value: LightGBM's and XGBoost's rule for a category
+    the model never saw; a missing value is NaN too);
     ``missing_code``: the code of a missing value (``None``: missing is refused for a
     category column unless ``fill`` names the category an imputer puts there);
     ``accepts_missing``: whether a number column may be missing (NaN downstream is fine).
@@ -83,17 +85,28 @@ class Column:
     def string_valued(self) -> bool:
         return self.categories is not None and any(isinstance(c, str) for c in self.categories)
 
+    @property
+    def takes_missing(self) -> bool:
+        """Whether a missing value (JSON ``null``, NaN) is accepted in this column."""
+        if self.categories is None:
+            return self.accepts_missing
+        return self.missing_code is not None or self.fill is not None or self.unknown != "error"
+
     def schema(self) -> dict[str, Any]:
         if self.categories is None:
             return {"type": ["number", "null"] if self.accepts_missing else "number"}
         known = [c for c in self.categories if not _is_missing(c)]
-        base: dict[str, Any] = {"type": "string" if self.string_valued else "number"}
+        kind = "string" if self.string_valued else "number"
+        if self.unknown == "missing":
+            # The categories are listed (enum); any other value is accepted and read as missing.
+            return {"anyOf": [{"enum": [*known, None]},
+                              {"type": kind, "description": "a category the model never saw: read as missing"}]}
+        base: dict[str, Any] = {"type": kind}
         if self.unknown == "error":
             base["enum"] = known
         else:
             base["examples"] = known[:10]
-        missing_ok = self.missing_code is not None or self.fill is not None or self.unknown != "error"
-        if missing_ok:
+        if self.takes_missing:
             base["type"] = [base["type"], "null"]
             if "enum" in base:
                 base["enum"] = [*known, None]
@@ -110,17 +123,16 @@ class InputSchema:
         self.has_categories = any(c.categories is not None for c in columns)
 
     def describe(self) -> list[dict[str, Any]]:
-        return [{"name": c.name, "type": c.kind, **({"categories": [None if _is_missing(v) else v
-                                                                     for v in c.categories]}
-                                                     if c.categories is not None else {})}
+        return [{"name": c.name, "type": c.kind, "accepts_missing": c.takes_missing,
+                 **({"categories": [None if _is_missing(v) else v for v in c.categories]}
+                    if c.categories is not None else {})}
                 for c in self.columns]
 
     def row_schema(self) -> dict[str, Any]:
         """JSON Schema of one named row."""
         properties = {c.name: c.schema() for c in self.columns}
         # A key left out is a missing value: required where the model refuses one.
-        required = [name for name, s in properties.items() if "null" not in (s["type"] if isinstance(
-            s["type"], list) else [s["type"]])]
+        required = [c.name for c in self.columns if not c.takes_missing]
         return {"type": "object", "properties": properties, "required": required,
                 "additionalProperties": False}
 
@@ -230,8 +242,12 @@ class InputSchema:
             return np.array(values, dtype=np.float64)
         lookup = column.lookup
         codes = np.empty(len(values), dtype=np.float64)
+        as_missing = column.unknown == "missing"
         for i, v in _unchecked(values, failures, broken):
             if _is_missing(v):
+                if as_missing:
+                    codes[i] = np.nan
+                    continue
                 if column.fill is not None:
                     v = column.fill
                 elif column.missing_code is not None:
@@ -244,7 +260,7 @@ class InputSchema:
                 else:
                     codes[i] = -1
                     continue
-            if isinstance(v, (list, dict)):  # JSON arrays and objects are never categories
+            if isinstance(v, (list, dict, bool)):  # JSON arrays, objects and booleans are never categories
                 if column.string_valued:
                     failures.append(self._refuse(i, j, named, "not_a_string",
                                                  f"expected a category string, got {_short(v)}"))
@@ -262,6 +278,6 @@ class InputSchema:
                     failures.append(self._refuse(i, j, named, "unknown_category",
                                                  f"unknown category {_short(v)} (known: {list(lookup)[:20]})"))
                     continue
-                code = -1
+                code = np.nan if as_missing else -1
             codes[i] = code
         return codes

@@ -32,8 +32,14 @@ __all__ = ["CompiledModel"]
 
 
 def _numeric_schema(est: Any, n_features: int, allow_nan: bool) -> InputSchema:
+    """Number columns named after the features; a booster's pandas-category columns take
+    their category values, coded by the library's own mapping (:mod:`.booster_columns`)."""
+    from .booster_columns import booster_columns
     from .compilation.preprocess import feature_names
 
+    columns = booster_columns(est)
+    if columns is not None and len(columns) == n_features:
+        return InputSchema(columns)
     return InputSchema([Column(name, accepts_missing=allow_nan) for name in feature_names(est, n_features)])
 
 

@@ -48,7 +48,10 @@ class StagedModel(CompiledModel):
         for j, column in enumerate(schema.columns):
             if column.categories is None:
                 column.accepts_missing = bool(self._missing_ok[j])
-        self.allow_nan = bool(self._missing_ok.any())
+        # accepts_nan (describe) is true only when NaN is fine in every column, as the
+        # estimator's own predict does; a per-column answer is in features[].accepts_missing.
+        self.allow_nan = all(c.takes_missing for c in schema.columns)
+        self._nan_somewhere = bool(self._missing_ok.any())
         self.allow_inf = False
         transform = self.transform_rows
         if final is None:
@@ -88,8 +91,8 @@ class StagedModel(CompiledModel):
         """Named rows, positional rows or a matrix -> the encoded ``float64`` matrix."""
         if self.schema.wants_encoding(X):
             return self.schema.encode(X)
-        Z = as_features(X, self.n_features_in_, allow_nan=self.allow_nan)
-        if self.allow_nan and not self._missing_ok.all():
+        Z = as_features(X, self.n_features_in_, allow_nan=self._nan_somewhere)
+        if self._nan_somewhere and not self._missing_ok.all():
             bad = np.isnan(Z) & ~self._missing_ok
             if bad.any():
                 i, j = map(int, np.argwhere(bad)[0])

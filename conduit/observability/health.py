@@ -16,7 +16,8 @@ from ..http.response import JSONResponse
 
 
 def add_readiness_check(app: Any, check: Callable[[], Any]) -> Callable[[], Any]:
-    """Add ``check() -> bool`` (sync or async) to ``app``'s readiness."""
+    """Add ``check() -> bool`` (sync or async) to ``app``'s readiness; a check that returns a
+    string is ready but degraded (``/ready`` answers 200 with ``"status": "degraded: ..."``)."""
     checks = getattr(app.state, "readiness_checks", None)
     if checks is None:
         checks = app.state.readiness_checks = []
@@ -33,6 +34,7 @@ async def is_ready(app: Any) -> tuple[bool, str]:
     admission = getattr(app, "admission", None)
     if admission is not None and admission.overloaded:
         return False, admission.memory.describe()
+    notes = []
     for check in getattr(app.state, "readiness_checks", ()):
         try:
             result = check()
@@ -42,7 +44,9 @@ async def is_ready(app: Any) -> tuple[bool, str]:
             return False, f"check {getattr(check, '__name__', check)!r} failed: {type(exc).__name__}"
         if not result:
             return False, f"check {getattr(check, '__name__', check)!r} is not ready"
-    return True, "ready"
+        if isinstance(result, str):  # ready, but degraded: the string says how
+            notes.append(result)
+    return True, ("degraded: " + "; ".join(notes)) if notes else "ready"
 
 
 async def health() -> JSONResponse:

@@ -12,6 +12,12 @@ Families (``prometheus_client``; labels bounded by what the app registered)::
     conduit_model_queue_wait_seconds{model, version}          histogram: time in the batcher's queue
     conduit_model_info{model, version, path}                  gauge 1; path = compiled | partial |
                                                               fallback | onnxruntime | pipeline
+    conduit_model_loaded{model, version}                      gauge: 1 loaded, 0 not (lazy, unloaded
+                                                              by max_loaded, or down)
+    conduit_model_shadow_rows_total{model, version, candidate}            rows mirrored to a shadow
+    conduit_model_shadow_agreeing_rows_total{model, version, candidate}   classifiers: rows it agreed on
+    conduit_model_shadow_absolute_error_total{model, version, candidate}  regressors: sum of |error|
+    conduit_model_shadow_failures_total{model, candidate}                 shadow runs that raised
     conduit_mcp_tool_calls_total{tool}                        counter
     conduit_mcp_tool_errors_total{tool, type}                 counter; type = the exception class
     conduit_mcp_tool_duration_seconds{tool}                   histogram
@@ -46,6 +52,17 @@ def _build() -> SimpleNamespace:
                        buckets=_LATENCY_BUCKETS),
         info=Gauge("conduit_model_info", "Loaded model versions and their inference path.", mv + ["path"],
                    multiprocess_mode="livemax"),
+        loaded=Gauge("conduit_model_loaded", "Whether a registered model version is loaded (1) or not (0).", mv,
+                     multiprocess_mode="livemax"),
+        shadow_rows=Counter("conduit_model_shadow_rows", "Rows mirrored to a shadow version.",
+                            mv + ["candidate"]),
+        shadow_agreeing=Counter("conduit_model_shadow_agreeing_rows",
+                                "Mirrored rows on which a shadow classifier agreed with the served version.",
+                                mv + ["candidate"]),
+        shadow_error=Counter("conduit_model_shadow_absolute_error",
+                             "Sum of the absolute differences between a shadow regressor and the served version.",
+                             mv + ["candidate"]),
+        shadow_failures=Counter("conduit_model_shadow_failures", "Shadow runs that raised.", ["model", "candidate"]),
         tool_calls=Counter("conduit_mcp_tool_calls", "MCP tool calls.", ["tool"]),
         tool_errors=Counter("conduit_mcp_tool_errors", "MCP tool calls that failed.", ["tool", "type"]),
         tool_latency=Histogram("conduit_mcp_tool_duration_seconds", "MCP tool call time.", ["tool"],
@@ -81,6 +98,27 @@ def track_prediction(name: str, version: Any, path: str | None) -> Iterator[_Pre
         m.latency.labels(name, version).observe(time.perf_counter() - start)
         if record.rows:
             m.rows.labels(name, version).inc(record.rows)
+
+
+def record_loaded(name: str, version: Any, loaded: bool) -> None:
+    """Set ``conduit_model_loaded`` for one model version (the registry calls it on each change)."""
+    _m().loaded.labels(name, str(version)).set(1 if loaded else 0)
+
+
+def record_shadow(name: str, version: Any, candidate: str, rows: int, *, agreeing: int | None = None,
+                  absolute_error: float | None = None) -> None:
+    """Count one mirrored request: its rows, and the rows agreed on or the absolute error."""
+    m = _m()
+    labels = (name, str(version), candidate)
+    m.shadow_rows.labels(*labels).inc(rows)
+    if agreeing is not None:
+        m.shadow_agreeing.labels(*labels).inc(agreeing)
+    if absolute_error is not None:
+        m.shadow_error.labels(*labels).inc(absolute_error)
+
+
+def record_shadow_failure(name: str, candidate: str) -> None:
+    _m().shadow_failures.labels(name, candidate).inc()
 
 
 def batch_observer(name: str, version: Any) -> Callable[[int, list[float]], None]:

@@ -10,6 +10,7 @@ still win over the mount (priority static > catch-all).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..http.request import Request
@@ -42,22 +43,22 @@ def _sub_app_server(parent: Any, sub: Any, prefix: str):
     return serve, ALL_METHODS
 
 
-def mount(app: Any, path: str, target: Any, *, name: str | None = None, sub_app: bool = False) -> None:
+def mount(app: Any, path: str, target: Any, *, name: str | None = None, sub_app: bool = False,
+          asgi_server: Callable[[Any, str], Any] | None = None) -> None:
     """Route ``path`` and everything below it to ``target`` (see the module docstring).
 
-    ``sub_app`` says that ``target`` is a :class:`~conduit.Conduit` app: the caller
-    (``Conduit.mount``) knows its own class, so this module need not import the app
-    that imports it.
+    ``sub_app`` says that ``target`` is a :class:`~conduit.Conduit` app, and
+    ``asgi_server(asgi_app, prefix)`` makes the ``serve`` coroutine of an ASGI target: the
+    caller (``Conduit.mount``) knows its own class and the ASGI face, so routing, a
+    sans-IO layer below both, imports neither.
     """
     prefix = _normalise(path)
     if sub_app:
         serve, methods = _sub_app_server(app, target, prefix)
     elif callable(getattr(target, "serve", None)):
         serve, methods = target.serve, tuple(getattr(target, "methods", ALL_METHODS))
-    elif callable(target):
-        from ..asgi.mount import asgi_mount_server  # an ASGI application (Starlette, FastAPI, ...)
-
-        serve, methods = asgi_mount_server(target, prefix), ALL_METHODS
+    elif callable(target) and asgi_server is not None:  # an ASGI application (Starlette, FastAPI, ...)
+        serve, methods = asgi_server(target, prefix), ALL_METHODS
     else:
         raise TypeError(f"cannot mount {target!r} at {path!r}: expected StaticFiles, a Conduit app, "
                         "an ASGI application, or an object with an async serve(request, path) method")

@@ -9,9 +9,12 @@ is the app's). Socket deadlines, the connection cap, graceful shutdown and
 
     served_app.py  ServedApp: what the server needs of an app (a typed protocol)
     connection.py  HTTPConnection: one connection's IO, deadlines and streaming
+    sendfile.py  a file body by os.sendfile on a plain socket
+    websocket.py the WebSocket face: handshake rules, then app.handle_websocket
     serve.py     serve(app, ...): pure trio, listening, accepting, draining
     process.py   serve_forever: trio.run, signals, exit statuses (one process)
     workers.py   run(app, ...): the process entry; the supervisor of N workers
+    worker_board.py  heartbeats and retirements shared by the supervisor and its workers
 """
 
 from .config import ServerConfig

@@ -23,13 +23,15 @@ import trio
 
 from ..exceptions import HTTPError
 from ..http.datastructures import Headers
+from ..http.files import FileResponse
 from ..http.h1 import NEED_DATA, EndOfMessage, HTTP1Codec, ProtocolError, ResponseHeaderError
 from ..http.request import ClientDisconnect, Request
 from ..http.response import Response, StreamingResponse
 from ..lifecycle import finish_response, response_chunks
 from .config import ServerConfig
+from .sendfile import FileShrank, send_file
 from .served_app import ServedApp
-from .websocket import serve_websocket, websocket_route
+from .websocket import is_upgrade, serve_websocket
 
 logger = logging.getLogger("conduit.server")
 
@@ -235,10 +237,9 @@ class HTTPConnection:
         head = await self._read_head()
         if head is None:
             return False
-        if self.app.has_websockets and (match := websocket_route(self.app, head)) is not None:
+        if self.app.has_websockets and is_upgrade(head):
             self._enter(_STREAM, math.inf)  # the WebSocket keeps its own idle timeout
-            await serve_websocket(self.stream, self.app, head, match, self.codec.take_buffered(),
-                                  self.client, self.config)
+            await serve_websocket(self.stream, self.app, head, self.codec, self.client, self.config)
             return False
         request = Request(head.method, head.path, head.query, Headers(head.headers), self.client,
                           self._receive_body, http_version=head.http_version, scheme=self._scheme)
@@ -392,6 +393,9 @@ class HTTPConnection:
         timeout = self.config.send_timeout
         with trio.fail_after(timeout):
             await self._send_bytes(head)
+        if isinstance(response, FileResponse) and self._sock is not None:
+            await self._send_file(response, timeout)
+            return
         # Nothing may escape the nursery but cancellation: trio wraps anything else in
         # an ExceptionGroup. Outcomes are recorded here and acted on after it closes.
         outcome = {"peer_gone": False, "failed": False}
@@ -414,16 +418,34 @@ class HTTPConnection:
                         if chunk:
                             with trio.fail_after(timeout):
                                 await self._send_bytes(codec.send_chunk(chunk))
+                if not outcome["failed"] and not codec.stream_complete:
+                    logger.error("a stream ended short of its Content-Length: aborting the connection")
+                    outcome["failed"] = True
                 if not outcome["failed"] and (end := codec.send_end()):
                     with trio.fail_after(timeout):
                         await self._send_bytes(end)
             except (_Closed, trio.TooSlowError):  # the client left, or stopped reading
                 outcome["peer_gone"] = True
+            except ValueError as exc:  # more bytes than the response's content_length
+                logger.error("aborting a stream: %s", exc)
+                outcome["failed"] = True
             nursery.cancel_scope.cancel()
         if outcome["peer_gone"] or outcome["failed"]:
             # A stream cut short cannot be framed as complete: close the connection
             # (the client sees a truncated body rather than a false end).
             raise _Closed
+
+    async def _send_file(self, response: FileResponse, timeout: float) -> None:
+        """A file body by ``sendfile`` (a plain socket; see :mod:`.sendfile`); aborts when it shrank."""
+        response.iterable.close()  # its chunk generator, never started: the file was not opened
+        try:
+            await send_file(self._sock, response.path, response.offset, response.content_length, timeout,
+                            self.codec.sent_raw)
+        except FileShrank as exc:
+            logger.error("aborting a file response: %s", exc)
+            raise _Closed from None
+        except (OSError, trio.TooSlowError):  # the client left, or stopped reading
+            raise _Closed from None
 
     async def _watch_disconnect(self, scope: trio.CancelScope, outcome: dict) -> None:
         """While streaming, read ahead a bounded amount (the next pipelined head) and
@@ -473,3 +495,4 @@ async def _produce(response: StreamingResponse, send: trio.MemorySendChannel, ou
         except Exception:
             logger.exception("a streaming response's iterator failed")
             outcome["failed"] = True
+

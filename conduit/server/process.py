@@ -21,6 +21,7 @@ import trio
 from .binding import BindError
 from .config import ServerConfig
 from .serve import StartupError, serve
+from .worker_board import RETIRE, RETIRING, WorkerBoard
 from .served_app import ServedApp
 
 logger = logging.getLogger("conduit.server")
@@ -33,26 +34,32 @@ FORCED_EXIT = 1
 
 def serve_forever(app: ServedApp, config: ServerConfig, sockets: list[stdlib_socket.socket] | None = None, *,
                   warmup_progress: Any = None, on_ready: Callable[[int], Any] | None = None,
-                  heartbeat: Callable[[], None] | None = None, supervisor: int | None = None) -> None:
+                  supervisor: int | None = None, board: WorkerBoard | None = None, slot: int = 0) -> None:
     """``trio.run`` the server until SIGINT/SIGTERM, then drain (raises StartupError).
 
-    ``on_ready(port)`` is called once the socket accepts. ``heartbeat()`` (from a
-    supervisor with ``worker_timeout``) is called from the event loop four times per
-    timeout, so a loop blocked by a handler stops beating. A worker given its
-    ``supervisor`` pid drains and exits if that process dies (no orphans).
+    ``on_ready(port)`` is called once the socket accepts. A worker given its
+    ``supervisor`` pid drains and exits if that process dies (no orphans). With a
+    ``board`` (a supervisor's :class:`.worker_board.WorkerBoard`) the worker beats
+    into its ``slot`` four times per ``worker_timeout`` from the event loop (so a
+    loop blocked by a handler stops beating), retires when the supervisor asks, and
+    says so once it retires (its request budget is spent, or it was asked), so the
+    supervisor starts its replacement while it drains.
     """
 
     async def main() -> None:
         stop = trio.Event()
+        retire = trio.Event() if board is not None else None
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_stop_on_signal, stop)
             if supervisor is not None:
                 nursery.start_soon(_stop_when_orphaned, supervisor, stop)
-            if heartbeat is not None and config.worker_timeout is not None:
-                nursery.start_soon(_beat, heartbeat, config.worker_timeout / 4)
+            if board is not None:
+                if config.worker_timeout is not None:
+                    nursery.start_soon(_beat, board, slot, config.worker_timeout / 4)
+                nursery.start_soon(_follow_board, board, slot, retire)
 
             async def serving(task_status=trio.TASK_STATUS_IGNORED) -> None:
-                await serve(app, config=config, sockets=sockets, shutdown_trigger=stop,
+                await serve(app, config=config, sockets=sockets, shutdown_trigger=stop, retire_trigger=retire,
                             warmup_progress=warmup_progress, task_status=task_status)
                 nursery.cancel_scope.cancel()  # drained: stop listening for signals too
 
@@ -78,10 +85,24 @@ async def _stop_when_orphaned(supervisor: int, stop: trio.Event) -> None:
     stop.set()
 
 
-async def _beat(heartbeat: Callable[[], None], interval: float) -> None:
+async def _beat(board: WorkerBoard, slot: int, interval: float) -> None:
     while True:
-        heartbeat()
+        board.beat(slot)
         await trio.sleep(interval)
+
+
+async def _follow_board(board: WorkerBoard, slot: int, retire: trio.Event) -> None:
+    """Retire when the supervisor asks; tell it once retiring (asked, or the request budget is spent)."""
+    while not retire.is_set():
+        if board.state(slot) == RETIRE:
+            retire.set()
+            break
+        with trio.move_on_after(_BOARD_CHECK):
+            await retire.wait()
+    board.set_state(slot, RETIRING)
+
+
+_BOARD_CHECK = 0.1
 
 
 async def _stop_on_signal(stop: trio.Event) -> None:

@@ -76,8 +76,19 @@ class ServerState:
             for connection in [c for c in self.connections if c.deadline <= now]:
                 connection.expire()
 
-    def begin_drain(self) -> None:
-        """Close every idle keep-alive connection (the caller has set ``app.draining``)."""
+    def begin_drain(self, close_idle: bool = True) -> None:
+        """Once the caller has set ``app.draining`` (each response then says ``Connection: close``).
+
+        ``close_idle`` (a shutdown) also ends idle keep-alive connections now. A worker
+        that retires (recycling) keeps them instead: a client may be sending its next
+        request on one this very moment, and closing would lose it; that request is
+        answered with ``Connection: close`` and the connection ends after it (or at its
+        keep-alive timeout).
+        """
+        if close_idle:
+            self.close_idle()
+
+    def close_idle(self) -> None:
         for connection in list(self.connections):
             connection.close_if_idle()
 
@@ -107,14 +118,14 @@ async def _serve_stream(stream: trio.SocketStream, app: ServedApp, config: Serve
             state.discard(connection)
 
 
-def _admission(app: ServedApp, config: ServerConfig, shutdown_trigger: trio.Event | None):
+def _admission(app: ServedApp, config: ServerConfig, retire_trigger: trio.Event | None):
     """The request gate the config asks for (conduit.admission), or None."""
     from ..admission import admission_from_config
 
     budget = None
-    if config.max_requests is not None and shutdown_trigger is not None:
+    if config.max_requests is not None and retire_trigger is not None:
         budget = config.max_requests + random.randint(0, config.max_requests_jitter)
-    admission = admission_from_config(config, on_budget_spent=shutdown_trigger.set if budget else None,
+    admission = admission_from_config(config, on_budget_spent=retire_trigger.set if budget else None,
                                       max_requests=budget)
     if admission is not None:
         for path in getattr(app.state, "unguarded_paths", ()):
@@ -200,9 +211,9 @@ async def _startup(app: ServedApp, progress: Any = None) -> None:
 
 async def serve(app: ServedApp, host: str = "127.0.0.1", port: int = 8000, *,
                 config: ServerConfig | None = None, sockets: list[stdlib_socket.socket] | None = None,
-                shutdown_trigger: trio.Event | None = None, warmup_progress: Any = None,
-                task_status=trio.TASK_STATUS_IGNORED, **options: Any) -> None:
-    """Serve ``app`` until cancelled, or gracefully until ``shutdown_trigger`` is set.
+                shutdown_trigger: trio.Event | None = None, retire_trigger: trio.Event | None = None,
+                warmup_progress: Any = None, task_status=trio.TASK_STATUS_IGNORED, **options: Any) -> None:
+    """Serve ``app`` until cancelled, or gracefully until ``shutdown_trigger`` or ``retire_trigger`` is set.
 
     Kernels are compiled and startup hooks run before the socket accepts (a
     failure raises :class:`StartupError`); ``task_status.started(port)`` reports
@@ -215,12 +226,17 @@ async def serve(app: ServedApp, host: str = "127.0.0.1", port: int = 8000, *,
     503), close idle keep-alive connections, give in-flight requests up to
     ``config.grace_period`` seconds, then cancel what is left and run the
     shutdown hooks.
+
+    Retiring (``retire_trigger``: a recycled worker; the request budget of
+    ``config.max_requests`` sets it) drains the same way except that idle keep-alive
+    connections are kept for their next request, answered with ``Connection: close``
+    (see :meth:`ServerState.begin_drain`); a shutdown trigger during it closes them.
     """
     config = config or ServerConfig.from_options(host=host, port=port, **options)
     app.draining = False
     app_limits = app.configure_limits(**config.app_limits())  # restored when this server stops
     await _startup(app, warmup_progress)  # the app's warm-up includes the HTTP/1.1 codec
-    app.admission = _admission(app, config, shutdown_trigger)
+    app.admission = _admission(app, config, retire_trigger if retire_trigger is not None else shutdown_trigger)
     # Everything loaded so far (numba, llvmlite, models) lives for the whole process:
     # move it out of the collector's reach so full collections stay short and do not
     # show up as tail latency (CPython gc.freeze, 3.7+).
@@ -245,11 +261,9 @@ async def serve(app: ServedApp, host: str = "127.0.0.1", port: int = 8000, *,
                 for listener in listeners:
                     acceptors.start_soon(_accept_loop, listener, app, config, connections, state)
                 task_status.started(bound)
-                if shutdown_trigger is None:
-                    await trio.sleep_forever()
-                await shutdown_trigger.wait()
+                retiring = await _first_set(shutdown_trigger, retire_trigger) is retire_trigger
                 acceptors.cancel_scope.cancel()  # closes the listening sockets
-            await _drain(app, state, config.grace_period)
+            await _drain(app, state, config.grace_period, retiring, shutdown_trigger)
             connections.cancel_scope.cancel()
     finally:
         app.admission = None  # the gate belongs to this serve() call's config
@@ -258,14 +272,40 @@ async def serve(app: ServedApp, host: str = "127.0.0.1", port: int = 8000, *,
             await app.shutdown()
 
 
-async def _drain(app: ServedApp, state: ServerState, grace_period: float) -> None:
+async def _first_set(*events: trio.Event | None) -> trio.Event | None:
+    """Wait until one of ``events`` (None entries never fire) is set; return it."""
+    first: list[trio.Event] = []
+    async with trio.open_nursery() as nursery:
+        async def wait(event: trio.Event) -> None:
+            await event.wait()
+            first.append(event)
+            nursery.cancel_scope.cancel()
+
+        for event in events:
+            if event is not None:
+                nursery.start_soon(wait, event)
+        if not nursery.child_tasks:
+            await trio.sleep_forever()
+    return first[0]
+
+
+async def _drain(app: ServedApp, state: ServerState, grace_period: float, retiring: bool = False,
+                 shutdown_trigger: trio.Event | None = None) -> None:
     app.draining = True
-    state.begin_drain()
+    state.begin_drain(close_idle=not retiring)
     open_now = len(state.connections)
     if open_now:
         logger.info("draining %d connection(s), up to %.0f s", open_now, grace_period)
     with trio.move_on_after(grace_period) as scope:
-        await state.idle.wait()
+        async with trio.open_nursery() as nursery:
+            if retiring and shutdown_trigger is not None:
+                async def close_idle_on_shutdown() -> None:  # a shutdown while retiring: no more waiting
+                    await shutdown_trigger.wait()
+                    state.close_idle()
+
+                nursery.start_soon(close_idle_on_shutdown)
+            await state.idle.wait()
+            nursery.cancel_scope.cancel()
     if scope.cancelled_caught:
         logger.warning("grace period over: cancelling %d connection(s)", len(state.connections))
 

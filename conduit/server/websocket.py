@@ -1,16 +1,14 @@
-"""The WebSocket hand-off: an ``Upgrade: websocket`` request that matches a WebSocket route.
+"""The native server's WebSocket face: an ``Upgrade: websocket`` request takes the socket over.
 
-The HTTP connection calls :func:`websocket_route` for every upgrade request; when a
-``@app.websocket`` route matches, :func:`serve_websocket` takes the socket over for
-the rest of the connection: it replays the head to wsproto for the handshake, runs
-the handler with a :class:`~conduit.websocket.WebSocket`, and closes with 1000 when
-the handler returns, 1011 (logged) when it raises, 1001 when the server starts a
-graceful shutdown, or an HTTP 403 when it returned without accepting.
-
-The handshake passes through the app's middleware like any request: the session
-is the innermost handler, so a middleware that answers by itself (an API key
-missing: 401, a host not trusted: 400, rate limited: 429) refuses the handshake
-with its status and the WebSocket handler never runs.
+The HTTP connection hands every upgrade request (on an app with WebSocket routes)
+to :func:`serve_websocket`, which owns only the transport: it checks the opening
+handshake (RFC 6455 §4.2.1: a version other than 13 is 426 with
+``Sec-WebSocket-Version: 13``, a missing or malformed key or version is 400, one
+short log line each), replays the head to wsproto, and gives the app a
+:class:`~conduit.websocket.WebSocket` over the socket. Everything else — route
+match, admission, middleware, the session and its closing rules — is the app's
+(:meth:`conduit.Conduit.handle_websocket`). A refused handshake is written by the
+connection's HTTP/1.1 codec, like every other response head; the connection closes after it.
 """
 
 from __future__ import annotations
@@ -19,42 +17,29 @@ import logging
 from typing import Any
 
 import trio
+from wsproto.utilities import ProtocolError as WSProtocolError
 
-from ..exceptions import HTTPError
 from ..http.datastructures import Headers
+from ..http.h1 import ResponseHeaderError
 from ..http.response import Response
+from ..http.websocket_handshake import handshake_problem
+from ..lifecycle.websocket import WEBSOCKET
 
 logger = logging.getLogger("conduit.websocket")
 
-#: The pseudo-method WebSocket routes are registered under in the route table.
-WEBSOCKET = "WEBSOCKET"
-
 
 def is_upgrade(head: Any) -> bool:
+    """Whether a GET asks for a WebSocket (``Upgrade: websocket``); the rest of the handshake is checked later.
+
+    Another method with that header is served as plain HTTP (a server may ignore
+    ``Upgrade``, RFC 9110 §7.8).
+    """
     if head.method != "GET":
         return False
     for name, value in head.headers:
-        if name.lower() == b"upgrade" and value.strip().lower() == b"websocket":
+        if name == b"upgrade" and b"websocket" in [token.strip() for token in value.lower().split(b",")]:
             return True
     return False
-
-
-def websocket_route(app: Any, head: Any):
-    """The WebSocket route ``head`` asks for, or None (then it is served as plain HTTP)."""
-    if not getattr(app, "has_websockets", False) or not is_upgrade(head):
-        return None
-    match = app.router.match(WEBSOCKET, head.path)
-    return match if match.route is not None else None
-
-
-async def _cancel_on_drain(app: Any, scope: trio.CancelScope) -> None:
-    """Cancel the handler once the server starts draining (checked every quarter second)."""
-    while not getattr(app, "draining", False):
-        await trio.sleep(_DRAIN_CHECK)
-    scope.cancel()
-
-
-_DRAIN_CHECK = 0.25
 
 
 def _raw_head(head: Any) -> bytes:
@@ -63,93 +48,58 @@ def _raw_head(head: Any) -> bytes:
     return b"\r\n".join(lines) + b"\r\n\r\n"
 
 
-async def serve_websocket(stream: Any, app: Any, head: Any, match: Any, leftover: bytes,
-                          client: Any, config: Any) -> None:
+def _refusal_renderer(codec: Any):
+    """``render(response) -> bytes`` through the connection's codec; the connection closes after it."""
+
+    def render(response: Response) -> bytes:
+        codec.close_after_response()
+        try:
+            return codec.send_response(response)
+        except ResponseHeaderError as exc:
+            logger.error("bad response header refusing a WebSocket handshake: %s", exc)
+            return codec.send_error(500, "Internal Server Error")
+
+    return render
+
+
+async def _refuse_early(stream: Any, codec: Any, head: Any, status: int, detail: str,
+                        headers: dict[str, str]) -> None:
+    """A handshake refused before any WebSocket exists: one short log line, then the answer."""
+    logger.info("refused a WebSocket handshake for %s: %s", head.path[:200].decode("latin-1"), detail)
+    data = codec.send_error(status, detail, headers=headers or None)
+    try:
+        await stream.send_all(data)
+    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+        pass
+
+
+async def serve_websocket(stream: Any, app: Any, head: Any, codec: Any, client: Any, config: Any) -> None:
+    """Serve one upgrade request on ``stream`` until the WebSocket closes (or is refused)."""
     from ..websocket import WebSocket, handshake
 
-    connection, ws_request = handshake(_raw_head(head) + leftover)
-    if ws_request is None:
-        await stream.send_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+    headers = Headers(list(head.headers))
+    problem = handshake_problem(head.method, head.http_version, headers)
+    if problem is not None:
+        await _refuse_early(stream, codec, head, problem.status, problem.detail, problem.headers)
         return
-    reached: list[bool] = []
-
-    async def session(websocket: Any) -> Response:
-        reached.append(True)
-        await run_websocket(app, websocket, match, head.path.decode("latin-1"))
-        return Response(b"", status_code=101 if websocket.accepted else 403)
-
-    handler = session
-    for middleware in reversed(getattr(app, "middleware", [])):
-        handler = middleware(handler)
+    try:
+        connection, ws_request = handshake(_raw_head(head) + codec.take_buffered())
+    except WSProtocolError as exc:  # a rule wsproto checks and we do not: still a plain 400
+        await _refuse_early(stream, codec, head, 400, f"invalid WebSocket handshake: {exc}", {})
+        return
+    if ws_request is None:
+        await _refuse_early(stream, codec, head, 400, "invalid WebSocket handshake", {})
+        return
     async with trio.open_nursery() as nursery:
-        websocket = WebSocket(head.method, head.path, head.query, Headers(list(head.headers)), client, app=app,
+        websocket = WebSocket(head.method, head.path, head.query, headers, client, app=app,
                               stream=stream, connection=connection,
-                              max_message_size=app.websocket_max_message_size,
                               idle_timeout=config.websocket_idle_timeout,
                               queue_size=config.websocket_queue_size,
                               ping_interval=config.websocket_ping_interval,
-                              ping_timeout=config.websocket_ping_timeout, nursery=nursery)
-        websocket.route = match.route  # the middleware see the matched route
-        websocket.path_params = match.params
-        try:
-            response = await handler(websocket)
-        except HTTPError as exc:  # a middleware raised instead of answering
-            response = Response(b"", status_code=exc.status_code)
-        if not reached and not websocket.closed:
-            status = response.status_code if response.status_code >= 400 else 403
-            await websocket.reject(status)
+                              ping_timeout=config.websocket_ping_timeout, nursery=nursery,
+                              render_refusal=_refusal_renderer(codec))
+        await app.handle_websocket(websocket)
         nursery.cancel_scope.cancel()
 
 
-async def run_websocket(app: Any, websocket: Any, match: Any, path: str) -> None:
-    """Run the matched handler and close by the rules above: the innermost handler of the
-    middleware chain on the native server, and the whole session on the ASGI face."""
-    from ..websocket import WebSocketDisconnect
-
-    websocket.route = match.route
-    websocket.path_params = match.params
-    try:
-        failure: list[Exception] = []
-        with trio.CancelScope() as handler_scope:
-            async with trio.open_nursery() as nursery:
-
-                async def run_handler() -> None:
-                    # Caught here, re-raised below: a nursery would wrap it in an ExceptionGroup.
-                    try:
-                        await match.route.endpoint(websocket)
-                    except Exception as exc:
-                        failure.append(exc)
-                    finally:
-                        nursery.cancel_scope.cancel()
-
-                nursery.start_soon(_cancel_on_drain, app, handler_scope)
-                nursery.start_soon(run_handler)
-        if failure:
-            raise failure[0]
-        if handler_scope.cancelled_caught:  # a graceful shutdown: tell the client (RFC 6455 §7.4.1)
-            if websocket.accepted:
-                await websocket.close(1001, "server shutting down")
-            else:
-                await websocket.reject(503)
-            return
-    except WebSocketDisconnect:
-        pass
-    except HTTPError as exc:  # e.g. a dependency refused: no handshake yet means an HTTP answer
-        if not websocket.accepted:
-            await websocket.reject(exc.status_code)
-        else:
-            await websocket.close(1008, "policy violation")
-    except Exception:
-        logger.exception("websocket handler failed for %s", path)
-        if websocket.accepted:
-            await websocket.close(1011, "internal error")
-        else:
-            await websocket.reject(500)
-        return
-    if not websocket.accepted and not websocket.closed:
-        await websocket.reject(403)
-    elif websocket.accepted:
-        await websocket.close(1000)
-
-
-__all__ = ["WEBSOCKET", "is_upgrade", "run_websocket", "serve_websocket", "websocket_route"]
+__all__ = ["WEBSOCKET", "is_upgrade", "serve_websocket"]

@@ -25,10 +25,15 @@ worker's queue would be reset). The supervisor never runs the app or trio.
   ``gc.freeze()``-s the heap, and only then forks, so the workers share those pages
   copy-on-write. Startup hooks (which open connections: Redis, databases) still run
   in each worker, after the fork, and each worker runs its own trio loop.
-- A worker that has served ``max_requests`` (plus up to ``max_requests_jitter``)
-  drains and exits 0; it is replaced at once.
-- A worker whose RSS passes ``max_memory_hard`` is sent SIGTERM (it drains) and a
-  replacement is started beside it.
+- Recycling loses no request. A worker that has served ``max_requests`` (plus up to
+  ``max_requests_jitter``), or whose RSS passes ``max_memory_hard`` (the supervisor
+  asks it through the shared :class:`.worker_board.WorkerBoard`), retires: it stops
+  accepting (new connections wait in the shared queue for the other workers),
+  finishes its in-flight requests, answers the next request of each idle keep-alive
+  connection with ``Connection: close`` (closing one under a client that is sending
+  would lose that request), and exits 0 once all are done (at most the keep-alive
+  timeout for a silent connection, the grace period in all). The supervisor starts
+  its replacement as soon as it retires.
 - A worker whose supervisor dies (even by SIGKILL) drains and exits within a second.
 - With ``worker_timeout``, each worker's event loop beats into a shared page; a
   worker that has beaten once and then stays silent that long is stuck (a handler
@@ -39,12 +44,10 @@ from __future__ import annotations
 
 import gc
 import logging
-import mmap
 import os
 import shutil
 import signal
 import socket
-import struct
 import sys
 import tempfile
 import time
@@ -56,6 +59,7 @@ from .binding import BIND_FAILED, BindError, bind
 from .config import ServerConfig
 from .process import STARTUP_FAILED, serve_forever
 from .serve import StartupError
+from .worker_board import RETIRE, RETIRING, SERVING, WorkerBoard
 
 logger = logging.getLogger("conduit.server")
 
@@ -134,32 +138,11 @@ def _mark_dead(pid: int) -> None:
         pass
 
 
-class Heartbeats:
-    """One float64 per worker slot in an anonymous shared mapping (inherited by fork).
-
-    A worker writes ``time.monotonic()`` (one clock for every process on the host)
-    into its slot from a trio task; the supervisor reads the slots. 0 means "has not
-    beaten yet" (still warming up), which the timeout does not count.
-    """
-
-    def __init__(self, slots: int) -> None:
-        self._map = mmap.mmap(-1, 8 * slots)
-
-    def beat(self, slot: int) -> None:
-        struct.pack_into("d", self._map, 8 * slot, time.monotonic())
-
-    def last(self, slot: int) -> float:
-        return struct.unpack_from("d", self._map, 8 * slot)[0]
-
-    def reset(self, slot: int) -> None:
-        struct.pack_into("d", self._map, 8 * slot, 0.0)
-
-
 @dataclass
 class _Worker:
     slot: int
     started: float
-    retiring: bool = False  # drained on purpose (memory); its replacement is already running
+    retiring: bool = False  # draining (or killed) on purpose; its replacement is already running
 
 
 def prefer_fork_safe_threading() -> None:
@@ -214,15 +197,11 @@ def preload(app: Any, progress: Any = None) -> None:
     gc.freeze()
 
 
-def _worker(app: Any, config: ServerConfig, sock: socket.socket, slot: int = 0,
-            heartbeats: Heartbeats | None = None) -> int:
+def _worker(app: Any, config: ServerConfig, sock: socket.socket, slot: int, board: WorkerBoard) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
         signal.signal(signum, signal.SIG_DFL)
-    beat = None
-    if heartbeats is not None:
-        beat = lambda: heartbeats.beat(slot)  # noqa: E731
     try:
-        serve_forever(app, config, sockets=[sock], heartbeat=beat, supervisor=os.getppid())
+        serve_forever(app, config, sockets=[sock], supervisor=os.getppid(), board=board, slot=slot)
     except StartupError as exc:
         logger.critical("worker %d: %s", os.getpid(), exc, exc_info=exc.__cause__)
         return STARTUP_FAILED
@@ -267,27 +246,33 @@ def supervise(app: Any, config: ServerConfig, sock: socket.socket | None = None,
     if progress is not None:
         progress.done()
     console.serving(config, sock.getsockname()[1])
-    heartbeats = Heartbeats(2 * config.workers) if config.worker_timeout else None
+    board = WorkerBoard(2 * config.workers)
     workers: dict[int, _Worker] = {}
     quick_deaths = 0
 
     def spawn(slot: int) -> None:
-        if heartbeats is not None:
-            heartbeats.reset(slot)
+        board.reset(slot)
         pid = os.fork()
         if pid == 0:
             code = 1
             try:
-                code = _worker(app, config, sock, slot, heartbeats)
+                code = _worker(app, config, sock, slot, board)
             finally:
                 logging.shutdown()
                 os._exit(code)
         workers[pid] = _Worker(slot, time.monotonic())
 
-    def free_slot() -> int:
+    def free_slot() -> int | None:
         # Retiring workers keep their slot until reaped (they still beat while draining).
         used = {w.slot for w in workers.values()}
-        return next(i for i in range(2 * config.workers) if i not in used)
+        return next((i for i in range(2 * config.workers) if i not in used), None)
+
+    def replace_early(pid: int) -> None:
+        """Start the replacement of a worker that is draining; without a free slot, on its exit."""
+        slot = free_slot()
+        if slot is not None:
+            workers[pid].retiring = True
+            spawn(slot)
 
     logger.info("conduit supervisor %d: %d workers on http://%s:%d%s", os.getpid(), config.workers,
                 config.host, sock.getsockname()[1], " (preloaded)" if config.preload else "")
@@ -302,8 +287,10 @@ def supervise(app: Any, config: ServerConfig, sock: socket.socket | None = None,
                 if time.monotonic() >= next_check:
                     next_check = time.monotonic() + 0.5
                     # The old worker drains (or was killed) and is reaped later, not replaced again.
-                    for _ in _over_limits(workers, config, heartbeats):
-                        spawn(free_slot())
+                    for victim in _over_limits(workers, config, board):
+                        replace_early(victim)
+                    for victim in _retiring(workers, board):
+                        replace_early(victim)
                 time.sleep(0.1)
                 continue
             worker = workers.pop(pid, None)
@@ -334,32 +321,34 @@ def supervise(app: Any, config: ServerConfig, sock: socket.socket | None = None,
     return status
 
 
-def _over_limits(workers: dict[int, _Worker], config: ServerConfig,
-                 heartbeats: Heartbeats | None) -> list[int]:
-    """Workers to replace now: over the hard memory limit (drained) or stuck (killed)."""
+def _retiring(workers: dict[int, _Worker], board: WorkerBoard) -> list[int]:
+    """Workers that stopped accepting on their own (request budget spent) and are not replaced yet."""
+    return [pid for pid, worker in workers.items() if not worker.retiring and board.state(worker.slot) == RETIRING]
+
+
+def _over_limits(workers: dict[int, _Worker], config: ServerConfig, board: WorkerBoard) -> list[int]:
+    """Workers to replace now: over the hard memory limit (asked to retire) or stuck (killed)."""
     from ..admission.memory import process_rss
 
     victims = []
     now = time.monotonic()
     for pid, worker in workers.items():
-        if worker.retiring:
+        if worker.retiring or board.state(worker.slot) != SERVING:
             continue
         if config.max_memory_hard is not None:
             rss = process_rss(pid)
             if rss > config.max_memory_hard:
                 logger.warning("worker %d uses %.0f MB, over the hard limit of %.0f MB: draining and "
                                "replacing it", pid, rss / 1e6, config.max_memory_hard / 1e6)
-                _signal(pid, signal.SIGTERM)
-                worker.retiring = True
+                board.set_state(worker.slot, RETIRE)  # a gentle drain: idle keep-alive requests still answered
                 victims.append(pid)
                 continue
-        if heartbeats is not None and config.worker_timeout is not None:
-            last = heartbeats.last(worker.slot)
+        if config.worker_timeout is not None:
+            last = board.last(worker.slot)
             if last and now - last > config.worker_timeout:
                 logger.error("worker %d has not beaten for %.1f s (over the %.1f s worker timeout): "
                              "killing and replacing it", pid, now - last, config.worker_timeout)
                 _signal(pid, signal.SIGKILL)
-                worker.retiring = True
                 victims.append(pid)
     return victims
 

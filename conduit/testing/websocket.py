@@ -1,17 +1,17 @@
 """``TestClient.websocket_connect``: a WebSocket session with the app, in-process.
 
-The app side is the server's own :func:`~conduit.server.websocket.serve_websocket`
-over a trio in-memory stream pair (no sockets); the client side is a wsproto client
-connection, so both ends speak real RFC 6455 frames and handshakes. Calls are
-synchronous: each runs on the TestClient's trio loop.
+The app side is the server's own :class:`~conduit.server.connection.HTTPConnection`
+over a trio in-memory stream pair (no sockets), so the handshake meets the same
+codec, handshake rules and ``Conduit.handle_websocket`` as on a real socket; the
+client side is a wsproto client connection, so both ends speak real RFC 6455 frames
+and handshakes. Calls are synchronous: each runs on the TestClient's trio loop.
 """
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+import logging
 from typing import Any
 
-import h11
 import trio
 import trio.testing
 from wsproto import ConnectionType, WSConnection
@@ -19,16 +19,42 @@ from wsproto.events import (AcceptConnection, BytesMessage, CloseConnection, Mes
                             Request as WSRequest, TextMessage)
 
 from ..server.config import ServerConfig
-from ..server.websocket import WEBSOCKET, serve_websocket
+from ..server.connection import HTTPConnection
 from ..websocket import WebSocketDisconnect
+
+logger = logging.getLogger("conduit.testing")
 
 
 class WebSocketRejected(Exception):
-    """The app refused the handshake; ``status_code`` is its HTTP answer (403 by default)."""
+    """The app refused the handshake; ``status_code`` is its HTTP answer (403 by default),
+    ``headers`` the answer's headers (lower-case names)."""
 
-    def __init__(self, status_code: int):
+    def __init__(self, status_code: int, headers: dict[str, str] | None = None):
         super().__init__(f"the WebSocket handshake was refused with HTTP {status_code}")
         self.status_code = status_code
+        self.headers = headers or {}
+
+
+#: Headers wsproto writes itself; ``websocket_connect(headers=...)`` replaces them, or leaves them
+#: out when given as "" (to test refused handshakes).
+_HANDSHAKE_HEADERS = (b"sec-websocket-key", b"sec-websocket-version")
+
+
+def _replace_headers(head: bytes, replacements: list[tuple[bytes, bytes]]) -> bytes:
+    """``head`` with the lines named in ``replacements`` swapped for those values."""
+    if not replacements:
+        return head
+    names = {name for name, _ in replacements}
+    lines = [line for line in head[:-4].split(b"\r\n") if line.partition(b":")[0].strip().lower() not in names]
+    return b"\r\n".join(lines + [name + b": " + value for name, value in replacements if value]) + b"\r\n\r\n"
+
+
+async def _serve(connection: HTTPConnection) -> None:
+    """The app side of one session (a system task: nothing may escape it)."""
+    try:
+        await connection.serve()
+    except Exception:
+        logger.exception("the in-process WebSocket connection failed")
 
 
 class WebSocketTestSession:
@@ -60,32 +86,22 @@ class WebSocketTestSession:
                 pass
 
     async def _open(self) -> None:
+        # The app side is the server's own connection over an in-memory stream pair: the
+        # handshake goes through the codec, the handshake rules and Conduit.handle_websocket.
         target, _, _ = self.path.partition("#")
-        handshake = self._ws.send(WSRequest(host="testserver", target=target, subprotocols=self.subprotocols,
-                                            extra_headers=[(k.encode(), v.encode()) for k, v in self.extra_headers.items()]))
-        parser = h11.Connection(h11.SERVER)
-        parser.receive_data(handshake)
-        event = parser.next_event()
-        raw_path, _, query = event.target.partition(b"?")
-        head = SimpleNamespace(method="GET", path=raw_path, query=query, headers=list(event.headers),
-                               http_version="1.1")
-        match = self.app.router.match(WEBSOCKET, raw_path)
-        if match.route is None:
-            raise WebSocketRejected(404)
         self._server_stream, self._client_stream = trio.testing.memory_stream_pair()
-
-        async def serve() -> None:
-            try:
-                await serve_websocket(self._server_stream, self.app, head, match, b"", ("testclient", 50000),
-                                      self.config)
-            finally:
-                await self._server_stream.aclose()
-
-        trio.lowlevel.spawn_system_task(serve)
+        connection = HTTPConnection(self._server_stream, self.app, self.config, ("testclient", 50000))
+        trio.lowlevel.spawn_system_task(_serve, connection)
+        headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self.extra_headers.items()]
+        own = [(k, v) for k, v in headers if k in _HANDSHAKE_HEADERS]
+        handshake = self._ws.send(WSRequest(host="testserver", target=target, subprotocols=self.subprotocols,
+                                            extra_headers=[(k, v) for k, v in headers if k not in _HANDSHAKE_HEADERS]))
+        await self._client_stream.send_all(_replace_headers(handshake, own))
         first = await self._next_event()
         if isinstance(first, RejectConnection):
             self._closed = True
-            raise WebSocketRejected(first.status_code)
+            raise WebSocketRejected(first.status_code, dict((k.decode("latin-1"), v.decode("latin-1"))
+                                                            for k, v in first.headers))
         if not isinstance(first, AcceptConnection):
             raise RuntimeError(f"unexpected handshake answer {first!r}")
         self.subprotocol = first.subprotocol

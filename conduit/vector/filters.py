@@ -10,7 +10,12 @@ Grammar (a subset of MongoDB's query language)::
     several keys in one object              all must hold
 
 A row without the field fails every condition except ``$ne``/``$nin``. ``1`` and
-``true`` differ (JSON types), ``1`` and ``1.0`` are equal. The store turns the mask
+``true`` differ (JSON types), ``1`` and ``1.0`` are equal.
+
+Limits (a filter can come from a client): operators nest at most
+:data:`MAX_FILTER_DEPTH` deep, and so do lists and objects inside a value; values
+are JSON (objects with string keys, lists, strings, booleans, null) and numbers are
+finite doubles, so ``10**400`` or NaN is refused, never an ``OverflowError`` later. The store turns the mask
 into the kernels' ``mask``/``rows`` argument, so filtering happens inside the scan.
 
 :class:`MetadataColumns` keeps one column per field that a filter has named
@@ -27,7 +32,11 @@ import numpy as np
 
 from .errors import VectorInputError
 
-__all__ = ["MetadataColumns", "compile_filter", "validate_filter"]
+__all__ = ["MAX_FILTER_DEPTH", "MetadataColumns", "compile_filter", "validate_filter"]
+
+#: How deep ``$and``/``$or``/``$not`` may nest, and lists/objects inside a value.
+MAX_FILTER_DEPTH = 64
+_DOUBLE_MAX = 1.7976931348623157e308
 
 _RANGE_OPS = {"$gt": np.greater, "$gte": np.greater_equal, "$lt": np.less, "$lte": np.less_equal}
 _OPS = {"$eq", "$ne", "$in", "$nin", *_RANGE_OPS}
@@ -48,15 +57,44 @@ def _key(value: Any):
 
 
 def _is_number(value: Any) -> bool:
+    """A finite JSON number (checked values only: a huge int is refused before this)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_value(value: Any, where: str) -> None:
+    """Refuse what is not a JSON value with finite double numbers, or nests too deep."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_FILTER_DEPTH:
+            raise _bad(f"{where}: the value nests deeper than {MAX_FILTER_DEPTH} levels")
+        if item is None or isinstance(item, (bool, str)):
+            continue
+        if isinstance(item, int):
+            if not -_DOUBLE_MAX <= item <= _DOUBLE_MAX:
+                raise _bad(f"{where}: the number with {len(str(abs(item)))} digits is outside "
+                           "the range of a JSON number (a finite double)")
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise _bad(f"{where}: {item!r} is not a JSON number")
+        elif isinstance(item, list):
+            stack.extend((x, depth + 1) for x in item)
+        elif isinstance(item, dict):
+            if not all(isinstance(k, str) for k in item):
+                raise _bad(f"{where}: object keys must be strings")
+            stack.extend((x, depth + 1) for x in item.values())
+        else:
+            raise _bad(f"{where}: {type(item).__name__} is not a JSON value")
 
 
 def _bad(message: str) -> VectorInputError:
     return VectorInputError("filter", message)
 
 
-def validate_filter(spec: Any, path: str = "filter") -> None:
+def validate_filter(spec: Any, path: str = "filter", depth: int = 0) -> None:
     """Raise :class:`VectorInputError` naming the first malformed part of ``spec``."""
+    if depth > MAX_FILTER_DEPTH:
+        raise _bad(f"{path}: operators nest deeper than {MAX_FILTER_DEPTH} levels")
     if not isinstance(spec, dict):
         raise _bad(f"{path} must be an object, got {type(spec).__name__}")
     for field, cond in spec.items():
@@ -66,9 +104,9 @@ def validate_filter(spec: Any, path: str = "filter") -> None:
             if not isinstance(cond, list) or not cond:
                 raise _bad(f"{path}.{field} must be a non-empty list of filters")
             for i, sub in enumerate(cond):
-                validate_filter(sub, f"{path}.{field}[{i}]")
+                validate_filter(sub, f"{path}.{field}[{i}]", depth + 1)
         elif field == "$not":
-            validate_filter(cond, f"{path}.$not")
+            validate_filter(cond, f"{path}.$not", depth + 1)
         elif field.startswith("$"):
             raise _bad(f"{path}: unknown operator {field!r}")
         elif isinstance(cond, dict) and any(isinstance(k, str) and k.startswith("$") for k in cond):
@@ -78,10 +116,13 @@ def validate_filter(spec: Any, path: str = "filter") -> None:
                 where = f"{path}.{field}.{op}"
                 if op not in _OPS:
                     raise _bad(f"{where}: unknown operator; expected one of {sorted(_OPS)}")
+                _check_value(value, where)
                 if op in _RANGE_OPS and not _is_number(value):
                     raise _bad(f"{where} needs a finite number, got {value!r}")
                 if op in ("$in", "$nin") and not isinstance(value, list):
                     raise _bad(f"{where} needs a list, got {type(value).__name__}")
+        else:
+            _check_value(cond, f"{path}.{field}")
 
 
 class MetadataColumns:

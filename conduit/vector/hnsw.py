@@ -12,9 +12,13 @@ ids and metadata); the index is derived data, like the int8 codes:
   only allowed rows, or use the exact scan when few rows are allowed (the rule
   lives in :mod:`conduit_kernels.hnsw`);
 * ``save`` writes the index beside the store as ``hnsw-<fingerprint>/``, where
-  the fingerprint hashes the ids and rows it was built from; ``load`` uses that
-  index (memory-mapped) only when the loaded rows hash to the same value, and
-  otherwise rebuilds it, so an index can never answer for other data.
+  the fingerprint hashes the ids and rows it was built from, inside the store's
+  save (one locked commit, :mod:`.persistence`); ``load`` uses that index
+  (memory-mapped) only when the loaded rows hash to the same value, and
+  otherwise rebuilds it, so an index can never answer for other data. A
+  half-written index (a crashed save) is rebuilt too; a complete one that
+  fails validation (labels not the rows, links out of range, NaN rows) is a
+  :class:`CorruptStoreError`.
 
 Knows nothing of metadata or HTTP; raises :class:`VectorInputError`.
 """
@@ -22,19 +26,21 @@ Knows nothing of metadata or HTTP; raises :class:`VectorInputError`.
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import orjson
 
-from .errors import VectorInputError
+from .errors import CorruptStoreError, VectorInputError
 
 __all__ = ["HnswConfig", "HnswRows", "load_index", "make_index"]
 
 _PREFIX = "hnsw-"
+logger = logging.getLogger("conduit.vector")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,24 +118,31 @@ class HnswRows:
             mask[fargs["rows"]] = True
         return self.index.search_batch(queries, k, mask=mask)
 
-    def save(self, path: "str | Path", ids: list, vectors: np.ndarray) -> None:
-        root = Path(path)
+    def save(self, root: Path, ids: list, vectors: np.ndarray) -> "Callable[[], None]":
+        """Write the index as ``root/hnsw-<fingerprint>/``; returns the sweep of older
+        indexes, which :func:`~.persistence.save_store` runs after its commit, under its lock."""
         name = _PREFIX + fingerprint(ids, vectors)
         self.index.save(root / name)
-        for entry in root.iterdir():
-            if entry.name.startswith(_PREFIX) and entry.name != name:
-                shutil.rmtree(entry, ignore_errors=True)
+
+        def sweep() -> None:
+            for entry in root.iterdir():
+                if entry.name.startswith(_PREFIX) and entry.name != name:
+                    shutil.rmtree(entry, ignore_errors=True)
+
+        return sweep
 
 
-def load_index(path: "str | Path", ids: list, vectors: np.ndarray, index: Any, dim: int,
+def load_index(root: Path, ids: list, vectors: np.ndarray, index: Any, dim: int,
                metric: str, mmap: bool) -> "HnswRows | None":
     """The index for a loaded store: the saved one if it matches the rows, else rebuilt.
 
     ``index=None`` means "as saved": HNSW when an index was saved beside the store.
+    An index directory left half-written by a crashed save is ignored (logged) and
+    the index rebuilt from the rows; a complete one that fails validation raises
+    :class:`CorruptStoreError`.
     """
     from conduit_kernels.hnsw import HnswIndex
 
-    root = Path(path)
     saved = sorted(p for p in root.iterdir() if p.name.startswith(_PREFIX)) if root.is_dir() else []
     if index is None:
         index = "hnsw" if saved else "exact"
@@ -140,12 +153,26 @@ def load_index(path: "str | Path", ids: list, vectors: np.ndarray, index: Any, d
     if match.is_dir():
         try:
             loaded = HnswIndex.load(match, mmap=mmap)
+        except FileNotFoundError as exc:
+            logger.warning("ignoring the partial HNSW index at %s (%s); rebuilding it from the "
+                           "stored vectors", match, exc)
         except ValueError as exc:
-            raise VectorInputError("path", str(exc)) from None
-        if loaded.dim == dim and loaded.metric == metric and len(loaded) == len(ids):
-            cfg = HnswConfig(loaded.M, loaded.ef_construction, loaded.ef, loaded.seed)
-            if index == "hnsw" or index == cfg:
-                return HnswRows(cfg, dim, metric, loaded)
+            raise CorruptStoreError(str(exc)) from None
+        else:
+            _check_labels(loaded, len(ids), match)
+            if loaded.dim == dim and loaded.metric == metric and len(loaded) == len(ids):
+                cfg = HnswConfig(loaded.M, loaded.ef_construction, loaded.ef, loaded.seed)
+                if index == "hnsw" or index == cfg:
+                    return HnswRows(cfg, dim, metric, loaded)
     if len(ids):
         rows.append(np.arange(len(ids), dtype=np.int64), np.asarray(vectors, dtype=np.float32))
     return rows
+
+
+def _check_labels(loaded: Any, n: int, where: Path) -> None:
+    """A store's index labels its live nodes with the rows ``0 .. n-1``, each once."""
+    labels = loaded.labels()
+    if labels.shape[0] != n or (n and (labels.min() < 0 or labels.max() >= n)) \
+            or np.unique(labels).shape[0] != labels.shape[0]:
+        raise CorruptStoreError(f"corrupt HNSW index at {where}: its {labels.shape[0]} live labels "
+                                f"are not the rows 0..{n - 1}, each once")

@@ -7,14 +7,16 @@ Layout of a saved store (a directory)::
     path/v-<uuid>/vectors.npy   float32[n, dim]
     path/v-<uuid>/store.json    {"format": 1, "dim", "metric", "dtype", "ids", "metadata"}
 
-A save takes the exclusive lock, writes a new version directory, fsyncs its files
-and the directory, replaces ``CURRENT`` with ``os.replace`` (atomic on POSIX) and
-only then removes older versions and debris of crashed saves, still under the
-lock. ``flock`` locks belong to an open file description, so two threads of one
-process exclude each other exactly as two processes do: concurrent saves to one
-path are serialised, and no save can sweep a version another one is writing.
-A load holds the shared lock while it reads ``CURRENT`` and opens the files, so
-it never sees a version being written or removed (a memory-mapped file stays
+A save takes the exclusive lock, writes the derived index (``hnsw-<fingerprint>/``,
+see :mod:`.hnsw`) if the store has one, writes a new version directory, fsyncs its
+files and the directory, replaces ``CURRENT`` with ``os.replace`` (atomic on POSIX)
+and only then removes older versions, superseded indexes and debris of crashed
+saves, still under the lock: vectors, metadata and index are one commit. ``flock``
+locks belong to an open file description, so two threads of one process exclude
+each other exactly as two processes do: concurrent saves to one path are
+serialised, and no save can sweep a version another one is writing. A load holds
+the shared lock while it reads ``CURRENT`` and opens the files (the index's too),
+so it never sees a version being written or removed (a memory-mapped file stays
 readable after its directory is removed: POSIX keeps unlinked open files).
 A crash at any point leaves ``CURRENT`` naming a complete copy.
 
@@ -31,10 +33,11 @@ import shutil
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import orjson
+from conduit_kernels.npyfile import load_npy
 
 from .errors import CorruptStoreError, VectorInputError
 
@@ -80,10 +83,19 @@ def _locked(root: Path, exclusive: bool) -> Iterator[None]:
             os.close(fd)  # closing the descriptor releases the lock
 
 
-def save_store(path: "str | os.PathLike", state: dict[str, Any]) -> None:
+def save_store(path: "str | os.PathLike", state: dict[str, Any],
+               write_index: "Callable[[Path], Callable[[], None]] | None" = None) -> None:
+    """Write ``state`` as the new current version of the store at ``path``.
+
+    ``write_index(root)``, when given, writes derived data beside the versions (the
+    HNSW index) under the same exclusive lock, *before* the commit, and returns the
+    sweep to run *after* it: a crash before the commit leaves the old version and its
+    index, a crash after it the new version and its index.
+    """
     root = Path(path)
     root.mkdir(parents=True, exist_ok=True)
     with _locked(root, exclusive=True):
+        sweep_index = write_index(root) if write_index is not None else None
         name = f"v-{uuid.uuid4().hex}"
         tmp = root / f".tmp-{name}"
         tmp.mkdir()
@@ -105,6 +117,8 @@ def save_store(path: "str | os.PathLike", state: dict[str, Any]) -> None:
         for entry in root.iterdir():  # the old copies, and debris of crashed saves
             if entry.name != name and (entry.name.startswith("v-") or entry.name.startswith(".tmp-")):
                 shutil.rmtree(entry, ignore_errors=True)
+        if sweep_index is not None:
+            sweep_index()
 
 
 def _corrupt(where: Path, message: str) -> CorruptStoreError:
@@ -155,20 +169,30 @@ def _read_vectors(file: Path, mmap: bool | None) -> np.ndarray:
     try:
         if mmap is None:
             mmap = file.stat().st_size >= MMAP_MIN_BYTES
-        return np.load(file, mmap_mode="r" if mmap else None, allow_pickle=False)
+        return load_npy(file, mmap_mode="r" if mmap else None)
     except FileNotFoundError:
         raise _corrupt(file.parent, "vectors.npy is missing") from None
     except (ValueError, EOFError, OSError) as exc:  # truncated, not .npy, pickled objects
         raise _corrupt(file.parent, f"vectors.npy is unreadable ({exc})") from None
 
 
-def load_store(path: "str | os.PathLike", mmap: bool | None = None) -> tuple[dict, np.ndarray]:
-    """Read and validate the current version: ``(state dict, vectors float32[n, dim])``."""
+def load_store(path: "str | os.PathLike", mmap: bool | None = None,
+               read_index: "Callable[[Path, dict, np.ndarray], Any] | None" = None,
+               ) -> tuple[dict, np.ndarray, Any]:
+    """Read and validate the current version: ``(state dict, vectors float32[n, dim], index)``.
+
+    ``read_index(root, state, vectors)``, when given, reads derived data beside the
+    version under the same shared lock (so no save can sweep it mid-read); ``index``
+    is what it returns (None without it).
+    """
     root = Path(path)
     if not (root / "CURRENT").is_file():
         raise VectorInputError("path", f"no saved store at {root} (missing CURRENT)")
     with _locked(root, exclusive=False):
-        name = (root / "CURRENT").read_text().strip()
+        try:
+            name = (root / "CURRENT").read_bytes().decode("ascii").strip()
+        except UnicodeDecodeError:
+            raise _corrupt(root, "CURRENT is not the name of a version") from None
         version = root / name
         if not name.startswith("v-") or "/" in name or not version.is_dir():
             raise _corrupt(root, f"CURRENT names {name!r}, which is not a saved version")
@@ -182,5 +206,6 @@ def load_store(path: "str | os.PathLike", mmap: bool | None = None) -> tuple[dic
             fmt = state.get("format") if isinstance(state, dict) else None
             raise _corrupt(version, f"unsupported store format {fmt!r}")
         vectors = _read_vectors(version / "vectors.npy", mmap)
-    validate_state(state, vectors, version)
-    return state, vectors
+        validate_state(state, vectors, version)
+        index = read_index(root, state, vectors) if read_index is not None else None
+    return state, vectors, index

@@ -415,9 +415,9 @@ class VectorStore:
         from .persistence import save_store
 
         with self._lock.read():
-            save_store(path, self._state())
-            if self._ann is not None:
-                self._ann.save(path, self._ids, self._vectors[: self._n])
+            ann, ids, rows = self._ann, self._ids, self._vectors[: self._n]
+            save_store(path, self._state(),
+                       None if ann is None else (lambda root: ann.save(root, ids, rows)))
 
     @classmethod
     def load(cls, path: str, *, mmap: bool | None = None, device: str = "auto",
@@ -432,7 +432,12 @@ class VectorStore:
         :class:`~conduit.vector.errors.CorruptStoreError` here, never at search time."""
         from .persistence import load_store
 
-        state, vectors = load_store(path, mmap=mmap)  # validated: raises CorruptStoreError
+        def read_index(root, state, vectors):
+            return load_index(root, state["ids"], vectors, index, state["dim"], state["metric"],
+                              bool(mmap) or mmap is None)
+
+        # validated (raises CorruptStoreError); the index is read under the store's lock
+        state, vectors, ann = load_store(path, mmap=mmap, read_index=read_index)
         store = cls(state["dim"], state["metric"], state["dtype"], device)
         n = len(state["ids"])
         store._vectors = vectors
@@ -443,8 +448,7 @@ class VectorStore:
         store._inv = inverse_norms(vectors) if n else np.empty(0, np.float32)
         store._sq = (np.einsum("ij,ij->i", vectors, vectors, dtype=np.float32) if n
                      else np.empty(0, np.float32))
-        store._ann = load_index(path, store._ids, vectors, index, store.dim, store.metric,
-                                bool(mmap) or mmap is None)
+        store._ann = ann
         return store
 
     def _state(self) -> dict:

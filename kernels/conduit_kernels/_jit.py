@@ -8,7 +8,19 @@ module globals: pass everything they need as arguments.
 
 from __future__ import annotations
 
-import numba
+import os
+
+# Idle workers of the parallel layer must sleep, not spin (issue 23). Numba's default
+# layer here is OpenMP (libgomp), whose workers spin for about 3 ms after every parallel
+# region unless OMP_WAIT_POLICY is passive: a request served on the same machine right
+# after a parallel fit then waits behind them (one-document TF-IDF transforms measured
+# up to 734x their rested median). libgomp reads the policy once, when it is loaded,
+# which numba does at the first parallel launch, so it is set here, before any kernel
+# module compiles; setdefault keeps an operator's own choice. It applies to every
+# library in the process that shares the system libgomp (LightGBM's does).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numba  # noqa: E402  (after the policy: numba must not load libgomp first)
 
 # fastmath as an explicit flag set, never ``True``: ``nnan``/``ninf`` would let LLVM
 # assume no NaN or inf ever appears, and the kernels rely on +inf sentinels.

@@ -45,6 +45,7 @@ import numpy as np
 
 from . import hnsw_graph as _g
 from .distances import Metric, resolve_metric
+from .npyfile import load_npy
 from .topk import MISSING_ID, topk, topk_batch
 
 __all__ = ["REBUILD_FRACTION", "HnswIndex"]
@@ -435,31 +436,45 @@ class HnswIndex:
 
     @classmethod
     def load(cls, path: "str | os.PathLike", *, mmap: bool = True) -> "HnswIndex":
-        """Load an index saved by :meth:`save`; ``ValueError`` for a missing or corrupt one.
+        """Load an index saved by :meth:`save`, validated (see :func:`_validate`).
 
         ``mmap=True`` maps the arrays copy-on-write instead of reading them.
+        Raises ``FileNotFoundError`` when ``path`` holds no complete save (no
+        ``CURRENT``: a save that crashed before its commit) and ``ValueError``
+        naming the problem for a corrupt one.
         """
         root = Path(path)
         try:
             name = (root / "CURRENT").read_text().strip()
-            meta = json.loads((root / name / "index.json").read_text())
+        except FileNotFoundError:
+            raise FileNotFoundError(f"no complete HNSW index at {root} (no CURRENT)") from None
         except (OSError, ValueError) as exc:
-            raise ValueError(f"no readable HNSW index at {root}: {exc}") from None
-        if meta.get("format") != _FORMAT:
-            raise ValueError(f"unsupported HNSW index format {meta.get('format')!r} at {root}")
+            raise ValueError(f"corrupt HNSW index at {root}: unreadable CURRENT ({exc})") from None
+        if not name.startswith("v-") or "/" in name or not (root / name).is_dir():
+            raise ValueError(f"corrupt HNSW index at {root}: CURRENT names {name!r}, "
+                             "which is not a saved version")
         try:
+            meta = json.loads((root / name / "index.json").read_text())
+            if not isinstance(meta, dict):
+                raise ValueError("index.json is not an object")
+            if meta.get("format") != _FORMAT:
+                raise ValueError(f"unsupported HNSW index format {meta.get('format')!r}")
             index = cls(meta["dim"], meta["metric"], M=meta["M"],
                         ef_construction=meta["ef_construction"], ef=meta["ef"], seed=meta["seed"])
-            arrays = {a: np.load(root / name / f"{a}.npy", mmap_mode="c" if mmap else None,
-                                 allow_pickle=False) for a in _ARRAYS}
+            scalars = {k: meta[k] for k in ("size", "n_upper", "n_deleted", "entry", "max_level",
+                                            "next_label")}
+            if any(isinstance(v, bool) or not isinstance(v, int) for v in scalars.values()):
+                raise ValueError(f"index.json counts must be integers, got {scalars}")
+            arrays = {a: load_npy(root / name / f"{a}.npy", mmap_mode="c" if mmap else None)
+                      for a in _ARRAYS}
         except (OSError, KeyError, ValueError, TypeError) as exc:
             raise ValueError(f"corrupt HNSW index at {root}: {exc}") from None
         g = index._graph
         for a, arr in arrays.items():
             setattr(g, a, np.asarray(arr))
-        index._size, index._n_upper = int(meta["size"]), int(meta["n_upper"])
-        index._n_deleted, index._next_label = int(meta["n_deleted"]), int(meta["next_label"])
-        index._entry, index._max_level = int(meta["entry"]), int(meta["max_level"])
+        index._size, index._n_upper = scalars["size"], scalars["n_upper"]
+        index._n_deleted, index._next_label = scalars["n_deleted"], scalars["next_label"]
+        index._entry, index._max_level = scalars["entry"], scalars["max_level"]
         problem = _validate(index)
         if problem:
             raise ValueError(f"corrupt HNSW index at {root}: {problem}")
@@ -467,7 +482,13 @@ class HnswIndex:
 
 
 def _validate(index: HnswIndex) -> str | None:
-    """Why the loaded arrays could not be searched safely (the kernels do not bounds-check)."""
+    """Why the loaded arrays could not be searched safely (the kernels do not bounds-check).
+
+    Checked: shapes and dtypes; the entry point, link counts, levels and upper-layer
+    offsets in range; every used link a node; tombstones counted; live labels
+    non-negative, unique and below ``next_label``; ``max_level`` the highest level;
+    finite vectors.
+    """
     g, n, u, m = index._graph, index._size, index._n_upper, index.M
     want = {"data": (n, index.dim), "links0": (n, 2 * m), "count0": (n,), "levels": (n,),
             "upper_offset": (n,), "upper_links": (u, m), "upper_count": (u,), "deleted": (n,),
@@ -499,6 +520,24 @@ def _validate(index: HnswIndex) -> str | None:
         vals = links[used]
         if vals.size and (vals.min() < 0 or vals.max() >= n):
             return "links point outside the index"
+    if has_up.any():  # a link on layer l must reach a node that has layer l
+        lv = g.levels[has_up]
+        first = np.repeat(np.cumsum(lv) - lv, lv)
+        layer = np.arange(first.shape[0]) - first + 1
+        rows = np.repeat(off[has_up], lv) + layer - 1
+        used = np.arange(m)[None, :] < g.upper_count[rows][:, None]
+        reached = g.levels[g.upper_links[rows][used]]
+        if (reached < np.broadcast_to(layer[:, None], used.shape)[used]).any():
+            return "an upper-layer link reaches a node below that layer (levels inconsistent)"
     if int(g.deleted.sum()) != index._n_deleted or (g.labels < 0).any():
         return "tombstones or labels inconsistent"
+    if index._max_level != int(g.levels.max()):
+        return f"max_level {index._max_level} is not the highest node level {int(g.levels.max())}"
+    live = g.labels[~g.deleted]
+    if np.unique(live).shape[0] != live.shape[0]:
+        return "two live nodes share a label"
+    if live.shape[0] and index._next_label <= int(live.max()):
+        return "next_label is not above every label"
+    if not np.isfinite(g.data).all():
+        return "vectors hold NaN or inf"
     return None

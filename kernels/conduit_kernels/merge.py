@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from ._jit import kernel
+from ._jit import serial_and_parallel
 from .topk import heap_push, heap_sort
 
 __all__ = ["merge_topk"]
@@ -22,8 +22,12 @@ __all__ = ["merge_topk"]
 _EMPTY = np.int64(2**62)
 
 
-@kernel(parallel=True)
-def _merge(proxies, k):
+#: Fewer queries than this merge in the serial variant: a parallel launch wakes every
+#: worker, which costs more than merging a few rows (and a request merges one).
+PARALLEL_MIN_QUERIES = 64
+
+
+def _merge_py(proxies, k):
     m, width = proxies.shape
     hd = np.full((m, k), np.inf, dtype=np.float32)
     hi = np.full((m, k), _EMPTY, dtype=np.int64)
@@ -34,6 +38,9 @@ def _merge(proxies, k):
                 heap_push(hd[q], hi[q], d, j)
         heap_sort(hd[q], hi[q])
     return hi, hd
+
+
+_merge_serial, _merge_parallel = serial_and_parallel(_merge_py)
 
 
 def merge_topk(scores, k, higher_is_better=True):
@@ -64,7 +71,8 @@ def merge_topk(scores, k, higher_is_better=True):
         raise ValueError(f"scores must be 2-D (queries, candidates), got shape {arr.shape}")
     proxies = -arr if higher_is_better else arr.copy()
     proxies[np.isnan(proxies)] = np.inf
-    positions, best = _merge(np.ascontiguousarray(proxies), int(k))
+    merge = _merge_serial if arr.shape[0] < PARALLEL_MIN_QUERIES else _merge_parallel
+    positions, best = merge(np.ascontiguousarray(proxies), int(k))
     missing = positions == _EMPTY
     positions[missing] = -1
     best = -best if higher_is_better else best

@@ -44,7 +44,10 @@ from ._links import finish_row, label_of
 __all__ = [
     "BLOCK_ROWS",
     "Forest",
+    "MAX_CATEGORY",
+    "MAX_DEPTH",
     "Split",
+    "check_tree",
     "forest_labels",
     "forest_labels_parallel",
     "forest_scores",
@@ -90,10 +93,78 @@ class Forest(NamedTuple):
     cat_bits: np.ndarray
 
 
+#: The deepest tree accepted: a walk takes one step per level, so this bounds the work per row.
+MAX_DEPTH = 4096
+#: Category codes are below this (a set's bitset then takes at most 2 MiB).
+MAX_CATEGORY = 1 << 24
+
+
+def check_tree(feature, left, right, value, n_features: int | None = None) -> None:
+    """Raise ``ValueError`` naming the node unless the arrays are one finite binary tree.
+
+    The kernels do not bounds-check, so a model file from elsewhere is checked here
+    before they see it: children in range, every node but the root (node 0) the child
+    of exactly one node and reachable from the root (so no cycle, no self-loop),
+    depth at most :data:`MAX_DEPTH`, split features in ``[0, n_features)``, leaf
+    values finite. Arrays as :func:`make_forest` takes them (``left < 0``: a leaf).
+    """
+    left = np.asarray(left, dtype=np.int64).reshape(-1)
+    right = np.asarray(right, dtype=np.int64).reshape(-1)
+    feature = np.asarray(feature, dtype=np.int64).reshape(-1)
+    n = left.shape[0]
+    if n == 0 or right.shape[0] != n or feature.shape[0] != n:
+        raise ValueError(f"node arrays of lengths {n}, {right.shape[0]}, {feature.shape[0]}; "
+                         "expected one non-empty length")
+    try:
+        values = np.asarray(value, dtype=np.float64).reshape(n, -1)
+    except ValueError:
+        raise ValueError(f"{np.size(value)} leaf values for {n} nodes") from None
+    inner = np.flatnonzero(left >= 0)
+    kids = np.concatenate([left[inner], right[inner]])
+    bad = np.flatnonzero((kids < 0) | (kids >= n))
+    if bad.size:
+        node = inner[bad[0] % inner.shape[0]]
+        raise ValueError(f"node {node} has child {kids[bad[0]]}, outside nodes 0..{n - 1}")
+    parents = np.bincount(kids, minlength=n)
+    if parents[0]:
+        raise ValueError("the root (node 0) is the child of a node: a cycle")
+    bad = np.flatnonzero(parents[1:] != 1) + 1
+    if bad.size:
+        node = bad[0]
+        raise ValueError(f"node {node} is the child of {parents[node]} nodes, expected 1 "
+                         "(a cycle or a shared subtree)" if parents[node] else
+                         f"node {node} is not reachable from the root")
+    # Pointer doubling: after r rounds ``jump`` is each node's 2**r-th ancestor (the root
+    # is its own parent); a node on a cycle never reaches the root.
+    parent = np.zeros(n, dtype=np.int64)
+    parent[left[inner]] = inner
+    parent[right[inner]] = inner
+    dist = np.ones(n, dtype=np.int64)
+    dist[0] = 0
+    jump = parent
+    for _ in range(n.bit_length()):
+        dist = dist + dist[jump]
+        jump = jump[jump]
+    if (jump != 0).any():
+        raise ValueError(f"node {np.flatnonzero(jump != 0)[0]} lies on a cycle")
+    if dist.max() > MAX_DEPTH:
+        raise ValueError(f"the tree is {dist.max()} levels deep, more than MAX_DEPTH={MAX_DEPTH}")
+    split = feature[inner]
+    bad = np.flatnonzero((split < 0) | (split >= (n_features if n_features is not None else 2**31)))
+    if bad.size:
+        of = f" of {n_features}" if n_features is not None else ""
+        raise ValueError(f"node {inner[bad[0]]} splits on feature {split[bad[0]]}{of}")
+    leaves = left < 0
+    if not np.isfinite(values[leaves]).all():
+        node = np.flatnonzero(leaves & ~np.isfinite(values).all(axis=1))[0]
+        raise ValueError(f"leaf {node} holds a value that is not finite")
+
+
 def _bitset(categories) -> np.ndarray:
     categories = np.asarray(categories, dtype=np.int64)
-    if categories.size and categories.min() < 0:
-        raise ValueError("category sets hold non-negative integers")
+    if categories.size and (categories.min() < 0 or categories.max() >= MAX_CATEGORY):
+        raise ValueError(f"category sets hold integers in [0, {MAX_CATEGORY}), got "
+                         f"{categories.min()}..{categories.max()}")
     words = np.zeros(int(categories.max()) // 32 + 1 if categories.size else 1, dtype=np.uint32)
     for c in categories:
         words[c // 32] |= np.uint32(1) << np.uint32(c % 32)
@@ -101,7 +172,7 @@ def _bitset(categories) -> np.ndarray:
 
 
 def make_forest(trees: list[tuple], init: np.ndarray, *, divisor: float = 1.0,
-                compare32: bool = False) -> Forest:
+                compare32: bool = False, n_features: int | None = None) -> Forest:
     """Concatenate per-tree arrays into a :class:`Forest`.
 
     Parameters
@@ -113,6 +184,10 @@ def make_forest(trees: list[tuple], init: np.ndarray, *, divisor: float = 1.0,
         category integers; a ``CATEGORY`` node's threshold is an index into it).
     init : float64[n_raw]
     divisor, compare32 : see :class:`Forest`.
+    n_features : the width of the rows; when given, no node may split on a feature past it.
+
+    Every tree is checked by :func:`check_tree` (``ValueError`` naming the tree and node),
+    so no kernel walks a malformed table.
 
     Example: one stump ``x0 <= 0.5 ? 1.0 : 2.0`` ->
     ``nodes=[[0, 1, 2, 0], [-1, 1, 1, 0], [-1, 2, 2, 0]]``, ``trees=[[0, 0]]``
@@ -132,6 +207,10 @@ def make_forest(trees: list[tuple], init: np.ndarray, *, divisor: float = 1.0,
     start = 0
     for t, tree in enumerate(trees):
         feature, thr, left, right, missing_left, val, column = tree[:7]
+        try:
+            check_tree(feature, left, right, val, n_features)
+        except ValueError as exc:
+            raise ValueError(f"tree {t}: {exc}") from None
         kind = np.zeros(len(feature), dtype=np.int64) if len(tree) < 8 else np.asarray(tree[7], dtype=np.int64)
         sets = tree[8] if len(tree) > 8 else []
         end = start + len(feature)

@@ -58,6 +58,8 @@ class HTTP1Codec:
         self._continue_sent = False
         self._responded = False
         self._chunked_out = True
+        #: Bytes a Content-Length-framed stream still owes; None while the stream is chunked.
+        self._stream_left: int | None = None
 
     # ---------------------------------------------------------------- reading
 
@@ -189,10 +191,16 @@ class HTTP1Codec:
         return head + response.body
 
     def send_stream_head(self, response, *, head_only: bool = False) -> bytes:
-        """The head of a streamed response: chunked on HTTP/1.1, close-delimited on 1.0."""
-        if not self._chunked_out:
-            self.keep_alive = False
-        framing = UNFRAMED if head_only or not self._chunked_out else CHUNKED
+        """The head of a streamed response: ``Content-Length`` when the response knows its
+        length (HEAD included), else chunked on HTTP/1.1 and close-delimited on 1.0."""
+        length = response.content_length
+        self._stream_left = None if length is None or head_only else length
+        if length is not None:
+            framing = length
+        else:
+            if not self._chunked_out:
+                self.keep_alive = False
+            framing = UNFRAMED if head_only or not self._chunked_out else CHUNKED
         head, close = response_head(response.status_code, response.headers, self._server, framing,
                                     self._decide_close())
         self._sent(close)
@@ -204,9 +212,27 @@ class HTTP1Codec:
             self.keep_alive = False
 
     def send_chunk(self, data: bytes) -> bytes:
+        left = self._stream_left
+        if left is not None:
+            if len(data) > left:
+                raise ValueError(f"the stream yields more than the {left} bytes its Content-Length still allows")
+            self._stream_left = left - len(data)
+            return data
         return chunk(data) if self._chunked_out else data
 
+    def sent_raw(self, count: int) -> None:
+        """``count`` body bytes of a Content-Length stream went out without :meth:`send_chunk` (sendfile)."""
+        self._stream_left -= count
+
+    @property
+    def stream_complete(self) -> bool:
+        """Whether the stream may end cleanly: a Content-Length stream must have sent every byte
+        (else the connection is aborted, never ended as if the body were whole)."""
+        return not self._stream_left
+
     def send_end(self) -> bytes:
+        if self._stream_left is not None:
+            return b""
         return LAST_CHUNK if self._chunked_out else b""
 
     def send_error(self, status: int, detail: str, headers: dict[str, str] | None = None) -> bytes | None:

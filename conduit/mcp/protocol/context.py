@@ -12,61 +12,21 @@ be safe to repeat). ``ctx.state`` survives between those rounds, carried in the 
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import trio
 
+from conduit.mcp.protocol.eras import LOG_LEVELS
+from conduit.mcp.protocol.inputs import InputRequest, InputRequired
 from conduit.mcp.protocol.jsonrpc import MissingClientCapability, notification_message
 
 if TYPE_CHECKING:
-    from conduit.mcp.protocol.dispatcher import Call
-    from conduit.mcp.server import MCPServer
+    from conduit.mcp.protocol.call import Call
 
 __all__ = ["Context", "InputRequest", "InputRequired", "LOG_LEVELS"]
 
-# RFC 5424 severities, as MCP names them (logging/setLevel).
-LOG_LEVELS = {"debug": 0, "info": 1, "notice": 2, "warning": 3, "error": 4, "critical": 5, "alert": 6,
-              "emergency": 7}
-
 _CAPABILITY_OF = {"sampling/createMessage": "sampling", "elicitation/create": "elicitation",
                   "roots/list": "roots"}
-
-
-@dataclasses.dataclass(frozen=True)
-class InputRequest:
-    """One request for client input: a method and its params."""
-
-    method: str
-    params: dict[str, Any]
-
-    @staticmethod
-    def elicit(message: str, requested_schema: dict[str, Any], *, mode: str | None = None) -> InputRequest:
-        params: dict[str, Any] = {"message": message, "requestedSchema": requested_schema}
-        if mode:
-            params["mode"] = mode
-        return InputRequest("elicitation/create", params)
-
-    @staticmethod
-    def sample(messages: str | list[dict[str, Any]], *, max_tokens: int = 256, **extra: Any) -> InputRequest:
-        if isinstance(messages, str):
-            messages = [{"role": "user", "content": {"type": "text", "text": messages}}]
-        return InputRequest("sampling/createMessage", {"messages": messages, "maxTokens": max_tokens, **extra})
-
-    @staticmethod
-    def roots() -> InputRequest:
-        return InputRequest("roots/list", {})
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"method": self.method, "params": self.params}
-
-
-class InputRequired(Exception):
-    """Raised inside a 2026-07-28 call when client input is missing; becomes an input_required result."""
-
-    def __init__(self, requests: dict[str, InputRequest]) -> None:
-        super().__init__("client input required")
-        self.requests = requests
 
 
 class Context:
@@ -80,7 +40,7 @@ class Context:
 
     # ---------------------------------------------------------------- facts
     @property
-    def server(self) -> MCPServer:
+    def server(self) -> Any:
         return self._call.connection.server
 
     @property
@@ -112,6 +72,11 @@ class Context:
     def session_id(self) -> str | None:
         return self._call.connection.session_id
 
+    @property
+    def connection(self) -> Any:
+        """This client's protocol connection: a session's, stdio's, or a stateless request's own."""
+        return self._call.connection
+
     def client_supports(self, capability: str) -> bool:
         return capability in self._call.client_capabilities
 
@@ -140,6 +105,10 @@ class Context:
         if logger is not None:
             params["logger"] = logger
         await self._call.send(notification_message("notifications/message", params))
+
+    async def send_notification(self, method: str, params: dict[str, Any] | None = None) -> None:
+        """Send a notification that this request caused (on its SSE stream, or stdout)."""
+        await self._call.send(notification_message(method, params or {}))
 
     async def debug(self, data: Any, **kw: Any) -> None:
         await self.log("debug", data, **kw)

@@ -22,11 +22,9 @@ from typing import Any
 import trio
 
 from conduit.mcp.protocol import handlers
-from conduit.mcp.protocol.context import LOG_LEVELS, InputRequest, InputRequired
-from conduit.mcp.protocol.eras import (
-    HANDSHAKE_VERSIONS, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION,
-    META_SERVER_INFO, check_modern_envelope, is_modern_request,
-)
+from conduit.mcp.protocol.call import Call, Send
+from conduit.mcp.protocol.eras import HANDSHAKE_VERSIONS, META_SERVER_INFO, check_modern_envelope, is_modern_request
+from conduit.mcp.protocol.inputs import InputRequired
 from conduit.mcp.protocol.jsonrpc import (
     NOTIFICATION, REQUEST, RESPONSE, InternalError, InvalidParams, InvalidRequest, MCPError, MethodNotFound,
     classify, error_message, error_reply, is_id, notification_message, request_message, result_message,
@@ -37,7 +35,6 @@ from conduit.mcp.protocol.request_state import RequestStateError, binding_digest
 __all__ = ["Connection", "Call", "Send"]
 
 log = logging.getLogger("conduit.mcp")
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 Push = Callable[[dict[str, Any]], None]
 
 # Methods whose 2026-07-28 results carry caching hints (SEP-2549).
@@ -49,83 +46,6 @@ _MRTR_TARGET = {"tools/call": "name", "prompts/get": "name", "resources/read": "
 
 async def _drop(message: dict[str, Any]) -> None:
     return None
-
-
-class Call:
-    """One request in flight: what handlers and :class:`~conduit.mcp.protocol.context.Context` see."""
-
-    __slots__ = ("connection", "request_id", "method", "params", "meta", "progress_token", "send", "modern",
-                 "protocol_version", "client_capabilities", "client_info", "log_level", "responses", "state",
-                 "cancel_scope", "principal", "task", "begin_task")
-
-    def __init__(self, connection: Connection, request_id: Any, method: str, params: dict[str, Any],
-                 send: Send, modern: bool) -> None:
-        self.connection = connection
-        self.request_id = request_id
-        self.method = method
-        self.params = params
-        meta = params.get("_meta")
-        self.meta: dict[str, Any] = meta if isinstance(meta, dict) else {}
-        self.progress_token = self.meta.get("progressToken")
-        self.send = send
-        self.modern = modern
-        self.responses: dict[str, Any] = {}
-        self.state: dict[str, Any] = {}
-        self.cancel_scope: trio.CancelScope | None = None
-        self.principal: Any = None  # the verified access token, when the transport checked one
-        self.task: Any = None  # (TaskManager, live task) while this call runs as a task
-        self.begin_task: Callable[[], Call] | None = None  # set for a tool that may turn into a task
-        if modern:
-            self.protocol_version = self.meta.get(META_PROTOCOL_VERSION)
-            caps = self.meta.get(META_CLIENT_CAPABILITIES)
-            self.client_capabilities = caps if isinstance(caps, dict) else {}
-            self.client_info = self.meta.get(META_CLIENT_INFO)
-            level = self.meta.get(META_LOG_LEVEL)
-            # Absent or not a level this server knows: no logs at all.
-            self.log_level = level if isinstance(level, str) and level in LOG_LEVELS else None
-        else:
-            self.protocol_version = connection.protocol_version
-            self.client_capabilities = connection.client_capabilities
-            self.client_info = connection.client_info
-            self.log_level = connection.log_level
-
-    def with_send(self, send: Send) -> Call:
-        """The same request answering through ``send`` (a task's surface), its state shared.
-
-        The task runner builds its calls here rather than importing this module, which
-        dispatches into it.
-        """
-        other = Call(self.connection, self.request_id, self.method, self.params, send, self.modern)
-        other.principal = self.principal
-        other.state = self.state  # ctx.state gathered in earlier input rounds stays visible
-        return other
-
-    @property
-    def server(self) -> Any:
-        return self.connection.server
-
-    @property
-    def cancelled(self) -> bool:
-        return self.cancel_scope is not None and self.cancel_scope.cancel_called
-
-    async def gather_inputs(self, requests: dict[str, InputRequest]) -> dict[str, dict[str, Any]]:
-        if self.task is not None:  # inside a task: park in input_required until the client answers
-            manager, live = self.task
-            return await manager.gather_inputs(live, requests)
-        if self.modern:
-            missing = {k: r for k, r in requests.items() if k not in self.responses}
-            if missing:
-                raise InputRequired(missing)
-            return {k: self.responses[k] for k in requests}
-        results: dict[str, dict[str, Any]] = {}
-
-        async def ask(key: str, request: InputRequest) -> None:
-            results[key] = await self.connection.request(request.method, request.params, self.send)
-
-        async with trio.open_nursery() as nursery:
-            for key, request in requests.items():
-                nursery.start_soon(ask, key, request)
-        return results
 
 
 class _Pending:
@@ -140,9 +60,14 @@ class Connection:
     """Protocol state of one client (a stdio pipe, one HTTP session, or one stateless exchange)."""
 
     def __init__(self, server: Any, *, session_id: str | None = None, push: Push | None = None,
-                 can_request: bool = True) -> None:
+                 can_request: bool = True, owner: str | None = None, principal: Any = None) -> None:
         self.server = server
         self.session_id = session_id
+        # Who opened this connection (transports.access.Caller.identity): its sessions and tasks
+        # belong to it. ``principal`` is the token a transport verified once for the whole
+        # connection (stdio); HTTP passes each request's own to handle().
+        self.owner = owner
+        self.principal = principal
         self.initialized = False
         self.protocol_version: str | None = None
         self.client_capabilities: dict[str, Any] = {}
@@ -251,9 +176,11 @@ class Connection:
         method = message["method"]
         params = message.get("params") or {}
         try:
+            if self.server.startup_pending:  # a proxy connects to its remote before its first answer
+                await self.server.ensure_started()
             modern = not self.initialized and is_modern_request(method, params, headers)
             call = Call(self, request_id, method, params, send, modern)
-            call.principal = principal
+            call.principal = principal if principal is not None else self.principal
             if modern:
                 result = await self._modern(call, headers)
             else:
@@ -285,7 +212,7 @@ class Connection:
         try:
             with trio.CancelScope() as scope:
                 call.cancel_scope = scope
-                return await handler(call)
+                return await self.server.middleware.wrap(handler)(call)
             return None
         finally:
             if previous is None:

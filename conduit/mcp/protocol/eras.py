@@ -25,8 +25,12 @@ __all__ = [
     "HANDSHAKE_VERSIONS", "MODERN_VERSIONS", "SUPPORTED_VERSIONS", "LATEST_HANDSHAKE", "LATEST_MODERN",
     "META_PROTOCOL_VERSION", "META_CLIENT_CAPABILITIES", "META_CLIENT_INFO", "META_LOG_LEVEL",
     "META_SERVER_INFO", "META_SUBSCRIPTION_ID", "MODERN_ONLY_METHODS", "NAME_PARAM",
-    "is_modern_request", "check_modern_envelope", "decode_header_value",
+    "is_modern_request", "check_modern_envelope", "decode_header_value", "LOG_LEVELS",
 ]
+
+# RFC 5424 severities, as MCP names them (logging/setLevel).
+LOG_LEVELS = {"debug": 0, "info": 1, "notice": 2, "warning": 3, "error": 4, "critical": 5, "alert": 6,
+              "emergency": 7}
 
 # Newest first: initialize offers HANDSHAKE_VERSIONS[0] when the client asks for one we lack.
 HANDSHAKE_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")

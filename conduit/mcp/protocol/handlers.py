@@ -1,6 +1,6 @@
 """MCP method handlers, shared by both eras, and the per-era method tables.
 
-Each handler takes a :class:`~conduit.mcp.protocol.dispatcher.Call` and returns the result dict.
+Each handler takes a :class:`~conduit.mcp.protocol.call.Call` and returns the result dict.
 The tables map a method to ``(handler, capability)``: a method whose capability the
 server lacks answers -32601, as if it did not exist (the server did not advertise it).
 """
@@ -14,8 +14,9 @@ import trio
 
 from conduit.mcp.arguments import invalid_arguments
 from conduit.mcp.content import prompt_messages, resource_contents, tool_result
-from conduit.mcp.protocol.context import LOG_LEVELS, Context, InputRequired
-from conduit.mcp.protocol.eras import META_SUBSCRIPTION_ID, SUPPORTED_VERSIONS
+from conduit.mcp.protocol.context import Context
+from conduit.mcp.protocol.eras import LOG_LEVELS, META_SUBSCRIPTION_ID, SUPPORTED_VERSIONS
+from conduit.mcp.protocol.inputs import InputRequired
 from conduit.mcp.protocol.jsonrpc import RESOURCE_NOT_FOUND, MCPError, InvalidParams, notification_message
 from conduit.mcp.protocol.paging import page as _page
 from conduit.mcp.schema import SchemaError
@@ -25,7 +26,7 @@ from conduit.observability import tracing
 from conduit.observability.model_metrics import track_tool
 
 if TYPE_CHECKING:
-    from conduit.mcp.protocol.dispatcher import Call
+    from conduit.mcp.protocol.call import Call
 
 __all__ = ["HANDSHAKE_METHODS", "MODERN_METHODS"]
 
@@ -62,7 +63,9 @@ async def set_level(call: Call) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- tools
 async def tools_list(call: Call) -> dict[str, Any]:
-    return _page(call, [t.wire for t in call.server.tools.values()], "tools")
+    search = call.server.tool_search  # with tool search: pinned tools, search_tools and what was found
+    wires = search.listed(call.connection) if search is not None else [t.wire for t in call.server.tools.values()]
+    return _page(call, wires, "tools")
 
 
 async def tools_call(call: Call) -> dict[str, Any]:

@@ -33,7 +33,7 @@ __all__ = [
     "InvalidParams", "InternalError", "HeaderMismatch", "MissingClientCapability",
     "UnsupportedVersion", "REQUEST", "NOTIFICATION", "RESPONSE", "parse", "classify",
     "result_message", "error_message", "request_message", "notification_message", "dumps", "is_id",
-    "error_reply",
+    "error_reply", "RATE_LIMITED",
 ]
 
 PARSE_ERROR = -32700
@@ -44,13 +44,15 @@ INTERNAL_ERROR = -32603
 HEADER_MISMATCH = -32020
 MISSING_CLIENT_CAPABILITY = -32021
 UNSUPPORTED_PROTOCOL_VERSION = -32022
+# Too many requests (conduit.mcp.RateLimit): data.retryAfterMs says when to try again.
+RATE_LIMITED = -32029
 # MCP reuses -32602 for unknown resources (SEP-2164); -32002 was the older code.
 RESOURCE_NOT_FOUND = INVALID_PARAMS
 
 # 2026-07-28 "Streamable HTTP": errors that are the whole answer map to these statuses.
 _HTTP_STATUS = {
     PARSE_ERROR: 400, INVALID_REQUEST: 400, INVALID_PARAMS: 400, HEADER_MISMATCH: 400,
-    MISSING_CLIENT_CAPABILITY: 400, UNSUPPORTED_PROTOCOL_VERSION: 400, METHOD_NOT_FOUND: 404,
+    MISSING_CLIENT_CAPABILITY: 400, UNSUPPORTED_PROTOCOL_VERSION: 400, METHOD_NOT_FOUND: 404, RATE_LIMITED: 429,
 }
 
 

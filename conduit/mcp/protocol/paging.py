@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from conduit.mcp.protocol.jsonrpc import InvalidParams
 
 if TYPE_CHECKING:
-    from conduit.mcp.protocol.dispatcher import Call
+    from conduit.mcp.protocol.call import Call
 
 
 def page(call: Call, items: list[dict[str, Any]], key: str) -> dict[str, Any]:

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from conduit.mcp.protocol.context import InputRequest, InputRequired
+from conduit.mcp.auth import principal_identity
+from conduit.mcp.protocol.inputs import InputRequest, InputRequired
 from conduit.mcp.protocol.jsonrpc import (
     INTERNAL_ERROR, InternalError, InvalidParams, InvalidRequest, MCPError, MethodNotFound, MISSING_CLIENT_CAPABILITY,
     notification_message,
@@ -40,7 +41,7 @@ from conduit.mcp.tasks.records import (
 )
 
 if TYPE_CHECKING:
-    from conduit.mcp.protocol.dispatcher import Call
+    from conduit.mcp.protocol.call import Call
 
 __all__ = ["TaskManager", "TASK_SUPPORT", "MODERN_TASK_METHODS", "HANDSHAKE_TASK_METHODS"]
 
@@ -64,9 +65,12 @@ def _modern_opted_in(call: Call) -> bool:
 
 
 def _owner(call: Call) -> str | None:
-    principal = getattr(call, "principal", None)
+    """Whose task this is: the caller a transport's gate named, else the verified token, else the session."""
+    if call.connection.owner is not None:
+        return call.connection.owner
+    principal = call.principal
     if principal is not None:
-        return "principal:" + str(getattr(principal, "subject", principal))
+        return "principal:" + principal_identity(principal)
     if not call.modern and call.connection.session_id is not None:
         return "session:" + call.connection.session_id
     return None

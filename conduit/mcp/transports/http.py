@@ -36,7 +36,8 @@ from conduit.mcp.protocol.jsonrpc import (
 )
 from conduit.mcp.protocol.dispatcher import Connection
 from conduit.mcp.auth import PRM_WELL_KNOWN, ResourceServer
-from conduit.mcp.transports.security import BearerAuth, HostPolicy
+from conduit.mcp.transports.access import Caller, Gate, Refusal
+from conduit.mcp.transports.security import HostPolicy
 from conduit.mcp.transports.sessions import STATEFUL_METHODS, Session, SessionRefused, SessionTable, client_key
 from conduit.mcp.transports.store import SessionStore
 
@@ -48,9 +49,17 @@ _SESSION_NOT_FOUND = -32001
 
 
 def _rpc_error(status: int, code: int, message: str, request_id: Any = None,
-               headers: dict[str, str] | None = None) -> Response:
-    body = {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
+               headers: dict[str, str] | None = None, data: Any = None) -> Response:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = data
+    body = {"jsonrpc": "2.0", "id": request_id, "error": error}
     return Response(dumps(body), status, headers, media_type=_JSON)
+
+
+def refusal_response(refusal: Refusal, request_id: Any = None) -> Response:
+    """The HTTP answer to a :class:`~conduit.mcp.transports.access.Refusal`, for every HTTP transport."""
+    return _rpc_error(refusal.status, -32600, refusal.message, request_id, refusal.headers or None, refusal.data)
 
 
 class MCPEndpoint:
@@ -65,10 +74,9 @@ class MCPEndpoint:
                  max_message_bytes: int = 4 * 1024 * 1024, sse_ping_interval: float = 15.0) -> None:
         self.server = server
         self.stateless = stateless
-        self.hosts = HostPolicy(allowed_hosts, allowed_origins)
-        self.resource_server = auth if isinstance(auth, ResourceServer) else None
-        self.auth = BearerAuth(auth, resource_metadata=resource_metadata) \
-            if auth is not None and self.resource_server is None else None
+        self.gate = Gate(hosts=HostPolicy(allowed_hosts, allowed_origins), auth=auth,
+                         resource_metadata=resource_metadata)
+        self.resource_server = self.gate.resource_server
         self.sessions = SessionTable(session_idle_timeout, max_sessions, max_per_client=max_sessions_per_client,
                                      evict_idle_after=session_evict_idle_after, store=session_store)
         self._key_shared = not self.sessions.shared
@@ -76,26 +84,18 @@ class MCPEndpoint:
         self.sse_ping_interval = sse_ping_interval
 
     # ------------------------------------------------------------ gatekeeping
-    async def _refuse(self, request: Request) -> tuple[Any, Response | None]:
-        """``(principal, None)`` to go on (principal: the verified token, if any), else ``(None, refusal)``."""
-        headers = request.headers
-        refused = self.hosts.check(headers)
-        if refused is not None:
-            return None, _rpc_error(refused[0], -32600, refused[1])
-        principal = None
-        if self.resource_server is not None:
-            principal, denied = await self.resource_server.authenticate(headers)
-            if denied is not None:
-                return None, _rpc_error(denied[0], -32600, denied[1], headers={"www-authenticate": denied[2]})
-        elif self.auth is not None:
-            denied = await self.auth.check(headers)
-            if denied is not None:
-                return None, _rpc_error(denied[0], -32600, denied[1], headers={"www-authenticate": denied[2]})
+    async def admit(self, request: Request) -> tuple[Caller, Response | None]:
+        """``(caller, None)`` to go on, else ``(ANONYMOUS, refusal)``: the gate's verdict, for every HTTP transport."""
+        verdict = await self.gate.admit(request.headers)
+        if isinstance(verdict, Refusal):
+            return Caller(), refusal_response(verdict)
         if not self.server._background_started:
             self.server.start_background()
         if not self._key_shared:
             await self._share_state_key()
-        return principal, None
+        return verdict, None
+
+    refusal_response = staticmethod(refusal_response)
 
     async def _share_state_key(self) -> None:
         """Every process on one shared store signs requestState with one key (first one wins)."""
@@ -108,24 +108,25 @@ class MCPEndpoint:
             self.server.state_signer.use_shared_key(key)
             self._key_shared = True
 
-    async def _session(self, request: Request, session_id: str | None = None,
-                       principal: Any = None) -> tuple[Session | None, Response | None]:
+    async def _session(self, request: Request, caller: Caller,
+                       session_id: str | None = None) -> tuple[Session | None, Response | None]:
         if session_id is None:
             session_id = request.headers.get("mcp-session-id")
         if session_id is None:
             return None, _rpc_error(400, -32600, "Bad Request: missing Mcp-Session-Id header")
         session = await self.sessions.get(session_id.strip(), self.server)
-        # A session belongs to the token subject that opened it (MCP security best practices:
-        # bind sessions to the user); another subject is told it does not exist.
-        if session is None or getattr(session.connection, "auth_subject", None) != _subject(principal):
+        # A session belongs to the identity that opened it (MCP security best practices:
+        # bind sessions to the user); another identity is told it does not exist.
+        if session is None or session.connection.owner != caller.identity:
             return None, _rpc_error(404, _SESSION_NOT_FOUND, "Session not found")
         return session, None
 
     # ------------------------------------------------------------ POST
     async def post(self, request: Request) -> Response:
-        principal, refused = await self._refuse(request)
+        caller, refused = await self.admit(request)
         if refused is not None:
             return refused
+        principal = caller.principal
         content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
         if content_type != _JSON:
             return _rpc_error(415, -32600, "Unsupported Media Type: Content-Type must be application/json")
@@ -147,7 +148,7 @@ class MCPEndpoint:
         has_session = session_id is not None
         if kind != "request":
             if has_session and not self.stateless:
-                session, missing = await self._session(request, session_id, principal)
+                session, missing = await self._session(request, caller, session_id)
                 if missing is not None:
                     return missing
                 await session.connection.handle(message, principal=principal)
@@ -156,23 +157,20 @@ class MCPEndpoint:
         params = message.get("params") or {}
         if not isinstance(params, dict):
             params = {}
-        if principal is not None and method == "tools/call" and isinstance(params.get("name"), str):
-            tool = self.server.tools.get(params["name"])
-            denied = self.resource_server.scope_refusal(principal, tool.scopes) if tool is not None else None
-            if denied is not None:  # RFC 6750 §3.1 / MCP scope challenge: 403 before running anything
-                return _rpc_error(denied[0], -32600, f"{denied[1]} for tool {tool.name}", message.get("id"),
-                                  headers={"www-authenticate": denied[2]})
+        denied = self.gate.refuse_call(caller, message, self.server.tools)
+        if denied is not None:  # RFC 6750 §3.1 / MCP scope challenge: 403 before running anything
+            return refusal_response(denied, message.get("id"))
         if not has_session and is_modern_request(method, params, headers):
-            connection = Connection(self.server, can_request=False)
+            connection = Connection(self.server, can_request=False, owner=caller.identity)
             return await self._answer(connection, message, headers, modern=True, principal=principal)
         if version is not None and version.strip() not in SUPPORTED_VERSIONS:
             return _rpc_error(400, -32600, f"Bad Request: unsupported MCP-Protocol-Version {version!r}",
                               message.get("id"))
         if method == "initialize" and not has_session:
-            connection = Connection(self.server, can_request=not self.stateless)
+            connection = Connection(self.server, can_request=not self.stateless, owner=caller.identity)
             if self.stateless:
                 return await self._answer(connection, message, None, principal=principal)
-            client = client_key(request, _subject(principal))
+            client = client_key(request, caller.identity)
             try:
                 await self.sessions.admit(client)
             except SessionRefused as refusal:
@@ -181,16 +179,15 @@ class MCPEndpoint:
             response_message = await connection.handle(message, principal=principal)
             extra = {}
             if response_message is not None and "result" in response_message:
-                connection.auth_subject = _subject(principal)
                 session = await self.sessions.create(connection, client)
                 extra["mcp-session-id"] = session.id
             return Response(dumps(response_message), 200, extra, media_type=_JSON)
         if self.stateless:
-            connection = Connection(self.server, can_request=False)
+            connection = Connection(self.server, can_request=False, owner=caller.identity)
             connection.initialized = True
             connection.protocol_version = version.strip() if version else LATEST_HANDSHAKE
             return await self._answer(connection, message, None, principal=principal)
-        session, missing = await self._session(request, session_id, principal)
+        session, missing = await self._session(request, caller, session_id)
         if missing is not None:
             return missing
         await self.sessions.mark_used(session)
@@ -270,7 +267,7 @@ class MCPEndpoint:
 
     # ------------------------------------------------------------ GET
     async def get(self, request: Request) -> Response:
-        principal, refused = await self._refuse(request)
+        caller, refused = await self.admit(request)
         if refused is not None:
             return refused
         if self.stateless:
@@ -278,7 +275,7 @@ class MCPEndpoint:
         accept = request.headers.get("accept") or ""
         if "text/event-stream" not in accept and "*/*" not in accept:
             return _rpc_error(406, -32600, "Not Acceptable: GET needs Accept: text/event-stream")
-        session, missing = await self._session(request, principal=principal)
+        session, missing = await self._session(request, caller)
         if missing is not None:
             return missing
         last_event_id = request.headers.get("last-event-id")
@@ -319,12 +316,12 @@ class MCPEndpoint:
 
     # ------------------------------------------------------------ DELETE
     async def delete(self, request: Request) -> Response:
-        principal, refused = await self._refuse(request)
+        caller, refused = await self.admit(request)
         if refused is not None:
             return refused
         if self.stateless:
             return Response(b"", 405, {"allow": "POST"})
-        session, missing = await self._session(request, principal=principal)
+        session, missing = await self._session(request, caller)
         if missing is not None:
             return missing
         await self.sessions.remove(session.id)
@@ -351,7 +348,8 @@ def _may_emit(server: Any, message: dict[str, Any]) -> bool:
 
 
 def mount(app: Any, path: str, server: Any, *, legacy_sse: bool = False, legacy_sse_path: str = "/sse",
-          legacy_messages_path: str = "/messages", **options: Any) -> MCPEndpoint:
+          legacy_messages_path: str = "/messages", legacy_sse_max_queued: int = 256,
+          **options: Any) -> MCPEndpoint:
     """Serve ``server`` over Streamable HTTP at ``path`` on ``app``; returns the endpoint.
 
     Options: ``stateless``, ``allowed_hosts``, ``allowed_origins``, ``auth`` (a token or a
@@ -359,7 +357,8 @@ def mount(app: Any, path: str, server: Any, *, legacy_sse: bool = False, legacy_
     ``max_sessions_per_client`` (429 beyond it), ``session_evict_idle_after``,
     ``session_store`` (a :class:`~conduit.mcp.transports.store.SessionStore`; Redis to share sessions
     between processes), ``max_message_bytes``, ``sse_ping_interval``; ``legacy_sse=True`` also serves the
-    2024-11-05 HTTP+SSE transport at ``legacy_sse_path``/``legacy_messages_path``.
+    2024-11-05 HTTP+SSE transport at ``legacy_sse_path``/``legacy_messages_path``, each of its
+    sessions queuing at most ``legacy_sse_max_queued`` messages for a client that does not read.
     """
     endpoint = MCPEndpoint(server, **options)
     if endpoint.resource_server is not None:
@@ -372,7 +371,9 @@ def mount(app: Any, path: str, server: Any, *, legacy_sse: bool = False, legacy_
     app.add_route(path, endpoint.delete, ["DELETE"], include_in_schema=False)
     if legacy_sse:
         from conduit.mcp.transports.legacy_sse import mount_legacy
-        mount_legacy(app, legacy_sse_path, legacy_messages_path, endpoint)
+        mount_legacy(app, legacy_sse_path, legacy_messages_path, endpoint, max_queued=legacy_sse_max_queued)
+    if server.tool_search is not None:  # kernels load before the server accepts connections
+        app.add_warmup(server.tool_search.warm, name=f"MCP tool search of {server.name!r}")
     app.state.mcp_endpoints = getattr(app.state, "mcp_endpoints", []) + [endpoint]
     return endpoint
 
@@ -390,8 +391,3 @@ def mount_metadata(app: Any, resource_server: ResourceServer) -> None:
     if resource_server.metadata_path != PRM_WELL_KNOWN and not getattr(app.state, "mcp_prm_root", False):
         app.state.mcp_prm_root = True
         app.add_route(PRM_WELL_KNOWN, metadata, ["GET"])
-
-
-def _subject(principal: Any) -> str | None:
-    """Who a verified token speaks for (None without authorization)."""
-    return None if principal is None else str(getattr(principal, "subject", None))

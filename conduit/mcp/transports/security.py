@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import inspect
+import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 __all__ = ["HostPolicy", "BearerAuth", "LOOPBACK_HOSTS"]
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+log = logging.getLogger("conduit.mcp.transports.security")
 
 
 def _split_host(value: str) -> tuple[str, str | None]:
@@ -102,8 +104,12 @@ class BearerAuth:
         if isinstance(self._verify, str):
             ok = hmac.compare_digest(token.encode(), self._verify.encode())
         else:
-            result = self._verify(token)
-            ok = bool(await result) if inspect.isawaitable(result) else bool(result)
+            try:
+                result = self._verify(token)
+                ok = bool(await result) if inspect.isawaitable(result) else bool(result)
+            except Exception:  # a verifier's failure refuses the token; it is never a 500
+                log.exception("MCP bearer token verifier %r failed", self._verify)
+                ok = False
         if not ok:
             return 401, "Invalid bearer token", self.challenge + ', error="invalid_token"'
         return None

@@ -24,7 +24,6 @@ live connections; the store decides what exists. The bounds stay per process.
 from __future__ import annotations
 
 import collections
-import hashlib
 import secrets
 import time
 from typing import Any
@@ -33,6 +32,7 @@ from conduit._json import dumps, loads_body
 
 from conduit.mcp import metrics
 from conduit.mcp.protocol.dispatcher import Connection
+from conduit.mcp.transports.access import token_digest
 from conduit.mcp.transports.store import MemorySessionStore, SessionStore
 
 __all__ = ["Session", "SessionTable", "SessionRefused", "client_key"]
@@ -51,20 +51,22 @@ class SessionRefused(Exception):
         self.retry_after = retry_after
 
 
-def client_key(request: Any, subject: str | None = None) -> str:
-    """Who a session belongs to: the authenticated principal, else the peer address.
+def client_key(request: Any, identity: str | None = None) -> str:
+    """Whose sessions these are, for the per-client bound: the caller, else the peer address.
 
-    ``subject`` is the verified token's subject (the OAuth resource server's); an
-    authorization layer may also name the principal in ``request.state.mcp_principal``;
+    ``identity`` is the gate's (:class:`~conduit.mcp.transports.access.Caller`); an
+    authorization layer in front may also name the principal in ``request.state.mcp_principal``;
     a bearer token stands for one otherwise (hashed, never kept in the clear).
     """
+    if identity:
+        return identity
     state = getattr(request, "_state", None)
-    principal = subject or (getattr(state, "mcp_principal", None) if state is not None else None)
+    principal = getattr(state, "mcp_principal", None) if state is not None else None
     if principal:
         return f"principal:{principal}"
     authorization = request.headers.get("authorization")
     if authorization:
-        return "token:" + hashlib.sha256(authorization.encode("utf-8", "replace")).hexdigest()[:24]
+        return "token:" + token_digest(authorization)
     client = request.client
     return f"addr:{client[0]}" if client else "addr:unknown"
 
@@ -94,7 +96,7 @@ class Session:
 def _state(session: Session) -> bytes:
     c = session.connection
     return dumps({"client": session.client, "used": session.used, "initialized": c.initialized,
-                         "authSubject": getattr(c, "auth_subject", None),
+                         "owner": c.owner,
                          "protocolVersion": c.protocol_version, "capabilities": c.client_capabilities,
                          "clientInfo": c.client_info, "logLevel": c.log_level,
                          "subscriptions": sorted(c.subscriptions)})
@@ -283,8 +285,8 @@ def _apply(session: Session, data: dict[str, Any]) -> None:
     """Load stored protocol state into a live session (another process may have changed it)."""
     c = session.connection
     session.used = bool(data.get("used")) or session.used
-    subject = data.get("authSubject")
-    c.auth_subject = subject if isinstance(subject, str) else None
+    owner = data.get("owner")
+    c.owner = owner if isinstance(owner, str) else None
     c.initialized = bool(data.get("initialized"))
     version = data.get("protocolVersion")
     c.protocol_version = version if isinstance(version, str) else None

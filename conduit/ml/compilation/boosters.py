@@ -20,6 +20,7 @@ from conduit_kernels import trees
 from conduit_kernels._links import LabelRule, Link
 from conduit_kernels.preprocessing import no_preprocessing
 
+from .booster_files import check_lightgbm_text, check_xgboost_model, check_xgboost_tree
 from .plan import FOREST_KERNELS, Plan, Unsupported
 
 __all__ = ["BOOSTER_CONVERTERS", "NATIVE_SUFFIXES", "lightgbm_booster", "load_booster", "xgboost_booster"]
@@ -29,15 +30,22 @@ NATIVE_SUFFIXES = {".lgb": "lightgbm", ".ubj": "xgboost", ".xgb": "xgboost"}
 
 
 def load_booster(kind: str, data: bytes) -> Any:
-    """A ``lightgbm.Booster`` or ``xgboost.Booster`` from the bytes of its model file."""
+    """A ``lightgbm.Booster`` or ``xgboost.Booster`` from the bytes of its model file.
+
+    The trees are checked (:mod:`.booster_files`) before the library or a kernel walks
+    them: a malformed table raises ``ValueError`` naming the tree and node.
+    """
     if kind == "lightgbm":
         import lightgbm
 
-        return lightgbm.Booster(model_str=data.decode("utf-8"))
+        booster = lightgbm.Booster(model_str=check_lightgbm_text(data.decode("utf-8")))
+        booster.dump_model()  # what conversion reads: a header it cannot describe fails here
+        return booster
     import xgboost
 
     booster = xgboost.Booster()
     booster.load_model(bytearray(data))
+    check_xgboost_model(booster)
     return booster
 
 
@@ -51,7 +59,7 @@ class _Booster:
 
     def __init__(self, parts: list[tuple], init: np.ndarray, family: str, n_features: int,
                  compare32: bool) -> None:
-        self.forest = trees.make_forest(parts, init, compare32=compare32)
+        self.forest = trees.make_forest(parts, init, compare32=compare32, n_features=n_features)
         self.family = family  # "identity" | "logistic" | "softmax" | "softmax_labels"
         self.n_features = n_features
 
@@ -206,8 +214,11 @@ def xgboost_booster(booster: Any, best_iteration: int | None = None) -> _Booster
     count = len(tree_model["trees"])
     if best_iteration is not None:
         count = int(tree_model["iteration_indptr"][best_iteration + 1])
+    n_features = int(params["num_feature"])
+    for i, tree in enumerate(tree_model["trees"][:count]):
+        check_xgboost_tree(tree, n_features, f"tree {i}")
     parts = [_xgb_tree(tree, int(info[i])) for i, tree in enumerate(tree_model["trees"][:count])]
-    return _Booster(parts, init, family, int(params["num_feature"]), compare32=True)
+    return _Booster(parts, init, family, n_features, compare32=True)
 
 
 def _lgb_wrapper(est: Any, pre: Any) -> Plan:

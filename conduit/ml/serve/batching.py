@@ -9,13 +9,16 @@ one model object, so batches never mix models or versions (the registry gives ea
 version its own batcher). Back-pressure: more than ``max_queue`` pending rows
 answers 503 at once, and one request larger than ``max_queue`` rows, which could
 never be queued, answers 413 naming the limit; a request not answered within ``timeout`` gets 504 and, if its
-batch has not started, leaves it.
+batch has not started, leaves it. With a ``latency_target`` the batch sizes and waits come from
+a :class:`~conduit.ml.serve.latency.LatencyPolicy` (measured cost per batch and row, arrival
+rate), and a request predicted to miss the target is shed with 503 and ``Retry-After``.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -26,7 +29,7 @@ import trio
 from conduit.exceptions import GatewayTimeout, InferenceError, PayloadTooLarge, ServiceUnavailable
 from conduit.observability import tracing
 
-__all__ = ["BatcherStatistics", "DynamicBatcher"]
+__all__ = ["BatcherPool", "BatcherStatistics", "DynamicBatcher"]
 
 logger = logging.getLogger("conduit.ml")
 
@@ -47,6 +50,7 @@ class BatcherStatistics:
     queue_wait_p50_s: float
     queue_wait_p99_s: float
     max_queue_wait_s: float
+    shed: int = 0  # refused because the latency target could not be met (counted in rejected too)
 
     @property
     def mean_batch_size(self) -> float:
@@ -68,9 +72,10 @@ class _Request:
 
 
 class _Batch:
-    __slots__ = ("requests", "rows", "full", "started", "span_ns")
+    __slots__ = ("requests", "rows", "full", "started", "span_ns", "deadline")
 
     def __init__(self) -> None:
+        self.deadline = 0.0  # perf_counter time at which it flushes unless full before
         self.requests: list[_Request] = []
         self.rows = 0
         self.full = trio.Event()
@@ -91,14 +96,25 @@ class DynamicBatcher:
     run_in_thread : run the model in a worker thread (default: for models whose path
         is not ``"compiled"``, i.e. scikit-learn fallbacks and ONNX Runtime)
     on_batch : ``on_batch(rows, queue_waits)`` after each batch starts (metrics hook)
+    latency_target : seconds a request may spend in the batcher (queue wait and inference);
+        when set, batch sizes and waits follow a :class:`~conduit.ml.serve.latency.LatencyPolicy`
+        (``max_batch_size`` is then a ceiling and ``max_wait`` is not used), and a request
+        predicted to miss the target is refused at once (503, ``Retry-After``)
     """
 
     def __init__(self, model: Any, *, max_batch_size: int = 64, max_wait: float = 0.0015,
                  max_queue: int = 4096, timeout: float = 5.0,
                  run_in_thread: bool | None = None,
-                 on_batch: Callable[[int, list[float]], None] | None = None) -> None:
+                 on_batch: Callable[[int, list[float]], None] | None = None,
+                 latency_target: float | None = None) -> None:
         if max_batch_size < 1 or max_queue < 1:
             raise ValueError("max_batch_size and max_queue must be at least 1")
+        self.policy = None
+        if latency_target is not None:
+            from .latency import LatencyPolicy
+
+            self.policy = LatencyPolicy(latency_target, max_rows=max_batch_size)
+        self._running = 0.0  # predicted seconds of the batches flushed and not finished
         self.model = model
         self.max_batch_size = max_batch_size
         self.max_wait = max_wait
@@ -134,18 +150,23 @@ class DynamicBatcher:
                                      headers={"retry-after": "1"})
         request = _Request(X, proba)
         batch = self._open
-        if batch is not None and batch.rows + n > self.max_batch_size and batch.rows:
+        cap = self.max_batch_size if self.policy is None else self.policy.max_rows()
+        if batch is not None and batch.rows + n > cap and batch.rows:
             batch.full.set()  # flush what is there; this request starts the next batch
             batch = None
+        if self.policy is not None:
+            self._admit(batch, n)
         if batch is None:
             batch = self._open = _Batch()
-            trio.lowlevel.spawn_system_task(self._flush, batch, name="conduit-batch-flush")
+            wait = self.max_wait if self.policy is None else self.policy.flush_after(n)
+            batch.deadline = time.perf_counter() + wait
+            trio.lowlevel.spawn_system_task(self._flush, batch, wait, name="conduit-batch-flush")
         batch.requests.append(request)
         batch.rows += n
         self._pending_rows += n
         self._counts["requests"] += 1
         self._counts["rows"] += n
-        if batch.rows >= self.max_batch_size:
+        if batch.rows >= cap:
             batch.full.set()
         with trio.move_on_after(self.timeout) as scope:
             try:
@@ -166,6 +187,22 @@ class DynamicBatcher:
             raise request.error
         return request.result
 
+    def _admit(self, batch: _Batch | None, n: int) -> None:
+        """Refuse (503) a request predicted to spend longer than the latency target here."""
+        policy = self.policy
+        now = time.perf_counter()
+        policy.arrived(n, now)
+        if batch is None:
+            predicted = self._running + policy.lag + policy.flush_after(n) + policy.cost(n)
+        else:
+            predicted = self._running + policy.lag + max(batch.deadline - now, 0.0) + policy.cost(batch.rows + n)
+        if not policy.admits(predicted):
+            self._counts["shed"] += 1
+            self._counts["rejected"] += 1
+            raise ServiceUnavailable(
+                detail=f"this model cannot answer within its latency target ({policy.target * 1000:.1f} ms) "
+                       f"now: about {predicted * 1000:.1f} ms predicted", headers={"retry-after": "1"})
+
     def statistics(self) -> BatcherStatistics:
         waits = np.array(self._waits) if self._waits else np.zeros(1)
         c = self._counts
@@ -175,6 +212,7 @@ class DynamicBatcher:
             batch_sizes=dict(sorted(self._sizes.items())),
             queue_wait_mean_s=float(waits.mean()), queue_wait_p50_s=float(np.percentile(waits, 50)),
             queue_wait_p99_s=float(np.percentile(waits, 99)), max_queue_wait_s=float(waits.max()),
+            shed=c["shed"],
         )
 
     # -- internals -----------------------------------------------------------------------
@@ -186,8 +224,8 @@ class DynamicBatcher:
             batch.rows -= request.X.shape[0]
             self._pending_rows -= request.X.shape[0]
 
-    async def _flush(self, batch: _Batch) -> None:
-        with trio.move_on_after(self.max_wait):
+    async def _flush(self, batch: _Batch, wait: float) -> None:
+        with trio.move_on_after(wait):
             await batch.full.wait()
         if self._open is batch:
             self._open = None
@@ -198,8 +236,8 @@ class DynamicBatcher:
         started = time.perf_counter()
         began_ns = time.time_ns()
         waits = [started - r.enqueued for r in requests]
-        for wait in waits:
-            self._record_wait(wait)
+        for seconds in waits:
+            self._record_wait(seconds)
         if self.on_batch is not None:
             self.on_batch(batch.rows, waits)
         self._pending_rows -= batch.rows
@@ -207,6 +245,8 @@ class DynamicBatcher:
         self._sizes[len(requests)] += 1
         X = requests[0].X if len(requests) == 1 else np.concatenate([r.X for r in requests])
         proba = any(r.proba for r in requests)
+        predicted = self.policy.cost(X.shape[0]) if self.policy is not None else 0.0
+        self._running += predicted
         try:
             if hasattr(self.model, "apredict"):  # a Pipeline: branches run concurrently
                 labels, probabilities = await self.model.apredict(X), None
@@ -223,7 +263,11 @@ class DynamicBatcher:
                 r.error = error
                 r.event.set()
             return
+        finally:
+            self._running -= predicted
         batch.span_ns = (began_ns, time.time_ns())
+        if self.policy is not None:
+            self.policy.observe(X.shape[0], time.perf_counter() - started, started - requests[0].enqueued - wait)
         start = 0
         for r in requests:
             end = start + r.X.shape[0]
@@ -239,3 +283,30 @@ class DynamicBatcher:
         if len(self._waits) >= 100_000:
             del self._waits[:50_000]
         self._waits.append(seconds)
+
+
+class BatcherPool:
+    """One :class:`DynamicBatcher` per model version, made on first use with the same options.
+
+    Batches never mix models or versions. Keyed weakly by the registry's ``ModelVersion``: a
+    version the registry has dropped disappears once no request holds it; a version whose model
+    was reloaded (``max_loaded``) gets a new batcher for the new model object.
+    ``observe(name, version)`` gives each new batcher its ``on_batch`` hook (metrics).
+    """
+
+    def __init__(self, *, observe: Callable[[str, str], Callable[[int, list[float]], None]] | None = None,
+                 **options: Any) -> None:
+        self.options = options
+        self.observe = observe
+        self._batchers: weakref.WeakKeyDictionary[Any, DynamicBatcher] = weakref.WeakKeyDictionary()
+
+    def get(self, entry: Any, model: Any) -> DynamicBatcher:
+        """The batcher of ``entry`` (a ``ModelVersion``) running ``model``."""
+        batcher = self._batchers.get(entry)
+        if batcher is None or batcher.model is not model:
+            on_batch = self.observe(entry.name, entry.version) if self.observe is not None else None
+            batcher = self._batchers[entry] = DynamicBatcher(model, on_batch=on_batch, **self.options)
+        return batcher
+
+    def items(self) -> list[tuple[Any, DynamicBatcher]]:
+        return list(self._batchers.items())

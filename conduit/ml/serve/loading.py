@@ -66,13 +66,18 @@ def read_model_bytes(path: str | os.PathLike, *, follow_symlinks: bool = True) -
         # byte, one that shrinks by a short read; the loop is bounded either way.
         chunks = []
         remaining = before.st_size + 1
-        while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        data = b"".join(chunks)
+        try:
+            while remaining > 0:
+                chunk = os.read(fd, min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                remaining -= len(chunk)
+            data = b"".join(chunks)
+        except MemoryError:
+            chunks.clear()
+            raise ModelLoadError(f"{path}: {before.st_size} bytes do not fit in this process's "
+                                 "memory or address space; refusing to load it") from None
         after = os.fstat(fd)
     finally:
         os.close(fd)

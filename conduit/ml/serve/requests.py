@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 from conduit._json import loads_body
 from conduit.binding import Query
-from conduit.exceptions import ValidationError
+from conduit.exceptions import HTTPError, ValidationError
 
 from ..validation import InvalidInput
 
@@ -119,14 +119,26 @@ def model_name(path_params: dict[str, Any]) -> str:
     return str(next(iter(path_params.values())))
 
 
-async def read_prediction(request: Any, registry: Any, name: str | None, version: str | None) -> tuple[PredictBody, Any]:
-    """The prologue of every predict route: the decoded body and the registry entry it asks for.
+async def read_prediction(request: Any, registry: Any, name: str | None, version: str | None,
+                          fallback: Any = None) -> tuple[PredictBody, Any]:
+    """The prologue of every predict route: the decoded body and the registry entry it asks
+    for, loaded (a lazy model loads here; one that is down is 503 naming it).
 
     ``name`` fixes the model (a route for one model); None reads it from the path.
+    ``fallback`` (a ``ModelVersion``) answers instead when the model is down.
     """
     predict = read_predict_body(await request.body())
     chosen = name if name is not None else model_name(request.path_params)
-    return predict, registry.get(chosen, predict.version(version))
+    asked = predict.version(version)
+    if asked is None and chosen in registry.rollouts:  # a rollout picks (sticky per key when it has one)
+        asked = registry.choose_version(chosen, registry.rollouts[chosen].key_value(request.headers,
+                                                                                    predict.options))
+    try:
+        return predict, await registry.resolve(chosen, asked)
+    except HTTPError as exc:
+        if fallback is None or exc.status_code < 500:
+            raise
+        return predict, fallback
 
 
 def _row_schema(model: Any) -> dict[str, Any]:

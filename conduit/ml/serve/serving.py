@@ -25,7 +25,6 @@ a model refuses are 422 with entries naming the row and column
 from __future__ import annotations
 
 import logging
-import weakref
 from typing import Any, Awaitable, Callable
 
 import numpy as np
@@ -37,13 +36,13 @@ from conduit.http.response import JSONResponse
 from conduit.observability import tracing
 from conduit.observability.model_metrics import batch_observer, track_prediction
 
-from .batching import DynamicBatcher
+from .batching import BatcherPool
 from .registry import ModelRegistry, ModelVersion
 from .requests import (ProbabilitiesQuery, VersionQuery, invalid_rows, parse_rows, predict_body_schema,
                        read_prediction, without_parameter)
 from ..validation import InvalidInput
 
-__all__ = ["app_registry", "parse_rows", "predict_route"]
+__all__ = ["app_registry", "infer_unbatched", "mirror_to_shadow", "parse_rows", "predict_route"]
 
 logger = logging.getLogger("conduit.ml")
 
@@ -66,8 +65,9 @@ def predict_route(
     name: str | None = None,
     version: str | int | None = None,
     batching: bool = True,
-    max_batch_size: int = 64,
+    max_batch_size: int | None = None,
     max_wait: float = 0.0015,
+    latency_target: float | None = None,
     max_queue: int = 4096,
     timeout: float = 5.0,
     probabilities: bool = False,
@@ -86,6 +86,10 @@ def predict_route(
         a :class:`~conduit.ml.Pipeline` or a model file path (loaded at registration)
     name, version : for a single model (default name: the estimator's class)
     batching, max_batch_size, max_wait, max_queue, timeout : see :class:`DynamicBatcher`
+        (``max_batch_size`` defaults to 64 rows, or 1024 as a ceiling with a latency target)
+    latency_target : seconds a request may spend queued and in inference: batches are sized
+        from the measured cost per row and the queue wait so that this holds, and a request
+        predicted to miss it is refused with 503 + ``Retry-After`` (:mod:`conduit.ml.serve.latency`)
     probabilities : include probabilities unless the request says otherwise
     list_path : where ``GET`` lists the registry (and ``GET list_path/{name}`` one model);
         ``None`` for no listing
@@ -106,33 +110,42 @@ def predict_route(
         fixed = name or getattr(model, "name", None) or type(getattr(model, "estimator", model)).__name__
         if not isinstance(fixed, str):
             raise ValueError(f"route {path!r}: give the model a name=")
-        if fixed not in registry:
+    _claim_listing(app, registry, list_path, path)  # before anything compiles
+    if fixed is not None and fixed not in registry:
+        try:
             registry.register(fixed, model, version=version)
+        except Exception as exc:
+            if fallback is None:
+                raise
+            # The primary is down at start-up: the app starts and its fallback answers.
+            logger.error("model %s failed to load or warm up; %s answers from its fallback", fixed, path,
+                         exc_info=exc)
+            registry.register_failed(fixed, model, exc, version=version)
     from .warmup import warm_kernels
 
     app.add_warmup(warm_kernels)  # every ML kernel, so later registrations find them loaded
     app.add_warmup(registry.warm_up)
     _add_listing(app, registry, list_path)
+    _add_readiness(app, registry, fixed if fallback is not None else None)
+    _report_loaded(registry)
     if stream:
         from .streaming import stream_route
 
         return stream_route(app, path, registry, name=fixed, **stream_options)
 
-    # One batcher per version (batches never mix models or versions); a version the
-    # registry has dropped disappears from here once no request holds it.
-    batchers: weakref.WeakKeyDictionary[ModelVersion, DynamicBatcher] = weakref.WeakKeyDictionary()
+    if max_batch_size is None:  # with a latency target, the policy sizes batches up to this ceiling
+        max_batch_size = 64 if latency_target is None else 1024
+    batchers = BatcherPool(max_batch_size=max_batch_size, max_wait=max_wait, max_queue=max_queue,
+                           timeout=timeout, observe=batch_observer, latency_target=latency_target)
 
     async def infer(entry: ModelVersion, X: np.ndarray, proba: bool):
+        model_ = entry.model
+        if model_ is None:  # unloaded (max_loaded) since the request resolved it: load it again
+            model_ = (await registry.resolve(entry.name, entry.version)).model
         if batching:
-            batcher = batchers.get(entry)
-            if batcher is None:
-                batcher = batchers[entry] = DynamicBatcher(
-                    entry.model, max_batch_size=max_batch_size, max_wait=max_wait,
-                    max_queue=max_queue, timeout=timeout,
-                    on_batch=batch_observer(entry.name, entry.version))
-            return await batcher.predict(X, proba=proba)
+            return await batchers.get(entry, model_).predict(X, proba=proba)
         with tracing.span("inference", model=entry.name, rows=int(X.shape[0])):
-            return await _infer_unbatched(entry.model, X, proba)
+            return await infer_unbatched(model_, X, proba)
 
     call = wrap(infer) if wrap is not None else infer
     backup = None
@@ -146,6 +159,12 @@ def predict_route(
 
     async def answer(entry: ModelVersion, X: np.ndarray, rows: Any, want_proba: bool):
         """(labels, probabilities, path): the primary's answer, or the fallback's."""
+        if entry is backup:  # the primary is down (failed to load): read_prediction chose the fallback
+            from .fallback import count_answer
+
+            labels, probs = await infer(backup, X, want_proba)
+            count_answer(backup.name, "fallback")
+            return labels, probs, "fallback"
         try:
             labels, probs = await call(entry, X, want_proba)
             path_taken = "primary"
@@ -174,7 +193,7 @@ def predict_route(
 
     async def predict_endpoint(request: Request, version: VersionQuery = None,
                                probabilities: ProbabilitiesQuery = None, **path_params: Any) -> JSONResponse:
-        predict, entry = await read_prediction(request, registry, fixed, version)
+        predict, entry = await read_prediction(request, registry, fixed, version, backup)
         model_ = entry.model
         with track_prediction(entry.name, entry.version, getattr(model_, "path", None)) as tracked:
             if probabilities is None and "probabilities" in request.query_params:
@@ -197,6 +216,8 @@ def predict_route(
             except Exception as exc:  # noqa: BLE001 - never a traceback to the client
                 logger.error("model %s v%s failed", entry.name, entry.version, exc_info=exc)
                 raise InferenceError(detail=f"model {entry.name!r} failed to predict") from None
+        if path_taken == "primary":
+            mirror_to_shadow(registry, entry, X, labels, infer)
         body: dict[str, Any] = {"model": entry.name, "version": entry.version, "predictions": labels}
         if backup is not None:
             body["path"] = path_taken
@@ -209,6 +230,8 @@ def predict_route(
     from conduit.openapi.predict import predict_route_options
 
     served = registry.get(fixed).model if fixed is not None else None
+    if served is None and backup is not None:  # the primary is down: the fallback's rows are documented
+        served = backup.model
     if served is not None and not served.has("predict_proba"):
         # No probabilities to offer: the route does not take (nor document) ?probabilities=.
         predict_endpoint.__signature__ = without_parameter(predict_endpoint, "probabilities")
@@ -218,7 +241,7 @@ def predict_route(
     return registry
 
 
-async def _infer_unbatched(model: Any, X: np.ndarray, proba: bool):
+async def infer_unbatched(model: Any, X: np.ndarray, proba: bool):
     if hasattr(model, "apredict"):
         return await model.apredict(X), None
     if getattr(model, "path", None) == "compiled":
@@ -227,12 +250,84 @@ async def _infer_unbatched(model: Any, X: np.ndarray, proba: bool):
         lambda: (model.predict_unchecked(X), model.predict_proba_unchecked(X) if proba else None))
 
 
+def mirror_to_shadow(registry: ModelRegistry, entry: ModelVersion, X: np.ndarray, labels: Any,
+                     infer: Callable[[ModelVersion, np.ndarray, bool], Awaitable[Any]]) -> None:
+    """If ``entry``'s model has a shadow that wants this request, run the candidate on ``X`` in a
+    system task, after the answer (off the response path), and record the comparison."""
+    shadow = registry.shadows.get(entry.name)
+    if shadow is None or not shadow.wants(entry.version):
+        return
+    classifier = getattr(entry.model, "classes_", None) is not None
+    shadow.pending += 1
+
+    async def run() -> None:
+        try:
+            candidate = await registry.resolve(entry.name, shadow.candidate)
+            other, _ = await infer(candidate, X, False)
+            shadow.record(entry.version, labels, other, classifier)
+        except Exception as exc:  # noqa: BLE001 - a shadow never fails a request
+            logger.warning("shadow %s v%s failed: %s", entry.name, shadow.candidate, type(exc).__name__)
+            shadow.failed()
+        finally:
+            shadow.pending -= 1
+
+    trio.lowlevel.spawn_system_task(run, name="conduit-shadow")
+
+
 def batcher_statistics(app: Any) -> dict[str, dict[str, Any]]:
     """``{path: {"name vVERSION": BatcherStatistics}}`` for every prediction route."""
     return {
-        path: {f"{e.name} v{e.version}": b.statistics() for e, b in list(batchers.items())}
+        path: {f"{e.name} v{e.version}": b.statistics() for e, b in batchers.items()}
         for path, batchers in getattr(app.state, "ml_batchers", {}).items()
     }
+
+
+def _claim_listing(app: Any, registry: ModelRegistry, list_path: str | None, route: str) -> None:
+    """Refuse, before any model compiles, a ``list_path`` that already lists another registry."""
+    if list_path is None:
+        return
+    claims = app.state.__dict__.setdefault("ml_list_claims", {})
+    claimed = claims.get(list_path)
+    if claimed is not None and claimed[0] is not registry:
+        raise ValueError(
+            f"app.predict({route!r}) would list its models at {list_path!r}, which already lists the "
+            f"models of app.predict({claimed[1]!r}) (another registry): pass list_path= a free path "
+            f"(or None) to one of the two routes")
+    claims.setdefault(list_path, (registry, route))
+
+
+def _report_loaded(registry: ModelRegistry) -> None:
+    """``conduit_model_loaded`` follows the registry (once per registry)."""
+    from conduit.observability.model_metrics import record_loaded
+
+    def report(entry: ModelVersion) -> None:
+        record_loaded(entry.name, entry.version, entry.loaded)
+
+    if not any(getattr(listener, "reports_loaded", False) for listener in registry.listeners):
+        report.reports_loaded = True  # type: ignore[attr-defined]
+        registry.listeners.append(report)
+    for entry in registry.entries():
+        report(entry)
+
+
+def _add_readiness(app: Any, registry: ModelRegistry, covered: str | None) -> None:
+    """``/ready`` says degraded (still ready) while a model of ``registry`` is down."""
+    checks = app.state.__dict__.setdefault("ml_readiness", {})
+    covers = checks.get(id(registry))
+    if covers is None:
+        covers = checks[id(registry)] = set()
+        from conduit.observability.health import add_readiness_check
+
+        def models_loaded() -> bool | str:
+            down = registry.failed()
+            if not down:
+                return True
+            return "; ".join(f"model {e.name!r} is down ({e.error.split(':', 1)[0]})"
+                             + (", answering from its fallback" if e.name in covers else "") for e in down)
+
+        add_readiness_check(app, models_loaded)
+    if covered is not None:
+        covers.add(covered)
 
 
 def _add_listing(app: Any, registry: ModelRegistry, list_path: str | None) -> None:
@@ -240,9 +335,7 @@ def _add_listing(app: Any, registry: ModelRegistry, list_path: str | None) -> No
         return
     listed = app.state.__dict__.setdefault("ml_listed", {})
     if list_path in listed:
-        if listed[list_path] is not registry:
-            raise ValueError(f"{list_path!r} already lists another registry; pass list_path=")
-        return
+        return  # the same registry (another registry was refused by _claim_listing)
     listed[list_path] = registry
 
     async def list_models() -> dict[str, Any]:

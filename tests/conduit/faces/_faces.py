@@ -25,6 +25,8 @@ from conduit.testing.client import LiveServer, TestClient
 
 HERE = pathlib.Path(__file__).parent
 FACES = ("native", "uvicorn", "granian", "testclient")
+#: The faces that are ASGI server processes (hypercorn is served too, outside FACES).
+ASGI_SERVERS = ("uvicorn", "granian", "hypercorn")
 #: Seconds a server process gets to warm its kernels and listen.
 START_TIMEOUT = 120.0
 
@@ -65,6 +67,8 @@ def _command(face: str, target: str, port: int) -> list[str]:
     if face == "uvicorn":
         return [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
                 "--lifespan", "on", "--log-level", "warning"]
+    if face == "hypercorn":  # beside the table's FACES, for the WebSocket rows
+        return [sys.executable, "-m", "hypercorn", target, "--bind", f"127.0.0.1:{port}"]
     return [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
             "--workers", "1", "--log-level", "warning", target]
 
@@ -101,7 +105,7 @@ def _process(face: str, target: str) -> Iterator[Face]:
 @contextlib.contextmanager
 def serve_face(face: str, target: str) -> Iterator[Face]:
     """``target`` (``module:attribute``) served through ``face`` until the block ends."""
-    if face in ("uvicorn", "granian"):
+    if face in ASGI_SERVERS:
         with _process(face, target) as served:
             yield served
         return

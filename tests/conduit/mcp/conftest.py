@@ -104,3 +104,17 @@ def two_servers(redis_client):
         for proc in procs:
             proc.terminate()
             proc.wait(10)
+
+
+def _load_peers() -> Any:
+    path = ROOT / "tests" / "conduit" / "mcp" / "peers" / "launch.py"
+    spec = importlib.util.spec_from_file_location("mcp_peer_launch", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def peers() -> Any:
+    """tests/conduit/mcp/peers/launch.py: ``stdio_command(kind)``, ``http_server(kind)``, ``env()``."""
+    return _load_peers()

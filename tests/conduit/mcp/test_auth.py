@@ -23,6 +23,7 @@ from conduit import Conduit  # noqa: E402
 from conduit.mcp import MCPServer  # noqa: E402
 from conduit.mcp.auth import AccessToken, InvalidToken, JWTVerifier, ResourceServer  # noqa: E402
 from conduit.testing.client import LiveServer  # noqa: E402
+from mcp_http_helpers import HEADERS, INIT, post  # noqa: E402
 
 ISSUER = "https://auth.example.test"
 RESOURCE = "https://mcp.example.test/mcp"
@@ -91,18 +92,6 @@ def make_app(verifier, **options):
     return app
 
 
-HEADERS = {"accept": "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25"}
-INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-    "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
-
-
-def post(client, url, body, token=None, session=None):
-    headers = dict(HEADERS)
-    if token is not None:
-        headers["authorization"] = f"Bearer {token}"
-    if session is not None:
-        headers["mcp-session-id"] = session
-    return client.post(url, json=body, headers=headers)
 
 
 @pytest.mark.parametrize("verifier_kind", ["jwks-url", "jwks-dict"])

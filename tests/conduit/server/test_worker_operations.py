@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 import httpx
@@ -123,3 +124,71 @@ def test_workers_exit_when_their_supervisor_is_killed():
         server.terminate(signal.SIGKILL)
         server.wait(30)
         assert wait_for(lambda: not any(alive(p) for p in workers))
+
+
+def _hammer(url: str, clients: int, per_client: int, deadline: float) -> tuple[list[int], list[str]]:
+    """``clients`` keep-alive clients, ``per_client`` requests each, until ``deadline``:
+    the pids that answered and every failure (an error or a non-200)."""
+    pids: list[int] = []
+    failures: list[str] = []
+
+    def client() -> None:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            for _ in range(per_client):
+                if time.monotonic() > deadline:
+                    failures.append("deadline passed before this request")
+                    return
+                try:
+                    response = http.get("/pid")
+                except httpx.HTTPError as exc:
+                    failures.append(repr(exc))
+                    continue
+                if response.status_code != 200:
+                    failures.append(f"HTTP {response.status_code}")
+                    continue
+                pids.append(response.json()["pid"])
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(1.0, deadline - time.monotonic() + 35))
+    return pids, failures
+
+
+def test_recycling_workers_under_keep_alive_load_lose_no_request():
+    # Issue 21: `--workers 2 --max-requests 50` dropped 0-11 of 1,000 requests while
+    # workers were replaced (a keep-alive connection closed under a client sending on it).
+    with ServerProcess("_ops_app:app", "--workers", "2", "--max-requests", "50") as server:
+        server.wait_ready()
+        pids, failures = _hammer(server.url, clients=4, per_client=250, deadline=time.monotonic() + 240)
+        assert failures == []
+        assert len(pids) == 1000
+        assert len(set(pids)) >= 10  # about 20 workers served their 50 and were replaced
+        server.terminate()
+        assert server.wait(60) == 0
+
+
+def test_a_worker_over_the_hard_memory_limit_retires_under_keep_alive_load_losing_no_request():
+    with ServerProcess("_ops_app:app", "--workers", "2", "--max-memory", "5GB",
+                       "--max-memory-hard", "700MB") as server:
+        server.wait_ready()
+        grown: dict = {}
+
+        def grow() -> None:
+            time.sleep(0.5)  # the keep-alive clients are busy by now
+            grown["response"] = httpx.post(server.url + "/grow-to/800", timeout=60)
+
+        grower = threading.Thread(target=grow)
+        grower.start()
+        pids, failures = _hammer(server.url, clients=4, per_client=600, deadline=time.monotonic() + 240)
+        grower.join(60)
+        assert failures == []
+        assert len(pids) == 2400
+        assert grown["response"].status_code == 200
+        grown_pid = grown["response"].json()["pid"]
+        assert grown_pid not in pids[-100:]  # it retired while the load went on
+        assert wait_for(lambda: not alive(grown_pid))
+        server.terminate()
+        server.wait(60)
+        assert "over the hard limit" in server.output()

@@ -1,0 +1,110 @@
+"""A Conduit predict route on Ray Serve (1 and 2 replicas) beside ``conduit run --workers 2``.
+
+The same app (``asv_bench/ml_http_apps.py:conduit_app``: LogisticRegression, compiled, batched)
+served three ways on 127.0.0.1: Conduit's own server with two worker processes, and
+``conduit.ray.deployment`` behind Ray Serve's HTTP proxy with one and with two replicas (a local
+Ray cluster, no dashboard). wrk, 64 connections, one-row POSTs; the rounds alternate
+(conduit, ray x1, ray x2, conduit, ...) and the 1-minute load average is recorded with each.
+
+Quick table: ``python -m benchmarks.ray_serve`` from asv_bench/ (``WRK_SECONDS``, ``ROUNDS``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from ._servers import free_port, wait_for_port, wrk
+from .ml_http import LUA, ROW, _start
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+WORKERS = [sys.executable, "-m", "conduit.cli", "run", "ml_http_apps:conduit_app", "--port", "{port}",
+           "--workers", "2", "--log-level", "warning"]
+
+
+def _ray_cluster(port: int):
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    import ray
+    from ray import serve
+
+    temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
+    path = os.pathsep.join([str(ROOT), str(ROOT / "kernels"), str(ROOT / "asv_bench"), os.environ.get("PYTHONPATH", "")])
+    ray.init(num_cpus=2, _node_ip_address="127.0.0.1", include_dashboard=False, _temp_dir=temp,
+             log_to_driver=False, runtime_env={"env_vars": {"PYTHONPATH": path}})
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    return ray, serve, temp
+
+
+def _deploy(serve, replicas: int) -> None:
+    import conduit.ray
+
+    ingress = conduit.ray.deployment("ml_http_apps:conduit_app", name="predict", num_replicas=replicas,
+                                     ray_actor_options={"num_cpus": 0.5}, max_ongoing_requests=256)
+    serve.run(ingress.bind(), name="bench", route_prefix="/")
+
+
+def measure(seconds: int = 5, rounds: int = 2, connections: int = 64) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(LUA % json.dumps({"rows": [ROW]}))
+        script = fh.name
+    results: dict[str, list] = {}
+
+    def record(name: str, url: str) -> None:
+        wrk(url, 2, connections, threads=2, script=script)  # warm-up
+        result = wrk(url, seconds, connections, threads=2, script=script)
+        result["ok_per_s"] = (result["requests"] - result["errors"]) / seconds
+        result["load_1min"] = os.getloadavg()[0]
+        results.setdefault(name, []).append(result)
+
+    ray_port = free_port()
+    ray, serve, temp = _ray_cluster(ray_port)
+    try:
+        for _ in range(rounds):
+            proc, port = _start(WORKERS)
+            try:
+                record("conduit run --workers 2", f"http://127.0.0.1:{port}/predict")
+            finally:
+                proc.terminate()
+                proc.wait(10)
+            for replicas in (1, 2):
+                _deploy(serve, replicas)
+                wait_for_port(ray_port, timeout=120)
+                record(f"ray serve, {replicas} replica{'s' if replicas > 1 else ''}",
+                       f"http://127.0.0.1:{ray_port}/predict")
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)
+        os.unlink(script)
+    return results
+
+
+class RayServePredict:
+    """asv: predictions/s of the three setups, measured in one setup_cache run."""
+
+    timeout = 1200
+    params = (["conduit run --workers 2", "ray serve, 1 replica", "ray serve, 2 replicas"],)
+    param_names = ["setup"]
+
+    def setup_cache(self):
+        return measure(int(os.environ.get("WRK_SECONDS", "5")), int(os.environ.get("ROUNDS", "2")))
+
+    def track_predictions_per_second(self, results, setup):
+        return max(r["ok_per_s"] for r in results[setup])
+
+    def track_p99_ms(self, results, setup):
+        return min(r["p99_ms"] for r in results[setup])
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(HERE.parent))
+    for name, runs in measure(int(os.environ.get("WRK_SECONDS", "5")), int(os.environ.get("ROUNDS", "2"))).items():
+        for r in runs:
+            print(f"{name:<26} ok/s={r['ok_per_s']:>8.0f} p50={r['p50_ms']:>7.2f}ms p99={r['p99_ms']:>8.2f}ms "
+                  f"errors={r['errors']} load={r['load_1min']:.2f}")
