@@ -173,13 +173,18 @@ class HTTPConnection:
         self._phase = _SEND
 
     async def _body_read(self) -> bytes:
-        """A read while a body is expected: at most body_timeout of silence,
-        and never past the handler's own deadline."""
+        """A read while a body is expected: at most body_timeout of silence (408),
+        and never past the handler's own deadline (which stays a 504, as under
+        every face: the app's deadline covers reading the body)."""
+        silence = trio.current_time() + self.config.body_timeout
+        if self._phase == _HANDLER and silence >= self._handler_deadline:
+            return await self._recv()  # the handler's deadline comes first
+        phase, deadline = self._phase, self._handler_deadline
         self._phase = _BODY
-        self._set_deadline(min(self._handler_deadline, trio.current_time() + self.config.body_timeout))
+        self._set_deadline(silence)
         data = await self._recv()
-        self._phase = _HANDLER
-        self._set_deadline(self._handler_deadline)
+        self._phase = phase
+        self._set_deadline(deadline if phase == _HANDLER else math.inf)
         return data
 
     # --------------------------------------------------------------- cycle
