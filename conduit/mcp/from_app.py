@@ -39,7 +39,9 @@ async def _extra_headers(headers: Any, ctx: Any) -> dict[str, str]:
 def tools_from_app(server: Any, app: Any, *, include: list[str] | None = None, tags: list[str] | None = None,
                    headers: Any = None) -> None:
     """Add one tool per route of ``app`` (its OpenAPI operations) to ``server``."""
-    from conduit.asgi.http import iterate_chunks
+    from contextlib import aclosing
+
+    from conduit.lifecycle import finish_response, response_chunks
 
     chosen = operations(app.openapi(), include=include, tags=tags)
 
@@ -59,20 +61,21 @@ def tools_from_app(server: Any, app: Any, *, include: list[str] | None = None, t
         request = Request(method, path.encode(), query.encode(), Headers(
             [(k.encode("latin-1"), v.encode("latin-1")) for k, v in pairs.items()]), None, receive)
         response = await app.handle(request)
+        sent = False
         try:
             data = response.body
             if isinstance(response, StreamingResponse):
                 parts, size = [], 0
-                async for chunk in iterate_chunks(response):
-                    size += len(chunk)
-                    if size > MAX_RESPONSE_BYTES:
-                        raise InternalError(f"{method} {path} answered more than {MAX_RESPONSE_BYTES} bytes")
-                    parts.append(chunk)
+                async with aclosing(response_chunks(response)) as stream:  # closed on every path
+                    async for chunk in stream:
+                        size += len(chunk)
+                        if size > MAX_RESPONSE_BYTES:
+                            raise InternalError(f"{method} {path} answered more than {MAX_RESPONSE_BYTES} bytes")
+                        parts.append(chunk)
                 data = b"".join(parts)
-            if response.background is not None:
-                await response.background()
+            sent = True
         finally:
-            await response.run_after_send()
+            await finish_response(response, sent=sent)
         content_type = next((v for k, v in response.headers if k.lower() == "content-type"), "")
         return response.status_code, content_type, data
 
