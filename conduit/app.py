@@ -76,6 +76,12 @@ def _warm_http_codec() -> None:
     h1.warmup()
 
 
+def _warm_websocket_frames() -> None:
+    from .http import websocket_frames  # the frame scanner behind every @websocket route
+
+    websocket_frames.warmup()
+
+
 def _warmup_label(fn: Callable[[], Any]) -> str:
     name = getattr(fn, "__qualname__", None) or type(fn).__name__
     if "<lambda>" in name:
@@ -182,6 +188,8 @@ class Conduit(RouteDecorators):
             from .lifecycle.websocket import WEBSOCKET
 
             self.add_route(path, handler, [WEBSOCKET], include_in_schema=False, **options)
+            if not self.has_websockets:
+                self.add_warmup(_warm_websocket_frames, name="WebSocket frames")
             self.has_websockets = True
             return handler
         return decorator

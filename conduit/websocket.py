@@ -44,6 +44,7 @@ from .exceptions import error_response
 from .http.request import Request
 from .http.request_id import request_id_of
 from .http.response import Response
+from .http.websocket_frames import FrameReader
 
 #: Close codes used here (RFC 6455 §7.4.1).
 NORMAL, GOING_AWAY, PROTOCOL_ERROR, INVALID_DATA, TOO_BIG, INTERNAL_ERROR = 1000, 1001, 1002, 1007, 1009, 1011
@@ -133,9 +134,17 @@ class WebSocket(Request):
 
     async def _send(self, event: Any) -> None:
         data = self._ws.send(event)
+        lock = self._send_lock  # the handler, the reader (pongs) and the pinger all send
         try:
-            async with self._send_lock:  # the handler, the reader (pongs) and the pinger all send
-                await self._stream.send_all(data)
+            if lock.locked():
+                async with lock:
+                    await self._stream.send_all(data)
+            else:  # uncontended (nearly always): no scheduler pass just to take the lock
+                lock.acquire_nowait()
+                try:
+                    await self._stream.send_all(data)
+                finally:
+                    lock.release()
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
             self.closed = True
             raise WebSocketDisconnect(1006, "the connection dropped") from None
@@ -220,6 +229,7 @@ class WebSocket(Request):
     async def _read_messages(self) -> None:
         parts: list[Any] = []
         size = 0
+        reader = FrameReader(self._ws, self.max_message_size)
         while True:
             try:
                 data = await self._stream.receive_some(65536)
@@ -228,8 +238,8 @@ class WebSocket(Request):
             if not data:
                 self.closed = True
                 return self._end(WebSocketDisconnect(1006, "the connection dropped"))
-            self._ws.receive_data(data)
-            for event in self._ws.events():
+            reader.receive_data(data)
+            for event in reader.events():
                 if isinstance(event, Message):
                     size += len(event.data)
                     if size > self.max_message_size:

@@ -3,7 +3,7 @@
 The layers, bottom up: the sans-IO core (``http``, ``routing``, ``binding``, ``types``, ...),
 the faces that move bytes (``server``, ``asgi``, ``testing``), the app that owns the
 request lifecycle, and above it the capabilities built on the app (``mcp``, ``ml``,
-``vector``), the command line and the integrations with other runtimes (``ray``). An edge is any import, at module level, inside a
+``vector``), the command line and ``conduit.ray`` (Ray Serve deployments). An edge is any import, at module level, inside a
 function or under ``TYPE_CHECKING`` (scripts/import_cycles.py reads them all). Pinned:
 
 * ``http`` and ``routing`` never import ``server``, ``asgi`` or ``testing``;
@@ -24,9 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SANS_IO = {"http", "routing"}
 FACES = {"server", "asgi", "testing"}
 ABOVE_CORE = {"mcp", "ml", "vector"}
-#: Integrations with other runtimes sit with the command line, above everything they serve.
-INTEGRATIONS = {"ray"}
-TOP = {"app", "cli", "__init__"} | ABOVE_CORE | INTEGRATIONS
+TOP = {"app", "cli", "ray", "__init__"} | ABOVE_CORE  # ray: Ray Serve deployments of apps and models
 
 
 def _script():

@@ -166,23 +166,92 @@ def wrk(url: str, seconds: int = 5, connections: int = 32, threads: int = 1,
     return result
 
 
-def measure_all(seconds: int = 5, connections: int = 32, names=tuple(SERVERS)) -> dict:
-    """{server: {endpoint: wrk result, "rss_mib": after load, "startup_s": ...}}, one run."""
-    results = {}
-    for name in names:
-        server = Server(name)
-        try:
-            entry = {"startup_s": server.startup_seconds}
+#: Rounds of :func:`measure_all`: every server and endpoint once per round, in turn.
+ROUNDS = int(os.environ.get("CONDUIT_BENCH_ROUNDS", "3"))
+
+
+def measure_all(seconds: int = 5, connections: int = 32, names=tuple(SERVERS), rounds: int = ROUNDS) -> dict:
+    """{server: {endpoint: wrk result, "rss_mib": after load, "startup_s": ...}}, one run.
+
+    Alternating rounds: every server is started first, then each round runs every
+    endpoint on every server in turn, so all of them see the same stretch of machine
+    load; each figure is the median over the rounds. Every result carries
+    ``load_avg`` (the 1-minute load average, highest seen over its rounds) and
+    ``cpu_us_per_request`` (the server's user + system CPU over the run / requests).
+    """
+    servers = {}
+    try:
+        for name in names:
+            servers[name] = Server(name)
+        for server in servers.values():  # warm every endpoint once
+            for path in ENDPOINTS.values():
+                wrk(f"http://127.0.0.1:{server.port}{path}", seconds=1, connections=connections)
+        runs: dict[tuple[str, str], list[dict]] = {}
+        for _ in range(rounds):
             for endpoint, path in ENDPOINTS.items():
-                wrk(f"http://127.0.0.1:{server.port}{path}", seconds=1, connections=connections)  # warm
-                cpu = server.cpu_seconds()
-                entry[endpoint] = result = wrk(f"http://127.0.0.1:{server.port}{path}", seconds, connections)
-                result["cpu_us_per_request"] = (server.cpu_seconds() - cpu) / max(result["requests"], 1) * 1e6
-            entry["rss_mib"] = server.rss_mib()
+                for name, server in servers.items():
+                    cpu = server.cpu_seconds()
+                    result = wrk(f"http://127.0.0.1:{server.port}{path}", seconds, connections)
+                    result["cpu_us_per_request"] = (server.cpu_seconds() - cpu) / max(result["requests"], 1) * 1e6
+                    result["load_avg"] = os.getloadavg()[0]
+                    runs.setdefault((name, endpoint), []).append(result)
+        results = {}
+        for name, server in servers.items():
+            entry = {"startup_s": server.startup_seconds, "rss_mib": server.rss_mib()}
+            for endpoint in ENDPOINTS:
+                entry[endpoint] = median_result(runs[(name, endpoint)])
             results[name] = entry
-        finally:
+        return results
+    finally:
+        for server in servers.values():
             server.stop()
-    return results
+
+
+def measure_latency(names=("conduit", "uvicorn-httptools+starlette"), connections: int = 1, seconds: int = 3,
+                    rounds: int = ROUNDS, endpoint: str = "hello") -> dict:
+    """{server: median wrk result} for one endpoint at ``connections`` (``-c1``: one request
+    at a time, the latency floor), servers started together and measured in alternating rounds."""
+    servers = {}
+    try:
+        for name in names:
+            servers[name] = Server(name)
+        runs: dict[str, list[dict]] = {}
+        for _ in range(rounds):
+            for name, server in servers.items():
+                result = wrk(f"http://127.0.0.1:{server.port}{ENDPOINTS[endpoint]}", seconds, connections)
+                result["load_avg"] = os.getloadavg()[0]
+                runs.setdefault(name, []).append(result)
+        return {name: median_result(rows) for name, rows in runs.items()}
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+def median_result(runs: list[dict]) -> dict:
+    """The median of each figure over alternating rounds; the highest load average; summed errors."""
+    import statistics
+
+    merged = {key: statistics.median(run[key] for run in runs) for key in runs[0]
+              if key not in ("errors", "load_avg", "requests")}
+    merged["requests"] = sum(run["requests"] for run in runs)
+    merged["errors"] = sum(run["errors"] for run in runs)
+    merged["load_avg"] = max(run["load_avg"] for run in runs)
+    merged["rounds"] = len(runs)
+    return merged
+
+
+def table(results: dict) -> str:
+    """The rows docs/benchmarks.md prints, with the load average beside each (``*``: load >= 2)."""
+    lines = ["| server | endpoint | req/s | p50 / p99 ms | CPU µs/request | load avg (1 min) |",
+             "|---|---|---|---|---|---|"]
+    for name, entry in results.items():
+        for endpoint in ENDPOINTS:
+            r = entry[endpoint]
+            mark = " (load >= 2)" if r["load_avg"] >= 2 else ""
+            lines.append(f"| {name} | {endpoint} | {r['req_per_s']:,.0f} | {r['p50_ms']:.2f} / {r['p99_ms']:.2f} "
+                         f"| {r['cpu_us_per_request']:.1f} | {r['load_avg']:.1f}{mark} |")
+        lines.append(f"| {name} | RSS after load | {entry['rss_mib']:.1f} MiB | | | |")
+    return "\n".join(lines)
 
 
 def chunked_upload(port: int, chunk_size: int, body_size: int = 1 << 20, path: str = "/upload") -> dict:
@@ -244,4 +313,8 @@ def measure_tiny_chunks(servers=TINY_CHUNK_SERVERS) -> dict:
 if __name__ == "__main__":
     import json
 
-    print(json.dumps(measure_all(int(os.environ.get("WRK_SECONDS", "5"))), indent=2))
+    names = tuple(sys.argv[1].split(",")) if len(sys.argv) > 1 else tuple(SERVERS)
+    connections = int(os.environ.get("WRK_CONNECTIONS", "32"))
+    results = measure_all(int(os.environ.get("WRK_SECONDS", "5")), connections, names)
+    print(json.dumps(results, indent=2))
+    print(table(results))

@@ -3,9 +3,10 @@
 Peers: Starlette on uvicorn (h11; httptools + uvloop), on hypercorn (trio) and on
 granian (ASGI), and FastAPI on uvicorn (httptools + uvloop). One worker each,
 127.0.0.1, the same three endpoints (``GET /`` plain text, ``GET /users/{id}`` JSON
-with a path parameter, ``GET /sync`` a ``def`` handler run in a worker thread), one
-wrk run of a few seconds per server and endpoint, all in one ``setup_cache`` so
-every figure comes from the same run. Server CPU is user + system time of the
+with a path parameter, ``GET /sync`` a ``def`` handler run in a worker thread), all
+in one ``setup_cache`` so every figure comes from the same run: every server is
+started, then alternating rounds run each endpoint on each server in turn (the
+median over rounds is reported, with the highest 1-minute load average seen). Server CPU is user + system time of the
 server's processes (all threads) over the run, divided by the requests served.
 
 ``TinyChunkBody`` posts a 1 MiB chunked body in one-byte and eight-byte chunks and
@@ -21,7 +22,7 @@ import tempfile
 from . import _servers
 
 SECONDS = int(os.environ.get("CONDUIT_BENCH_SECONDS", "5"))
-CONNECTIONS = 32
+CONNECTIONS = 64  # wrk -t1 -c64, as issue 22 measured
 
 
 class HTTPThroughput:
@@ -52,6 +53,12 @@ class HTTPThroughput:
 
     track_cpu_us_per_request.unit = "us"
 
+    def track_load_average(self, results, server, endpoint):
+        """The 1-minute load average (highest over the rounds): a figure taken at >= 2 is contended."""
+        return results[server][endpoint]["load_avg"]
+
+    track_load_average.unit = "load"
+
     def track_errors(self, results, server, endpoint):
         return results[server][endpoint]["errors"]
 
@@ -61,6 +68,33 @@ class HTTPThroughput:
         return results[server]["rss_mib"]
 
     track_rss_mib_after_load.unit = "MiB"
+
+
+class LatencyOneConnection:
+    """p50 / p99 with one connection (``wrk -c1``): Conduit beside Starlette on uvicorn
+    (httptools + uvloop), alternating rounds."""
+
+    timeout = 300
+    params = ["conduit", "uvicorn-httptools+starlette"]
+    param_names = ["server"]
+
+    def setup_cache(self):
+        return _servers.measure_latency(tuple(self.params))
+
+    def track_p50_ms(self, results, server):
+        return results[server]["p50_ms"]
+
+    track_p50_ms.unit = "ms"
+
+    def track_p99_ms(self, results, server):
+        return results[server]["p99_ms"]
+
+    track_p99_ms.unit = "ms"
+
+    def track_load_average(self, results, server):
+        return results[server]["load_avg"]
+
+    track_load_average.unit = "load"
 
 
 class TinyChunkBody:

@@ -5,7 +5,9 @@ Both servers run as one-worker subprocesses (``_servers.Server``); the client is
 message; for the fan-out, ``FANOUT`` connections in one room, one of them sending and
 waiting until every member has its copy before the next) and httpx (sequential 1 MiB
 multipart uploads). Measured in one
-``setup_cache`` so both peers share the same machine state.
+``setup_cache`` so both peers share the same machine state: both servers run at
+once and alternating rounds measure each in turn (medians over rounds, the
+highest 1-minute load average seen, server CPU per echo round-trip from /proc).
 """
 
 from __future__ import annotations
@@ -83,17 +85,45 @@ def uploads_per_second(port: int, seconds: float = 3.0, size: int = 1 << 20) -> 
         return count / (time.perf_counter() - start)
 
 
-def measure(seconds: float = 3.0) -> dict:
-    results = {}
-    for name in PEERS_MEASURED:
-        server = Server(name)
-        try:
-            results[name] = {"echo": echo_round_trips(server.port, seconds),
-                             "broadcast": broadcast_deliveries(server.port, seconds),
-                             "upload": uploads_per_second(server.port, seconds)}
-        finally:
+def echo_with_cpu(server: Server, seconds: float) -> dict:
+    """Echo round-trips/s and the server's CPU µs per round-trip (user + system, /proc)."""
+    cpu = server.cpu_seconds()
+    started = time.perf_counter()
+    rate = echo_round_trips(server.port, seconds)
+    trips = rate * seconds + 200  # the timed loop and its warm-up
+    return {"echo": rate, "echo_cpu_us": (server.cpu_seconds() - cpu) / trips * 1e6,
+            "echo_wall_s": time.perf_counter() - started}
+
+
+def measure(seconds: float = 3.0, rounds: int = 3) -> dict:
+    """Both servers started, then alternating rounds (each figure: the median over rounds,
+    with the highest 1-minute load average seen)."""
+    import os
+    import statistics
+
+    servers = {}
+    runs: dict[str, list[dict]] = {}
+    try:
+        for name in PEERS_MEASURED:
+            servers[name] = Server(name)
+        for _ in range(rounds):
+            for name, server in servers.items():
+                run = echo_with_cpu(server, seconds)
+                run["broadcast"] = broadcast_deliveries(server.port, seconds)
+                run["upload"] = uploads_per_second(server.port, seconds)
+                run["load_avg"] = os.getloadavg()[0]
+                runs.setdefault(name, []).append(run)
+        results = {}
+        for name, server in servers.items():
+            rows = runs[name]
+            results[name] = {key: statistics.median(r[key] for r in rows) for key in ("echo", "echo_cpu_us",
+                                                                                       "broadcast", "upload")}
+            results[name]["load_avg"] = max(r["load_avg"] for r in rows)
+            results[name]["rss_mib"] = server.rss_mib()
+        return results
+    finally:
+        for server in servers.values():
             server.stop()
-    return results
 
 
 class WebSocketAndUpload:
@@ -109,6 +139,16 @@ class WebSocketAndUpload:
 
     track_echo_round_trips_per_second.unit = "round-trips/s"
 
+    def track_echo_cpu_us_per_round_trip(self, results, server):
+        return results[server]["echo_cpu_us"]
+
+    track_echo_cpu_us_per_round_trip.unit = "us"
+
+    def track_load_average(self, results, server):
+        return results[server]["load_avg"]
+
+    track_load_average.unit = "load"
+
     def track_broadcast_deliveries_per_second(self, results, server):
         return results[server]["broadcast"]
 
@@ -122,5 +162,6 @@ class WebSocketAndUpload:
 
 if __name__ == "__main__":
     for name, figures in measure().items():
-        print(f"{name}: echo {figures['echo']:.0f} round-trips/s, broadcast to {FANOUT} "
-              f"{figures['broadcast']:.0f} deliveries/s, upload {figures['upload']:.1f} x 1 MiB/s")
+        print(f"{name}: echo {figures['echo']:.0f} round-trips/s ({figures['echo_cpu_us']:.1f} µs server CPU each), "
+              f"broadcast to {FANOUT} {figures['broadcast']:.0f} deliveries/s, upload {figures['upload']:.1f} x 1 MiB/s, "
+              f"RSS {figures['rss_mib']:.1f} MiB, load average {figures['load_avg']:.1f}")

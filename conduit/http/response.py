@@ -27,6 +27,21 @@ def _header_list(headers: HeadersInput) -> list[tuple[str, str]]:
     return [(str(k), str(v)) for k, v in headers]
 
 
+_content_types: dict[tuple[str, str], str] = {}
+
+
+def _content_type(media_type: str, charset: str) -> str:
+    """The Content-Type value of a media type: text types get the charset (cached)."""
+    value = _content_types.get((media_type, charset))
+    if value is None:
+        value = media_type
+        if media_type.startswith("text/") and "charset" not in media_type:
+            value += f"; charset={charset}"
+        if len(_content_types) < 256:
+            _content_types[(media_type, charset)] = value
+    return value
+
+
 class Response:
     """A complete response. ``content`` is rendered once, at construction."""
 
@@ -44,15 +59,21 @@ class Response:
         if media_type is not None:
             self.media_type = media_type
         self.body = self.render(content)
+        if headers is None:  # the common case: only the media type's header
+            media_type = self.media_type
+            self.headers = [] if media_type is None else [("content-type", _content_type(media_type, self.charset))]
+            return
         self.headers = _header_list(headers)
         if self.media_type is not None and not self.has_header("content-type"):
-            content_type = self.media_type
-            if content_type.startswith("text/") and "charset" not in content_type:
-                content_type += f"; charset={self.charset}"
-            self.headers.append(("content-type", content_type))
+            self.headers.append(("content-type", _content_type(self.media_type, self.charset)))
 
     async def run_after_send(self) -> None:
-        """Await every ``after_send`` callable, shielded: a cancelled send still cleans up."""
+        """Await every ``after_send`` callable, shielded: a cancelled send still cleans up.
+
+        Nothing to run (the common case) costs no cancel scope.
+        """
+        if not self.after_send:
+            return
         with trio.CancelScope(shield=True):
             for callback in self.after_send:
                 await callback()

@@ -4,8 +4,8 @@
 and body parameters) and calls a route *in-process through the app's lifecycle*: each tool
 call becomes a :class:`~conduit.http.request.Request` handed to ``app.handle``, the entry
 every face uses, so the route's validation, middleware, auth, limits and error mapping
-apply exactly as over HTTP; background tasks and after-send callbacks run as the server
-runs them. ``from_openapi`` does the same for any OpenAPI 3.x document, calling
+apply exactly as over HTTP; a streaming body is read and its background tasks and
+after-send callbacks run through :mod:`conduit.lifecycle.sending`, as every face does. ``from_openapi`` does the same for any OpenAPI 3.x document, calling
 ``base_url`` with httpx. ``headers`` (a dict, or a function of the tool call's
 :class:`~conduit.mcp.Context` returning one) are sent with every call: that is where
 credentials for the app's or the API's own auth go.
@@ -13,6 +13,7 @@ credentials for the app's or the API's own auth go.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import pathlib
@@ -21,6 +22,7 @@ from typing import Any
 from conduit.http.datastructures import Headers
 from conduit.http.request import Request
 from conduit.http.response import StreamingResponse
+from conduit.lifecycle import finish_response, response_chunks
 from conduit.mcp.openapi_tools import MAX_RESPONSE_BYTES, add_operation_tools, operations
 from conduit.mcp.protocol.jsonrpc import InternalError
 
@@ -39,8 +41,6 @@ async def _extra_headers(headers: Any, ctx: Any) -> dict[str, str]:
 def tools_from_app(server: Any, app: Any, *, include: list[str] | None = None, tags: list[str] | None = None,
                    headers: Any = None) -> None:
     """Add one tool per route of ``app`` (its OpenAPI operations) to ``server``."""
-    from conduit.asgi.http import iterate_chunks
-
     chosen = operations(app.openapi(), include=include, tags=tags)
 
     async def send(method: str, path: str, query: str, extra: dict[str, str], body: bytes | None,
@@ -59,20 +59,21 @@ def tools_from_app(server: Any, app: Any, *, include: list[str] | None = None, t
         request = Request(method, path.encode(), query.encode(), Headers(
             [(k.encode("latin-1"), v.encode("latin-1")) for k, v in pairs.items()]), None, receive)
         response = await app.handle(request)
+        sent = False
         try:
             data = response.body
             if isinstance(response, StreamingResponse):
                 parts, size = [], 0
-                async for chunk in iterate_chunks(response):
-                    size += len(chunk)
-                    if size > MAX_RESPONSE_BYTES:
-                        raise InternalError(f"{method} {path} answered more than {MAX_RESPONSE_BYTES} bytes")
-                    parts.append(chunk)
+                async with contextlib.aclosing(response_chunks(response)) as chunks:
+                    async for chunk in chunks:
+                        size += len(chunk)
+                        if size > MAX_RESPONSE_BYTES:
+                            raise InternalError(f"{method} {path} answered more than {MAX_RESPONSE_BYTES} bytes")
+                        parts.append(chunk)
                 data = b"".join(parts)
-            if response.background is not None:
-                await response.background()
+            sent = True
         finally:
-            await response.run_after_send()
+            await finish_response(response, sent=sent)
         content_type = next((v for k, v in response.headers if k.lower() == "content-type"), "")
         return response.status_code, content_type, data
 

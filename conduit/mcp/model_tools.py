@@ -3,12 +3,13 @@
 The tool's input schema is the prediction route's own row schema (``predict_body_schema``:
 the model's width, and its named features when the model has an input schema), under
 ``rows``, with ``version`` and (for classifiers with probabilities) ``probabilities``.
-Rows are checked by the model's own ``validate`` (a refusal is -32602 with the same
+The version is resolved as the route resolves it (``registry.resolve``: loaded on first
+use); rows are checked by the model's own ``validate`` (a refusal is -32602 with the same
 ``{loc, msg, type}`` entries the HTTP route answers 422 with), then go through a
-:class:`~conduit.ml.serve.batching.DynamicBatcher`. With ``app=`` the batcher is the very
-one the app's predict route at ``path`` uses (``app.state.ml_batchers[path]``, one per
-model version), so HTTP and MCP callers land in the same batches; without it the tools of
-one registry share batchers of their own. Overload (503), a queue too small (413), a
+:class:`~conduit.ml.serve.batching.DynamicBatcher`. With ``app=`` it comes from the very
+:class:`~conduit.ml.serve.batching.BatcherPool` the app's predict route at ``path`` uses
+(``app.state.ml_batchers[path]``), so HTTP and MCP callers land in the same batches;
+without it the tools of one registry share a pool of their own. Overload (503), a queue too small (413), a
 timeout (504) or a model failure become tool errors the model can read, never a traceback.
 """
 
@@ -21,15 +22,14 @@ from conduit._json import dumps
 from conduit.exceptions import HTTPError
 from conduit.mcp.content import ToolResult
 from conduit.mcp.protocol.jsonrpc import InvalidParams
-from conduit.ml.serve.batching import DynamicBatcher
+from conduit.ml.serve.batching import BatcherPool
 from conduit.ml.serve.requests import PredictBody, invalid_rows, predict_body_schema
 from conduit.ml.validation import InvalidInput
 
 __all__ = ["add_model_tool"]
 
-# registry -> {model version -> batcher}: the tools of one registry (without an app) share these
-_OWN_BATCHERS: weakref.WeakKeyDictionary[Any, weakref.WeakKeyDictionary[Any, DynamicBatcher]] = \
-    weakref.WeakKeyDictionary()
+# registry -> its pool: the tools of one registry (without an app) share it
+_OWN_POOLS: weakref.WeakKeyDictionary[Any, BatcherPool] = weakref.WeakKeyDictionary()
 
 
 def _route_batchers(app: Any, path: str | None) -> Any:
@@ -49,6 +49,11 @@ def _rows_schema(model: Any) -> dict[str, Any]:
     return body["anyOf"][0]["properties"]["rows"]
 
 
+def _tool_error(exc: HTTPError) -> ToolResult:
+    retry = exc.headers.get("retry-after")
+    return ToolResult([f"{exc.detail}" + (f" (retry after {retry} s)" if retry else "")], is_error=True)
+
+
 def _jsonable(value: Any) -> Any:
     return value.tolist() if hasattr(value, "tolist") else value
 
@@ -57,13 +62,13 @@ def add_model_tool(server: Any, registry: Any, name: str, *, tool_name: str | No
                    description: str | None = None, app: Any = None, path: str | None = None,
                    probabilities: bool = False, max_batch_size: int = 64, max_wait: float = 0.0015,
                    max_queue: int = 4096, timeout: float = 5.0) -> Any:
-    """Register the tool; the batcher settings apply when the tool is the first to need a batcher."""
+    """Register the tool; the batcher settings apply to a registry's own pool (without ``app``)."""
     if name not in registry:
         raise ValueError(f"the registry has no model named {name!r} (it has {registry.names()})")
-    model = registry.get(name).model
-    batchers = _route_batchers(app, path) if app is not None else \
-        _OWN_BATCHERS.setdefault(registry, weakref.WeakKeyDictionary())
-    has_proba = model.has("predict_proba")
+    model = registry.get(name).model  # None while a lazily loaded model waits for its first use
+    pool = _route_batchers(app, path) if app is not None else _OWN_POOLS.setdefault(registry, BatcherPool(
+        max_batch_size=max_batch_size, max_wait=max_wait, max_queue=max_queue, timeout=timeout))
+    has_proba = model is None or model.has("predict_proba")
     properties: dict[str, Any] = {"rows": {**_rows_schema(model), "description": "the rows to predict, one per item"},
                                   "version": {"type": "string", "description": "a model version (default: current)"}}
     if has_proba:
@@ -88,8 +93,10 @@ def add_model_tool(server: Any, registry: Any, name: str, *, tool_name: str | No
             raise InvalidParams(f"Invalid arguments for tool {tool.name}",
                                 [{"loc": loc, "msg": msg, "type": kind} for loc, msg, kind in problems])
         try:
-            entry = registry.get(name, version)
+            entry = await registry.resolve(name, version)
         except HTTPError as exc:
+            if exc.status_code != 404:  # a model that failed to load: 503 with retry advice
+                return _tool_error(exc)
             raise InvalidParams(str(exc.detail), [{"loc": ["arguments", "version"], "msg": str(exc.detail),
                                                    "type": "value_error"}]) from None
         want = default_proba if probabilities is None else probabilities
@@ -102,16 +109,10 @@ def add_model_tool(server: Any, registry: Any, name: str, *, tool_name: str | No
             for error in errors:  # the argument's location, in the HTTP route's vocabulary
                 error["loc"] = ["arguments", *error["loc"][1:]]
             raise InvalidParams(f"Invalid rows for model {name!r}", errors) from None
-        batcher = batchers.get(entry)
-        if batcher is None:
-            batcher = batchers[entry] = DynamicBatcher(entry.model, max_batch_size=max_batch_size,
-                                                       max_wait=max_wait, max_queue=max_queue, timeout=timeout)
         try:
-            labels, probs = await batcher.predict(X, proba=want)
+            labels, probs = await pool.get(entry, entry.model).predict(X, proba=want)
         except HTTPError as exc:  # 413 / 503 / 504 / 500: a result the model can read and act on
-            retry = exc.headers.get("retry-after") if getattr(exc, "headers", None) else None
-            advice = f" (retry after {retry} s)" if retry else ""
-            return ToolResult([f"{exc.detail}{advice}"], is_error=True)
+            return _tool_error(exc)
         result: dict[str, Any] = {"model": entry.name, "version": entry.version, "predictions": _jsonable(labels)}
         if want:
             result["probabilities"] = _jsonable(probs)

@@ -17,6 +17,8 @@ capability, so a remote tool that needs one answers with its own error.
 
 from __future__ import annotations
 
+import contextvars
+import hashlib
 import inspect
 import logging
 from typing import Any
@@ -28,18 +30,22 @@ from conduit.mcp.content import EmbeddedResource, ToolResult
 from conduit.mcp.guarded import guarded
 from conduit.mcp.protocol.context import Context
 from conduit.mcp.protocol.eras import META_SERVER_INFO
-from conduit.mcp.protocol.jsonrpc import InternalError
+from conduit.mcp.protocol.inputs import InputRequest
+from conduit.mcp.protocol.jsonrpc import InternalError, MethodNotFound, dumps
 from conduit.mcp.uri_template import UriTemplate
 
 __all__ = ["Proxy"]
 
 log = logging.getLogger("conduit.mcp.proxy")
+_CALLER: contextvars.ContextVar[Context | None] = contextvars.ContextVar("conduit_mcp_proxy_caller", default=None)
 
 
 class Proxy:
     """Keeps ``server``'s registries a mirror of the MCP server at ``target`` (URL or command)."""
 
     def __init__(self, server: Any, target: Any, **client_options: Any) -> None:
+        client_options.setdefault("sampling", lambda params: self._ask_caller("sampling/createMessage", params))
+        client_options.setdefault("elicitation", lambda params: self._ask_caller("elicitation/create", params))
         Client(target, **client_options)  # a bad target or option fails here, not at the first request
         self.server = server
         self.name = server.name
@@ -105,6 +111,15 @@ class Proxy:
         for ctx in list(self._in_flight):
             await ctx.log(level, params.get("data"), logger=logger)
 
+    async def _ask_caller(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Ask the caller of the call in flight for what the remote asked (sampling, elicitation)."""
+        ctx = _CALLER.get() or (self._in_flight[-1] if self._in_flight else None)
+        if ctx is None:
+            raise MethodNotFound(f"{method}: no call is in flight to ask")
+        # The same key in every round: the answer of an input_required round finds its question.
+        key = "proxy-" + hashlib.sha256(method.encode() + dumps(params)).hexdigest()[:16]
+        return (await ctx.gather_inputs({key: InputRequest(method, params)}))[key]
+
     # ------------------------------------------------------------ the mirror
     async def _mirror(self, kind: str) -> None:
         client = self.client
@@ -145,12 +160,14 @@ class Proxy:
         async def forward(ctx: Context, **arguments: Any) -> ToolResult:
             client = await self._remote()
             self._in_flight.append(ctx)
+            token = _CALLER.set(ctx)
             try:
                 result = await client.call_tool(name, arguments, progress=_progress_to(ctx) if ctx.meta.get(
                     "progressToken") is not None else None)
             except ClientError as exc:
                 raise InternalError(f"the proxied MCP server failed: {exc}") from None
             finally:
+                _CALLER.reset(token)
                 self._in_flight.remove(ctx)
             meta = {k: v for k, v in (result.get("_meta") or {}).items() if k != META_SERVER_INFO}
             return ToolResult(list(result.get("content") or []), result.get("structuredContent"),

@@ -29,6 +29,7 @@ from ..http.request import ClientDisconnect, Request
 from ..http.response import Response, StreamingResponse
 from ..lifecycle import finish_response, response_chunks
 from .config import ServerConfig
+from .raw_stream import RawSocketStream
 from .sendfile import FileShrank, send_file
 from .served_app import ServedApp
 from .websocket import is_upgrade, serve_websocket
@@ -172,13 +173,18 @@ class HTTPConnection:
         self._phase = _SEND
 
     async def _body_read(self) -> bytes:
-        """A read while a body is expected: at most body_timeout of silence,
-        and never past the handler's own deadline."""
+        """A read while a body is expected: at most body_timeout of silence (408),
+        and never past the handler's own deadline (which stays a 504, as under
+        every face: the app's deadline covers reading the body)."""
+        silence = trio.current_time() + self.config.body_timeout
+        if self._phase == _HANDLER and silence >= self._handler_deadline:
+            return await self._recv()  # the handler's deadline comes first
+        phase, deadline = self._phase, self._handler_deadline
         self._phase = _BODY
-        self._set_deadline(min(self._handler_deadline, trio.current_time() + self.config.body_timeout))
+        self._set_deadline(silence)
         data = await self._recv()
-        self._phase = _HANDLER
-        self._set_deadline(self._handler_deadline)
+        self._phase = phase
+        self._set_deadline(deadline if phase == _HANDLER else math.inf)
         return data
 
     # --------------------------------------------------------------- cycle
@@ -234,7 +240,10 @@ class HTTPConnection:
             return False
         if self.app.has_websockets and is_upgrade(head):
             self._enter(_STREAM, math.inf)  # the WebSocket keeps its own idle timeout
-            await serve_websocket(self.stream, self.app, head, self.codec, self.client, self.config)
+            # The raw socket path the HTTP side uses: trio's SocketStream wrappers cost
+            # more than the frame work on every WebSocket message.
+            stream = self.stream if self._sock is None else RawSocketStream(self.stream, self._sock)
+            await serve_websocket(stream, self.app, head, self.codec, self.client, self.config)
             return False
         request = Request(head.method, head.path, head.query, Headers(head.headers), self.client,
                           self._receive_body, http_version=head.http_version, scheme=self._scheme)
@@ -251,7 +260,8 @@ class HTTPConnection:
             if response.background is not None:  # background tasks: after the response is sent
                 self._enter(_STREAM, math.inf)
         finally:
-            await finish_response(response, sent=sent)
+            if response.background is not None or response.after_send:  # else nothing to await
+                await finish_response(response, sent=sent)
         return await self._finish_cycle()
 
     async def _read_head(self):

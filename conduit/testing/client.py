@@ -64,7 +64,12 @@ def TestClient(app, base_url: str = "http://testserver", client: tuple[str, int]
 
         def websocket_connect(self, path: str, subprotocols: list[str] | None = None,
                               headers: dict[str, str] | None = None):
-            """An in-process WebSocket session with the app (use it as a context manager)."""
+            """An in-process WebSocket session with the app (use it as a context manager).
+
+            A ``Sec-WebSocket-Key`` or ``Sec-WebSocket-Version`` in ``headers`` replaces the
+            handshake's own ("" leaves it out), to test refused handshakes; a refusal raises
+            :class:`~conduit.testing.websocket.WebSocketRejected`.
+            """
             from .websocket import WebSocketTestSession
 
             return WebSocketTestSession(app, self._start_app(), path, subprotocols, headers)

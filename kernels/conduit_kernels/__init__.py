@@ -27,6 +27,9 @@ _EXPORTS = {
     "match_routes": "routing",
     # HTTP/1.1 request heads
     "scan_request_head": "http1",
+    # WebSocket client frames (RFC 6455 §5.2)
+    "scan_frames": "websocket_frames",
+    "unmask": "websocket_frames",
     # model inference and ensemble aggregation (conduit.ml)
     "LabelRule": "_links",
     "Link": "_links",

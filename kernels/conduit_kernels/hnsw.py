@@ -38,6 +38,7 @@ import json
 import math
 import os
 import shutil
+import threading
 import uuid
 from pathlib import Path
 
@@ -133,6 +134,7 @@ class HnswIndex:
         self._max_level = -1
         self._next_label = 0
         self._node_of: dict | None = None  # label -> node, built on first need
+        self._marks = threading.local()  # visited marks, one pair per searching thread
 
     # --- properties ---
 
@@ -380,10 +382,18 @@ class HnswIndex:
         args = (int(self._metric), g.data, g.links0, g.count0, g.levels, g.upper_offset,
                 g.upper_links, g.upper_count, g.deleted, g.labels, allowed, self._entry,
                 self._max_level)
+        marks = self._visited_marks()
         if m == 1:
-            labels, scores = _g.search_one(*args, qs[0], k, ef)
+            labels, scores = _g.search_one(*args, qs[0], k, ef, *marks)
             return labels[None, :], scores[None, :]
-        return _g.search_batch(*args, qs, k, ef)
+        return _g.search_batch(*args, qs, k, ef, *marks)
+
+    def _visited_marks(self):
+        """This thread's reusable visited marks, sized to the graph's capacity."""
+        marks = getattr(self._marks, "pair", None)
+        if marks is None or marks[0].shape[1] < self._graph.data.shape[0]:
+            marks = self._marks.pair = _g.visited_marks(self._graph.data.shape[0])
+        return marks
 
     def search(self, query, k: int, *, ef: int | None = None, mask=None,
                exact_below: int | None = None):

@@ -42,15 +42,15 @@ insertion (ParlayANN's measurement, and the recall tests here).
 
 from __future__ import annotations
 
+import numba
 import numpy as np
-from numba import prange
+from numba import get_thread_id, prange
 
 from ._jit import inline, kernel, prefetch
 from .topk import heap_push, heap_sort
 
 #: Heap slot sentinel (larger than any node id), as in :mod:`conduit_kernels.topk`.
 EMPTY = np.int64(2**62)
-_HASH = np.int64(0x9E3779B1)
 
 
 @inline
@@ -117,31 +117,20 @@ def _eligible(v, deleted, labels, allowed):
     return lab < allowed.shape[0] and allowed[lab]
 
 
-# --- the visited set: open addressing over node ids, grown at half load ---
+# --- the visited set: one uint16 mark per node and thread, reused across searches ---
+# (hnswlib's visited-list pool: a search takes a fresh mark instead of clearing or
+# allocating a set; the row is zeroed only when its marks wrap, every 65,535 searches)
 
 
 @inline
-def _visit(table, v):
-    """Insert ``v``; True if it was not there. ``table`` has a power-of-two size."""
-    mask = table.shape[0] - 1
-    h = (np.int64(v) * _HASH) & mask
-    while True:
-        cur = table[h]
-        if cur == v:
-            return False
-        if cur == -1:
-            table[h] = v
-            return True
-        h = (h + 1) & mask
-
-
-@kernel
-def _grow_visited(table):
-    new = np.full(table.shape[0] * 2, -1, dtype=np.int32)
-    for t in range(table.shape[0]):
-        if table[t] != -1:
-            _visit(new, table[t])
-    return new
+def _new_mark(tags, counter, row):
+    """A fresh mark for a search using ``tags[row]``."""
+    t = np.int64(counter[row]) + 1
+    if t > 65535:
+        tags[row, :] = 0
+        t = 1
+    counter[row] = t
+    return np.uint16(t)
 
 
 # --- the candidate queue: a growable binary min-heap of (distance, node) ---
@@ -184,19 +173,18 @@ def _cand_pop(cd, ci, size):
 
 @kernel(fastmath=True)
 def search_layer(metric, data, q, ep, lev, ef, links0, count0, upper_links, upper_count,
-                 upper_offset, deleted, labels, allowed):
+                 upper_offset, deleted, labels, allowed, tags, counter, row):
     """Beam search of width ``ef`` on layer ``lev`` from node ``ep``.
 
     Every node is traversed; only eligible ones (not deleted, allowed by the label
-    mask ``allowed``, empty for all) enter the result heap. Returns the result
-    max-heap ``(proxies float32[ef], nodes int64[ef])``, unsorted, sentinel-padded.
+    mask ``allowed``, empty for all) enter the result heap. ``tags[row]``
+    (uint16[>= nodes]) and ``counter[row]`` are this thread's visited marks.
+    Returns the result max-heap ``(proxies float32[ef], nodes int64[ef])``,
+    unsorted, sentinel-padded.
     """
-    size = 1024
-    while size < 64 * ef and size < (1 << 16):
-        size *= 2
-    table = np.full(size, -1, dtype=np.int32)
-    n_seen = 1
-    _visit(table, ep)
+    mark = _new_mark(tags, counter, row)
+    seen = tags[row]
+    seen[ep] = mark
     fresh = np.empty(links0.shape[1], dtype=np.int64)
     cd = np.empty(256, dtype=np.float32)
     ci = np.empty(256, dtype=np.int64)
@@ -220,13 +208,11 @@ def search_layer(metric, data, q, ep, lev, ef, links0, count0, upper_links, uppe
         n_fresh = 0
         for t in range(_degree(c, lev, count0, upper_count, upper_offset)):
             v = _neighbour(c, lev, t, links0, upper_links, upper_offset)
-            if _visit(table, v):
+            if seen[v] != mark:
+                seen[v] = mark
                 fresh[n_fresh] = v
                 n_fresh += 1
                 prefetch(data, v)
-        n_seen += n_fresh
-        if 2 * n_seen > table.shape[0]:
-            table = _grow_visited(table)
         for t in range(n_fresh):
             v = fresh[t]
             dv = proxy(metric, q, data, v)
@@ -285,43 +271,47 @@ def _decode(metric, labels, hd, hi, k, out_l, out_s):
 
 @kernel(fastmath=True)
 def _search_into(metric, data, links0, count0, levels, upper_offset, upper_links, upper_count,
-                 deleted, labels, allowed, entry, max_level, q, k, ef, out_l, out_s):
+                 deleted, labels, allowed, entry, max_level, q, k, ef, out_l, out_s, tags, counter,
+                 row):
     ep = entry
     for lev in range(max_level, 0, -1):
         ep = _greedy(metric, data, q, ep, lev, links0, count0, upper_links, upper_count,
                      upper_offset)
     hd, hi = search_layer(metric, data, q, ep, 0, max(ef, k), links0, count0, upper_links,
-                          upper_count, upper_offset, deleted, labels, allowed)
+                          upper_count, upper_offset, deleted, labels, allowed, tags, counter, row)
     heap_sort(hd, hi)
     _decode(metric, labels, hd, hi, k, out_l, out_s)
 
 
 @kernel(fastmath=True)
 def search_one(metric, data, links0, count0, levels, upper_offset, upper_links, upper_count,
-               deleted, labels, allowed, entry, max_level, q, k, ef):
+               deleted, labels, allowed, entry, max_level, q, k, ef, tags, counter):
     """The ``k`` best eligible nodes for ``q``: ``(labels int64[k], scores float32[k])``.
 
     Scores are natural (similarity for cosine/dot, distance otherwise); empty slots
-    hold label -1 and score -inf (similarities) or +inf (distances).
+    hold label -1 and score -inf (similarities) or +inf (distances). ``tags``
+    (uint16[threads, >= nodes]) and ``counter`` (int64[threads]) are the caller's
+    visited marks (:func:`visited_marks`); this call uses row 0.
     """
     out_l = np.empty(k, dtype=np.int64)
     out_s = np.empty(k, dtype=np.float32)
     _search_into(metric, data, links0, count0, levels, upper_offset, upper_links, upper_count,
-                 deleted, labels, allowed, entry, max_level, q, k, ef, out_l, out_s)
+                 deleted, labels, allowed, entry, max_level, q, k, ef, out_l, out_s, tags, counter, 0)
     return out_l, out_s
 
 
 @kernel(parallel=True, fastmath=True)
 def search_batch(metric, data, links0, count0, levels, upper_offset, upper_links, upper_count,
-                 deleted, labels, allowed, entry, max_level, qs, k, ef):
-    """:func:`search_one` for each row of ``qs``, in parallel over the queries."""
+                 deleted, labels, allowed, entry, max_level, qs, k, ef, tags, counter):
+    """:func:`search_one` for each row of ``qs``, in parallel over the queries (each
+    worker thread uses its own row of the visited marks)."""
     m = qs.shape[0]
     out_l = np.empty((m, k), dtype=np.int64)
     out_s = np.empty((m, k), dtype=np.float32)
     for t in prange(m):
         _search_into(metric, data, links0, count0, levels, upper_offset, upper_links,
                      upper_count, deleted, labels, allowed, entry, max_level, qs[t], k, ef,
-                     out_l[t], out_s[t])
+                     out_l[t], out_s[t], tags, counter, get_thread_id())
     return out_l, out_s
 
 
@@ -350,7 +340,7 @@ def _select(metric, data, cand_d, cand_i, m_max, out):
 
 @kernel(parallel=True, fastmath=True)
 def _search_new(metric, data, links0, count0, levels, upper_offset, upper_links, upper_count,
-                deleted, labels, entry, max_level, batch, m, ef_construction):
+                deleted, labels, entry, max_level, batch, m, ef_construction, tags, counter):
     """Phase 1 of a batch: each new node finds and writes its own out-links.
 
     A new node keeps ``M`` links on every layer (as hnswlib); layer-0 lists hold up
@@ -368,7 +358,7 @@ def _search_new(metric, data, links0, count0, levels, upper_offset, upper_links,
         for lev in range(top, -1, -1):
             hd, hi = search_layer(metric, data, q, ep, lev, ef_construction, links0, count0,
                                   upper_links, upper_count, upper_offset, deleted, labels,
-                                  no_filter)
+                                  no_filter, tags, counter, get_thread_id())
             heap_sort(hd, hi)
             n_found = 0
             while n_found < hd.shape[0] and hi[n_found] != EMPTY:
@@ -468,6 +458,14 @@ def _reverse_edges(links0, count0, levels, upper_offset, upper_links, upper_coun
     return targets, layers, sources, starts
 
 
+def visited_marks(nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fresh visited marks for searches over ``nodes`` node slots: ``(tags
+    uint16[threads, nodes], counter int64[threads])``, one row per Numba worker thread.
+    A caller reuses them across searches (one pair per calling thread)."""
+    threads = numba.config.NUMBA_NUM_THREADS
+    return np.zeros((threads, max(nodes, 1)), dtype=np.uint16), np.zeros(threads, dtype=np.int64)
+
+
 def insert_batch(metric, graph, entry, max_level, batch, m, ef_construction):
     """Insert the nodes ``batch`` (int64, rows already in ``graph.data``) into ``graph``.
 
@@ -475,8 +473,10 @@ def insert_batch(metric, graph, entry, max_level, batch, m, ef_construction):
     new ``(entry, max_level)``; the caller inserts the very first node by itself.
     """
     g = graph
+    tags, counter = visited_marks(g.data.shape[0])
     _search_new(metric, g.data, g.links0, g.count0, g.levels, g.upper_offset, g.upper_links,
-                g.upper_count, g.deleted, g.labels, entry, max_level, batch, m, ef_construction)
+                g.upper_count, g.deleted, g.labels, entry, max_level, batch, m, ef_construction,
+                tags, counter)
     targets, layers, sources, starts = _reverse_edges(
         g.links0, g.count0, g.levels, g.upper_offset, g.upper_links, g.upper_count, batch,
         max_level)

@@ -35,7 +35,7 @@ _READERS = {(1, 0): npy_format.read_array_header_1_0, (2, 0): npy_format.read_ar
 def _header(f, name: str) -> tuple[tuple, bool, np.dtype]:
     try:
         version = npy_format.read_magic(f)
-    except ValueError as exc:
+    except (ValueError, EOFError) as exc:
         raise ValueError(f"{name} is not a .npy file ({exc})") from None
     reader = _READERS.get(version)
     if reader is None:
@@ -43,8 +43,10 @@ def _header(f, name: str) -> tuple[tuple, bool, np.dtype]:
     try:
         with _HEADER_LOCK:
             shape, fortran, dtype = reader(f, max_header_size=MAX_HEADER_BYTES)
-    except (ValueError, SyntaxError, TypeError, OverflowError) as exc:
-        raise ValueError(f"{name} has an unreadable .npy header ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - numpy's parser raises ValueError, SyntaxError,
+        # tokenize.TokenError, ... for a damaged header; all mean the same to a caller
+        raise ValueError(f"{name} has an unreadable .npy header "
+                         f"({type(exc).__name__}: {exc})") from None
     return shape, fortran, dtype
 
 

@@ -51,6 +51,8 @@ def http_date() -> bytes:
 
 _status_lines: dict[tuple[int, bytes], bytes] = {}
 _status_lines_second = [0]
+#: Whole heads (less framing) of this second, see :func:`response_head`.
+_heads: dict[tuple, tuple[bytes, bool]] = {}
 
 
 def _status_line(status: int, server: bytes) -> bytes:
@@ -112,16 +114,47 @@ def response_head(status: object, headers, server: bytes, body: int, close: bool
 
     ``body`` is the Content-Length to declare, :data:`CHUNKED` or :data:`UNFRAMED`;
     statuses in :data:`NO_BODY` never get a framing header.
+
+    Whole heads are cached by (status, server, the handler's headers, close) for the
+    current second: a head that was built once — its headers validated — is reused
+    with only the framing spliced in. Date changes each second, so the cache is
+    cleared then; a key is only ever stored after its headers passed validation.
     """
-    lines, close = framed_header_lines(status, headers, body, close)
-    if int(time.time()) != _status_lines_second[0]:  # a new second: a new Date
+    _check_status(status)
+    now = int(time.time())
+    if now != _status_lines_second[0]:  # a new second: a new Date
         _status_lines.clear()
-        _status_lines_second[0] = int(time.time())
-    head = _status_lines.get((status, server)) or _status_line(status, server)
-    if close:
-        lines.append(b"connection: close\r\n")
-    lines.append(b"\r\n")
-    return head + b"".join(lines), close
+        _heads.clear()
+        _status_lines_second[0] = now
+    try:
+        key = (status, server, tuple(headers), close)
+        cached = _heads.get(key)
+    except TypeError:  # an unhashable header (a list pair): built and validated below, not cached
+        key = cached = None
+    if cached is None:
+        lines, asked_close = header_lines(headers)
+        head = _status_lines.get((status, server)) or _status_line(status, server)
+        cached = (head + b"".join(lines), close or asked_close)
+        if key is not None:
+            if len(_heads) >= _CACHE_SIZE:
+                _heads.clear()
+            _heads[key] = cached
+    prefix, close = cached
+    return prefix + _framing_line(status, body) + (b"connection: close\r\n\r\n" if close else b"\r\n"), close
+
+
+def _check_status(status: object) -> None:
+    if type(status) is not int or not 100 <= status <= 999:  # noqa: E721 (bool is not a status)
+        raise ResponseHeaderError(f"response status {status!r} is not a three-digit integer")
+
+
+def _framing_line(status: int, body: int) -> bytes:
+    """The framing header of a response: Content-Length, chunked, or none (RFC 9112 §6)."""
+    if status in NO_BODY:
+        return b""
+    if body >= 0:
+        return b"content-length: %d\r\n" % body
+    return b"transfer-encoding: chunked\r\n" if body == CHUNKED else b""
 
 
 def framed_header_lines(status: object, headers, body: int, close: bool = False) -> tuple[list[bytes], bool]:
@@ -130,14 +163,11 @@ def framed_header_lines(status: object, headers, body: int, close: bool = False)
     The one rule for every face: :func:`response_head` writes these on the wire;
     :func:`header_pairs` gives them to an ASGI server.
     """
-    if type(status) is not int or not 100 <= status <= 999:  # noqa: E721 (bool is not a status)
-        raise ResponseHeaderError(f"response status {status!r} is not a three-digit integer")
+    _check_status(status)
     lines, asked_close = header_lines(headers)
-    if status not in NO_BODY:
-        if body >= 0:
-            lines.append(b"content-length: %d\r\n" % body)
-        elif body == CHUNKED:
-            lines.append(b"transfer-encoding: chunked\r\n")
+    framing = _framing_line(status, body)
+    if framing:
+        lines.append(framing)
     return lines, close or asked_close
 
 

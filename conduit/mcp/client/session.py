@@ -332,6 +332,10 @@ class Client:
             reply = result_message(request_id, await self._serve(method, params))
         except MCPError as exc:
             reply = error_message(request_id, exc)
+        except Exception as exc:  # the callback's bug: the server hears of it, not its traceback
+            log.exception("MCP client %s callback failed", method)
+            reply = error_message(request_id, InternalError(
+                f"the client's {method} callback failed: {type(exc).__name__}"))
         try:
             await self.transport.send(reply)
         except ClientError as exc:
@@ -347,13 +351,9 @@ class Client:
         callback = {"sampling/createMessage": self.sampling, "elicitation/create": self.elicitation}.get(method)
         if callback is None:
             raise MethodNotFound(f"this client does not handle {method}")
-        try:
-            result = await _maybe_await(callback(params))
-        except MCPError:
-            raise
-        except Exception as exc:
-            log.exception("MCP client %s callback failed", method)
-            raise InternalError(f"the client's {method} callback failed: {type(exc).__name__}") from None
+        # A callback's exception propagates: to the server as an error (``_answer``), or, in a
+        # 2026-07-28 input round, to whoever awaits the request.
+        result = await _maybe_await(callback(params))
         if not isinstance(result, dict):
             raise InternalError(f"the client's {method} callback returned {type(result).__name__}, not a dict")
         return result

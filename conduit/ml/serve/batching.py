@@ -300,9 +300,15 @@ class BatcherPool:
         self.observe = observe
         self._batchers: weakref.WeakKeyDictionary[Any, DynamicBatcher] = weakref.WeakKeyDictionary()
 
-    def get(self, entry: Any, model: Any) -> DynamicBatcher:
-        """The batcher of ``entry`` (a ``ModelVersion``) running ``model``."""
+    def get(self, entry: Any, model: Any = None) -> DynamicBatcher | None:
+        """The batcher of ``entry`` (a ``ModelVersion``) running ``model``, made when needed.
+
+        Without ``model``, a plain mapping look-up: the batcher if there is one, else None
+        (the pool is also a mapping ``ModelVersion -> DynamicBatcher``, which other faces of
+        the same route, such as MCP model tools, read and fill)."""
         batcher = self._batchers.get(entry)
+        if model is None:
+            return batcher
         if batcher is None or batcher.model is not model:
             on_batch = self.observe(entry.name, entry.version) if self.observe is not None else None
             batcher = self._batchers[entry] = DynamicBatcher(model, on_batch=on_batch, **self.options)
@@ -310,3 +316,18 @@ class BatcherPool:
 
     def items(self) -> list[tuple[Any, DynamicBatcher]]:
         return list(self._batchers.items())
+
+    def values(self) -> list[DynamicBatcher]:
+        return list(self._batchers.values())
+
+    def __getitem__(self, entry: Any) -> DynamicBatcher:
+        return self._batchers[entry]
+
+    def __setitem__(self, entry: Any, batcher: DynamicBatcher) -> None:
+        self._batchers[entry] = batcher
+
+    def __contains__(self, entry: Any) -> bool:
+        return entry in self._batchers
+
+    def __len__(self) -> int:
+        return len(self._batchers)

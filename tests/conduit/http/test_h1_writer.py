@@ -97,3 +97,77 @@ def test_send_error_says_nothing_once_a_response_began():
     codec = codec_after(SIMPLE)
     codec.send_stream_head(StreamingResponse(iter([b"x"])))
     assert codec.send_error(500, "late") is None
+
+
+# ---- the whole-head cache (issue 22): a cached head is the head that would be built
+
+
+def fresh_head(status, headers, body, close):
+    from conduit.http.h1 import writer
+
+    writer._heads.clear()
+    return writer.response_head(status, headers, b"conduit", body, close)
+
+
+@pytest.mark.parametrize("status", [200, 204, 304, 404, 101])
+@pytest.mark.parametrize("body", [0, 13, 70_000, -1, -2])
+@pytest.mark.parametrize("close", [False, True])
+def test_a_cached_head_equals_a_freshly_built_one(status, body, close):
+    from conduit.http.h1 import writer
+
+    headers = [("content-type", "text/plain; charset=utf-8"), ("x-a", "1")]
+    expected = fresh_head(status, headers, body, close)
+    assert writer.response_head(status, list(headers), b"conduit", body, close) == expected  # a cache hit
+    other = 5 if body != 5 else 6
+    head, _ = writer.response_head(status, list(headers), b"conduit", other, close)
+    if status not in (204, 304, 101) and body >= 0:
+        assert b"content-length: %d\r\n" % other in head  # the length is spliced, never cached
+
+
+def test_a_cached_head_never_lets_a_bad_header_through():
+    from conduit.http.h1 import writer
+
+    good = [("x-a", "1")]
+    writer.response_head(200, good, b"conduit", 1, False)
+    for name in sorted(BAD_HEADERS):
+        with pytest.raises(ResponseHeaderError):
+            writer.response_head(200, [BAD_HEADERS[name]], b"conduit", 1, False)
+        with pytest.raises(ResponseHeaderError):  # asked twice: never cached
+            writer.response_head(200, [BAD_HEADERS[name]], b"conduit", 1, False)
+
+
+@pytest.mark.parametrize("status", [200.0, True, "200"])
+def test_a_status_equal_to_a_cached_one_but_not_an_int_is_refused(status):
+    from conduit.http.h1 import writer
+
+    writer.response_head(200, [], b"conduit", 1, False)
+    with pytest.raises(ResponseHeaderError, match="three-digit integer"):
+        writer.response_head(status, [], b"conduit", 1, False)
+
+
+def test_a_handlers_connection_close_is_kept_by_the_cache():
+    from conduit.http.h1 import writer
+
+    for _ in range(2):
+        head, close = writer.response_head(200, [("Connection", "close")], b"conduit", 2, False)
+        assert close and head.endswith(b"content-length: 2\r\nconnection: close\r\n\r\n")
+
+
+def test_the_cached_head_gets_a_new_date_each_second(monkeypatch):
+    from conduit.http.h1 import writer
+
+    monkeypatch.setattr(writer.time, "time", lambda: 1_000_000_000.2)
+    first, _ = writer.response_head(200, [], b"conduit", 0, False)
+    monkeypatch.setattr(writer.time, "time", lambda: 1_000_000_001.2)
+    second, _ = writer.response_head(200, [], b"conduit", 0, False)
+    assert b"date: Sun, 09 Sep 2001 01:46:40 GMT" in first
+    assert b"date: Sun, 09 Sep 2001 01:46:41 GMT" in second
+
+
+def test_unhashable_header_pairs_are_validated_and_not_cached():
+    from conduit.http.h1 import writer
+
+    head, _ = fresh_head(200, [["x-a", "1"]], 0, False)
+    assert b"x-a: 1\r\n" in head and writer._heads == {}
+    with pytest.raises(ResponseHeaderError):
+        writer.response_head(200, [["x-a", "1\r\nx: y"]], b"conduit", 0, False)

@@ -251,3 +251,33 @@ def test_from_openapi_reads_a_yaml_or_json_file(tmp_path):
     for name in ("pets.yaml", "pets.json"):
         server = MCPServer.from_openapi(tmp_path / name, base_url="http://127.0.0.1:1")
         assert set(server.tools) == {"get_pets", "addPets", "put-pet"} and server.name == "pets"
+
+
+def test_a_streaming_route_is_read_whole_and_its_iterator_closed():
+    from conduit.http.response import StreamingResponse
+
+    app = Conduit()
+    closed = []
+
+    def parts():
+        try:
+            yield from ("one ", "two ", "three")
+        finally:
+            closed.append(True)
+
+    @app.get("/story")
+    def story():
+        """A story told in chunks."""
+        return StreamingResponse(parts(), media_type="text/plain")
+
+    server = MCPServer.from_app(app)
+
+    async def main() -> None:
+        connection = Connection(server)
+        await connection.handle({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+        reply = await connection.handle({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                                         "params": {"name": "story", "arguments": {}}})
+        assert reply["result"]["content"] == [{"type": "text", "text": "one two three"}]
+    trio.run(main)
+    assert closed == [True]

@@ -77,7 +77,7 @@ def test_http_and_mcp_callers_share_one_batch(classifier, protocol):
         assert answers == {"http": expected[:1], "mcp": expected[1:]}
     with LiveServer(app) as server:
         anyio.run(main, server.url)
-    (batcher,) = app.state.ml_batchers["/predict"].values()  # one batcher: the route's, used by both
+    ((_, batcher),) = app.state.ml_batchers["/predict"].items()  # one batcher: the route's, used by both
     stats = batcher.statistics()
     assert stats.requests == 2 and stats.batch_sizes == {2: 1}
 

@@ -178,3 +178,34 @@ def test_proxy_served_over_stdio_with_the_sdk_client(everything, peers):
                 assert read.contents[0].text == "This is the content of the static text resource."
     with LiveServer(app) as server:
         anyio.run(drive, server.url + "/mcp")
+
+
+@pytest.mark.parametrize("remote_protocol, caller_protocol", [
+    ("auto", "auto"), ("auto", "2025-11-25"), ("2025-11-25", "2025-11-25")])
+def test_remote_sampling_and_elicitation_are_asked_of_the_caller(remote_protocol, caller_protocol, everything):
+    """The remote's tool asks for sampling / elicitation; the proxy asks its own caller, in the caller's era."""
+    remote_app = Conduit()
+    remote_app.mount_mcp("/mcp", everything.mcp)
+    asked: list[str] = []
+
+    async def sample(params):
+        asked.append(params["messages"][0]["content"]["text"])
+        return {"role": "assistant", "content": {"type": "text", "text": "Paris"}, "model": "stub"}
+
+    async def elicit(params):
+        asked.append(params["message"])
+        return {"action": "accept", "content": {"response": "yes"}}
+
+    async def main(url: str) -> None:
+        async with Client(url, protocol=caller_protocol, sampling=sample, elicitation=elicit) as client:
+            result = await client.call_tool("test_sampling", {"prompt": "Capital of France?"})
+            assert result["content"][0]["text"] == "LLM response: Paris"
+            result = await client.call_tool("test_elicitation", {"message": "Agree?"})
+            assert "action=accept" in result["content"][0]["text"]
+        assert "Capital of France?" in asked and "Agree?" in asked
+
+    with LiveServer(remote_app) as remote:
+        proxy_app = Conduit()
+        proxy_app.mount_mcp("/mcp", MCPServer.proxy(remote.url + "/mcp", protocol=remote_protocol))
+        with LiveServer(proxy_app) as server:
+            anyio.run(main, server.url + "/mcp")
