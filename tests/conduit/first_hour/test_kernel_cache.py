@@ -101,9 +101,9 @@ def test_run_with_a_read_only_cache_compiles_nothing_and_writes_nothing(built, t
     assert _tree(built) == before  # not a byte, not a timestamp, not a mode changed
     said = [line for line in lines if "kernel cache" in line]
     assert len(said) == 1 and "(read-only) covers the app: nothing compiled, nothing written" in said[0], lines
-    assert any(line.startswith("conduit: imports done in") for line in lines)
-    assert any(line.startswith("conduit: app imported in") for line in lines)
-    assert any("[1/2] HTTP/1.1 codec" in line for line in lines)
+    assert any(line.startswith("conduit: imports done in") for line in lines), lines
+    assert any(line.startswith("conduit: app imported in") for line in lines), lines
+    assert any("[1/2] HTTP/1.1 codec" in line for line in lines), lines
     assert not list(scratch.iterdir()), "the scratch copy is removed at exit"
     print(f"first line after {first_after:.2f} s (process start included)")
 
