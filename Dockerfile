@@ -21,10 +21,12 @@ RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 WORKDIR /app
 COPY --chown=conduit:conduit examples/ examples/
 USER conduit
-# Warm Numba's on-disk cache: compile every kernel the demo uses, now, not at first request
-# (app.warmup() covers the server's HTTP head scanner and the model input checks too;
-# tests/examples/test_docker_warmup.py runs this line and proves a start then compiles nothing).
-RUN python -c "from examples.demo import app; app.warmup()"
+# Fill Numba's on-disk cache: compile every kernel the demo uses, now, not at first request
+# (the app's warm-up covers the server's HTTP head scanner and the model input checks too).
+# At run time the cache may be read-only (Kubernetes readOnlyRootFilesystem): conduit run
+# then loads it through a copy under TMPDIR and says that nothing compiled.
+# tests/examples/test_docker_warmup.py and tests/deploy/test_deployment_starts.py run this line.
+RUN conduit build examples.demo:app --cache /home/conduit/.numba_cache
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health')"
 CMD ["conduit", "run", "examples.demo:app", "--host", "0.0.0.0", "--port", "8000"]

@@ -21,6 +21,7 @@ from .http.returns import to_response
 from .lifecycle import RequestLifecycle
 from .lifecycle.cycle import Handler
 from .routing.decorators import RouteDecorators, check_route_path
+from .routing.options import resolve_body_limit
 from .routing.router import Route, Router
 
 logger = logging.getLogger("conduit.error")
@@ -107,7 +108,8 @@ class Conduit(RouteDecorators):
                  middleware: list[Middleware] | None = None, description: str | None = None,
                  openapi_url: str | None = "/openapi.json", docs_url: str | None = "/docs",
                  max_body_size: int = DEFAULT_MAX_BODY_SIZE, handler_timeout: float = DEFAULT_HANDLER_TIMEOUT,
-                 websocket_max_message_size: int = DEFAULT_WEBSOCKET_MAX_MESSAGE_SIZE):
+                 websocket_max_message_size: int = DEFAULT_WEBSOCKET_MAX_MESSAGE_SIZE,
+                 lifespan: Callable[[Any], Any] | None = None):
         #: The app's limits: the same under every face (server, ASGI, TestClient);
         #: ``conduit run`` flags override them (see :meth:`configure_limits`).
         self.max_body_size = DEFAULT_MAX_BODY_SIZE
@@ -130,6 +132,11 @@ class Conduit(RouteDecorators):
         self.exception_handlers: dict[type[BaseException] | int, Callable] = {}
         self._startup: list[Callable[[], Any]] = []
         self._shutdown: list[Callable[[], Any]] = []
+        #: ``lifespan(app)``: an async context manager entered at startup, left at shutdown (Starlette's form).
+        self.lifespan = lifespan
+        self._lifespan_context: Any = None
+        #: original dependency -> replacement, consulted per request (tests swap a database for a fake).
+        self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
         self._warmups: list[tuple[str, Callable[[], Any]]] = [
             ("HTTP/1.1 codec", _warm_http_codec),
             ("route table", self.router.compile),
@@ -168,6 +175,7 @@ class Conduit(RouteDecorators):
             self.router.remove(route)
             raise
         route.endpoint = _wrap_route(endpoint, route_middleware)
+        resolve_body_limit(route)  # upload routes: 50 MiB unless max_body_size= says otherwise
         if route_middleware:
             route.options["route_middleware"] = tuple(route_middleware)  # the OpenAPI document reads auth here
         return route
@@ -224,7 +232,8 @@ class Conduit(RouteDecorators):
 
     def statistics(self) -> Any:
         """Per route and method: count, errors, latency percentiles, bytes, share (a frozen
-        :class:`~conduit.observability.statistics.AppStatistics`; needs the metrics middleware)."""
+        :class:`~conduit.observability.statistics.AppStatistics`). Raises ``RuntimeError``
+        naming ``conduit.observability.install(app)`` when the metrics middleware is missing."""
         from .observability.statistics import app_statistics
 
         return app_statistics(self)
@@ -256,6 +265,14 @@ class Conduit(RouteDecorators):
     def on_shutdown(self, fn: Callable[[], Any]) -> Callable[[], Any]:
         self._shutdown.append(fn)
         return fn
+
+    def on_event(self, event: str) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+        """Starlette/FastAPI's ``@app.on_event("startup")`` / ``("shutdown")``: the same as
+        :meth:`on_startup` / :meth:`on_shutdown`."""
+        hooks = {"startup": self.on_startup, "shutdown": self.on_shutdown}
+        if event not in hooks:
+            raise ValueError(f"@app.on_event takes 'startup' or 'shutdown', got {event!r}")
+        return hooks[event]
 
     def add_warmup(self, fn: Callable[[], Any], *, name: str | None = None) -> Callable[[], Any]:
         """Register a function that compiles (or loads from cache) kernels before serving.
@@ -338,6 +355,8 @@ class Conduit(RouteDecorators):
             return
         if not self.warmed:
             self.warmup(progress)
+        if self.lifespan is not None:
+            await self._enter_lifespan()
         for fn in self._startup:
             await _call_hook(fn)
         self.lifecycle.freeze()
@@ -349,7 +368,24 @@ class Conduit(RouteDecorators):
                 await _call_hook(fn)
             except Exception:
                 logger.exception("shutdown hook %r failed", fn)
+        context, self._lifespan_context = self._lifespan_context, None
+        if context is not None:
+            try:
+                await context.__aexit__(None, None, None)
+            except Exception:
+                logger.exception("lifespan %r failed on exit", self.lifespan)
         self.started = False
+
+    async def _enter_lifespan(self) -> None:
+        """Enter ``lifespan(app)``; a dict it yields becomes attributes of ``app.state``."""
+        context = self.lifespan(self)
+        if not hasattr(context, "__aenter__"):
+            raise TypeError(f"lifespan= must be an async context manager factory (@asynccontextmanager "
+                            f"async def lifespan(app): ... yield ...), got {self.lifespan!r}")
+        state = await context.__aenter__()
+        self._lifespan_context = context
+        if isinstance(state, dict):
+            self.state.__dict__.update(state)
 
     def run(self, host: str = "127.0.0.1", port: int = 8000, *, access_log: bool = False,
             **config: Any) -> None:

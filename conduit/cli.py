@@ -11,6 +11,7 @@ import inspect
 import logging
 import os
 import sys
+import time
 import typing
 from typing import Any
 
@@ -35,19 +36,71 @@ def load_target(target: str) -> Any:
     return value
 
 
-def _param_types(route) -> str:
-    from .routing.convertors import KIND_NAMES
+def _load_app_talking(target: str) -> Any:
+    """Import the app with a line per phase (the first within a second of the command), and the
+    kernel cache prepared before Numba loads (:mod:`conduit.server.kernel_cache`)."""
+    from .server.console import say as _say  # conduit.server is loaded by `import conduit` already
+
+    started = time.perf_counter()
+    _say(f"starting {target} (pid {os.getpid()})")
+    from .server import kernel_cache
 
     try:
-        hints = typing.get_type_hints(route.handler)
-    except Exception:
-        hints = {}
-    parts = []
-    for name, kind in zip(route.param_names, route.param_kinds):
-        annotation = hints.get(name)
-        type_name = getattr(annotation, "__name__", None) if annotation else None
-        parts.append(f"{name}: {type_name or KIND_NAMES[kind]}")
-    return ", ".join(parts)
+        cache = kernel_cache.prepare()
+    except RuntimeError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    _say(f"imports done in {time.perf_counter() - started:.1f} s")
+    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if metrics_dir:  # an app may create metrics at import; prometheus_client needs the folder (an empty emptyDir)
+        os.makedirs(metrics_dir, exist_ok=True)
+    mark = time.perf_counter()
+    app = load_target(target)
+    if inspect.isfunction(app):  # an app factory
+        app = app()
+    _say(f"app imported in {time.perf_counter() - mark:.1f} s (its module ran: models loaded, data read)")
+    line_said = []
+
+    def say_cache() -> None:
+        line = kernel_cache.report(cache)
+        if line and not line_said:
+            line_said.append(line)
+            _say(line)
+
+    if cache.active is not None:
+        app.on_startup(say_cache)
+    return app
+
+
+def _build(target: str, folder: str) -> int:
+    """``conduit build``: compile every kernel the app's warm-up touches into ``folder``."""
+    started = time.perf_counter()
+    folder = os.path.abspath(folder)
+    if "numba" in sys.modules:
+        raise SystemExit("error: conduit build must set NUMBA_CACHE_DIR before Numba is imported")
+    os.makedirs(folder, exist_ok=True)
+    os.environ["NUMBA_CACHE_DIR"] = folder
+    from .server import kernel_cache
+    from .server.console import WarmupReporter, say as _say
+
+    _say(f"building kernels of {target} into {folder}")
+
+    app = load_target(target)
+    if inspect.isfunction(app):
+        app = app()
+    progress = WarmupReporter()
+    app.warmup(progress)
+    progress.done()
+    manifest = kernel_cache.write_manifest(folder, target, time.perf_counter() - started)
+    _say(f"built {manifest['kernel_files']} kernel files in {manifest['seconds']:.1f} s; run with "
+         f"NUMBA_CACHE_DIR={folder} (it may be read-only)")
+    return 0
+
+
+def _param_types(route) -> str:
+    """Every input of the route (path, query, header, cookie, body, form, file) with type and constraints."""
+    from .binding.describe import describe_inputs
+
+    return "; ".join(describe_inputs(getattr(route, "binding", None)))
 
 
 def routes_table(app) -> list[tuple[str, str, str, str]]:
@@ -194,6 +247,16 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--grace-period", type=float, default=30.0, help="shutdown drain seconds (30)")
     run.add_argument("--ssl-certfile", default=None, help="PEM certificate chain: serve HTTPS")
     run.add_argument("--ssl-keyfile", default=None, help="PEM private key for --ssl-certfile")
+    run.add_argument("--proxy-headers", action="store_true",
+                     help="take the client, scheme and host from X-Forwarded-For/-Proto/-Host, "
+                          "only when the connection comes from --forwarded-allow-ips")
+    run.add_argument("--forwarded-allow-ips", default=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+                     help="comma-separated proxy addresses or networks trusted with --proxy-headers, or '*' "
+                          "(default: $FORWARDED_ALLOW_IPS or 127.0.0.1)")
+    run.add_argument("--reload", action="store_true",
+                     help="development: restart the server when a .py file under --reload-dir changes (watchfiles)")
+    run.add_argument("--reload-dir", action="append", default=None, metavar="DIR",
+                     help="a folder --reload watches (repeatable; default: the current directory)")
     _add_operations_arguments(run)
     routes = commands.add_parser("routes", help="print the route table of MODULE:APP")
     routes.add_argument("target")
@@ -202,6 +265,10 @@ def main(argv: list[str] | None = None) -> int:
     routes.add_argument("--json", action="store_true", help="print JSON (for CI) instead of a table")
     routes.add_argument("--stats", metavar="URL",
                         help="read a running server's statistics endpoint; print hot routes first, with hints")
+    build = commands.add_parser("build", help="compile every kernel MODULE:APP uses into a cache folder")
+    build.add_argument("target", help="MODULE:APP, e.g. examples.demo:app")
+    build.add_argument("--cache", required=True, metavar="DIR",
+                       help="the folder to fill (NUMBA_CACHE_DIR for conduit run; it may be read-only then)")
     commands.add_parser("mcp", help="serve MODULE:MCP over stdio or HTTP (options: conduit mcp --help)")
     args = parser.parse_args(argv)
 
@@ -218,10 +285,21 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(routes_json(load_target(args.target)), indent=2))
             return 0
         return _print_routes(load_target(args.target))
+    if args.command == "build":
+        return _build(args.target, args.cache)
+    if args.reload:
+        from .server.reload import run_reloading
+
+        return run_reloading(argv, args.reload_dir or [os.getcwd()])
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = load_target(args.target)
-    if inspect.isfunction(app):  # an app factory
-        app = app()
+    app = _load_app_talking(args.target)
+    if args.proxy_headers:
+        from .middleware.proxy_headers import install_proxy_headers
+
+        try:
+            install_proxy_headers(app, args.forwarded_allow_ips)
+        except ValueError as exc:
+            raise SystemExit(f"error: {exc}") from None
     app.run(host=args.host, port=args.port, workers=args.workers, max_connections=args.max_connections,
             max_head_size=args.max_head_size, max_body_size=args.max_body_size,
             head_timeout=args.head_timeout, body_timeout=args.body_timeout,

@@ -271,7 +271,11 @@ def circuit_breaker(name: str, **options: Any) -> CircuitBreaker:
 
 def fallback(value: Any = None, *, function: Callable[[BaseException], Any] | None = None,
              on: tuple[type[BaseException], ...] = (Exception,), name: str | None = None):
-    """Decorator: on a failure of type ``on``, return ``value`` or ``function(exc)`` (sync or async)."""
+    """Decorator: on a failure of type ``on``, return ``value`` or ``function(exc)`` (sync or async).
+
+    A callable ``value`` is called with the failed call's arguments (sync or async) and
+    its result returned: ``fallback(cached_answer)`` answers from ``cached_answer(*args)``.
+    """
     def decorator(fn: Callable[..., Any]) -> AsyncFn:
         call = _as_async(fn)
         label = name or _name_of(fn)
@@ -282,9 +286,12 @@ def fallback(value: Any = None, *, function: Callable[[BaseException], Any] | No
                 return await call(*args, **kwargs)
             except on as exc:
                 _m().fallbacks.labels(label).inc()
-                if function is None:
+                if function is not None:
+                    result = function(exc)
+                elif callable(value):
+                    result = value(*args, **kwargs)
+                else:
                     return value
-                result = function(exc)
                 return await result if inspect.isawaitable(result) else result
         return with_fallback
     return decorator
@@ -299,7 +306,9 @@ class Resilient:
     ...                     breaker=CircuitBreaker("model"), fallback={"label": None})
     >>> await guarded(x)                                                        # doctest: +SKIP
 
-    ``fallback`` is a value, or pass ``fallback_function=f(exc)``. Without
+    ``fallback`` is a value, or a callable called with the same arguments as the
+    guarded call (sync or async; its result is the answer), or pass
+    ``fallback_function=f(exc)`` to answer from the error. Without
     ``fallback``/``fallback_function`` the final error propagates (and maps to its
     HTTP status: 503 open circuit, 504 timeout, 502 for anything else that
     :meth:`__call__` raised and ``as_bad_gateway`` asks to wrap).

@@ -25,18 +25,21 @@ class StaticFiles:
     ``index`` names the file served for a directory (``None``: directories are 404);
     a directory asked for without a trailing slash is redirected to it, so relative
     links in the index resolve. ``check_dir`` fails at construction when the directory
-    does not exist (a startup error, not a run of 404s).
+    does not exist (a startup error, not a run of 404s). ``html=True`` is Starlette's
+    HTML mode: a directory serves its ``index.html`` and a missing file the root's
+    ``404.html`` (with status 404) when there is one.
     """
 
     methods = ("GET", "HEAD")
 
     def __init__(self, directory: str | os.PathLike, *, index: str | None = "index.html",
-                 follow_symlinks: bool = False, check_dir: bool = True):
+                 follow_symlinks: bool = False, check_dir: bool = True, html: bool = False):
         self.directory = os.fspath(directory)
         self.root = os.path.realpath(self.directory)
         if check_dir and not os.path.isdir(self.root):
             raise RuntimeError(f"StaticFiles directory {self.directory!r} does not exist or is not a directory")
-        self.index = index
+        self.html = html
+        self.index = "index.html" if html and index is None else index
         self.follow_symlinks = follow_symlinks
 
     def resolve(self, subpath: str) -> tuple[str, os.stat_result] | None:
@@ -58,6 +61,17 @@ class StaticFiles:
 
     async def serve(self, request: Request, path: str) -> Response:
         """The handler the mount calls with the rest of the URL path after the prefix."""
+        try:
+            return self._serve(request, path)
+        except NotFound:
+            if not self.html:
+                raise
+            found = self.resolve("404.html")
+            if found is None or not stat_module.S_ISREG(found[1].st_mode):
+                raise
+            return FileResponse(found[0], status_code=404, stat_result=found[1])
+
+    def _serve(self, request: Request, path: str) -> Response:
         found = self.resolve(path)
         if found is None:
             raise NotFound(detail="file not found")

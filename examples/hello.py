@@ -19,7 +19,7 @@ async def get_user(id: int) -> dict:
 
 @app.post("/echo")
 async def echo(payload: Annotated[Any, Body()]) -> dict:
-    """Echo a JSON body back (invalid JSON is a 422 naming the body)."""
+    """Echo a JSON body back (a body that is not JSON is a 400 ``invalid_json`` naming the problem)."""
     return {"received": payload}
 
 

@@ -40,6 +40,9 @@ SERVERS = {
     "fastapi-uvicorn-httptools": ([sys.executable, "-m", "uvicorn", "hello_fastapi:app", "--http", "httptools",
                                    "--loop", "uvloop", "--port", "{port}", "--log-level", "warning",
                                    "--no-access-log"], PEERS),
+    # WSGI: one gunicorn sync worker (one request at a time, no keep-alive), as the plan promised.
+    "flask-gunicorn-sync": ([sys.executable, "-m", "gunicorn", "hello_flask:app", "--worker-class", "sync",
+                             "--workers", "1", "--bind", "127.0.0.1:{port}", "--log-level", "warning"], PEERS),
 }
 
 #: ``sync`` is a ``def`` handler: each framework hands it to a worker thread.

@@ -15,8 +15,8 @@ import inspect
 from typing import Any, Callable
 
 
-from .._json import loads_body
 from ..exceptions import UnsupportedMediaType, ValidationError
+from ..http.json_body import decode_json_body
 from ..http.request import Request
 from ..http.response import Response
 from ..http.returns import to_response
@@ -26,6 +26,7 @@ from ..lifecycle.threads import run_sync_handler
 from ..types import codes
 from ..types.errors import INVALID, Invalid, error, got
 from .markers import Depends
+from .response_model import resolve_response_model
 from .signature import FORM_SOURCES, ParamSpec, Plan, analyse, finish_body
 
 Extractor = Callable[[Request, dict, list, Any], None]
@@ -143,20 +144,6 @@ async def read_form_body(request: Request, needs_files: bool) -> Any:
     return await request.form()
 
 
-def _is_json_media(media: str) -> bool:
-    return media == "application/json" or media.endswith("+json")
-
-
-def check_json_content_type(request: Request) -> None:
-    """A JSON endpoint refuses a body sent as another type (a form upload) with 415."""
-    content_type = request.headers.get("content-type")
-    if content_type is None:
-        return
-    media = content_type.partition(";")[0].strip().lower()
-    if media and not _is_json_media(media):
-        raise UnsupportedMediaType(detail=f"this endpoint accepts application/json, got {media}")
-
-
 def _body_extractor(spec: ParamSpec) -> Extractor:
     name, validate, required = spec.name, spec.validate, spec.required
     loc = ("body", spec.key) if spec.embedded else ("body",)
@@ -186,21 +173,24 @@ def _body_extractor(spec: ParamSpec) -> Extractor:
 async def read_json_body(request: Request) -> Any:
     """The decoded body (integers exact), or :data:`NO_BODY` if empty.
 
-    A body that is not JSON raises :class:`~conduit.http.request.InvalidJSON` at once
-    (400 ``invalid_json``, the one rule of ``conduit._json``): there is nothing to
-    validate, so no 422 entries are collected for it.
+    The one body rule decides (:mod:`conduit.http.json_body`): a body sent as another
+    media type is 415, one that is not JSON raises :class:`~conduit.http.request.InvalidJSON`
+    at once (400 ``invalid_json``): there is nothing to validate, so no 422 entries are
+    collected for it.
     """
     raw = await request.body()
     if not raw:
         return NO_BODY
-    return loads_body(raw)
+    return decode_json_body(raw, request.headers.get("content-type"))
 
 
 class _Solver:
     """The compiled form of a plan: extractors, then dependencies, then the call."""
 
-    def __init__(self, plan: Plan):
+    def __init__(self, plan: Plan, route: Route):
         self.plan = plan
+        self.route = route
+        self.overridden: dict[Any, _Solver] = {}  # override function -> its solver (app.dependency_overrides)
         self.extractors: list[Extractor] = []
         self.requests: list[str] = []
         self.backgrounds: list[str] = []
@@ -211,7 +201,7 @@ class _Solver:
             elif spec.source == "background":
                 self.backgrounds.append(spec.name)
             elif spec.source == "depends":
-                self.dependencies.append((spec.name, _Solver(spec.dependency), spec.marker.use_cache))
+                self.dependencies.append((spec.name, _Solver(spec.dependency, route), spec.marker.use_cache))
             elif spec.source == "body":
                 self.extractors.append(_body_extractor(spec))
             elif spec.source in FORM_SOURCES:
@@ -228,7 +218,10 @@ class _Solver:
             kwargs[name] = request
         for name in self.backgrounds:
             kwargs[name] = tasks_of(request)
+        overrides = getattr(request.app, "dependency_overrides", None)
         for name, solver, use_cache in self.dependencies:
+            if overrides:
+                solver = solver.overridden_by(overrides)
             call = solver.plan.call
             if use_cache and call in cache:
                 kwargs[name] = cache[call]
@@ -242,6 +235,16 @@ class _Solver:
                 cache[call] = value
             kwargs[name] = value
         return kwargs
+
+    def overridden_by(self, overrides: dict) -> "_Solver":
+        """This solver, or the one for its replacement in ``app.dependency_overrides`` (analysed once)."""
+        replacement = overrides.get(self.plan.call)
+        if replacement is None:
+            return self
+        solver = self.overridden.get(replacement)
+        if solver is None:
+            solver = self.overridden[replacement] = _Solver(analyse(replacement, self.route), self.route)
+        return solver
 
     async def run_dependency(self, kwargs: dict, stack: contextlib.AsyncExitStack | None) -> Any:
         plan = self.plan
@@ -283,7 +286,7 @@ def build_endpoint(route: Route) -> Callable[[Request], Any]:
         raise RouteError(f"route {route.pattern!r} ({route.name}): path parameters {missing} "
                          f"are missing from the handler's signature")
     route.binding = plan
-    solver = _Solver(plan)
+    solver = _Solver(plan, route)
     if missing:  # a ``**kwargs`` handler receives the path parameters it does not name
 
         def extract_extra(request: Request, kwargs: dict, errors: list, body: Any) -> None:
@@ -310,7 +313,6 @@ def build_endpoint(route: Route) -> Callable[[Request], Any]:
         if needs_form:
             body = await read_form_body(request, needs_files)
         elif needs_body:
-            check_json_content_type(request)
             body = await read_json_body(request)
         else:
             body = NO_BODY
@@ -343,19 +345,25 @@ def build_endpoint(route: Route) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Any:
             return await call(await bind(request, None))
 
-    if status_code is None:
+    shape = resolve_response_model(route.options, plan.return_annotation, f"route {route.pattern!r} ({route.name})")
+    if status_code is None and shape is None:
         return endpoint
 
-    async def with_status(request: Request) -> Any:
+    async def finished(request: Request) -> Any:
         result = await endpoint(request)
         if isinstance(result, Response):
+            return result
+        if shape is not None:
+            if isinstance(result, tuple) and result:  # (body, status[, headers]): the body is checked
+                result = (shape.apply(result[0]), *result[1:])
+            else:
+                result = shape.apply(result)
+        if status_code is None:
             return result
         response = to_response(result)
         response.status_code = status_code
         return response
-    return with_status
+    return finished
 
 
-
-
-__all__ = ["NO_BODY", "build_endpoint", "check_json_content_type", "read_form_body", "read_json_body"]
+__all__ = ["NO_BODY", "build_endpoint", "read_form_body", "read_json_body"]

@@ -2,7 +2,8 @@
 
 The rules, in order, for each parameter:
 
-1. ``Request`` (annotated, or an unannotated parameter named ``request``) -> the request.
+1. ``Request`` (annotated, or an unannotated parameter named ``request``; on a WebSocket
+   route also one named ``websocket``) -> the request (the :class:`~conduit.WebSocket`).
 2. ``Depends(fn)`` (in ``Annotated`` or as the default) -> ``fn``'s result; ``fn`` is analysed too.
 3. An explicit marker (``Query``, ``Header``, ``Cookie``, ``Path``, ``Body``) -> that source.
 4. A name in the route pattern -> the path parameter.
@@ -169,7 +170,8 @@ def _spec(name: str, param: inspect.Parameter, annotation: Any, route: Route, st
     if default is Ellipsis:  # FastAPI's ``Form(...)``: required
         default = MISSING
 
-    if (isinstance(base, type) and issubclass(base, Request)) or (unannotated and name == "request"):
+    if (isinstance(base, type) and issubclass(base, Request)) or (unannotated and name == "request") \
+            or (unannotated and name == "websocket" and "WEBSOCKET" in route.methods):  # FastAPI's spelling
         return ParamSpec(name, "request", annotation=annotation, type=Request)
     if isinstance(base, type) and issubclass(base, BackgroundTasks):
         return ParamSpec(name, "background", annotation=annotation, type=BackgroundTasks)

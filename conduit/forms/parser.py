@@ -94,7 +94,8 @@ def form_media_type(content_type: str | None) -> tuple[str, dict[bytes, bytes]]:
 
 
 def _too_large(limit: str, value: int, what: str) -> PayloadTooLarge:
-    return PayloadTooLarge(detail=f"{what} exceeds the form limit {limit}={value}")
+    return PayloadTooLarge(detail=f"{what} exceeds the form limit {limit}={value} "
+                                  f"(raise it with form_limits=FormLimits({limit}=...) on the route)")
 
 
 async def parse_form(request: Any, limits: FormLimits = DEFAULT_LIMITS) -> FormData:

@@ -7,9 +7,10 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import unquote
 
-from .._json import InvalidJSON, loads_body
+from .._json import InvalidJSON
 from .cookies import parse_cookies
 from .datastructures import Headers, QueryParams
+from .json_body import decode_json_body
 
 #: ``await receive()`` returns the next chunk of the body, ``b""`` once it is complete.
 Receive = Callable[[], Awaitable[bytes]]
@@ -23,6 +24,11 @@ class ClientDisconnect(Exception):
     """The client went away before the request body was complete (answered 400 if anyone listens)."""
 
     status_code = 400
+
+
+#: Said by every body-size 413 (every face), so the message names the options that raise the limit.
+BODY_LIMIT_HINT = ("raise it with max_body_size= on the route (routes taking File/UploadFile default to 50 MiB), "
+                   "Conduit(max_body_size=...) or conduit run --max-body-size for every route")
 
 
 class BodyTooLarge(Exception):
@@ -141,12 +147,13 @@ class Request:
         if limit is not None and not self.received:
             declared = self.headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > limit:
-                raise BodyTooLarge(f"the body is {int(declared)} bytes; this endpoint takes at most {limit}")
+                raise BodyTooLarge(f"the body is {int(declared)} bytes; this endpoint takes at most {limit}; "
+                                   + BODY_LIMIT_HINT)
         chunk = await self._receive()
         if chunk:
             self.received += len(chunk)
             if limit is not None and self.received > limit:
-                raise BodyTooLarge(f"the body is over {limit} bytes, the most this endpoint takes")
+                raise BodyTooLarge(f"the body is over {limit} bytes, the most this endpoint takes; " + BODY_LIMIT_HINT)
             if self.body_guard is not None:
                 self.body_guard(self, len(chunk))
         return chunk
@@ -162,11 +169,12 @@ class Request:
         return self._body
 
     async def json(self) -> Any:
-        """The body parsed as JSON, integers exact; raises :class:`InvalidJSON` (a ``ValueError``).
+        """The body parsed as JSON, integers exact, under the one body rule (:mod:`.json_body`).
 
-        The app answers an uncaught ``InvalidJSON`` with 400 ``invalid_json``.
+        Raises :class:`InvalidJSON` (a ``ValueError``; the app answers 400 ``invalid_json``)
+        or, for a body sent as another media type, ``UnsupportedMediaType`` (415).
         """
-        return loads_body(await self.body())
+        return decode_json_body(await self.body(), self.headers.get("content-type"))
 
     async def form(self, limits: Any = None) -> Any:
         """The body as :class:`~conduit.forms.FormData` (urlencoded or multipart), parsed once.

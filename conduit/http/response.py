@@ -127,10 +127,14 @@ class Response:
 
 
 class PlainTextResponse(Response):
+    """A text body, ``text/plain; charset=utf-8`` (what a handler returning ``str`` gets)."""
+
     media_type = "text/plain"
 
 
 class HTMLResponse(Response):
+    """An HTML page, ``text/html; charset=utf-8``."""
+
     media_type = "text/html"
 
 

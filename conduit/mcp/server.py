@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from conduit.mcp.guarded import guarded
+from conduit.options import suggest_options
 from conduit.mcp.middleware.chain import MiddlewareChain
 from conduit.mcp.transports.params import header_params
 from conduit.mcp.protocol.request_state import StateSigner
@@ -236,6 +237,7 @@ class MCPServer:
         mount.remove()
 
     # ------------------------------------------------------------ tools
+    @suggest_options("@mcp.tool")
     def tool(self, name: str | Callable[..., Any] | None = None, *, title: str | None = None,
              description: str | None = None,
              annotations: ToolAnnotations | dict[str, Any] | None = None,
@@ -265,6 +267,7 @@ class MCPServer:
             return fn
         return decorator
 
+    @suggest_options("mcp.add_tool")
     def add_tool(self, fn: Callable[..., Any], *, name: str | None = None, title: str | None = None,
                  description: str | None = None, annotations: ToolAnnotations | dict[str, Any] | None = None,
                  input_schema: dict[str, Any] | None = None, output_schema: dict[str, Any] | None = None,
@@ -318,6 +321,7 @@ class MCPServer:
             self._emit("notifications/tools/list_changed", {})
 
     # ------------------------------------------------------------ resources
+    @suggest_options("@mcp.resource")
     def resource(self, uri: str, *, name: str | None = None, title: str | None = None,
                  description: str | None = None, mime_type: str | None = None,
                  annotations: dict[str, Any] | None = None, size: int | None = None,
@@ -337,6 +341,7 @@ class MCPServer:
             return fn
         return decorator
 
+    @suggest_options("mcp.add_resource")
     def add_resource(self, fn: Callable[..., Any], uri: str, *, name: str | None = None,
                      title: str | None = None, description: str | None = None, mime_type: str | None = None,
                      annotations: dict[str, Any] | None = None, size: int | None = None,
@@ -375,6 +380,7 @@ class MCPServer:
             self._emit("notifications/resources/list_changed", {})
 
     # ------------------------------------------------------------ prompts
+    @suggest_options("@mcp.prompt")
     def prompt(self, name: str | Callable[..., Any] | None = None, *, title: str | None = None,
                description: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a prompt; its string parameters become the prompt's arguments.
@@ -389,6 +395,7 @@ class MCPServer:
             return fn
         return decorator
 
+    @suggest_options("mcp.add_prompt")
     def add_prompt(self, fn: Callable[..., Any], *, name: str | None = None, title: str | None = None,
                    description: str | None = None) -> None:
         from conduit.mcp.protocol.context import Context

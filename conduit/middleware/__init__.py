@@ -22,6 +22,7 @@ from .access_log import AccessLog
 from .auth import APIKeyAuth, load_api_keys
 from .cors import CORS
 from .gzip import GZip
+from .proxy_headers import ProxyHeaders
 from .rate_limit import MemoryBackend, RateLimit, RedisBackend, by_api_key, by_client_ip
 from .request_id import RequestID
 from .security_headers import SecurityHeaders
@@ -74,6 +75,7 @@ __all__ = [
     "MemoryBackend",
     "RateLimit",
     "RedisBackend",
+    "ProxyHeaders",
     "RequestID",
     "SecurityHeaders",
     "TrustedHosts",

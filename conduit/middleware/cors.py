@@ -23,6 +23,10 @@ from ..http.response import Response
 from .base import Handler, add_vary, respond
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "POST"})
+#: The CORS-safelisted request headers (Fetch standard §2.2.2): always allowed in a
+#: preflight, as Starlette does, so a browser's JSON POST (``content-type``) works without
+#: configuration. The Fetch standard also bounds their values; a preflight only names them.
+SAFELISTED_HEADERS = frozenset({"accept", "accept-language", "content-language", "content-type"})
 _PREFLIGHT_VARY = ("Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers")
 
 
@@ -39,6 +43,8 @@ class CORS:
         Methods a preflight may ask for; ``["*"]`` for any.
     allow_headers:
         Request headers a preflight may ask for (case-insensitive); ``["*"]`` for any.
+        The CORS-safelisted ones (Accept, Accept-Language, Content-Language,
+        Content-Type) are always allowed.
     allow_credentials:
         Send ``Access-Control-Allow-Credentials: true``; the origin is then echoed,
         never ``*`` (the Fetch standard forbids ``*`` with credentials).
@@ -61,7 +67,7 @@ class CORS:
         self.allow_methods = frozenset(m for m in methods if m != "*")
         headers = [h.lower() for h in allow_headers]
         self.allow_any_header = "*" in headers
-        self.allow_headers = frozenset(h for h in headers if h != "*")
+        self.allow_headers = frozenset(h for h in headers if h != "*") | SAFELISTED_HEADERS
         self.allow_credentials = allow_credentials
         self.expose_headers = ", ".join(expose_headers)
         self.max_age = int(max_age)

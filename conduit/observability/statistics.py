@@ -19,7 +19,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .metrics import metrics, multiprocess_dir
+from .metrics import MetricsMiddleware, metrics, multiprocess_dir
 
 _QUANTILES = (0.5, 0.9, 0.99)
 
@@ -144,7 +144,14 @@ def quantile(q: float, buckets: list[tuple[float, float]]) -> float | None:
 
 
 def app_statistics(app: Any) -> AppStatistics:
-    """The snapshot for ``app``'s routes (routes never hit appear with count 0)."""
+    """The snapshot for ``app``'s routes (routes never hit appear with count 0).
+
+    Raises ``RuntimeError`` saying what to install when the app has no metrics
+    middleware: without it nothing is counted, and a table of zeros would lie.
+    """
+    if not any(isinstance(m, MetricsMiddleware) for m in app.middleware):
+        raise RuntimeError("app.statistics() reads what the metrics middleware counts, and this app has none: "
+                           "call conduit.observability.install(app) before it starts serving")
     counts: dict[tuple[str, str], float] = {}
     errors: dict[tuple[str, str], float] = {}
     bytes_in: dict[tuple[str, str], float] = {}

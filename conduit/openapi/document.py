@@ -27,6 +27,7 @@ from typing import Any
 from conduit_kernels.route_table import ParamKind, Segment
 
 from ..binding.markers import MISSING, Param
+from ..binding.response_model import documented_annotation
 from ..binding.signature import TEXT_SOURCES, Plan
 from ..types.kinds import NoneType, strip_annotated
 from ..exceptions import HTTPError
@@ -271,7 +272,7 @@ class _Builder:
     def responses(self, route: Any, plan: Plan | None, validated: bool) -> dict[str, Any]:
         options = route.options
         status = int(options.get("status_code") or 200)
-        annotation = plan.return_annotation if plan is not None else MISSING
+        annotation = documented_annotation(options, plan.return_annotation) if plan is not None else MISSING
         responses: dict[str, Any] = {}
         base = strip_annotated(annotation)[0] if annotation is not MISSING else MISSING
         if base is None or base is NoneType:

@@ -15,7 +15,11 @@ status) is the CLI's (:mod:`conduit.cli`). Findings (errors make the command exi
   shape (``/items/{slug}`` never sees ``7`` when ``/items/{id:int}`` exists);
 * warning: patterns that differ only by a trailing slash (``/users`` and ``/users/``);
 * warning: a required query parameter that looks like a path parameter (``id``,
-  ``*_id``) while the pattern has no such parameter.
+  ``*_id``) while the pattern has no such parameter;
+* warning (query analysis): pagination parameters (``page``, ``limit``, ``offset``,
+  ``cursor``, ``per_page``...) without bounds, or a page size with no upper bound; search
+  parameters (``q``, ``search``...) without a length limit; an int-looking parameter
+  (``page``, ``count``, ``*_id``) typed ``str``. Each message says the fix.
 """
 
 from __future__ import annotations
@@ -136,9 +140,56 @@ def _path_like_params(app: Any) -> list[Finding]:
     return findings
 
 
+#: Query names that page through results, and those that search (the project plan's week 8).
+PAGINATION = frozenset({"page", "limit", "offset", "cursor", "per_page", "page_size", "skip", "take"})
+_PAGE_SIZES = frozenset({"limit", "per_page", "page_size", "take"})
+SEARCH = frozenset({"q", "query", "search", "term", "keyword", "keywords", "text", "filter"})
+_INT_NAMES = frozenset({"id", "page", "limit", "offset", "per_page", "page_size", "skip", "take", "count", "size",
+                        "n", "k", "top_k", "year", "age", "port", "version"})
+
+
+def _looks_int(name: str) -> bool:
+    return name in _INT_NAMES or name.endswith(("_id", "_count", "_size", "_limit"))
+
+
+def _query_analysis(app: Any) -> list[Finding]:
+    """Query parameters a client can abuse or that are mistyped; each message says the fix."""
+    from ..binding.describe import constraints  # the binder's own reading of the constraints
+
+    findings = []
+    for route in app.router.routes:
+        plan = getattr(route, "binding", None)
+        if plan is None or route.name.startswith("conduit.") or route.options.get("include_in_schema") is False:
+            continue
+        for spec in plan.inputs():
+            if spec.source != "query":
+                continue
+            name, found, tp = spec.key, constraints(spec), spec.type
+            bounds_low = any(k in found for k in ("ge", "gt"))
+            bounds_high = any(k in found for k in ("le", "lt"))
+            say = lambda message: findings.append(Finding("warning", route.describe(), message))  # noqa: E731
+            if name in PAGINATION and tp is int:
+                if name in _PAGE_SIZES and not bounds_high:
+                    say(f"query {name!r} is unbounded: one request can ask for every row; "
+                        f"write {name}: Annotated[int, Query(ge=1, le=100)]")
+                elif not bounds_low:
+                    low = 1 if name == "page" else 0
+                    say(f"query {name!r} has no lower bound (a negative {name} reaches the handler); "
+                        f"write {name}: Annotated[int, Query(ge={low})]")
+            elif name in PAGINATION and tp is str and "max_length" not in found:
+                say(f"query {name!r} has no length limit; write {name}: Annotated[str, Query(max_length=256)]")
+            if name in SEARCH and tp is str and "max_length" not in found:
+                say(f"search query {name!r} has no length limit (a megabyte of text goes to the search); "
+                    f"write {name}: Annotated[str, Query(max_length=200)]")
+            if tp is str and _looks_int(name) and name not in SEARCH and name != "cursor":
+                say(f"query {name!r} looks like an integer but is typed str; declare it int "
+                    f"({name}: int) so bad values are a 422 and the handler gets a number")
+    return findings
+
+
 def check_app(app: Any) -> list[Finding]:
     """Every finding for ``app``, errors first."""
-    findings = _reachability(app) + _trailing_slashes(app) + _path_like_params(app)
+    findings = _reachability(app) + _trailing_slashes(app) + _path_like_params(app) + _query_analysis(app)
     return sorted(findings, key=lambda f: f.level != "error")
 
 

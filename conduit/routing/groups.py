@@ -16,6 +16,7 @@ from urllib.parse import quote
 from conduit_kernels.route_table import ParamKind
 
 from .decorators import RouteDecorators
+from .options import check_route_options
 
 
 @dataclass
@@ -53,6 +54,7 @@ class APIRouter(RouteDecorators):
         self.registrations: list[_Registration] = []
 
     def add_route(self, path: str, handler: Callable[..., Any], methods=("GET",), **options: Any) -> None:
+        check_route_options(options, f"route {path!r} ({getattr(handler, '__qualname__', handler)!r})")
         self.registrations.append(_Registration(path, handler, tuple(methods), options))
 
     def include_router(self, router: "APIRouter", *, prefix: str = "", tags: list[str] | None = None,

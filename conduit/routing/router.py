@@ -25,6 +25,7 @@ from conduit_kernels.route_table import (
 )
 
 from .convertors import CONVERTORS
+from .options import check_route_options
 
 
 class RouteError(ValueError):
@@ -105,6 +106,7 @@ class Router:
         name = name or getattr(handler, "__qualname__", repr(handler))
         if not methods:
             raise RouteError(f"route {pattern!r} ({name}) has no methods")
+        check_route_options(options, f"route {pattern!r} ({name})")
         try:
             segments = tuple(parse_pattern(pattern))  # the only parse of this pattern
         except PatternError as exc:

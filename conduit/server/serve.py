@@ -234,6 +234,7 @@ async def serve(app: ServedApp, host: str = "127.0.0.1", port: int = 8000, *,
     """
     config = config or ServerConfig.from_options(host=host, port=port, **options)
     app.draining = False
+    ssl_context = tls.server_ssl_context(config)  # a bad certificate fails before the warm-up
     app_limits = app.configure_limits(**config.app_limits())  # restored when this server stops
     await _startup(app, warmup_progress)  # the app's warm-up includes the HTTP/1.1 codec
     app.admission = _admission(app, config, retire_trigger if retire_trigger is not None else shutdown_trigger)
@@ -243,7 +244,7 @@ async def serve(app: ServedApp, host: str = "127.0.0.1", port: int = 8000, *,
     gc.collect()
     gc.freeze()
     state = ServerState(config, app.handler_timeout)
-    state.ssl_context = tls.server_ssl_context(config)  # a bad certificate fails before listening
+    state.ssl_context = ssl_context
     try:
         if sockets is not None:
             for sock in sockets:

@@ -29,13 +29,44 @@ def server_ssl_context(config: Any) -> ssl.SSLContext | None:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.set_alpn_protocols(["http/1.1"])
+    for path in (certfile, keyfile):  # OpenSSL's errors do not say which of the two files failed
+        if path is None:
+            continue
+        try:
+            with open(path, "rb"):
+                pass
+        except FileNotFoundError:
+            raise TLSConfigError(f"TLS file not found: {path}") from None
+        except PermissionError:
+            raise TLSConfigError(f"TLS file not readable (permission denied): {path}") from None
+        except OSError as exc:
+            raise TLSConfigError(f"TLS file cannot be read: {path}: {exc.strerror or exc}") from None
     try:
         context.load_cert_chain(certfile, keyfile)
-    except FileNotFoundError as exc:
-        raise TLSConfigError(f"TLS certificate or key file not found: {exc.filename or certfile}") from None
     except (ssl.SSLError, OSError) as exc:
-        raise TLSConfigError(f"cannot load TLS certificate {certfile!r} with key {keyfile!r}: {exc}") from None
+        raise TLSConfigError(_diagnose(certfile, keyfile, exc)) from None
     return context
+
+
+def _diagnose(certfile: str, keyfile: str | None, exc: Exception) -> str:
+    """One line naming the file at fault and why (OpenSSL's own reason is often just "PEM lib")."""
+    reason = getattr(exc, "reason", None) or str(exc)
+    if "KEY_VALUES_MISMATCH" in str(reason).upper():
+        return f"TLS key {keyfile or certfile} does not match the certificate {certfile}"
+    if not _holds(certfile, b"-----BEGIN CERTIFICATE-----"):
+        return f"TLS certificate {certfile} is not a PEM certificate (no BEGIN CERTIFICATE block)"
+    key = keyfile or certfile
+    if not _holds(key, b"PRIVATE KEY-----"):
+        return f"TLS key {key} is not a PEM private key (no BEGIN ... PRIVATE KEY block)"
+    return f"TLS certificate {certfile} with key {key} cannot be loaded: {reason}"
+
+
+def _holds(path: str, marker: bytes) -> bool:
+    try:
+        with open(path, "rb") as file:
+            return marker in file.read(1 << 20)
+    except OSError:
+        return False
 
 
 def wrap(stream: trio.SocketStream, context: ssl.SSLContext) -> trio.SSLStream:

@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import console
+from . import tls
 from .binding import BIND_FAILED, BindError, bind
 from .config import ServerConfig
 from .process import STARTUP_FAILED, serve_forever
@@ -82,8 +83,9 @@ def run(app: Any, host: str = "127.0.0.1", port: int = 8000, *, access_log: bool
     """
     config = ServerConfig.from_options(host=host, port=port, **options)
     try:
+        tls.server_ssl_context(config)  # a certificate that does not load: one line, before any warm-up
         sock = bind(config)
-    except BindError as exc:
+    except (BindError, tls.TLSConfigError) as exc:
         console.error(str(exc))
         raise SystemExit(BIND_FAILED) from None
     if access_log:

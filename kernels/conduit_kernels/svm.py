@@ -27,6 +27,8 @@ __all__ = ["SvmKernel", "svm_labels", "svm_labels_parallel", "svm_scores", "svm_
 
 
 class SvmKernel(IntEnum):
+    """The kernel function of a compiled SVM, as the SVM kernels branch on it (an ``IntEnum`` code)."""
+
     LINEAR = 0
     POLY = 1
     RBF = 2

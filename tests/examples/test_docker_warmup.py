@@ -28,13 +28,15 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow  # two cold starts of the demo: minutes on a busy machine
 
 
-def dockerfile_warmup() -> list[str]:
-    """The argv of the Dockerfile's ``RUN python -c ...`` warm-up line."""
+def dockerfile_warmup(cache: Path | None = None) -> list[str]:
+    """The argv of the Dockerfile's ``RUN conduit build ...`` line (``--cache`` moved to ``cache``)."""
     text = (ROOT / "Dockerfile").read_text()
-    lines = [line for line in text.splitlines() if re.match(r"RUN python -c .*warmup\(\)", line)]
-    assert len(lines) == 1, "the Dockerfile should have one warm-up line"
+    lines = [line for line in text.splitlines() if re.match(r"RUN conduit build ", line)]
+    assert len(lines) == 1, "the Dockerfile should have one conduit build line"
     argv = shlex.split(lines[0][len("RUN "):])
-    return [sys.executable, *argv[1:]]
+    if cache is not None:
+        argv[argv.index("--cache") + 1] = str(cache)
+    return [sys.executable, "-m", "conduit.cli", *argv[1:]]
 
 
 def cache_index(folder: Path) -> dict[str, tuple[int, int]]:
@@ -52,7 +54,7 @@ def exercise(url: str) -> None:
 
 def test_after_the_warmup_the_demo_starts_and_serves_without_compiling(tmp_path):
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
-    warm = subprocess.run(dockerfile_warmup(), cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
+    warm = subprocess.run(dockerfile_warmup(tmp_path / "numba"), cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
     assert warm.returncode == 0, warm.stderr
     before = cache_index(tmp_path / "numba")
     assert before, "the warm-up wrote no cache at all"

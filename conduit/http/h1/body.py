@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..request import BODY_LIMIT_HINT
 from .events import END_OF_MESSAGE, NEED_DATA, Data, ProtocolError
 
 #: The least framing budget of a chunked body, so small limits still allow normal chunking.
@@ -41,7 +42,7 @@ class LengthBody:
     def next_event(self, buffer: bytearray, limit: int):
         if not self._checked:
             if self.left > limit:
-                raise ProtocolError(413, f"request body of {self.left} bytes exceeds {limit} bytes")
+                raise ProtocolError(413, f"request body of {self.left} bytes exceeds {limit} bytes; {BODY_LIMIT_HINT}")
             self._checked = True
         if not self.left:
             return END_OF_MESSAGE
@@ -111,7 +112,7 @@ def _load():
         _ERRORS.update({
             chunked.ERR_FRAMING: (400, "malformed chunked body"),
             chunked.ERR_SIZE: (400, "malformed chunked body: chunk size too large to represent"),
-            chunked.ERR_TOO_LARGE: (413, "request body exceeds {limit} bytes"),
+            chunked.ERR_TOO_LARGE: (413, "request body exceeds {limit} bytes; " + BODY_LIMIT_HINT),
             chunked.ERR_OVERHEAD: (400, "chunked body framing exceeds its budget (too many tiny chunks"
                                         " or oversized chunk extensions)"),
         })

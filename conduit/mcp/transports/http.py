@@ -21,15 +21,18 @@ Host/Origin checks and optional bearer auth run before anything else.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
 
+from conduit.http.json_body import URLENCODED, is_json_media, media_type, refusal as media_refusal
 from conduit.http.request import ClientDisconnect, Request
 from conduit.http.response import EventSourceResponse, JSONResponse, Response
 from conduit.mcp.guarded import guarded
+from conduit.options import check_options
 from conduit.mcp.protocol.eras import LATEST_HANDSHAKE, SUPPORTED_VERSIONS, is_modern_request
 from conduit.mcp.protocol.jsonrpc import (
     MCPError, classify, dumps, error_reply, parse,
@@ -127,20 +130,26 @@ class MCPEndpoint:
         if refused is not None:
             return refused
         principal = caller.principal
-        content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-        if content_type != _JSON:
-            return _rpc_error(415, -32600, "Unsupported Media Type: Content-Type must be application/json")
+        # The one body rule (conduit.http.json_body): JSON types, none, or a form type whose body is JSON.
+        media = media_type(request.headers.get("content-type"))
+        if media and not is_json_media(media) and media != URLENCODED:
+            return _rpc_error(415, -32600, f"Unsupported Media Type: {media_refusal(media)}")
         try:
             body = await request.body()
         except ClientDisconnect:
             return Response(b"", 400)
         if len(body) > self.max_message_bytes:
-            return _rpc_error(413, -32600, f"Message larger than {self.max_message_bytes} bytes")
+            return _rpc_error(413, -32600, f"Message larger than {self.max_message_bytes} bytes "
+                              "(raise it with app.mount_mcp(..., max_message_bytes=))")
         message: Any = None
+        parsed = False
         try:
             message = parse(body)
+            parsed = True
             kind = classify(message)
         except MCPError as exc:
+            if media == URLENCODED and not parsed:  # a real form, not curl -d with JSON
+                return _rpc_error(415, -32600, f"Unsupported Media Type: {media_refusal(media, form_body=True)}")
             return Response(dumps(error_reply(message, exc)), 400, media_type=_JSON)
         headers = request.headers
         version = headers.get("mcp-protocol-version")
@@ -347,6 +356,10 @@ def _may_emit(server: Any, message: dict[str, Any]) -> bool:
     return method in ("subscriptions/listen", "tasks/result")
 
 
+#: The keywords ``app.mount_mcp`` passes on to :class:`MCPEndpoint`.
+_ENDPOINT_OPTIONS = tuple(n for n in inspect.signature(MCPEndpoint.__init__).parameters if n not in ("self", "server"))
+
+
 def mount(app: Any, path: str, server: Any, *, legacy_sse: bool = False, legacy_sse_path: str = "/sse",
           legacy_messages_path: str = "/messages", legacy_sse_max_queued: int = 256,
           **options: Any) -> MCPEndpoint:
@@ -360,6 +373,8 @@ def mount(app: Any, path: str, server: Any, *, legacy_sse: bool = False, legacy_
     2024-11-05 HTTP+SSE transport at ``legacy_sse_path``/``legacy_messages_path``, each of its
     sessions queuing at most ``legacy_sse_max_queued`` messages for a client that does not read.
     """
+    check_options(options, _ENDPOINT_OPTIONS + ("legacy_sse", "legacy_sse_path", "legacy_messages_path"),
+                  "app.mount_mcp")
     endpoint = MCPEndpoint(server, **options)
     if endpoint.resource_server is not None:
         mount_metadata(app, endpoint.resource_server)

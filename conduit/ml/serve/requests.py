@@ -17,7 +17,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from conduit._json import loads_body
+from conduit.http.json_body import decode_json_body
 from conduit.binding import Query
 from conduit.exceptions import HTTPError, ValidationError
 
@@ -89,11 +89,12 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def read_predict_body(body: bytes) -> PredictBody:
-    """Decode a predict body; :class:`InvalidJSON` (400) or :class:`ValidationError` (422)."""
+def read_predict_body(body: bytes, content_type: str | None = None) -> PredictBody:
+    """Decode a predict body under the one body rule (:mod:`conduit.http.json_body`):
+    415 for another media type, :class:`InvalidJSON` (400) or :class:`ValidationError` (422)."""
     if not body.strip():
         raise _refuse(["body"], "the body is empty: send {\"rows\": [[...], ...]}", "missing")
-    payload = loads_body(body)
+    payload = decode_json_body(body, content_type)
     if isinstance(payload, list):
         return PredictBody(payload, {}, None)
     if not isinstance(payload, dict):
@@ -127,7 +128,7 @@ async def read_prediction(request: Any, registry: Any, name: str | None, version
     ``name`` fixes the model (a route for one model); None reads it from the path.
     ``fallback`` (a ``ModelVersion``) answers instead when the model is down.
     """
-    predict = read_predict_body(await request.body())
+    predict = read_predict_body(await request.body(), request.headers.get("content-type"))
     chosen = name if name is not None else model_name(request.path_params)
     asked = predict.version(version)
     if asked is None and chosen in registry.rollouts:  # a rollout picks (sticky per key when it has one)

@@ -101,6 +101,7 @@ def predict_route(
         fails or its breaker is open (:mod:`conduit.ml.serve.fallback`); the response then has
         ``"path": "fallback"`` (else ``"primary"``), counted in ``/metrics``
     """
+    _check_stream_options(stream, stream_options)
     if isinstance(model, ModelRegistry):
         if "{" not in path and ":" not in path:
             raise ValueError(f"route {path!r} serves a registry, so it needs a {{name}} parameter")
@@ -239,6 +240,23 @@ def predict_route(
                   **predict_route_options(fixed))
     app.state.__dict__.setdefault("ml_batchers", {})[path] = batchers
     return registry
+
+
+#: What ``app.predict(..., stream=True)`` passes on to :func:`~conduit.ml.serve.streaming.stream_route`.
+STREAM_OPTIONS = ("chunk_size", "ping_interval")
+
+
+def _check_stream_options(stream: bool, stream_options: dict[str, Any]) -> None:
+    """No silent options: a keyword ``app.predict`` does not take is a ``TypeError`` naming the nearest one."""
+    import inspect
+
+    from conduit.options import check_options
+
+    known = [n for n in inspect.signature(predict_route).parameters if n not in ("app", "path", "model",
+                                                                                "stream_options")]
+    check_options(stream_options, known + list(STREAM_OPTIONS), "app.predict")
+    if stream_options and not stream:
+        raise TypeError(f"app.predict: {', '.join(sorted(stream_options))} only apply with stream=True")
 
 
 async def infer_unbatched(model: Any, X: np.ndarray, proba: bool):

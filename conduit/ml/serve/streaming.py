@@ -130,7 +130,7 @@ async def _chunks(model: Any, X: np.ndarray, chunk_size: int, proba: bool) -> As
 
 
 def stream_route(app: Any, path: str, registry: ModelRegistry, *, name: str | None = None,
-                 chunk_size: int = 256, ping_interval: float = 15.0, **_: Any) -> ModelRegistry:
+                 chunk_size: int = 256, ping_interval: float = 15.0) -> ModelRegistry:
     """Register ``POST path`` streaming the model's output as SSE (see the module docstring).
 
     Usually reached through ``app.predict(path, model, stream=True)``.

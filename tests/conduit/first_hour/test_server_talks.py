@@ -42,8 +42,14 @@ def test_a_port_in_use_is_one_line_and_exit_status_1(busy_port, command):
     }[command]
     out = _run(*args)
     assert out.returncode == 1, out.stderr
-    lines = out.stderr.strip().splitlines()
-    assert lines == [f"error: 127.0.0.1:{busy_port} is already in use"], out.stderr
+    assert _errors(out.stderr) == [f"error: 127.0.0.1:{busy_port} is already in use"], out.stderr
+
+
+def _errors(stderr: str) -> list[str]:
+    """The lines of ``stderr`` past ``conduit run``'s start-up progress (``conduit: ...``, issue 26)."""
+    lines = stderr.strip().splitlines()
+    assert all(line.startswith("conduit: ") for line in lines[:-1]), stderr
+    return lines[-1:]
 
 
 @pytest.mark.parametrize("host, message", [
@@ -54,7 +60,8 @@ def test_a_port_in_use_is_one_line_and_exit_status_1(busy_port, command):
 def test_a_host_that_cannot_be_bound_is_one_line(host, message):
     out = _run("-m", "conduit.cli", "run", "examples.hello:app", "--host", host)
     assert out.returncode == 1
-    assert out.stderr.startswith(message) and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    errors = _errors(out.stderr)
+    assert errors[0].startswith(message), out.stderr
 
 
 @pytest.mark.parametrize("code, port, expected", [

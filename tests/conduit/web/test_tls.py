@@ -78,7 +78,7 @@ def test_bad_certificate_files_fail_at_startup(tmp_path, certs):
     with pytest.raises(TLSConfigError, match="without ssl_certfile"):
         server_ssl_context(ServerConfig(ssl_keyfile=keyfile))
     (tmp_path / "junk.pem").write_text("not a certificate")
-    with pytest.raises(TLSConfigError, match="cannot load"):
+    with pytest.raises(TLSConfigError, match="junk.pem is not a PEM certificate"):
         server_ssl_context(ServerConfig(ssl_certfile=str(tmp_path / "junk.pem"), ssl_keyfile=keyfile))
 
 
