@@ -122,10 +122,14 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
             if len(group) > 1:
                 out.append(sorted(group))
 
-    sys.setrecursionlimit(10_000)
-    for v in sorted(edges):
-        if v not in index:
-            visit(v)
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, 10_000))
+    try:  # restored: a caller's own depth checks (JSON nesting, say) must not see ours
+        for v in sorted(edges):
+            if v not in index:
+                visit(v)
+    finally:
+        sys.setrecursionlimit(previous)
     return out
 
 
