@@ -20,10 +20,10 @@ def to_jsonable(value: Any) -> Any:
     The inverse of the type layer's JSON validators: what a tool returns in the
     shape its output schema describes.
     """
+    if isinstance(value, enum.Enum):  # before str/int: a `class Genre(str, Enum)` member is both
+        return to_jsonable(value.value)
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
-    if isinstance(value, enum.Enum):
-        return to_jsonable(value.value)
     if isinstance(value, (dt.date, dt.time)):
         return value.isoformat()
     if isinstance(value, (bytes, bytearray)):

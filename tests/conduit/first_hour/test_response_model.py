@@ -194,3 +194,34 @@ def test_unusable_response_model_is_a_registration_error():
         app.get("/x", response_model=Plain)(lambda: {})
     with pytest.raises(TypeError, match="is not a body type"):
         app.get("/y", response_model=str)(lambda: {})
+
+
+def test_enum_members_that_are_also_str_or_int_fit_their_response_model():
+    """A ``class Genre(str, Enum)`` member is a ``str`` too: it must be written as its value,
+    not refused as a non-member (examples/rest_api.py returned 500 for every book)."""
+    import enum
+
+    class Genre(str, enum.Enum):
+        FICTION = "fiction"
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    @dataclass
+    class Book:
+        genre: Genre
+        level: Level
+
+    app = Conduit()
+
+    @app.get("/book")
+    async def book() -> Book:
+        return Book(Genre.FICTION, Level.HIGH)
+
+    @app.get("/books")
+    async def books() -> list[Book]:
+        return [Book(Genre.FICTION, Level.HIGH)]
+
+    with TestClient(app) as client:
+        assert client.get("/book").json() == {"genre": "fiction", "level": 3}
+        assert client.get("/books").json() == [{"genre": "fiction", "level": 3}]
