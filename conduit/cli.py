@@ -79,6 +79,7 @@ def _build(target: str, folder: str) -> int:
         raise SystemExit("error: conduit build must set NUMBA_CACHE_DIR before Numba is imported")
     os.makedirs(folder, exist_ok=True)
     os.environ["NUMBA_CACHE_DIR"] = folder
+    from . import __version__
     from .server import kernel_cache
     from .server.console import WarmupReporter, say as _say
 
@@ -90,7 +91,7 @@ def _build(target: str, folder: str) -> int:
     progress = WarmupReporter()
     app.warmup(progress)
     progress.done()
-    manifest = kernel_cache.write_manifest(folder, target, time.perf_counter() - started)
+    manifest = kernel_cache.write_manifest(folder, target, time.perf_counter() - started, __version__)
     _say(f"built {manifest['kernel_files']} kernel files in {manifest['seconds']:.1f} s; run with "
          f"NUMBA_CACHE_DIR={folder} (it may be read-only)")
     return 0

@@ -116,13 +116,15 @@ def report(cache: KernelCache) -> str | None:
     return f"kernel cache {cache.source}: compiled {len(compiled)} kernel file(s) into it"
 
 
-def write_manifest(folder: str, target: str, seconds: float) -> dict[str, object]:
-    """Record what ``conduit build`` compiled (read by people and by the tests, not by Numba)."""
+def write_manifest(folder: str, target: str, seconds: float, version: str) -> dict[str, object]:
+    """Record what ``conduit build`` compiled (read by people and by the tests, not by Numba).
+
+    ``version`` is Conduit's, passed in by the command line: the server package sits
+    below the root package and never imports it.
+    """
     import numba
 
-    from .. import __version__
-
-    manifest = {"target": target, "conduit": __version__, "numba": numba.__version__,
+    manifest = {"target": target, "conduit": version, "numba": numba.__version__,
                 "python": sys.version.split()[0], "kernel_files": len(snapshot(folder)),
                 "seconds": round(seconds, 2)}
     with open(os.path.join(folder, MANIFEST), "w") as file:
