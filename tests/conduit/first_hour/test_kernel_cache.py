@@ -95,7 +95,10 @@ def test_run_with_a_read_only_cache_compiles_nothing_and_writes_nothing(built, t
                 time.sleep(0.2)
     finally:
         server.send_signal(signal.SIGTERM)
-        _, rest = server.communicate(timeout=60)
+        # Not communicate(timeout=): it reads the raw pipe and loses what readline() above
+        # already buffered (the "imports done" line often arrives with the first one).
+        rest = server.stderr.read()
+        server.wait(timeout=60)
     lines = [first.strip(), *rest.splitlines()]
     assert server.returncode == 0, rest
     assert _tree(built) == before  # not a byte, not a timestamp, not a mode changed
