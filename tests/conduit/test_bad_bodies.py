@@ -22,7 +22,7 @@ from conduit import Body, Conduit, Request
 from conduit.mcp import MCPServer
 from conduit.testing.client import LiveServer, TestClient
 
-pytest.importorskip("sklearn")
+pytest.importorskip("sklearn", reason="sklearn is in the test extra (./dev test installs it)")
 from sklearn.datasets import load_iris  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 

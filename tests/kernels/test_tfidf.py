@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-sp = pytest.importorskip("scipy.sparse")
-text = pytest.importorskip("sklearn.feature_extraction.text")
+sp = pytest.importorskip("scipy.sparse", reason="scipy is in the test extra (./dev test installs it)")
+text = pytest.importorskip("sklearn.feature_extraction.text", reason="sklearn is in the test extra (./dev test installs it)")
 
 from conduit_kernels.tfidf import encode_documents, tfidf_fit, tfidf_transform, word_table  # noqa: E402
 

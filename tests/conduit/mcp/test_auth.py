@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-jwt = pytest.importorskip("jwt")
+jwt = pytest.importorskip("jwt", reason="jwt is in the test extra (./dev test installs it)")
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 
 from conduit import Conduit  # noqa: E402

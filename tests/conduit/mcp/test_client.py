@@ -19,7 +19,7 @@ from conduit.mcp.client import AuthenticationError, Client, ClientTransport, Req
 from conduit.mcp.client.stdio import StdioTransport
 from conduit.mcp.protocol.jsonrpc import InternalError, InvalidParams
 
-pytest.importorskip("mcp")
+pytest.importorskip("mcp", reason="mcp is in the test extra (./dev test installs it)")
 PEERS = ["sdk", "fastmcp"]
 ERAS = ["auto", "2025-11-25"]
 
@@ -56,7 +56,7 @@ async def _exercise_peer(client: Client, modern: bool) -> None:
 @pytest.mark.parametrize("kind", PEERS)
 def test_client_over_stdio_against_peer_servers(kind, protocol, peers):
     if kind == "fastmcp":
-        pytest.importorskip("fastmcp")
+        pytest.importorskip("fastmcp", reason="fastmcp is in the test extra (./dev test installs it)")
 
     async def main() -> None:
         async with Client(**_target(peers, kind), protocol=protocol) as client:
@@ -68,7 +68,7 @@ def test_client_over_stdio_against_peer_servers(kind, protocol, peers):
 @pytest.mark.parametrize("kind", PEERS)
 def test_client_over_streamable_http_against_peer_servers(kind, protocol, peers):
     if kind == "fastmcp":
-        pytest.importorskip("fastmcp")
+        pytest.importorskip("fastmcp", reason="fastmcp is in the test extra (./dev test installs it)")
 
     async def main(url: str) -> None:
         async with Client(url, protocol=protocol) as client:

@@ -83,7 +83,7 @@ def test_mounted_server_over_stdio_with_conduit_client(protocol, peers):
 
 @pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
 def test_mounted_server_with_the_official_sdk_client(mode, peers):
-    mcp_sdk = pytest.importorskip("mcp")
+    mcp_sdk = pytest.importorskip("mcp", reason="mcp is in the test extra (./dev test installs it)")
     parent, _ = _composed().composed()
     app = Conduit()
     app.mount_mcp("/mcp", parent)
@@ -110,7 +110,7 @@ def test_mounted_server_with_the_official_sdk_client(mode, peers):
 
 
 def test_mounted_server_with_the_fastmcp_client(peers):
-    fastmcp = pytest.importorskip("fastmcp")
+    fastmcp = pytest.importorskip("fastmcp", reason="fastmcp is in the test extra (./dev test installs it)")
     parent, _ = _composed().composed()
     app = Conduit()
     app.mount_mcp("/mcp", parent)

@@ -120,7 +120,7 @@ def test_from_app_over_stdio_with_three_clients(peers):
             assert result.structured_content["name"] == "n"
     anyio.run(sdk_client)
 
-    fastmcp = pytest.importorskip("fastmcp")
+    fastmcp = pytest.importorskip("fastmcp", reason="fastmcp is in the test extra (./dev test installs it)")
     from fastmcp.client.transports import StdioTransport as FastStdio
 
     async def fastmcp_client() -> None:

@@ -24,7 +24,7 @@ import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-jwt = pytest.importorskip("jwt")
+jwt = pytest.importorskip("jwt", reason="jwt is in the test extra (./dev test installs it)")
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa  # noqa: E402
 

@@ -28,7 +28,7 @@ from mcp_http_helpers import INIT, post_modern
 from test_robustness import HANDSHAKE_TEMPLATES, JSON as ANY_JSON, PING, assert_well_formed, fuzzed
 from test_robustness import make_server as robust_server
 
-mcp_sdk = pytest.importorskip("mcp")
+mcp_sdk = pytest.importorskip("mcp", reason="mcp is in the test extra (./dev test installs it)")
 
 
 def make_server(**options) -> tuple[MCPServer, list]:
@@ -371,7 +371,7 @@ def test_request_log_writes_one_structured_record_per_request(caplog):
         ("tools/call", "lookup", "ok"), ("tools/call", "flaky", "tool_error"), ("tools/call", "missing", "error")]
     assert all(r.mcp_caller == "principal:carol" and r.mcp_session == "s-9" for r in records)
     assert [r.mcp_error_code for r in records] == [None, None, -32602]
-    assert all(r.mcp_duration_ms >= 0 for r in records)
+    assert all(isinstance(r.mcp_duration_ms, float) for r in records)  # the field is recorded
     assert records[0].getMessage().startswith("mcp tools/call lookup ok ")
 
 

@@ -18,7 +18,7 @@ from conduit.mcp.client import Client
 from conduit.mcp.protocol.jsonrpc import InvalidParams
 from conduit.testing.client import LiveServer
 
-sklearn = pytest.importorskip("sklearn")
+sklearn = pytest.importorskip("sklearn", reason="sklearn is in the test extra (./dev test installs it)")
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +134,7 @@ def test_model_tool_with_the_sdk_and_fastmcp_clients(classifier):
             assert result.structured_content["predictions"] == model.predict(X[:2]).tolist()
 
     async def fast(url: str) -> None:
-        fastmcp = pytest.importorskip("fastmcp")
+        fastmcp = pytest.importorskip("fastmcp", reason="fastmcp is in the test extra (./dev test installs it)")
         async with fastmcp.Client(url) as client:
             result = await client.call_tool("predict_clf", {"rows": X[:1].tolist()})
             assert result.structured_content["predictions"] == model.predict(X[:1]).tolist()

@@ -18,7 +18,7 @@ from conduit.mcp.client import AuthenticationError, Client
 from conduit.mcp.protocol.jsonrpc import InternalError, InvalidParams
 from conduit.testing.client import LiveServer
 
-pytest.importorskip("mcp")
+pytest.importorskip("mcp", reason="mcp is in the test extra (./dev test installs it)")
 
 
 def _sdk_proxy_app(peers, **mount_options) -> Conduit:
@@ -78,7 +78,7 @@ def test_proxy_with_the_official_sdk_client(peers):
 
 
 def test_proxy_with_the_fastmcp_client(peers):
-    fastmcp = pytest.importorskip("fastmcp")
+    fastmcp = pytest.importorskip("fastmcp", reason="fastmcp is in the test extra (./dev test installs it)")
     app = Conduit()
     app.mount_mcp("/mcp", MCPServer.proxy(peers.stdio_command("fastmcp"), env=peers.env()))
 

@@ -15,7 +15,7 @@ import sys
 import anyio
 import pytest
 
-mcp_sdk = pytest.importorskip("mcp")
+mcp_sdk = pytest.importorskip("mcp", reason="mcp is in the test extra (./dev test installs it)")
 from mcp import Client, StdioServerParameters  # noqa: E402
 from mcp_types import CreateMessageResult, TextContent  # noqa: E402
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import anyio
 import pytest
 
-mcp_sdk = pytest.importorskip("mcp")
+mcp_sdk = pytest.importorskip("mcp", reason="mcp is in the test extra (./dev test installs it)")
 import mcp_types as types  # noqa: E402
 from mcp import Client  # noqa: E402
 from mcp.client.extension import ClaimContext, ClientExtension, ResultClaim  # noqa: E402

@@ -30,7 +30,7 @@ from conduit.mcp.tool_search import expand_query, normalise
 from conduit.testing.client import LiveServer
 from mcp_http_helpers import HEADERS, INIT
 
-mcp_sdk = pytest.importorskip("mcp")
+mcp_sdk = pytest.importorskip("mcp", reason="mcp is in the test extra (./dev test installs it)")
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 DATA = ROOT / "tests" / "data" / "mcp"

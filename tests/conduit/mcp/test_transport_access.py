@@ -30,7 +30,7 @@ import anyio
 import httpx
 import pytest
 
-mcp_sdk = pytest.importorskip("mcp")
+mcp_sdk = pytest.importorskip("mcp", reason="mcp is in the test extra (./dev test installs it)")
 
 from conduit import Conduit  # noqa: E402
 from conduit.mcp import MCPServer  # noqa: E402

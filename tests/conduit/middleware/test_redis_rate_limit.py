@@ -11,7 +11,7 @@ from conduit import Conduit
 from conduit.middleware import RateLimit, RedisBackend
 from conduit.testing.client import LiveServer
 
-redis = pytest.importorskip("redis")
+redis = pytest.importorskip("redis", reason="redis is in the test extra (./dev test installs it)")
 
 
 def test_shared_bucket_across_two_servers(redis_client):

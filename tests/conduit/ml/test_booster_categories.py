@@ -8,9 +8,9 @@ import httpx
 import numpy as np
 import pytest
 
-lgb = pytest.importorskip("lightgbm")
-xgb = pytest.importorskip("xgboost")
-pd = pytest.importorskip("pandas")
+lgb = pytest.importorskip("lightgbm", reason="lightgbm is in the test extra (./dev test installs it)")
+xgb = pytest.importorskip("xgboost", reason="xgboost is in the test extra (./dev test installs it)")
+pd = pytest.importorskip("pandas", reason="pandas is in the test extra (./dev test installs it)")
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -8,8 +8,8 @@ import joblib
 import numpy as np
 import pytest
 
-lgb = pytest.importorskip("lightgbm")
-xgb = pytest.importorskip("xgboost")
+lgb = pytest.importorskip("lightgbm", reason="lightgbm is in the test extra (./dev test installs it)")
+xgb = pytest.importorskip("xgboost", reason="xgboost is in the test extra (./dev test installs it)")
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

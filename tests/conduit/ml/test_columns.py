@@ -7,8 +7,8 @@ import httpx
 import numpy as np
 import pytest
 
-pytest.importorskip("sklearn")
-pd = pytest.importorskip("pandas")
+pytest.importorskip("sklearn", reason="sklearn is in the test extra (./dev test installs it)")
+pd = pytest.importorskip("pandas", reason="pandas is in the test extra (./dev test installs it)")
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.compose import ColumnTransformer

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-pytest.importorskip("sklearn")
+pytest.importorskip("sklearn", reason="sklearn is in the test extra (./dev test installs it)")
 
 from sklearn.datasets import make_classification, make_regression
 from sklearn.ensemble import (

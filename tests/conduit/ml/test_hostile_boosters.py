@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-lgb = pytest.importorskip("lightgbm")
-xgb = pytest.importorskip("xgboost")
+lgb = pytest.importorskip("lightgbm", reason="lightgbm is in the test extra (./dev test installs it)")
+xgb = pytest.importorskip("xgboost", reason="xgboost is in the test extra (./dev test installs it)")
 
 from conduit.ml import ModelLoadError, compile, load_model  # noqa: E402
 

@@ -9,7 +9,7 @@ import joblib
 import numpy as np
 import pytest
 
-pytest.importorskip("sklearn")
+pytest.importorskip("sklearn", reason="sklearn is in the test extra (./dev test installs it)")
 from sklearn.linear_model import LogisticRegression
 
 from conduit import Conduit, LiveServer, ModelRegistry

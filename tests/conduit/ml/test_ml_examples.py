@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("sklearn")
+pytest.importorskip("sklearn", reason="sklearn is in the test extra (./dev test installs it)")
 from conduit import TestClient
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"

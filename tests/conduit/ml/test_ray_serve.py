@@ -84,7 +84,7 @@ def test_conduit_app_as_a_ray_serve_deployment_with_two_replicas_and_a_model_han
 
 
 def test_a_built_app_cannot_be_sent_to_the_replicas():
-    pytest.importorskip("ray")
+    pytest.importorskip("ray", reason="ray is in the test extra (./dev test installs it)")
     import conduit.ray
     from conduit import Conduit
 

@@ -7,7 +7,7 @@ import joblib
 import numpy as np
 import pytest
 
-pytest.importorskip("sklearn")
+pytest.importorskip("sklearn", reason="sklearn is in the test extra (./dev test installs it)")
 from sklearn.datasets import load_iris
 from sklearn.tree import DecisionTreeClassifier
 

@@ -8,7 +8,7 @@ import httpx
 import numpy as np
 import pytest
 
-pd = pytest.importorskip("pandas")
+pd = pytest.importorskip("pandas", reason="pandas is in the test extra (./dev test installs it)")
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier, VotingClassifier
 from sklearn.impute import SimpleImputer
@@ -42,7 +42,7 @@ def models():
                                                        ("o", OneHotEncoder(handle_unknown="ignore"), ["c"])]),
                                     LogisticRegression()).fit(mixed, y),
     }
-    lgb = pytest.importorskip("lightgbm")
+    lgb = pytest.importorskip("lightgbm", reason="lightgbm is in the test extra (./dev test installs it)")
     out["lightgbm"] = lgb.LGBMClassifier(n_estimators=5, verbose=-1).fit(X, y)
     return out, mixed.iloc[:1]
 

@@ -236,8 +236,8 @@ def test_property_any_request_decodes_or_is_a_named_refusal(header, tail):
 
 @pytest.mark.parametrize("binary", [False, True], ids=["json", "binary"])
 def test_category_model_takes_one_tensor_per_column_with_bytes(binary):
-    lgb = pytest.importorskip("lightgbm")
-    pd = pytest.importorskip("pandas")
+    lgb = pytest.importorskip("lightgbm", reason="lightgbm is in the test extra (./dev test installs it)")
+    pd = pytest.importorskip("pandas", reason="pandas is in the test extra (./dev test installs it)")
     rng = np.random.default_rng(2)
     frame = pd.DataFrame({"age": rng.normal(40, 10, 300), "plan": pd.Categorical(rng.choice(["free", "pro"], 300))})
     y = ((frame["plan"] == "pro") ^ (frame["age"] > 40)).astype(int)

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-pytest.importorskip("sklearn")
+pytest.importorskip("sklearn", reason="sklearn is in the test extra (./dev test installs it)")
 
 SCRIPT = textwrap.dedent("""
     import numpy as np

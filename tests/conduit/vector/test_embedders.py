@@ -7,7 +7,7 @@ import pytest
 
 from conduit.vector import HashingTokenizer, OnnxEmbedder, TfidfEmbedder, VectorInputError
 
-text = pytest.importorskip("sklearn.feature_extraction.text")
+text = pytest.importorskip("sklearn.feature_extraction.text", reason="sklearn is in the test extra (./dev test installs it)")
 
 CORPUS = ["Numba compiles Python kernels.", "Kernels scan vectors in parallel!",
           "Ünïcode wörds: café, naïve, 日本語", "vectors vectors VECTORS", ""]
@@ -60,7 +60,7 @@ def tiny_onnx_model(vocab=50, hidden=8, seed=0):
 
 
 def test_onnx_embedder_mean_pools_and_normalises(tmp_path):
-    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxruntime", reason="onnxruntime is in the test extra (./dev test installs it)")
     blob, table = tiny_onnx_model()
     path = tmp_path / "tiny.onnx"
     path.write_bytes(blob)
@@ -79,7 +79,7 @@ def test_onnx_embedder_mean_pools_and_normalises(tmp_path):
 
 
 def test_onnx_embedder_bad_model():
-    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxruntime", reason="onnxruntime is in the test extra (./dev test installs it)")
     with pytest.raises(ValueError, match="cannot load ONNX model"):
         OnnxEmbedder(b"not a model", vocab_size=10)
     with pytest.raises(ValueError, match="vocab_size"):

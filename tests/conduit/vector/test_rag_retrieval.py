@@ -14,7 +14,7 @@ from conduit.vector import (
     VectorStore,
 )
 
-text = pytest.importorskip("sklearn.feature_extraction.text")
+text = pytest.importorskip("sklearn.feature_extraction.text", reason="sklearn is in the test extra (./dev test installs it)")
 
 SEED = [
     "Numba compiles Python functions to machine code.",
