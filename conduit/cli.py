@@ -270,6 +270,10 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("target", help="MODULE:APP, e.g. examples.demo:app")
     build.add_argument("--cache", required=True, metavar="DIR",
                        help="the folder to fill (NUMBA_CACHE_DIR for conduit run; it may be read-only then)")
+    from .bench.command import add_arguments as add_bench_arguments
+
+    add_bench_arguments(commands.add_parser(
+        "bench", help="write an asv suite for MODULE:APP's routes, run it, print the routes by cost"))
     commands.add_parser("mcp", help="serve MODULE:MCP over stdio or HTTP (options: conduit mcp --help)")
     args = parser.parse_args(argv)
 
@@ -288,6 +292,10 @@ def main(argv: list[str] | None = None) -> int:
         return _print_routes(load_target(args.target))
     if args.command == "build":
         return _build(args.target, args.cache)
+    if args.command == "bench":
+        from .bench.command import main_bench
+
+        return main_bench(args)
     if args.reload:
         from .server.reload import run_reloading
 
