@@ -104,8 +104,10 @@ def write_suite(folder: Path, *, target: str, project: Path, samples: dict[str, 
             "repo": os.path.relpath(toplevel if toplevel else folder, folder),
             "environment_type": "existing", "benchmark_dir": "benchmarks", "env_dir": ".asv/env",
             "results_dir": ".asv/results", "html_dir": ".asv/html", "default_benchmark_timeout": 600}
-    if toplevel:
-        conf["dvcs"] = "git"
+    if toplevel:  # asv checks its configured branches exist: name the checked-out one
+        branch = subprocess.run(["git", "-C", str(project), "rev-parse", "--abbrev-ref", "HEAD"],
+                                capture_output=True, text=True, timeout=30).stdout.strip()
+        conf.update(dvcs="git", branches=[branch if branch and branch != "HEAD" else "HEAD"])
     config = {"target": target, "project": str(project), "sys_path": [str(project), *_import_roots()],
               "seconds": seconds, "rounds": rounds, "sockets": sockets, "peer": peer,
               "samples": {label: sample.to_json() for label, sample in samples.items()}}
