@@ -130,7 +130,9 @@ def main_bench(args: argparse.Namespace) -> int:
         return _fail(str(exc).removeprefix("error: "))
     if inspect.isfunction(app):
         app = app()
-    if not hasattr(app, "router"):
+    from ..app import Conduit
+
+    if not isinstance(app, Conduit):
         return _fail(f"{args.target} is a {type(app).__name__}, not a Conduit app")
     try:
         examples = load_examples(args.examples) if args.examples else None
