@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .samples import Plan, load_examples, plan_samples
+from .samples import load_examples, plan_samples
 
 
 def add_arguments(bench: argparse.ArgumentParser) -> None:
@@ -37,6 +37,7 @@ def add_arguments(bench: argparse.ArgumentParser) -> None:
                             "uvicorn) or the base URL of a running server")
     bench.add_argument("--no-socket", dest="socket", action="store_false",
                        help="in-process only, even where wrk is installed")
+    bench.add_argument("--markdown", action="store_true", help="print the table as markdown rows")
     bench.add_argument("--write-only", action="store_true", help="write the suite without running asv")
 
 
@@ -74,35 +75,40 @@ def _figure(value: float, digits: int = 1) -> str:
     return "-" if value is None or math.isnan(value) else f"{value:,.{digits}f}"
 
 
-def format_table(plan: Plan, in_process: dict, sockets: dict | None, hints: dict[str, list[str]],
-                 peer: str | None) -> list[str]:
-    """Rows costliest first (in-process CPU µs per request), a hint line under each route that has one."""
+def _socket_cells(entry: dict) -> list[str]:
+    """req/s and CPU µs; req/s marked ``!`` when wrk saw errors or non-2xx/3xx answers."""
+    rate = _figure(entry.get("req_per_s", math.nan), 0) + ("!" if entry.get("errors") else "")
+    return [rate, _figure(entry.get("cpu_us", math.nan))]
+
+
+def table_rows(in_process: dict, sockets: dict | None, peer: str | None) -> list[list[str]]:
+    """The header, then one row per route, costliest first (in-process CPU µs per request)."""
     header = ["ROUTE", "CPU_US", "STATUS"]
     if sockets is not None:
         header += ["REQ_S", "SERVER_CPU_US"] + (["PEER_REQ_S", "PEER_CPU_US"] if peer else [])
-    header.append("LOAD")
-    rows, notes = [header], {}
+    rows = [header + ["LOAD"]]
     for label in sorted(in_process, key=lambda k: -in_process[k]["cpu_us"]):
         entry = in_process[label]
-        statuses = ",".join(sorted(entry["statuses"]))
-        row = [label, _figure(entry["cpu_us"]), statuses]
-        load = entry["load_avg"]
-        if sockets is not None:
-            ours = sockets.get(label, {}).get("conduit", {})
-            row += [_figure(ours.get("req_per_s", math.nan), 0), _figure(ours.get("cpu_us", math.nan))]
-            load = max(load, ours.get("load_avg", 0.0))
-            if peer:
-                theirs = sockets.get(label, {}).get("peer", {})
-                row += [_figure(theirs.get("req_per_s", math.nan), 0), _figure(theirs.get("cpu_us", math.nan))]
-                load = max(load, theirs.get("load_avg", 0.0))
-        row.append(f"{load:.1f}" + (" (busy)" if load >= 2 else ""))
-        rows.append(row)
-        notes[label] = hints.get(label, [])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+        row, load = [label, _figure(entry["cpu_us"]), ",".join(sorted(entry["statuses"]))], entry["load_avg"]
+        for name in (["conduit"] + (["peer"] if peer else [])) if sockets is not None else []:
+            found = sockets.get(label, {}).get(name, {})
+            row += _socket_cells(found)
+            load = max(load, found.get("load_avg", 0.0))
+        rows.append(row + [f"{load:.1f}" + (" (busy)" if load >= 2 else "")])
+    return rows
+
+
+def format_table(rows: list[list[str]], hints: dict[str, list[str]], markdown: bool = False) -> list[str]:
+    """Aligned columns with each route's findings under it, or markdown rows with a HINTS column."""
+    if markdown:
+        lines = ["| " + " | ".join(rows[0] + ["HINTS"]) + " |", "|" + "---|" * (len(rows[0]) + 1)]
+        return lines + ["| " + " | ".join(row + ["; ".join(hints.get(row[0], [])) or "-"]) + " |"
+                        for row in rows[1:]]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for row in rows:
         lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
-        lines += [f"    {note}" for note in notes.get(row[0], [])]
+        lines += [f"    {note}" for note in hints.get(row[0], [])]
     return lines
 
 
@@ -169,10 +175,12 @@ def main_bench(args: argparse.Namespace) -> int:
         tail = "\n".join(output.strip().splitlines()[-15:])
         return _fail(f"asv run failed (exit {code}); its last lines:\n{tail}")
     print()
-    for line in format_table(plan, results["in_process"], results.get("sockets"), _hints(app), args.peer):
+    rows = table_rows(results["in_process"], results.get("sockets"), args.peer)
+    for line in format_table(rows, _hints(app), markdown=args.markdown):
         print(line)
-    print(f"\nCPU_US: in-process CPU µs per request (lower is better); LOAD: 1-minute load average "
-          f"(busy >= 2). Results kept in {folder / '.asv' / 'results'}" +
+    print(f"\nCPU_US: in-process CPU µs per request (lower is better); REQ_S: wrk, 16 connections "
+          f"(! = errors or non-2xx answers); LOAD: 1-minute load average (busy >= 2). Results kept in "
+          f"{folder / '.asv' / 'results'}" +
           ("; compare two commits with: asv compare --config " + str(conf) + " A B"
            if json.loads(conf.read_text()).get("dvcs") == "git" else
            " only in a git repository (asv compare needs commits)"))

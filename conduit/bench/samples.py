@@ -16,12 +16,19 @@ needs a sample from the user's examples file (:func:`load_examples`), keyed by
 from __future__ import annotations
 
 import json
+import math
+import re
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..openapi.document import openapi_path
+
+
+_TARGET = re.compile(r"/[\x21-\x7e]*")  # origin-form request target, visible ASCII (RFC 9112 §3.2)
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 §5.6.2
+_FIELD_VALUE = re.compile(r"[^\x00\r\n]*")
 
 
 @dataclass(frozen=True)
@@ -89,15 +96,22 @@ def example_value(schema: dict[str, Any], components: dict[str, Any], depth: int
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")
-    if kind == "integer" or kind == "number":
-        low = schema["minimum"] if "minimum" in schema else schema.get("exclusiveMinimum", 0) + 1
-        high = schema["maximum"] if "maximum" in schema else schema.get("exclusiveMaximum", low + 1) - 1
-        value = min(low, high)
-        return int(value) if kind == "integer" else float(value)
+    if kind == "integer":
+        low = schema.get("minimum", schema["exclusiveMinimum"] + 1 if "exclusiveMinimum" in schema else None)
+        high = schema.get("maximum", schema["exclusiveMaximum"] - 1 if "exclusiveMaximum" in schema else None)
+        return int(math.ceil(low) if low is not None else 1 if high is None or high >= 1 else math.floor(high))
+    if kind == "number":
+        low = schema.get("minimum", schema.get("exclusiveMinimum"))
+        high = schema.get("maximum", schema.get("exclusiveMaximum"))
+        if low is not None and high is not None:
+            return float(low + high) / 2 if low != high else float(low)  # inside both, exclusive or not
+        if low is not None:
+            return float(low) + (1.0 if "exclusiveMinimum" in schema else 0.0)
+        return 1.0 if high is None or high > 1 else float(high) - (1.0 if "exclusiveMaximum" in schema else 0.0)
     if kind == "string":
         if "pattern" in schema:
             raise ValueError(f"a string with pattern {schema['pattern']!r}")
-        return "x" * max(int(schema.get("minLength", 1)), 1)
+        return "x" * (int(schema.get("minLength", 0)) or min(1, int(schema.get("maxLength", 1))))
     if kind == "boolean":
         return True
     if kind == "null":
@@ -173,7 +187,16 @@ def load_examples(path: str | Path) -> dict[str, Sample]:
         if unknown:
             raise ValueError(f"examples file {path}: entry {label!r} has unknown keys {sorted(unknown)} "
                              f"(known: path, headers, json, body)")
+        if not _TARGET.fullmatch(entry["path"]):
+            raise ValueError(f"examples file {path}: entry {label!r}: the path {entry['path']!r} must start with "
+                             f"'/' and hold no spaces or control characters (percent-encode them)")
+        if not isinstance(entry.get("headers", {}), dict):
+            raise ValueError(f"examples file {path}: entry {label!r}: 'headers' must be an object")
         headers = [(str(k), str(v)) for k, v in (entry.get("headers") or {}).items()]
+        for name, value in headers:
+            if not _TOKEN.fullmatch(name) or not _FIELD_VALUE.fullmatch(value):
+                raise ValueError(f"examples file {path}: entry {label!r}: the header {name!r}: {value!r} is not "
+                                 f"a valid HTTP field (RFC 9110 token name, no CR, LF or NUL in the value)")
         body = b""
         if "json" in entry:
             body = json.dumps(entry["json"]).encode()

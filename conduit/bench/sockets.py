@@ -133,9 +133,10 @@ def uvicorn_argv(target: str, port: int) -> list[str]:
 
 
 def _lua_string(value: str | bytes) -> str:
-    """A Lua string literal of any bytes (decimal escapes: no quoting rule to get wrong)."""
+    """A Lua string literal of any bytes: three-digit decimal escapes (Lua reads up to three digits,
+    so ``[1`` must be ``\\0911``, never ``\\911``)."""
     data = value.encode("latin-1") if isinstance(value, str) else value
-    return '"' + "".join(chr(b) if chr(b).isalnum() or chr(b) in " /-_.:" else f"\\{b}" for b in data) + '"'
+    return '"' + "".join(chr(b) if b < 128 and (chr(b).isalnum() or chr(b) in " /-_.:") else f"\\{b:03d}" for b in data) + '"'
 
 
 def wrk_script(sample: Sample) -> str:
