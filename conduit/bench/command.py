@@ -114,7 +114,7 @@ def format_table(rows: list[list[str]], hints: dict[str, list[str]], markdown: b
 
 def main_bench(args: argparse.Namespace) -> int:
     """Check the inputs, write the suite, run asv, print the table; 1 with one error line on bad input."""
-    from ..cli import load_target
+    from ..targets import load_target
     from .sockets import wrk_available
     from .suite import asv_command, run_asv, write_suite
 

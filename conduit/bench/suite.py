@@ -138,7 +138,7 @@ class Suite:
         return results
 
     def run_in_process(self) -> dict:
-        from ..cli import load_target
+        from ..targets import load_target
         from .inprocess import measure_in_process
 
         here = os.getcwd()  # asv keeps setup_cache's result in the working folder: go back before returning
