@@ -308,3 +308,62 @@ def test_missing_asv_is_one_error_line(project, monkeypatch, capsys):
     assert main(["bench", "small_app:app", "--dir", str(project / "b")]) == 1
     out = capsys.readouterr().out.strip()
     assert out == "error: asv is not installed: pip install asv (Conduit's bench extra), or use --write-only"
+
+
+def test_in_process_counts_failing_and_closing_routes_instead_of_hanging():
+    """A handler that raises (500, logged) and a body over the route's limit (413, and the connection
+    closes) are measured like any route: their statuses are reported, the run ends on time."""
+    from conduit.bench.inprocess import measure_in_process
+
+    app = Conduit(max_body_size=8)
+
+    @app.get("/boom")
+    async def boom() -> dict:
+        raise RuntimeError("a bug")
+
+    @app.post("/small")
+    async def small(body: dict) -> dict:
+        return body
+
+    @app.get("/stream")
+    async def stream():
+        from conduit import StreamingResponse
+
+        async def chunks():
+            for i in range(3):
+                yield f"{i}\n"
+
+        return StreamingResponse(chunks(), media_type="text/plain")
+
+    samples = {"GET /boom": Sample("GET", "/boom"),
+               "POST /small": Sample("POST", "/small", (("content-type", "application/json"),),
+                                     b'{"far": "more than eight bytes"}'),
+               "GET /stream": Sample("GET", "/stream")}
+    results = measure_in_process(app, samples, 0.3, rounds=1)
+    assert set(results["GET /boom"]["statuses"]) == {"500"}
+    assert set(results["POST /small"]["statuses"]) == {"413"}
+    assert set(results["GET /stream"]["statuses"]) == {"200"}
+    for entry in results.values():
+        assert entry["requests"] > 0 and entry["cpu_us"] > 0
+
+
+def test_peer_given_as_a_url_of_a_running_server(project):
+    """``--peer http://...``: a server the user runs; its req/s is measured, its CPU is not ours to read."""
+    from conduit.bench.sockets import free_port, wait_for_http
+
+    if shutil.which("wrk") is None:
+        pytest.skip("the socket rows need wrk (scripts/install-system-deps.sh)")
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "conduit.cli", "run", "small_app:app", "--port", str(port),
+                               "--log-level", "warning"], cwd=project, env=_env(),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_http(port, server)
+        done = _bench(project, "small_app:app", "--duration", "1", "--route", "GET /items",
+                      "--peer", f"http://127.0.0.1:{port}", "--dir", str(project / "b"))
+    finally:
+        server.terminate()
+        server.wait(30)
+    assert done.returncode == 0, done.stdout + done.stderr
+    cells = _rows(done.stdout)["GET /items"]
+    assert float(cells[4].replace(",", "")) > 0 and cells[5] == "-"
