@@ -255,6 +255,7 @@ def test_the_written_suite_is_an_asv_suite_whose_benchmarks_measure_every_route(
     assert check.returncode == 0 and "No problems found" in check.stdout, check.stdout + check.stderr
 
 
+@pytest.mark.slow  # an end-to-end tool run: asv in a subprocess
 def test_bench_prints_every_route_with_a_cost_statuses_and_hints(project):
     done = _bench(project, "small_app:app", "--duration", "0.3", "--no-socket", "--dir", str(project / "b"))
     assert done.returncode == 0, done.stdout + done.stderr
@@ -270,6 +271,7 @@ def test_bench_prints_every_route_with_a_cost_statuses_and_hints(project):
     assert (project / "b" / ".asv" / "results").is_dir()  # asv ran and kept its results
 
 
+@pytest.mark.slow  # an end-to-end tool run: asv, two servers, wrk
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="the socket rows need wrk (scripts/install-system-deps.sh)")
 def test_peer_row_beside_each_route_over_real_sockets(project):
     done = _bench(project, "small_app:app", "--duration", "1", "--route", "GET /items", "--peer", "peer_app:app",
@@ -347,6 +349,7 @@ def test_in_process_counts_failing_and_closing_routes_instead_of_hanging():
         assert entry["requests"] > 0 and entry["cpu_us"] > 0
 
 
+@pytest.mark.slow  # an end-to-end tool run: asv, two servers, wrk
 def test_peer_given_as_a_url_of_a_running_server(project):
     """``--peer http://...``: a server the user runs; its req/s is measured, its CPU is not ours to read."""
     from conduit.bench.sockets import free_port, wait_for_http
