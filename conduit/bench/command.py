@@ -27,7 +27,8 @@ def add_arguments(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("--dir", default="bench", metavar="DIR",
                        help="folder for the asv suite and its results (./bench)")
     bench.add_argument("--duration", type=float, default=3.0, metavar="SECONDS",
-                       help="seconds per route and per server, split over 3 alternating rounds (3)")
+                       help="seconds per route and per server, split over 3 alternating rounds; a socket round "
+                            "lasts at least 1 s, wrk's unit (3)")
     bench.add_argument("--route", action="append", default=None, metavar="ROUTE",
                        help="measure only this route: 'METHOD PATTERN' or a pattern (repeatable; default all)")
     bench.add_argument("--examples", metavar="FILE",

@@ -183,6 +183,16 @@ def asv_command() -> list[str] | None:
     return [found] if found else None
 
 
+def _machine_known() -> bool:
+    """Whether ``~/.asv-machine.json`` already describes this machine (asv names it ``platform.node()``)."""
+    import platform
+
+    try:
+        return platform.node() in json.loads((Path.home() / ".asv-machine.json").read_text())
+    except (OSError, ValueError):
+        return False
+
+
 def run_asv(conf: Path, show: bool) -> tuple[int, str]:
     """``asv run --python=same`` on the suite; results kept under the git HEAD where there is one."""
     command = asv_command()
@@ -191,10 +201,11 @@ def run_asv(conf: Path, show: bool) -> tuple[int, str]:
     argv = command + ["run", "--config", str(conf), "--python=same", "--show-stderr"]
     if json.loads(conf.read_text()).get("dvcs") == "git":
         argv += ["--set-commit-hash", "HEAD"]
-    machine = subprocess.run(command + ["machine", "--yes", "--config", str(conf)], capture_output=True,
-                             text=True, cwd=conf.parent, timeout=120)
-    if machine.returncode:
-        return machine.returncode, machine.stdout + machine.stderr
+    if not _machine_known():  # asv asks about the machine once; answer with its defaults, never overwrite
+        machine = subprocess.run(command + ["machine", "--yes", "--config", str(conf)], capture_output=True,
+                                 text=True, cwd=conf.parent, timeout=120)
+        if machine.returncode:
+            return machine.returncode, machine.stdout + machine.stderr
     done = subprocess.run(argv, cwd=conf.parent, text=True, timeout=3600,
                           stdout=None if show else subprocess.PIPE, stderr=subprocess.STDOUT)
     return done.returncode, done.stdout or ""
