@@ -4,7 +4,8 @@ The request comes from the app's OpenAPI document (the one type layer's reading 
 each handler's signature): the path parameters, the required query and header
 parameters and a JSON body, each the smallest value its schema accepts (its
 ``default`` or first ``enum`` member where it has one, else a value within its
-bounds). A route whose input cannot be made up that way (a form or file body)
+bounds; for a ``pattern``, the simplest match hypothesis finds). A route whose input
+cannot be made up that way (a form or file body)
 needs a sample from the user's examples file (:func:`load_examples`), keyed by
 ``"METHOD PATTERN"`` as ``conduit routes`` prints it::
 
@@ -109,9 +110,10 @@ def example_value(schema: dict[str, Any], components: dict[str, Any], depth: int
             return float(low) + (1.0 if "exclusiveMinimum" in schema else 0.0)
         return 1.0 if high is None or high > 1 else float(high) - (1.0 if "exclusiveMaximum" in schema else 0.0)
     if kind == "string":
+        low, high = int(schema.get("minLength", 0)), schema.get("maxLength")
         if "pattern" in schema:
-            raise ValueError(f"a string with pattern {schema['pattern']!r}")
-        return "x" * (int(schema.get("minLength", 0)) or min(1, int(schema.get("maxLength", 1))))
+            return _string_matching(schema["pattern"], low, high)
+        return "x" * (low or min(1, int(high if high is not None else 1)))
     if kind == "boolean":
         return True
     if kind == "null":
@@ -123,7 +125,27 @@ def example_value(schema: dict[str, Any], components: dict[str, Any], depth: int
         required = schema.get("required", [])
         return {name: example_value(sub, components, depth + 1)
                 for name, sub in schema.get("properties", {}).items() if name in required}
+    if not schema or set(schema) <= {"title", "description"}:
+        return {}  # any JSON value is accepted (an ``Any`` body or field)
     raise ValueError(f"no example for the schema {json.dumps(schema)[:80]}")
+
+
+def _string_matching(pattern: str, low: int, high: int | None) -> str:
+    """The simplest string with a match of ``pattern`` (JSON Schema's search semantics) within the
+    length bounds: hypothesis generates from the regex and shrinks to the minimal example."""
+    try:
+        from hypothesis import HealthCheck, find, settings
+        from hypothesis import strategies as st
+        from hypothesis.errors import NoSuchExample
+    except ImportError:
+        raise ValueError(f"a string with pattern {pattern!r} (install hypothesis, Conduit's bench extra, "
+                         f"to build one)") from None
+    fits = st.from_regex(pattern).filter(lambda s: low <= len(s) <= (high if high is not None else low + 64))
+    try:
+        return find(fits, lambda s: True, settings=settings(database=None, max_examples=200,
+                                                                  suppress_health_check=list(HealthCheck)))
+    except (NoSuchExample, re.error, ValueError):
+        raise ValueError(f"a string with pattern {pattern!r} and length {low}..{high}") from None
 
 
 def _text(value: Any) -> str:
