@@ -156,8 +156,11 @@ def main_bench(args: argparse.Namespace) -> int:
     if not plan.samples:
         return _fail("no route has a sample request: " + "; ".join(f"{k}: {v}" for k, v in plan.skipped.items()))
     folder = Path(args.dir).resolve()
-    conf = write_suite(folder, target=args.target, project=Path(os.getcwd()), samples=plan.samples,
-                       seconds=args.duration, rounds=3, sockets=sockets, peer=peer)
+    try:
+        conf = write_suite(folder, target=args.target, project=Path(os.getcwd()), samples=plan.samples,
+                           seconds=args.duration, rounds=3, sockets=sockets, peer=peer)
+    except OSError as exc:
+        return _fail(f"cannot write the suite into {folder}: {exc.strerror or exc}")
     print(f"wrote the asv suite for {len(plan.samples)} route(s) to {folder}"
           + ("" if sockets else " (in-process only: " + ("--no-socket)" if not args.socket else "wrk not installed)")))
     for label, reason in plan.skipped.items():

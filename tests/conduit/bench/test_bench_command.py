@@ -338,6 +338,14 @@ def test_bad_input_is_one_error_line(project, monkeypatch, capsys, args, phrase)
     assert out.startswith("error: ") and phrase in out and len(out.splitlines()) == 1, out
 
 
+def test_a_dir_that_cannot_hold_the_suite_is_one_error_line(project, monkeypatch, capsys):
+    monkeypatch.chdir(project)
+    (project / "afile").write_text("not a folder")
+    assert main(["bench", "small_app:app", "--write-only", "--dir", str(project / "afile")]) == 1
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("error: cannot write the suite into") and len(out.splitlines()) == 1, out
+
+
 def test_missing_asv_is_one_error_line(project, monkeypatch, capsys):
     monkeypatch.chdir(project)
     monkeypatch.setattr("conduit.bench.suite.asv_command", lambda: None)
