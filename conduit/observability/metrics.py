@@ -171,7 +171,7 @@ class MetricsMiddleware:
         self.observer = observer
 
     def __call__(self, handler):
-        from ..middleware.base import respond
+        from ..middleware.base import error_answer
 
         counts = _SharedFileCounts() if multiprocess_dir() else RouteCounts(_LATENCY_BUCKETS)
         record = counts.recorder()
@@ -185,7 +185,9 @@ class MetricsMiddleware:
             start = clock()
             counts.in_flight += 1
             try:
-                response = await respond(handler, request)
+                response = await handler(request)
+            except Exception as exc:  # decorated like any answer (middleware.base.respond, inlined)
+                response = await error_answer(request, exc)
             finally:
                 counts.in_flight -= 1
             seconds = clock() - start

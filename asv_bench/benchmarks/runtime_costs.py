@@ -1,0 +1,170 @@
+"""Two costs of the native server's request path, each beside its peer, in process CPU µs.
+
+- **Sync hand-off**: ``trio.to_thread.run_sync`` (a trio thread per call, the design
+  before issue 22's fourth wave) beside :func:`conduit.lifecycle.worker_pool.run_in_worker`
+  (persistent workers, completions batched), 64 trio tasks handing off a trivial ``def``
+  at once, as ``wrk -c64`` does; CPU of the whole process (all threads) per hand-off.
+- **Metrics per request**: the metrics middleware around a handler that returns at once,
+  driven without an event loop; CPU per request beside the same handler without it, and
+  beside the per-request updates of ``prometheus_client`` metrics (lock per update: the
+  design before this wave, in its own registry).
+
+Process CPU time moves less with the machine's load than wall time; each figure is the
+best of :data:`ROUNDS` alternating rounds. Run: ``python -m benchmarks.runtime_costs``
+from ``asv_bench`` (markdown rows with the 1-minute load average).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+ROUNDS = 5
+_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+def _hello() -> str:
+    return "Hello, world!"
+
+
+def handoff_us(kind: str, calls: int = 20_000, tasks: int = 64) -> float:
+    """Process CPU µs per hand-off of ``_hello`` to a thread, ``tasks`` at a time."""
+    import trio
+
+    from conduit.lifecycle.worker_pool import run_in_worker
+
+    hand_off = {"trio.to_thread": lambda: trio.to_thread.run_sync(_hello),
+                "conduit worker pool": lambda: run_in_worker(_hello)}[kind]
+
+    async def main() -> float:
+        left = calls
+
+        async def worker() -> None:
+            nonlocal left
+            while left > 0:
+                left -= 1
+                await hand_off()
+
+        started = time.process_time()
+        async with trio.open_nursery() as nursery:
+            for _ in range(tasks):
+                nursery.start_soon(worker)
+        return (time.process_time() - started) / calls * 1e6
+
+    return trio.run(main)
+
+
+def _prometheus_direct(handler):
+    """The pre-wave middleware's per-request work: a gauge up and down, three counters, a histogram."""
+    from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+    registry = CollectorRegistry()
+    requests = Counter("r", "", ["method", "route", "status"], registry=registry).labels("GET", "/", "200")
+    latency = Histogram("l", "", ["method", "route"], buckets=_BUCKETS, registry=registry).labels("GET", "/")
+    body_in = Counter("i", "", ["method", "route"], registry=registry).labels("GET", "/")
+    body_out = Counter("o", "", ["method", "route"], registry=registry).labels("GET", "/")
+    in_flight = Gauge("f", "", registry=registry)
+
+    async def observe(request):
+        start = time.perf_counter()
+        in_flight.inc()
+        try:
+            response = await handler(request)
+        finally:
+            in_flight.dec()
+        requests.inc()
+        latency.observe(time.perf_counter() - start)
+        body_in.inc(0)
+        body_out.inc(len(response.body))
+        return response
+    return observe
+
+
+def middleware_us(kind: str, requests: int = 200_000) -> float:
+    """Process CPU µs per request through ``kind`` around a handler that returns at once."""
+    from conduit.http.datastructures import Headers
+    from conduit.http.request import Request
+    from conduit.http.response import Response
+    from conduit.observability.metrics import MetricsMiddleware
+
+    response = Response(b"Hello, world!")
+
+    async def handler(request):
+        return response
+
+    wrapped = {"no metrics": handler, "conduit metrics": MetricsMiddleware()(handler),
+               "prometheus_client per request": _prometheus_direct(handler)}[kind]
+
+    class Route:
+        pattern, param_names = "/", ()
+
+    request = Request("GET", b"/", headers=Headers([(b"host", b"bench")]))
+    request.route = Route()
+    started = time.process_time()
+    for _ in range(requests):
+        step = wrapped(request)
+        try:
+            step.send(None)
+        except StopIteration:
+            pass
+    return (time.process_time() - started) / requests * 1e6
+
+
+HANDOFFS = ("trio.to_thread", "conduit worker pool")
+MIDDLEWARES = ("no metrics", "conduit metrics", "prometheus_client per request")
+
+
+def measure(rounds: int = ROUNDS) -> dict:
+    """{(measure, kind): best µs over alternating rounds, with the highest load average seen}."""
+    best: dict[tuple[str, str], float] = {}
+    load = 0.0
+    for _ in range(rounds):
+        for kind in HANDOFFS:
+            value = handoff_us(kind)
+            best[("sync hand-off", kind)] = min(best.get(("sync hand-off", kind), value), value)
+        for kind in MIDDLEWARES:
+            value = middleware_us(kind)
+            best[("metrics", kind)] = min(best.get(("metrics", kind), value), value)
+        load = max(load, os.getloadavg()[0])
+    return {"figures": best, "load_avg": load}
+
+
+class SyncHandOff:
+    timeout = 300
+    params = list(HANDOFFS)
+    param_names = ["hand_off"]
+
+    def setup_cache(self):
+        return measure()
+
+    def track_cpu_us_per_call(self, results, hand_off):
+        return results["figures"][("sync hand-off", hand_off)]
+
+    track_cpu_us_per_call.unit = "us"
+
+
+class MetricsPerRequest:
+    timeout = 300
+    params = list(MIDDLEWARES)
+    param_names = ["middleware"]
+
+    def setup_cache(self):
+        return measure()
+
+    def track_cpu_us_per_request(self, results, middleware):
+        return results["figures"][("metrics", middleware)]
+
+    track_cpu_us_per_request.unit = "us"
+
+
+def table(results: dict) -> str:
+    load = results["load_avg"]
+    mark = " (load >= 2)" if load >= 2 else ""
+    lines = ["| measure | variant | CPU µs | load avg (1 min) |", "|---|---|---|---|"]
+    for (what, kind), value in results["figures"].items():
+        lines.append(f"| {what} | {kind} | {value:.2f} | {load:.1f}{mark} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(table(measure()))
