@@ -11,7 +11,10 @@
 
 Process CPU time moves less with the machine's load than wall time; each figure is the
 best of :data:`ROUNDS` alternating rounds. Run: ``python -m benchmarks.runtime_costs``
-from ``asv_bench`` (markdown rows with the 1-minute load average).
+from ``asv_bench`` (markdown rows with the 1-minute load average). With ``--all`` it also
+runs, in about three minutes, ``GET /`` and ``GET /sync`` under ``wrk -t1 -c64`` on Conduit
+beside Starlette on uvicorn (httptools + uvloop), alternating rounds (``_servers.measure_all``),
+and the memory steps of a hello server (``memory.measure``).
 """
 
 from __future__ import annotations
@@ -167,4 +170,20 @@ def table(results: dict) -> str:
 
 
 if __name__ == "__main__":
+    import sys
+
     print(table(measure()))
+    if "--all" in sys.argv:
+        from . import _servers, memory
+
+        results = _servers.measure_all(5, 64, ("conduit", "uvicorn-httptools+starlette"), rounds=3,
+                                       endpoints={"hello": "/", "sync": "/sync"})
+        print()
+        print(_servers.table(results))
+        print()
+        print("| hello server step | RSS MiB | added MiB | load avg (1 min) |")
+        print("|---|---|---|---|")
+        previous, load = 0.0, os.getloadavg()[0]
+        for step, value in memory.measure().items():
+            print(f"| {step} | {value:.1f} | {value - previous:+.1f} | {load:.1f}{' (load >= 2)' if load >= 2 else ''} |")
+            previous = value
