@@ -38,9 +38,34 @@ SPAWN_AFTER = 0.005
 #: Seconds an idle worker waits for a job before it exits.
 IDLE_SECONDS = 10.0
 
-_jobs: queue.SimpleQueue = queue.SimpleQueue()
-_lock = threading.Lock()
-_threads = 0
+
+
+class WorkerPool:
+    """The threads and their one job queue (one per process: :data:`_pool`)."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self.threads = 0
+        self._lock = threading.Lock()
+
+    def start_worker(self) -> None:
+        with self._lock:
+            self.threads += 1
+        threading.Thread(target=self._work, name="conduit-sync-worker", daemon=True).start()
+
+    def _work(self) -> None:
+        get = self.jobs.get
+        while True:
+            try:
+                job = get(timeout=IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:
+                    self.threads -= 1
+                return
+            job.started = True
+            job.result = outcome.capture(job.context.run, job.fn)
+            job.run.finished(job)
+            del job
 
 
 class _Job:
@@ -99,10 +124,11 @@ class _Run:
                 continue
             head = waiting[0]
             await trio.sleep(SPAWN_AFTER)
-            if not head.started and _threads < self.limiter.total_tokens:
-                _start_worker()
+            if not head.started and _pool.threads < self.limiter.total_tokens:
+                _pool.start_worker()
 
 
+_pool = WorkerPool()
 _runs: RunVar[_Run] = RunVar("conduit_sync_workers")
 
 
@@ -118,9 +144,10 @@ async def run_in_worker(fn: Callable[[], Any]) -> Any:
     run.waiting.append(job)
     if not run.kick.is_set():
         run.kick.set()
-    _jobs.put(job)
-    if _threads == 0:
-        _start_worker()
+    pool = _pool
+    pool.jobs.put(job)
+    if pool.threads == 0:
+        pool.start_worker()
 
     def abort(_: Any) -> Abort:
         job.abandoned = True
@@ -129,40 +156,17 @@ async def run_in_worker(fn: Callable[[], Any]) -> Any:
     return await wait_task_rescheduled(abort)
 
 
-def _start_worker() -> None:
-    global _threads
-    with _lock:
-        _threads += 1
-    threading.Thread(target=_work, name="conduit-sync-worker", daemon=True).start()
+def _new_pool_after_fork() -> None:
+    global _pool
+    _pool = WorkerPool()  # the parent's threads do not exist in the child
 
 
-def _work() -> None:
-    global _threads
-    get = _jobs.get
-    while True:
-        try:
-            job = get(timeout=IDLE_SECONDS)
-        except queue.Empty:
-            with _lock:
-                _threads -= 1
-            return
-        job.started = True
-        job.result = outcome.capture(job.context.run, job.fn)
-        job.run.finished(job)
-        del job
-
-
-def _forget_threads_after_fork() -> None:
-    global _jobs, _threads, _lock
-    _jobs, _threads, _lock = queue.SimpleQueue(), 0, threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_threads_after_fork)
+os.register_at_fork(after_in_child=_new_pool_after_fork)
 
 
 def worker_count() -> int:
     """Worker threads alive now (for tests and the benchmarks)."""
-    return _threads
+    return _pool.threads
 
 
-__all__ = ["IDLE_SECONDS", "SPAWN_AFTER", "run_in_worker", "worker_count"]
+__all__ = ["IDLE_SECONDS", "SPAWN_AFTER", "WorkerPool", "run_in_worker", "worker_count"]

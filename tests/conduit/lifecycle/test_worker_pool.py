@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import queue
+import os
+import signal
+import time
 import threading
 
 import pytest
@@ -127,8 +129,7 @@ def test_a_queued_job_abandoned_before_a_thread_takes_it_is_not_run(monkeypatch,
     import conduit.lifecycle.worker_pool as pool
 
     monkeypatch.setattr(pool, "SPAWN_AFTER", 60.0)  # no second thread during the test
-    monkeypatch.setattr(pool, "_jobs", queue.SimpleQueue())  # threads of earlier tests wait on the old queue
-    monkeypatch.setattr(pool, "_threads", 0)
+    monkeypatch.setattr(pool, "_pool", pool.WorkerPool())  # threads of earlier tests stay with the old one
     release = threading.Event()
     ran = []
 
@@ -174,3 +175,40 @@ def test_sync_routes_answer_through_the_pool_across_runs(path):
             else:
                 assert response.status_code == 500
                 assert "boom" not in response.text
+
+
+def test_idle_workers_exit_and_a_later_job_starts_a_new_one(monkeypatch):
+    import conduit.lifecycle.worker_pool as pool
+
+    monkeypatch.setattr(pool, "_pool", pool.WorkerPool())
+    monkeypatch.setattr(pool, "IDLE_SECONDS", 0.2)
+
+    async def one() -> str:
+        return await run_in_worker(lambda: threading.current_thread().name)
+
+    assert trio.run(one) == "conduit-sync-worker"
+    assert worker_count() == 1
+    deadline = time.monotonic() + 20
+    while worker_count():
+        assert time.monotonic() < deadline, "the idle worker did not exit"
+        time.sleep(0.05)
+    assert trio.run(one) == "conduit-sync-worker"  # a fresh thread takes it
+
+
+def test_a_forked_child_starts_its_own_workers(monkeypatch):
+    """The parent's threads do not exist after fork: the child must not wait for them
+    (the watcher's late thread is turned off, so only a fresh pool lets the job run)."""
+    import conduit.lifecycle.worker_pool as pool
+
+    monkeypatch.setattr(pool, "SPAWN_AFTER", 60.0)
+    assert trio.run(run_in_worker, lambda: 1) == 1  # the parent has a worker now
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if a sync job runs here within the timeout
+        code = 1
+        try:
+            signal.alarm(20)  # a child that waits for the parent's threads dies of SIGALRM
+            code = 0 if trio.run(run_in_worker, lambda: 7) == 7 else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
