@@ -12,7 +12,8 @@
 Process CPU time moves less with the machine's load than wall time; each figure is the
 best of :data:`ROUNDS` alternating rounds. Run: ``python -m benchmarks.runtime_costs``
 from ``asv_bench`` (markdown rows with the 1-minute load average). With ``--all`` it also
-runs, in about three minutes, ``GET /`` and ``GET /sync`` under ``wrk -t1 -c64`` on Conduit
+runs, in about three minutes, the garbage collections of a hello server under load
+(:func:`gc_during_load`), ``GET /`` and ``GET /sync`` under ``wrk -t1 -c64`` on Conduit
 beside Starlette on uvicorn (httptools + uvloop), alternating rounds (``_servers.measure_all``),
 and the memory steps of a hello server (``memory.measure``).
 """
@@ -113,6 +114,67 @@ def middleware_us(kind: str, requests: int = 200_000) -> float:
     return (time.process_time() - started) / requests * 1e6
 
 
+_GC_PROBE = r"""
+import gc, json, os, sys, threading, time
+out, port = sys.argv[1], sys.argv[2]
+stats = {g: [] for g in range(3)}  # generation -> pause of each collection, ms
+started = [0.0]
+def on_gc(phase, info):
+    if phase == "start":
+        started[0] = time.perf_counter()
+    else:
+        stats[info["generation"]].append((time.perf_counter() - started[0]) * 1e3)
+gc.callbacks.append(on_gc)
+def dump():
+    while True:
+        time.sleep(0.25)
+        with open(out + ".tmp", "w") as f:
+            json.dump(stats, f)
+        os.replace(out + ".tmp", out)
+threading.Thread(target=dump, daemon=True).start()
+sys.argv = ["conduit", "run", "hello_conduit:app", "--port", port, "--log-level", "warning"]
+from conduit.cli import main
+main()
+"""
+
+
+def gc_during_load(seconds: int = 5) -> dict:
+    """Garbage collections in a conduit hello server while ``wrk -t1 -c64`` loads ``GET /``:
+    {generation: [collections, longest pause ms]}, counted from after the warm-up (the
+    server's ``gc.collect(); gc.freeze()`` and the first requests are left out)."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    from . import _servers
+
+    port = _servers.free_port()
+    with tempfile.TemporaryDirectory(prefix="conduit-gc-") as folder:
+        path = os.path.join(folder, "gc.json")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(_servers.PEERS), str(_servers.ROOT),
+                                                            str(_servers.ROOT / "kernels")])}
+        proc = subprocess.Popen([sys.executable, "-c", _GC_PROBE, path, str(port)], cwd=_servers.PEERS, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _servers.wait_for_port(port, proc=proc)
+            _servers.wrk(f"http://127.0.0.1:{port}/", seconds=1, connections=64)  # warm
+            time.sleep(0.6)
+            with open(path) as f:
+                before = json.load(f)
+            result = _servers.wrk(f"http://127.0.0.1:{port}/", seconds=seconds, connections=64)
+            time.sleep(0.6)
+            with open(path) as f:
+                after = json.load(f)
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    window = {g: after[g][len(before[g]):] for g in after}
+    gens = {g: [len(pauses), max(pauses, default=0.0)] for g, pauses in window.items()}
+    return {"generations": gens, "requests": result["requests"], "p99_ms": result["p99_ms"],
+            "load_avg": os.getloadavg()[0]}
+
+
 HANDOFFS = ("trio.to_thread", "conduit worker pool")
 MIDDLEWARES = ("no metrics", "conduit metrics", "prometheus_client per request")
 
@@ -180,6 +242,14 @@ if __name__ == "__main__":
                                        endpoints={"hello": "/", "sync": "/sync"})
         print()
         print(_servers.table(results))
+        probe = gc_during_load()
+        mark = " (load >= 2)" if probe["load_avg"] >= 2 else ""
+        print()
+        print("| GC during wrk -c64 on GET / | collections | longest pause ms | load avg (1 min) |")
+        print("|---|---|---|---|")
+        for gen, (count, longest) in probe["generations"].items():
+            print(f"| generation {gen}, {probe['requests']:,} requests (p99 {probe['p99_ms']:.2f} ms) "
+                  f"| {count} | {longest:.3f} | {probe['load_avg']:.1f}{mark} |")
         print()
         print("| hello server step | RSS MiB | added MiB | load avg (1 min) |")
         print("|---|---|---|---|")
