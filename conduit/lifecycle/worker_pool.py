@@ -8,8 +8,8 @@ its run's deque, and the trio loop is woken once per batch of completions
 (``run_sync_soon`` only when no wake-up is pending).
 
 Threads are added when the oldest waiting job has not started within
-:data:`SPAWN_AFTER` seconds (every worker busy or blocked), up to the size of trio's
-default thread limiter: quick handlers share a thread or two, blocking ones still get a
+:data:`SPAWN_AFTER` seconds (every worker busy or blocked), one, then twice as many each
+tick it stays stuck, up to the size of trio's default thread limiter: quick handlers share a thread or two, blocking ones still get a
 thread each. Each call holds a token of that limiter from submission until its job has
 returned, so a job abandoned at its deadline keeps its slot while it runs (the bound on
 threads that ``trio.to_thread`` gives). Idle workers exit after :data:`IDLE_SECONDS`.
@@ -114,18 +114,26 @@ class _Run:
                 reschedule(job.task, job.result)
 
     async def _watch(self) -> None:
-        waiting = self.waiting
+        # A head still unstarted after SPAWN_AFTER adds 1, then 2, 4... threads per tick
+        # while it stays stuck (blocking handlers reach the limiter in a few ticks; a
+        # worker that was only slow to get the GIL costs one extra thread).
+        waiting, burst = self.waiting, 1
         while True:
             while waiting and waiting[0].started:
                 waiting.popleft()
             if not waiting:
+                burst = 1
                 await self.kick.wait()
                 self.kick = trio.Event()
                 continue
             head = waiting[0]
             await trio.sleep(SPAWN_AFTER)
-            if not head.started and _pool.threads < self.limiter.total_tokens:
+            if head.started:
+                burst = 1
+                continue
+            for _ in range(min(burst, len(waiting), self.limiter.total_tokens - _pool.threads)):
                 _pool.start_worker()
+            burst *= 2
 
 
 _pool = WorkerPool()
