@@ -202,8 +202,9 @@ class DynamicBatcher:
         """The batch a request of ``n`` rows joins (None: a new one), or 503 when it cannot be
         answered within the latency target.
 
-        It joins the open batch when that keeps the batch's oldest request within the target (a
-        batch's cost grows with every row); a request that would make it late is shed, not put
+        It joins the open batch unless that would make the batch's oldest request late (a batch's
+        cost grows with every row; an oldest request late already -- its batch waited for a busy
+        event loop, which no refusal makes faster -- is late anyway); a request that would is shed, not put
         in a batch behind it: a queue of small batches pays the batch overhead again and again
         and the queue only grows (BentoML's dispatcher refuses at the head for the same reason).
         A new batch is opened when none is open or the open one is full (``max_rows()``), if its
@@ -217,8 +218,9 @@ class DynamicBatcher:
         if batch is not None and batch.requests:
             ahead = [b.rows for b in self._queued if b is not batch]
             oldest_wait = self._clock() - batch.requests[0].enqueued
+            without = oldest_wait + policy.completion(running_left, ahead, batch.rows)
             predicted = oldest_wait + policy.completion(running_left, ahead, batch.rows + n)
-            if policy.admits(predicted):
+            if policy.may_join(without, predicted):
                 return batch
         else:  # a new batch (or an open one every request has left, as good as new)
             ahead = [b.rows for b in self._queued if b is not batch]
@@ -230,6 +232,14 @@ class DynamicBatcher:
         raise ServiceUnavailable(
             detail=f"this model cannot answer within its latency target ({policy.target * 1000:.1f} ms) "
                    f"now: about {predicted * 1000:.1f} ms predicted", headers={"retry-after": "1"})
+
+    def reset_statistics(self) -> None:
+        """Start the counters and percentiles of :meth:`statistics` afresh (a measurement window:
+        a benchmark round, an operator's before/after); the policy's learning is kept."""
+        self._counts.clear()
+        self._sizes.clear()
+        self._waits.clear()
+        self._latencies.clear()
 
     def statistics(self) -> BatcherStatistics:
         waits = np.array(self._waits) if self._waits else np.zeros(1)

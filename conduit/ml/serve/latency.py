@@ -21,8 +21,9 @@ a busy machine moves nothing -- and the arrival rate of rows. From them it answe
   while the previous one runs.
 - ``completion(running_left, ahead, rows)``: the predicted time in the batcher of a new
   request: what is left of the running batch, the batches queued ahead of it, its own batch.
-  The batcher sheds (503 + ``Retry-After``) only a request whose completion is over ``T``:
-  a queue that really is too long, never a machine that is merely busy.
+  The batcher sheds (503 + ``Retry-After``) a request that would open a batch whose completion
+  is over ``T``, or whose joining the open batch would make that batch's oldest request late
+  (``may_join``): a queue that really is too long, never a machine that is merely busy.
 
 Until a few batches have been measured the policy is optimistic (cost 0): it learns from the
 first batches, which run at once.
@@ -141,6 +142,14 @@ class LatencyPolicy:
         """Predicted seconds until a request is answered: ``running_left`` of the batch now
         running, then the queued batches of ``ahead`` rows, then its own batch of ``rows``."""
         return running_left + sum(self.cost(r) for r in ahead) + self.cost(rows)
+
+    def may_join(self, oldest_before: float, oldest_after: float) -> bool:
+        """Whether a request may join an open batch whose oldest request is predicted to be
+        answered after ``oldest_before`` seconds without it and ``oldest_after`` with it: unless
+        it is the one that makes the oldest late. One that is late already (its batch waited for
+        a busy event loop) is late anyway: refusing more rows would not make it faster, and every
+        refusal costs the server as much work as an answer."""
+        return oldest_after <= self.target or oldest_before > self.target
 
     def admits(self, predicted: float, *, idle: bool = False) -> bool:
         """Whether a request predicted to take ``predicted`` seconds is served. When the batcher

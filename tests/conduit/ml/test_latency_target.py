@@ -166,6 +166,15 @@ def test_shed_only_when_the_queue_predicts_completion_over_the_target():
     assert slow.admits(slow.completion(0.0, [], 1), idle=True)
 
 
+def test_a_request_joins_unless_it_is_the_one_that_makes_the_oldest_of_its_batch_late():
+    policy = _learnt()
+    assert policy.may_join(0.008, 0.0081)  # the oldest stays inside 10 ms
+    assert not policy.may_join(0.0099, 0.0101)  # this row would make it late: shed
+    # the batch waited 50 ms for a busy event loop: its oldest is late whatever happens, and a
+    # refusal costs the server as much as an answer, so the row rides along
+    assert policy.may_join(0.050, 0.0501)
+
+
 async def _open_loop(batcher, gap, seconds, rows=1):
     """One request of ``rows`` rows every ``gap`` virtual seconds for ``seconds``; per request its
     time in the batcher (answered) or None (shed)."""
