@@ -87,7 +87,13 @@ def measure(seconds: int = 5, rounds: int = 2, connections: int = 64) -> dict:
     results: dict[str, list] = {}
 
     def record(name: str, url: str) -> None:
+        if url == ray_url:  # replicas starved by the round before may have been restarted
+            _wait_for_answers(url, 120, needed=5)
+            replicas = serve.status().applications["bench"].deployments["predict"].replica_states
         result = wrk(url, seconds, connections, threads=2, script=script)
+        if url == ray_url:
+            result["replicas_before"] = dict(replicas)
+            result["replicas_after"] = dict(serve.status().applications["bench"].deployments["predict"].replica_states)
         result["ok_per_s"] = (result["requests"] - result["errors"]) / seconds
         result["load_1min"] = os.getloadavg()[0]
         results.setdefault(name, []).append(result)
@@ -131,9 +137,19 @@ class RayServePredict:
         return min(r["p99_ms"] for r in results[setup])
 
 
+def rows(results: dict) -> list[str]:
+    """Markdown rows: every round's predictions/s, the median p99, the highest load seen."""
+    out = ["| setup | predictions/s (each round) | p99 ms (median) | errors | load (1 min) |",
+           "|---|---|---|---|---|"]
+    for name, runs in results.items():
+        p99 = sorted(r["p99_ms"] for r in runs)[len(runs) // 2]
+        load = max(r["load_1min"] for r in runs)
+        rates = ", ".join(f"{r['ok_per_s']:,.0f}" for r in runs)
+        out.append(f"| {name} | {rates} | {p99:.2f} | "
+                   f"{sum(r['errors'] for r in runs)} | {load:.1f}{' (load >= 2)' if load >= 2 else ''} |")
+    return out
+
+
 if __name__ == "__main__":
     sys.path.insert(0, str(HERE.parent))
-    for name, runs in measure(int(os.environ.get("WRK_SECONDS", "5")), int(os.environ.get("ROUNDS", "2"))).items():
-        for r in runs:
-            print(f"{name:<26} ok/s={r['ok_per_s']:>8.0f} p50={r['p50_ms']:>7.2f}ms p99={r['p99_ms']:>8.2f}ms "
-                  f"errors={r['errors']} load={r['load_1min']:.2f}")
+    print("\n".join(rows(measure(int(os.environ.get("WRK_SECONDS", "5")), int(os.environ.get("ROUNDS", "2"))))))
