@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -49,6 +50,7 @@ __all__ = ["mount", "MCPEndpoint"]
 log = logging.getLogger("conduit.mcp.transports.http")
 _JSON = "application/json"
 _SESSION_NOT_FOUND = -32001
+_SILENT: Any = {}  # the first message of a call that has said nothing yet (identity, never sent)
 
 
 def _rpc_error(status: int, code: int, message: str, request_id: Any = None,
@@ -74,7 +76,8 @@ class MCPEndpoint:
                  resource_metadata: str | None = None, session_idle_timeout: float = 1800.0,
                  max_sessions: int = 10000, max_sessions_per_client: int | None = 100,
                  session_evict_idle_after: float = 60.0, session_store: SessionStore | None = None,
-                 max_message_bytes: int = 4 * 1024 * 1024, sse_ping_interval: float = 15.0) -> None:
+                 max_message_bytes: int = 4 * 1024 * 1024, sse_ping_interval: float = 15.0,
+                 stream_silent_after: float = 0.25) -> None:
         self.server = server
         self.stateless = stateless
         self.gate = Gate(hosts=HostPolicy(allowed_hosts, allowed_origins), auth=auth,
@@ -85,6 +88,10 @@ class MCPEndpoint:
         self._key_shared = not self.sessions.shared
         self.max_message_bytes = max_message_bytes
         self.sse_ping_interval = sse_ping_interval
+        if isinstance(stream_silent_after, bool) or not isinstance(stream_silent_after, (int, float)) \
+                or not stream_silent_after >= 0:
+            raise ValueError(f"stream_silent_after must be a number of seconds >= 0, not {stream_silent_after!r}")
+        self.stream_silent_after = float(stream_silent_after)
 
     # ------------------------------------------------------------ gatekeeping
     async def admit(self, request: Request) -> tuple[Caller, Response | None]:
@@ -171,7 +178,8 @@ class MCPEndpoint:
             return refusal_response(denied, message.get("id"))
         if not has_session and is_modern_request(method, params, headers):
             connection = Connection(self.server, can_request=False, owner=caller.identity)
-            return await self._answer(connection, message, headers, modern=True, principal=principal)
+            return await self._answer(connection, message, headers, modern=True, principal=principal,
+                                      watch_disconnect=_accepts_stream(headers))
         if version is not None and version.strip() not in SUPPORTED_VERSIONS:
             return _rpc_error(400, -32600, f"Bad Request: unsupported MCP-Protocol-Version {version!r}",
                               message.get("id"))
@@ -195,7 +203,8 @@ class MCPEndpoint:
             connection = Connection(self.server, can_request=False, owner=caller.identity)
             connection.initialized = True
             connection.protocol_version = version.strip() if version else LATEST_HANDSHAKE
-            return await self._answer(connection, message, None, principal=principal)
+            return await self._answer(connection, message, None, principal=principal,
+                                      watch_disconnect=_accepts_stream(headers))
         session, missing = await self._session(request, caller, session_id)
         if missing is not None:
             return missing
@@ -206,12 +215,23 @@ class MCPEndpoint:
         return response
 
     async def _answer(self, connection: Connection, message: dict[str, Any], headers: Any, *,
-                      modern: bool = False, session: Session | None = None, principal: Any = None) -> Response:
-        """Run one request; JSON if the final response comes first, else an SSE stream."""
+                      modern: bool = False, session: Session | None = None, principal: Any = None,
+                      watch_disconnect: bool = False) -> Response:
+        """Run one request; JSON if the final response comes first, else an SSE stream.
+
+        ``watch_disconnect``: the request has no session that a ``notifications/cancelled``
+        could reach (2026-07-28, or a stateless mount), so a client cancels it by closing
+        the connection. The server notices that only while it streams a response, so a
+        call that may run long (an async tool) and has said nothing for
+        ``stream_silent_after`` seconds is answered as a stream: closing it cancels the call.
+        """
         request_id = message["id"]
+        wait = math.inf
         if not _may_emit(self.server, message):
-            response = await connection.handle_request(message, headers=headers, principal=principal)
-            return self._json(response, modern)
+            if not (watch_disconnect and _may_run_long(self.server, message)):
+                response = await connection.handle_request(message, headers=headers, principal=principal)
+                return self._json(response, modern)
+            wait = self.stream_silent_after
         send_channel, receive_channel = trio.open_memory_channel[dict[str, Any] | None](64)
         cancel = trio.CancelScope()
 
@@ -232,8 +252,11 @@ class MCPEndpoint:
                 send_channel.close()
 
         trio.lowlevel.spawn_system_task(guarded, run)
-        first = await receive_channel.receive()
-        if first is None or (first.get("id") == request_id and ("result" in first or "error" in first)):
+        first: dict[str, Any] | None = _SILENT
+        with trio.move_on_after(wait):
+            first = await receive_channel.receive()
+        if first is None or (first is not _SILENT and first.get("id") == request_id
+                             and ("result" in first or "error" in first)):
             receive_channel.close()
             if first is None:
                 return Response(b"", 202)
@@ -244,6 +267,11 @@ class MCPEndpoint:
             seq = 0
             try:
                 item: dict[str, Any] | None = first
+                if item is _SILENT:  # a silent call: the stream is open, its first message still to come
+                    try:
+                        item = await receive_channel.receive()
+                    except trio.EndOfChannel:
+                        return
                 while item is not None:
                     data = dumps(item).decode()
                     seq += 1
@@ -335,6 +363,19 @@ class MCPEndpoint:
             return missing
         await self.sessions.remove(session.id)
         return Response(b"", 200)
+
+
+def _accepts_stream(headers: Any) -> bool:
+    return "text/event-stream" in (headers.get("accept") or "")
+
+
+def _may_run_long(server: Any, message: dict[str, Any]) -> bool:
+    """Whether a call may wait long enough to be worth cancelling: an async tool (a sync one cannot be stopped)."""
+    if message["method"] != "tools/call":
+        return False
+    name = (message.get("params") or {}).get("name")
+    tool = server.tools.get(name) if isinstance(name, str) else None
+    return tool is not None and tool.is_async
 
 
 def _may_emit(server: Any, message: dict[str, Any]) -> bool:
