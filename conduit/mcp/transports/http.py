@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -50,7 +49,6 @@ __all__ = ["mount", "MCPEndpoint"]
 log = logging.getLogger("conduit.mcp.transports.http")
 _JSON = "application/json"
 _SESSION_NOT_FOUND = -32001
-_SILENT: Any = {}  # the first message of a call that has said nothing yet (identity, never sent)
 
 
 def _rpc_error(status: int, code: int, message: str, request_id: Any = None,
@@ -217,21 +215,13 @@ class MCPEndpoint:
     async def _answer(self, connection: Connection, message: dict[str, Any], headers: Any, *,
                       modern: bool = False, session: Session | None = None, principal: Any = None,
                       watch_disconnect: bool = False) -> Response:
-        """Run one request; JSON if the final response comes first, else an SSE stream.
-
-        ``watch_disconnect``: the request has no session that a ``notifications/cancelled``
-        could reach (2026-07-28, or a stateless mount), so a client cancels it by closing
-        the connection. The server notices that only while it streams a response, so a
-        call that may run long (an async tool) and has said nothing for
-        ``stream_silent_after`` seconds is answered as a stream: closing it cancels the call.
-        """
+        """Run one request; JSON if the final response comes first, else an SSE stream."""
         request_id = message["id"]
-        wait = math.inf
         if not _may_emit(self.server, message):
-            if not (watch_disconnect and _may_run_long(self.server, message)):
-                response = await connection.handle_request(message, headers=headers, principal=principal)
-                return self._json(response, modern)
-            wait = self.stream_silent_after
+            if watch_disconnect and _may_run_long(self.server, message):
+                return await self._answer_silent(connection, message, headers, modern, principal)
+            response = await connection.handle_request(message, headers=headers, principal=principal)
+            return self._json(response, modern)
         send_channel, receive_channel = trio.open_memory_channel[dict[str, Any] | None](64)
         cancel = trio.CancelScope()
 
@@ -252,11 +242,17 @@ class MCPEndpoint:
                 send_channel.close()
 
         trio.lowlevel.spawn_system_task(guarded, run)
-        first: dict[str, Any] | None = _SILENT
-        with trio.move_on_after(wait):
+        first: dict[str, Any] | None = None
+        said_something = False
+        if watch_disconnect:  # without a session a silent call is cancelled only through a stream (_answer_silent)
+            with trio.move_on_after(self.stream_silent_after):
+                first = await receive_channel.receive()
+                said_something = True
+        else:
             first = await receive_channel.receive()
-        if first is None or (first is not _SILENT and first.get("id") == request_id
-                             and ("result" in first or "error" in first)):
+            said_something = True
+        if said_something and (first is None or (first.get("id") == request_id
+                                                 and ("result" in first or "error" in first))):
             receive_channel.close()
             if first is None:
                 return Response(b"", 202)
@@ -267,7 +263,7 @@ class MCPEndpoint:
             seq = 0
             try:
                 item: dict[str, Any] | None = first
-                if item is _SILENT:  # a silent call: the stream is open, its first message still to come
+                if not said_something:  # the stream is open; the call's first message is still to come
                     try:
                         item = await receive_channel.receive()
                     except trio.EndOfChannel:
@@ -290,6 +286,40 @@ class MCPEndpoint:
                 # The client went away (or we are done): stop the handler, free the channel.
                 cancel.cancel()
                 receive_channel.close()
+
+        return EventSourceResponse(events(), ping_interval=self.sse_ping_interval)
+
+    async def _answer_silent(self, connection: Connection, message: dict[str, Any], headers: Any, modern: bool,
+                             principal: Any) -> Response:
+        """A call that says nothing before its answer and that no session can cancel.
+
+        Without a session (2026-07-28, a stateless mount) a client cancels by closing the
+        connection, and the server notices that only while it streams a response. So the
+        call runs in its own task: answered with JSON when it finishes within
+        ``stream_silent_after`` seconds, else with an SSE stream whose closing cancels it.
+        """
+        done, answer, cancel = trio.Event(), [], trio.CancelScope()
+
+        async def run() -> None:
+            try:
+                with cancel:
+                    answer.append(await connection.handle_request(message, headers=headers, principal=principal))
+            finally:
+                done.set()
+
+        trio.lowlevel.spawn_system_task(guarded, run)
+        with trio.move_on_after(self.stream_silent_after):
+            await done.wait()
+        if done.is_set():
+            return self._json(answer[0] if answer else None, modern)
+
+        async def events():
+            try:
+                await done.wait()
+                if answer and answer[0] is not None:
+                    yield {"data": dumps(answer[0]).decode()}
+            finally:
+                cancel.cancel()  # the client went away (or we are done): stop the call
 
         return EventSourceResponse(events(), ping_interval=self.sse_ping_interval)
 

@@ -16,7 +16,7 @@ import anyio
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from conduit.mcp import MCPError
+from conduit.mcp import Context, MCPError
 from conduit.mcp.client import AuthenticationError, Client, ClientTransport, RequestTimeout, TransportError
 from conduit.mcp.client.stdio import StdioTransport
 from conduit.mcp.protocol.jsonrpc import InternalError, InvalidParams
@@ -344,6 +344,7 @@ def test_client_survives_a_hostile_http_server():
 
 
 
+@pytest.mark.parametrize("tool", ["wait_forever", "wait_with_context"])
 @pytest.mark.parametrize("client_kind, protocol, stateless", [
     ("conduit", "2025-11-25", False),  # the client's notifications/cancelled reaches the session
     ("conduit", "2026-07-28", False),  # no session: the client closes the POST's stream
@@ -351,7 +352,7 @@ def test_client_survives_a_hostile_http_server():
     ("sdk", "2026-07-28", False),
     ("sdk", "legacy", False),
 ])
-def test_cancelling_a_call_cancels_it_on_the_server(client_kind, protocol, stateless):
+def test_cancelling_a_call_cancels_it_on_the_server(client_kind, protocol, stateless, tool):
     """The awaiting task is cancelled: the server's silent tool sees trio.Cancelled (not just a client that stops waiting).
 
     Where no session carries ``notifications/cancelled`` (2026-07-28, a stateless mount),
@@ -380,6 +381,10 @@ def test_cancelling_a_call_cancels_it_on_the_server(client_kind, protocol, state
         return "never"
 
     @server.tool()
+    async def wait_with_context(ctx: Context) -> str:  # may send progress or logs: silent all the same
+        return await wait_forever()
+
+    @server.tool()
     async def quick() -> str:
         return "quick"
 
@@ -400,7 +405,7 @@ def test_cancelling_a_call_cancels_it_on_the_server(client_kind, protocol, state
         async with connected(url) as call_tool:
             async with anyio.create_task_group() as tg:
                 async def call() -> None:
-                    await call_tool("wait_forever", {})
+                    await call_tool(tool, {})
                 tg.start_soon(call)
                 with anyio.fail_after(20):
                     while not started.is_set():
