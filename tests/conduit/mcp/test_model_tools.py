@@ -256,3 +256,25 @@ def test_a_lazy_model_that_fails_to_load_is_a_tool_error_and_the_schema_stays(tm
         assert (await connection.handle({"jsonrpc": "2.0", "id": 2, "method": "ping"}))["result"] == {}
     trio.run(main)
     assert server.tools["predict_broken"] is tool
+
+
+def test_a_new_current_version_with_other_features_is_advertised(classifier):
+    """A hot swap to a model of another width: the tool's schema follows it (and list_changed is sent)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from conduit.ml.serve.registry import ModelRegistry
+
+    model, X = classifier
+    registry = ModelRegistry()
+    registry.register("clf", model)
+    server = MCPServer("models")
+    server.add_model_tool(registry, "clf")
+    sent: list[str] = []
+    server.add_listener(lambda method, params: sent.append(method))
+    narrower = LogisticRegression().fit(X[:, :3], (X[:, 0] > 0).astype(int))
+    registry.swap("clf", narrower, version="2")
+    rows = server.tools["predict_clf"].wire["inputSchema"]["properties"]["rows"]["items"]["anyOf"]
+    assert rows[0]["required"] == ["x0", "x1", "x2"] and rows[1]["maxItems"] == 3
+    assert sent == ["notifications/tools/list_changed"]
+    registry.swap("clf", narrower, version="3")  # the same features again: nothing to announce
+    assert sent == ["notifications/tools/list_changed"]
