@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib.util
 import pathlib
 import sys
 from collections.abc import AsyncIterator
@@ -22,8 +23,9 @@ import pytest
 from conduit.testing.client import LiveServer
 
 PEERS = pathlib.Path(__file__).with_name("peers")
-sys.path.insert(0, str(PEERS))
-import parts_server  # noqa: E402  (peers/ is a folder of scripts, not a package)
+_spec = importlib.util.spec_from_file_location("parts_server", PEERS / "parts_server.py")  # peers/ holds scripts
+parts_server = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(parts_server)
 
 mcp_sdk = pytest.importorskip("mcp", reason="mcp is in the test extra (./dev test installs it)")
 fastmcp = pytest.importorskip("fastmcp", reason="fastmcp is in the test extra (./dev test installs it)")
