@@ -44,7 +44,7 @@ from .exceptions import error_response
 from .http.request import Request
 from .http.request_id import request_id_of
 from .http.response import Response
-from .http.websocket_frames import FrameReader
+from .http.websocket_frames import FrameReader, message_frame
 
 #: Close codes used here (RFC 6455 §7.4.1).
 NORMAL, GOING_AWAY, PROTOCOL_ERROR, INVALID_DATA, TOO_BIG, INTERNAL_ERROR = 1000, 1001, 1002, 1007, 1009, 1011
@@ -132,8 +132,18 @@ class WebSocket(Request):
 
     # -------------------------------------------------------------- sending
 
+    def _wire(self, event: Any) -> bytes:
+        """The bytes of ``event``: a whole message is framed directly while the connection
+        is open (what wsproto would write, without its per-frame Python); everything
+        else — control frames, a message after closing began — is wsproto's to write or refuse."""
+        kind = type(event)
+        if ((kind is TextMessage or kind is BytesMessage) and event.message_finished
+                and self._ws.state is ConnectionState.OPEN):
+            return message_frame(event.data)
+        return self._ws.send(event)
+
     async def _send(self, event: Any) -> None:
-        data = self._ws.send(event)
+        data = self._wire(event)
         lock = self._send_lock  # the handler, the reader (pongs) and the pinger all send
         try:
             if lock.locked():
