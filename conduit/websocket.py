@@ -259,7 +259,7 @@ class WebSocket(Request):
                     if event.message_finished:
                         message = "".join(parts) if isinstance(event, TextMessage) else b"".join(parts)
                         parts, size = [], 0
-                        await self._queue_in.send(message)  # waits while the queue is full: backpressure
+                        await self._enqueue(message)
                 elif isinstance(event, Ping):
                     await self._send(event.response())
                 elif isinstance(event, Pong):
@@ -275,6 +275,17 @@ class WebSocket(Request):
                     else:  # a protocol error found by wsproto (1002, 1007, ...): we close with its code
                         await self.close(event.code, event.reason or "")
                     return self._end(WebSocketDisconnect(event.code, event.reason or ""))
+
+    async def _enqueue(self, message: str | bytes) -> None:
+        """Hand a message to the handler; waits while the queue is full (backpressure).
+
+        Room in the queue (nearly always) costs no scheduler pass: the reader goes
+        straight back to the socket, whose read yields when it must wait anyway.
+        """
+        try:
+            self._queue_in.send_nowait(message)
+        except trio.WouldBlock:
+            await self._queue_in.send(message)
 
     async def receive(self) -> str | bytes:
         """The next whole message: ``str`` for text, ``bytes`` for binary."""
