@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import trio
+from ..anyloop import cancelled_error, run_in_thread
 
 logger = logging.getLogger("conduit.error")
 
@@ -34,8 +34,8 @@ async def run_sync_handler(fn: Callable[[], Any], name: str) -> Any:
         return result
 
     try:
-        return await trio.to_thread.run_sync(call, abandon_on_cancel=True)
-    except trio.Cancelled:
+        return await run_in_thread(call, abandon_on_cancel=True)
+    except cancelled_error():
         abandoned = True
         raise
 

@@ -24,6 +24,7 @@ ROUTE_OPTIONS: dict[str, str] = {
     "response_model_include": "the response model",
     "response_model_exclude": "the response model",
     "max_body_size": "the request lifecycle (413 beyond it)",
+    "needs_trio": "the ASGI face (runs this route on the app's trio thread under an asyncio server)",
     "form_limits": "the form parser",
     "include_in_schema": "OpenAPI",
     "summary": "OpenAPI",
