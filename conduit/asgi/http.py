@@ -149,6 +149,16 @@ async def _send_stream(request: Request, response: StreamingResponse, body: _Bod
         raise StreamFailed("the streaming response's iterator failed; the body is cut short") from failed[0]
 
 
+async def _handle_on_asyncio(lifecycle, request: Request) -> Response:
+    """``lifecycle.handle`` with the deadline kept by ``asyncio.timeout`` (the face's own clock,
+    as the native server keeps its watchdog): past it the handler is cancelled and answered 504."""
+    try:
+        async with asyncio.timeout(lifecycle.app.handler_timeout):
+            return await lifecycle.handle_without_deadline(request)
+    except TimeoutError:  # only the deadline's: the lifecycle maps a handler's own TimeoutError
+        return await lifecycle.deadline_response(request)
+
+
 class StreamFailed(RuntimeError):
     """Raised to the ASGI server so that it aborts a stream cut short."""
 
@@ -172,8 +182,8 @@ class ASGIFace:
                 return
             if self._loop is None:
                 await asyncio.to_thread(self._start_loop)
-            if self.placement.runs_on_host(scope["method"], _raw_path(scope)):
-                await self._http(scope, receive, send)
+            if self.placement.runs_on_host():
+                await self._http(scope, receive, send, host_loop=True)
             else:
                 await self._bridged(self._http, scope, receive, send)
         elif kind == "websocket":
@@ -220,14 +230,17 @@ class ASGIFace:
 
     # ---------------------------------------------------------------------- http
 
-    async def _http(self, scope: dict, receive, send) -> None:
-        """One request on the calling loop (trio, or the host's asyncio loop: see :mod:`.placement`)."""
+    async def _http(self, scope: dict, receive, send, host_loop: bool = False) -> None:
+        """One request on the calling loop: trio, or the host's asyncio loop (``host_loop``, :mod:`.placement`)."""
         if not self.app.started:
             await self.app.startup()
         body = _BodyReader(receive)
         request = _request_from_scope(scope, body)
         lifecycle = self.app.lifecycle
-        response = await lifecycle.handle(request)  # limits, deadline, auth, errors: the app's
+        if host_loop:  # asyncio's own timeout: cheaper than a cancel scope per request
+            response = await _handle_on_asyncio(lifecycle, request)
+        else:
+            response = await lifecycle.handle(request)  # limits, deadline, auth, errors: the app's
         head_only = request.method == "HEAD"
         sent = False
         try:

@@ -1,34 +1,38 @@
-"""Where the ASGI face runs a request under an asyncio server: on the host's loop, or on the app's trio thread.
+"""Where the ASGI face runs an app under an asyncio server: on the host's loop, or on the app's trio thread.
 
 Crossing from the host's asyncio loop into the app's trio thread costs thread hand-offs
 on every ASGI message (about 0.8 ms a request, 30x Starlette's whole request). The
 request lifecycle itself needs no trio (its few loop primitives come from
-:mod:`conduit.anyloop`), so a request runs straight on the host's loop unless
-something it passes through needs trio:
+:mod:`conduit.anyloop`), so the app runs straight on the host's loop unless something
+in it needs trio (:func:`why_trio` names the first such thing; it is logged):
 
-- ``app.admission`` is set (its concurrency cap waits on trio events);
-- a middleware, an exception handler, a route's own middleware or dependency, or the
-  handler *refers to* trio: its code (and nested functions, and the functions it calls
-  by name, three calls deep) names the ``trio`` module or something from it, or holds
-  an object of a module that does (an ML batcher, an MCP transport); Conduit's own
-  functions count as needing trio when their module imports it;
-- the route says so: ``@app.get("/x", needs_trio=True)`` (``needs_trio=False`` forces
-  the host loop where the scan is too cautious); a middleware may carry a
-  ``needs_trio`` attribute the same way.
+- ``app.admission`` is set (its concurrency cap waits on trio events), or the app has
+  ``@app.websocket`` routes (their sessions run on the trio thread);
+- a middleware, an exception handler, a route's own middleware or dependency, a
+  handler, or a mounted app *refers to* trio: its code (and nested functions, and the
+  functions it names, three calls deep) names the ``trio`` module or something from
+  it, or holds an object of a module that does (an ML batcher, an MCP transport);
+  Conduit's own functions count as needing trio when their module imports it;
+- a route says so: ``@app.get("/x", needs_trio=True)``; ``needs_trio=False`` clears a
+  route the scan judged too cautiously; a middleware may carry a ``needs_trio``
+  attribute the same way.
 
-What the scan cannot see is a trio object reached through an attribute at run time
-(a ``trio.Lock`` made at startup and read from ``app.state``): such a handler needs
+All or nothing, per app: one route that needs trio sends every request to the trio
+thread, so the app's state is never reached from two threads at once. What the scan
+cannot see is a trio object reached through an attribute at run time (a ``trio.Lock``
+made at startup and read from ``app.state``): such a handler needs
 ``needs_trio=True``, or it fails with a 500 (``must be called from async context``).
-Unmatched requests (404, 405, OPTIONS) run on the host loop. Decisions are cached per
-route; the middleware stack is judged once.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import sys
 import types
 from typing import Any
+
+logger = logging.getLogger("conduit.asgi.http")
 
 #: How many calls deep the scan follows functions named in a handler's code.
 SCAN_DEPTH = 3
@@ -143,43 +147,61 @@ def _judged(obj: Any) -> bool:
     return needs_trio(obj) if declared is None else declared
 
 
+def _route_needs_trio(route: Any) -> bool:
+    declared = route.options.get("needs_trio")
+    if isinstance(declared, bool):
+        return declared
+    parts = [route.handler, *route.options.get("route_middleware", ()),
+             *(getattr(d, "dependency", d) for d in route.options.get("dependencies") or ())]
+    return any(_judged(part) for part in parts)
+
+
+def why_trio(app: Any) -> str | None:
+    """Why ``app`` must run on its trio thread, or None when the host's loop can run all of it."""
+    if app.admission is not None:
+        return "admission control is set (its concurrency cap waits on trio events)"
+    if app.has_websockets:
+        return "it has WebSocket routes (their sessions run on the trio thread)"
+    for middleware in app.middleware:
+        if _judged(middleware):
+            return f"the middleware {middleware!r} refers to trio"
+    for key, handler in app.exception_handlers.items():
+        if _judged(handler):
+            return f"the exception handler for {key!r} refers to trio"
+    for route in app.router.routes:
+        if _route_needs_trio(route):
+            return f"the route {route.describe()} needs trio (it refers to trio, or says needs_trio=True)"
+    for prefix, target in app.mounts.items():
+        reason = why_trio(target) if hasattr(target, "router") else (
+            "it refers to trio" if _judged(target) else None)
+        if reason is not None:
+            return f"what is mounted at {prefix!r}: {reason}"
+    return None
+
+
 class LoopPlacement:
-    """Per app: does this request run on the host's loop (True) or on the trio thread (False)?"""
+    """Per app, decided once (the app is frozen by then): does it run on the host's loop?
+
+    All or nothing: an app's requests run on one thread, so its middleware state, its
+    router's work buffer and the user's own state are never reached from two threads.
+    """
 
     def __init__(self, app: Any) -> None:
         self.app = app
-        self._routes: dict[Any, bool] = {}
-        self._stack_on_host: bool | None = None
+        self._on_host: bool | None = None
+        #: Why the app runs on the trio thread (None: it runs on the host's loop).
+        self.reason: str | None = None
 
-    def _stack_runs_on_host(self) -> bool:
-        app = self.app
-        if app.admission is not None:
-            return False
-        parts = [*app.middleware, *app.exception_handlers.values()]
-        return not any(_judged(part) for part in parts)
-
-    def route_runs_on_host(self, route: Any) -> bool:
-        """The decision for one matched route (cached)."""
-        on_host = self._routes.get(route)
+    def runs_on_host(self) -> bool:
+        on_host = self._on_host
         if on_host is None:
-            declared = route.options.get("needs_trio")
-            if isinstance(declared, bool):
-                on_host = not declared
+            self.reason = why_trio(self.app)
+            on_host = self._on_host = self.reason is None
+            if on_host:
+                logger.info("ASGI: requests run on the host's event loop")
             else:
-                parts = [route.handler, *route.options.get("route_middleware", ()),
-                         *(getattr(d, "dependency", d) for d in route.options.get("dependencies") or ())]
-                on_host = not any(_judged(part) for part in parts)
-            self._routes[route] = on_host
+                logger.info("ASGI: requests run on the app's trio thread because %s", self.reason)
         return on_host
 
-    def runs_on_host(self, method: str, raw_path: bytes) -> bool:
-        stack = self._stack_on_host
-        if stack is None:
-            stack = self._stack_on_host = self._stack_runs_on_host()
-        if not stack:
-            return False
-        route = self.app.router.match(method, raw_path).route
-        return route is None or self.route_runs_on_host(route)
 
-
-__all__ = ["LoopPlacement", "SCAN_DEPTH", "needs_trio"]
+__all__ = ["LoopPlacement", "SCAN_DEPTH", "needs_trio", "why_trio"]
