@@ -1,8 +1,15 @@
-"""An app for the ASGI policy tests: limits, deadline and stream closing under uvicorn and granian."""
+"""An app for the ASGI policy tests: limits, deadline and stream closing under uvicorn and granian.
+
+Nothing here refers to trio (it sleeps with ``anyio``), so under an asyncio server it runs on
+the host's loop; ``asgi_policy_app_trio`` is the same app pinned to the trio thread.
+"""
 
 from __future__ import annotations
 
-import trio
+import importlib
+
+import anyio
+import sniffio
 
 from conduit import Conduit, Request
 from conduit.http.response import StreamingResponse
@@ -28,7 +35,7 @@ async def endless():
         try:
             while True:
                 yield b"tick\n"
-                await trio.sleep(0.05)
+                await anyio.sleep(0.05)
         finally:
             closed["streams"] += 1
     return StreamingResponse(chunks(), media_type="text/plain")
@@ -41,5 +48,23 @@ async def closed_streams():
 
 @app.get("/sleeps")
 async def sleeps():
-    await trio.sleep(40)
+    await anyio.sleep(40)
     return {"late": True}
+
+
+@app.get("/loop")
+async def loop():
+    """Which event loop ran this request: ``asyncio`` (the host's) or ``trio`` (the app's thread)."""
+    return {"loop": sniffio.current_async_library()}
+
+
+@app.on_startup
+def keep_a_trio_call():
+    """A trio function reached only through ``app.state``: the placement's scan cannot see it."""
+    app.state.checkpoint = importlib.import_module("trio").lowlevel.checkpoint
+
+
+@app.get("/hidden-trio")
+async def hidden_trio():
+    await app.state.checkpoint()
+    return {"ran": True}
