@@ -11,7 +11,7 @@ import importlib
 import anyio
 import sniffio
 
-from conduit import Conduit, Request
+from conduit import BackgroundTasks, Conduit, Request, UploadFile
 from conduit.http.response import StreamingResponse
 
 app = Conduit(handler_timeout=2.0, openapi_url=None, docs_url=None)
@@ -68,3 +68,37 @@ def keep_a_trio_call():
 async def hidden_trio():
     await app.state.checkpoint()
     return {"ran": True}
+
+
+#: What the background tasks and the upload route saw (read back through /done).
+done: dict[str, object] = {"sync": 0, "async": 0, "upload_closed": None}
+
+
+def _sync_task() -> None:
+    done["sync"] += 1
+
+
+async def _async_task() -> None:
+    await anyio.sleep(0)
+    done["async"] += 1
+
+
+@app.post("/later")
+async def later(tasks: BackgroundTasks):
+    tasks.add_task(_sync_task)  # a def task runs in a worker thread on either loop
+    tasks.add_task(_async_task)
+    return {"queued": 2}
+
+
+@app.post("/upload")
+async def upload(file: UploadFile):
+    data = await file.read()
+    done["upload_file"] = file
+    return {"size": len(data), "name": file.filename}
+
+
+@app.get("/done")
+async def done_so_far():
+    upload = done.get("upload_file")
+    return {"sync": done["sync"], "async": done["async"],
+            "upload_closed": None if upload is None else upload.closed}

@@ -112,3 +112,29 @@ def test_asgi_trio_call_hidden_from_the_scan_is_a_500_and_the_server_keeps_servi
         else:
             assert response.json() == {"ran": True}
         assert client.get("/loop").json() == {"loop": asgi.loop}  # still serving
+
+
+def _wait_for(client, predicate, what: str) -> dict:
+    deadline = time.monotonic() + 20
+    while not predicate(state := client.get("/done").json()):
+        assert time.monotonic() < deadline, f"{what} never happened: {state}"
+        time.sleep(0.05)
+    return state
+
+
+def test_asgi_background_tasks_run_after_the_response_sync_and_async(asgi):
+    with asgi.client() as client:
+        before = client.get("/done").json()
+        assert client.post("/later").json() == {"queued": 2}
+        _wait_for(client, lambda s: s["sync"] > before["sync"] and s["async"] > before["async"],
+                  "the sync and async background tasks")
+
+
+def test_asgi_large_upload_spooled_to_disk_is_read_then_closed(asgi):
+    """A 2 MiB part rolls over to a temporary file: its reads and writes run in worker
+    threads on either loop, and the upload is closed once the response is sent."""
+    payload = bytes(range(256)) * 8192
+    with asgi.client() as client:
+        response = client.post("/upload", files={"file": ("big.bin", payload)})
+        assert response.json() == {"size": len(payload), "name": "big.bin"}
+        _wait_for(client, lambda s: s["upload_closed"] is True, "closing the upload")
