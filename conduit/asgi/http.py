@@ -41,6 +41,7 @@ from ..http.request import ClientDisconnect, Request
 from ..http.response import Response, StreamingResponse
 from ..lifecycle import finish_response, response_chunks
 from ..server.loop_thread import app_loop  # the same loop-in-a-thread the TestClient uses
+from .deadlines import HostDeadlines
 from .placement import LoopPlacement
 
 logger = logging.getLogger("conduit.asgi.http")
@@ -149,16 +150,6 @@ async def _send_stream(request: Request, response: StreamingResponse, body: _Bod
         raise StreamFailed("the streaming response's iterator failed; the body is cut short") from failed[0]
 
 
-async def _handle_on_asyncio(lifecycle, request: Request) -> Response:
-    """``lifecycle.handle`` with the deadline kept by ``asyncio.timeout`` (the face's own clock,
-    as the native server keeps its watchdog): past it the handler is cancelled and answered 504."""
-    try:
-        async with asyncio.timeout(lifecycle.app.handler_timeout):
-            return await lifecycle.handle_without_deadline(request)
-    except TimeoutError:  # only the deadline's: the lifecycle maps a handler's own TimeoutError
-        return await lifecycle.deadline_response(request)
-
-
 class StreamFailed(RuntimeError):
     """Raised to the ASGI server so that it aborts a stream cut short."""
 
@@ -170,6 +161,7 @@ class ASGIFace:
         self.app = app
         self._loop = None  # the background trio loop, under asyncio servers
         self.placement = LoopPlacement(app)  # which requests run on the host's loop
+        self._deadlines: HostDeadlines | None = None  # the handler deadline there
 
     async def __call__(self, scope: dict, receive, send) -> None:
         kind = scope["type"]
@@ -237,8 +229,8 @@ class ASGIFace:
         body = _BodyReader(receive)
         request = _request_from_scope(scope, body)
         lifecycle = self.app.lifecycle
-        if host_loop:  # asyncio's own timeout: cheaper than a cancel scope per request
-            response = await _handle_on_asyncio(lifecycle, request)
+        if host_loop:  # the deadline by one watchdog per loop, not a timer per request
+            response = await self._host_deadlines().handle(lifecycle, request)
         else:
             response = await lifecycle.handle(request)  # limits, deadline, auth, errors: the app's
         head_only = request.method == "HEAD"
@@ -261,6 +253,13 @@ class ASGIFace:
             sent = True
         finally:
             await finish_response(response, sent=sent)
+
+    def _host_deadlines(self) -> HostDeadlines:
+        loop = asyncio.get_running_loop()
+        deadlines = self._deadlines
+        if deadlines is None or deadlines.loop is not loop or deadlines.timeout != self.app.handler_timeout:
+            deadlines = self._deadlines = HostDeadlines(loop, self.app.handler_timeout)
+        return deadlines
 
     async def _websocket_trio(self, scope: dict, receive, send) -> None:
         from .websocket import serve_asgi_websocket
