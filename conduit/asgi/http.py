@@ -4,10 +4,11 @@
 server the request runs directly on that loop. Under an asyncio server (uvicorn,
 granian) the app starts on its own trio loop in one background thread (the lifespan
 ``startup`` event, or the first request when the server sends no lifespan), so state
-made at startup lives there; then each request runs where
-:class:`~conduit.asgi.placement.LoopPlacement` puts it: straight on the host's loop
-(no thread hop: the lifecycle's deadline, shielded clean-up, worker threads and
-streaming race come from :mod:`conduit.anyloop`), or, for a route that needs trio,
+made at startup lives there; then its requests run where (decided once per app)
+:class:`~conduit.asgi.placement.LoopPlacement` puts them: straight on the host's loop
+(no thread hop: the lifecycle's shielded clean-up, worker threads and streaming race
+come from :mod:`conduit.anyloop`, the handler deadline from one watchdog per loop,
+:mod:`conduit.asgi.deadlines`), or, for an app that needs trio,
 bridged to the trio thread: the body is read from ``receive`` chunk by chunk as the
 handler asks for it, and a streaming response is sent chunk by chunk as it is produced.
 
