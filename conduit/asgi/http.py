@@ -4,8 +4,8 @@
 server the request runs directly on that loop. Under an asyncio server (uvicorn,
 granian) the app starts on its own trio loop in one background thread (the lifespan
 ``startup`` event, or the first request when the server sends no lifespan), so state
-made at startup lives there; then its requests run where (decided once per app)
-:class:`~conduit.asgi.placement.LoopPlacement` puts them: straight on the host's loop
+made at startup lives there; then its requests run where
+:class:`~conduit.asgi.placement.LoopPlacement` puts them, once per app: on the host's loop
 (no thread hop: the lifecycle's shielded clean-up, worker threads and streaming race
 come from :mod:`conduit.anyloop`, the handler deadline from one watchdog per loop,
 :mod:`conduit.asgi.deadlines`), or, for an app that needs trio,
