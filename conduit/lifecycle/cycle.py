@@ -15,7 +15,8 @@
 
 A face builds a ``Request`` and calls :meth:`handle`; it never raises. A face that
 keeps its own cheap clock (the native server's watchdog: a trio cancel scope per
-request costs more than the rest of the framing) calls :meth:`handle_without_deadline`
+request costs more than the rest of the framing; the ASGI face's watchdog on an asyncio
+host, :mod:`conduit.asgi.deadlines`) calls :meth:`handle_without_deadline`
 under a deadline of ``app.handler_timeout`` and answers with :meth:`deadline_response`
 when it passes.
 """
