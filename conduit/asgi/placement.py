@@ -119,7 +119,10 @@ def needs_trio(obj: Any, depth: int = 0, seen: set[int] | None = None) -> bool:
     if fn is None:  # a class or an opaque object: judged by the module that defines it
         kind = obj if isinstance(obj, type) else type(obj)
         return _module_imports_trio(kind.__module__)
-    if fn.__module__ and fn.__module__.startswith("conduit.") and _module_imports_trio(fn.__module__):
+    module = fn.__module__ or ""
+    if module in _NEUTRAL_MODULES or module == "anyio" or module.startswith("anyio."):
+        return False  # runs on either loop by design
+    if module.startswith("conduit.") and _module_imports_trio(module):
         return True
     if _is_trio_name(fn.__module__):
         return True

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 from types import SimpleNamespace
 
+import anyio.to_thread
 import pytest
 import trio
 from trio import sleep as nap
@@ -96,6 +97,25 @@ def test_a_handler_that_refers_to_trio_sends_the_app_to_the_trio_thread(case):
     reason = why_trio(app)
     assert reason is not None and "GET /x" in reason
     assert not LoopPlacement(app).runs_on_host()
+
+
+def test_conduits_own_middleware_and_observability_run_on_the_host_loop():
+    from conduit.middleware.cors import CORS
+    from conduit.middleware.gzip import GZip
+    from conduit.middleware.rate_limit import RateLimit
+    from conduit.observability import install
+
+    app = _app()
+    app.add_middleware(CORS, allow_origins=["*"])
+    app.add_middleware(GZip)
+    app.add_middleware(RateLimit, rate=100, period=1.0)
+    install(app, statistics_path="/metrics/routes")
+
+    @app.get("/")
+    async def hello():
+        return await anyio.to_thread.run_sync(len, "hi")  # anyio runs on either loop
+
+    assert why_trio(app) is None
 
 
 def test_needs_trio_route_option_pins_and_clears():
