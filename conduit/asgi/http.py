@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from contextlib import aclosing
 from typing import Any
 
@@ -161,6 +162,7 @@ class ASGIFace:
     def __init__(self, app: Any):
         self.app = app
         self._loop = None  # the background trio loop, under asyncio servers
+        self._start_lock = threading.Lock()
         self.placement = LoopPlacement(app)  # which requests run on the host's loop
         self._deadlines: HostDeadlines | None = None  # the handler deadline there
 
@@ -212,9 +214,9 @@ class ASGIFace:
                 return
 
     def _start_loop(self) -> None:
-        if self._loop is not None:
-            return
-        self._loop = app_loop(self.app)
+        with self._start_lock:  # concurrent first requests (no lifespan) start one loop, one startup
+            if self._loop is None:
+                self._loop = app_loop(self.app)
 
     def _stop_loop(self) -> None:
         if self._loop is not None:

@@ -94,3 +94,26 @@ def test_a_cancellation_from_the_server_propagates_and_is_not_a_504(app):
 def test_a_handler_that_swallows_the_deadline_keeps_its_answer_and_no_cancel_is_left(app):
     status, body, pending = asyncio.run(_get(app, "/stubborn"))
     assert (status, body, pending) == (200, b'{"kept":true}', 0)
+
+
+def test_concurrent_first_requests_without_lifespan_start_the_app_once():
+    app = Conduit(openapi_url=None, docs_url=None)
+    started = []
+
+    @app.on_startup
+    async def count_startups():
+        started.append(1)
+        await anyio.sleep(0.3)  # a slow startup: the window where a second first request used to start a second loop
+
+    @app.get("/fast")
+    async def fast():
+        return {"fast": True}
+
+    async def main():
+        return await asyncio.gather(*(_get(app, "/fast") for _ in range(20)))
+
+    try:
+        assert [status for status, _, _ in asyncio.run(main())] == [200] * 20
+        assert started == [1]
+    finally:
+        app._asgi._stop_loop()
