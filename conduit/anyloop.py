@@ -33,6 +33,25 @@ def move_on_after(seconds: float) -> Any:
     return anyio.move_on_after(seconds)
 
 
+def cancel_scope() -> Any:
+    """A cancel scope to cancel from elsewhere (``scope.cancel()``; ``cancelled_caught`` after)."""
+    if on_trio():
+        return trio.CancelScope()
+    import anyio
+
+    return anyio.CancelScope()
+
+
+async def sleep(seconds: float) -> None:
+    """Sleep on whichever loop runs the caller."""
+    if on_trio():
+        await trio.sleep(seconds)
+        return
+    import anyio
+
+    await anyio.sleep(seconds)
+
+
 def shielded() -> Any:
     """A cancel scope that outer cancellation cannot reach: clean-up that must finish."""
     if on_trio():
@@ -69,4 +88,5 @@ def cancelled_error() -> type[BaseException]:
     return anyio.get_cancelled_exc_class()
 
 
-__all__ = ["cancelled_error", "move_on_after", "on_trio", "open_task_group", "run_in_thread", "shielded"]
+__all__ = ["cancel_scope", "cancelled_error", "move_on_after", "on_trio", "open_task_group", "run_in_thread", "shielded",
+           "sleep"]

@@ -183,9 +183,14 @@ class ASGIFace:
                 await self._bridged(self._http, scope, receive, send)
         elif kind == "websocket":
             if on_trio:
-                await self._websocket_trio(scope, receive, send)
+                await self._websocket(scope, receive, send)
+                return
+            if self._loop is None:
+                await asyncio.to_thread(self._start_loop)
+            if self.placement.runs_on_host():
+                await self._websocket(scope, receive, send)
             else:
-                await self._bridged(self._websocket_trio, scope, receive, send)
+                await self._bridged(self._websocket, scope, receive, send)
         else:
             raise ValueError(f"Conduit does not serve ASGI scope type {kind!r}")
 
@@ -264,7 +269,7 @@ class ASGIFace:
             deadlines = self._deadlines = HostDeadlines(loop, self.app.handler_timeout)
         return deadlines
 
-    async def _websocket_trio(self, scope: dict, receive, send) -> None:
+    async def _websocket(self, scope: dict, receive, send) -> None:
         from .websocket import serve_asgi_websocket
 
         if not self.app.started:

@@ -6,10 +6,9 @@ request lifecycle itself needs no trio (its few loop primitives come from
 :mod:`conduit.anyloop`), so the app runs straight on the host's loop unless something
 in it needs trio (:func:`why_trio` names the first such thing; it is logged):
 
-- ``app.admission`` is set (its concurrency cap waits on trio events), or the app has
-  ``@app.websocket`` routes (their sessions run on the trio thread);
+- ``app.admission`` is set (its concurrency cap waits on trio events);
 - a middleware, an exception handler, a route's own middleware or dependency, a
-  handler, or a mounted app *refers to* trio: its code (and nested functions, and the
+  handler (HTTP or WebSocket), or a mounted app *refers to* trio: its code (and nested functions, and the
   functions it names, three calls deep) names the ``trio`` module or something from
   it, or holds an object of a module that does (an ML batcher, an MCP transport);
   Conduit's own functions count as needing trio when their module imports it;
@@ -163,8 +162,6 @@ def why_trio(app: Any) -> str | None:
     """Why ``app`` must run on its trio thread, or None when the host's loop can run all of it."""
     if app.admission is not None:
         return "admission control is set (its concurrency cap waits on trio events)"
-    if app.has_websockets:
-        return "it has WebSocket routes (their sessions run on the trio thread)"
     for middleware in app.middleware:
         if _judged(middleware):
             return f"the middleware {middleware!r} refers to trio"

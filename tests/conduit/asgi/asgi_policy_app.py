@@ -102,3 +102,11 @@ async def done_so_far():
     upload = done.get("upload_file")
     return {"sync": done["sync"], "async": done["async"],
             "upload_closed": None if upload is None else upload.closed}
+
+
+@app.websocket("/ws-loop")
+async def ws_loop(websocket):
+    """Echo, prefixed with the event loop the session runs on."""
+    await websocket.accept()
+    async for message in websocket:
+        await websocket.send_text(f"{sniffio.current_async_library()}:{message}")

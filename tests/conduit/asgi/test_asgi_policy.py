@@ -138,3 +138,12 @@ def test_asgi_large_upload_spooled_to_disk_is_read_then_closed(asgi):
         response = client.post("/upload", files={"file": ("big.bin", payload)})
         assert response.json() == {"size": len(payload), "name": "big.bin"}
         _wait_for(client, lambda s: s["upload_closed"] is True, "closing the upload")
+
+
+def test_asgi_websocket_session_runs_on_the_loop_the_placement_chose(asgi):
+    from websockets.sync.client import connect
+
+    with connect(asgi.url.replace("http://", "ws://") + "/ws-loop", open_timeout=30) as ws:
+        for text in ("a", "b" * 1000):
+            ws.send(text)
+            assert ws.recv(timeout=30) == f"{asgi.loop}:{text}"

@@ -176,18 +176,28 @@ def test_middleware_and_exception_handlers_that_refer_to_trio():
     assert "exception handler" in why_trio(errors)
 
 
-def test_admission_and_websocket_routes_keep_the_trio_thread():
+def test_admission_keeps_the_trio_thread():
     gated = _app()
     gated.admission = SimpleNamespace()
     assert "admission" in why_trio(gated)
 
+
+def test_websocket_routes_are_judged_like_http_routes():
     sockets = _app()
 
     @sockets.websocket("/ws")
     async def ws(websocket):
         await websocket.accept()
+        await websocket.send_text(await websocket.receive_text())
 
-    assert "WebSocket" in why_trio(sockets)
+    assert why_trio(sockets) is None
+
+    @sockets.websocket("/ticks")
+    async def ticks(websocket):
+        await websocket.accept()
+        await trio.sleep(1)
+
+    assert "/ticks" in why_trio(sockets)
 
 
 def test_mounted_apps_are_judged_too():
