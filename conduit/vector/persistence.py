@@ -47,7 +47,7 @@ FORMAT = 1
 MMAP_MIN_BYTES = 256 << 20
 LOCK_NAME = ".lock"
 _METRICS = ("cosine", "dot", "euclidean", "manhattan")
-_DTYPES = ("float32", "int8")
+_DTYPES = ("float32", "int8", "binary")
 
 
 def _fsync_path(path: Path) -> None:
