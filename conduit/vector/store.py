@@ -43,10 +43,10 @@ from ._rwlock import RWLock
 from .errors import VectorInputError
 from .filters import MetadataColumns, compile_filter, validate_filter
 from .hnsw import load_index, make_index
+from .persistence import DTYPES as _DTYPES
 
 __all__ = ["Hit", "VectorStore"]
 
-_DTYPES = ("float32", "int8", "binary")
 _DEVICES = ("auto", "cpu", "cuda")
 
 

@@ -32,11 +32,9 @@ import numpy as np
 from numba import prange
 
 from ._jit import inline, kernel, popcount
+from .topk import _check_filter
 
 __all__ = ["BinaryMatrix", "hamming_candidates", "hamming_candidates_batch", "quantize_binary"]
-
-#: Distance stored for a row the filter excludes (above any real distance).
-_EXCLUDED = np.uint16(65535)
 
 
 class BinaryMatrix(NamedTuple):
@@ -199,29 +197,13 @@ def _candidates_batch(codes, qcs, mask, rows, pool):
 
 # --- the Python layer ---
 
-_NO_MASK = np.zeros(0, dtype=np.bool_)
-_NO_ROWS = np.zeros(0, dtype=np.int64)
-
 
 def _check(matrix, pool, mask, rows):
     if not isinstance(matrix, BinaryMatrix):
         raise ValueError("matrix must be a BinaryMatrix (see quantize_binary)")
     if isinstance(pool, bool) or not isinstance(pool, (int, np.integer)) or pool < 1:
         raise ValueError(f"pool must be a positive integer, got {pool!r}")
-    n = matrix.codes.shape[0]
-    if mask is not None and rows is not None:
-        raise ValueError("pass either mask or rows, not both")
-    if mask is not None:
-        mask = np.ascontiguousarray(mask, dtype=np.bool_)
-        if mask.shape != (n,):
-            raise ValueError(f"mask must have shape ({n},), got {mask.shape}")
-        return mask, _NO_ROWS, bool(mask.any())
-    if rows is not None:
-        rows = np.ascontiguousarray(rows, dtype=np.int64)
-        if rows.ndim != 1 or (rows.size and (rows.min() < 0 or rows.max() >= n)):
-            raise ValueError(f"rows must be a 1-D array of row indices in [0, {n})")
-        return _NO_MASK, rows, rows.size > 0
-    return _NO_MASK, _NO_ROWS, n > 0
+    return _check_filter(matrix.codes.shape[0], mask, rows)  # the exact scan's own rule
 
 
 def hamming_candidates(matrix: BinaryMatrix, query: np.ndarray, pool: int, *,

@@ -7,6 +7,8 @@ import pytest
 
 from conduit.vector import VectorInputError, VectorStore
 
+from test_store import numpy_ids  # the one exact reference (tests are not a package)
+
 METRICS = ["cosine", "dot", "euclidean", "manhattan"]
 
 
@@ -25,19 +27,8 @@ def clustered(rng, n, dim, clusters=200, spread=0.6):
 
 
 def exact_ids(data, q, metric, k, allowed=None):
-    x, q = data.astype(np.float64), q.astype(np.float64)
-    if metric == "cosine":
-        s = -(x @ q) / (np.linalg.norm(x, axis=1) * np.linalg.norm(q))
-    elif metric == "dot":
-        s = -(x @ q)
-    elif metric == "euclidean":
-        s = ((x - q) ** 2).sum(1)
-    else:
-        s = np.abs(x - q).sum(1)
-    order = np.lexsort((np.arange(len(s)), s))
-    if allowed is not None:
-        order = order[allowed[order]]
-    return order[:k].tolist()
+    """Exact ground truth (float64), ties by the lower row: test_store's reference."""
+    return numpy_ids(data, q, metric, k, allowed)
 
 
 @pytest.mark.parametrize("metric", METRICS)
