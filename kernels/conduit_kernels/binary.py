@@ -112,7 +112,7 @@ def _distances(codes, qc, mask, rows, start, stop, dist, hist):
     for t in range(start, stop):
         r = rows[t] if use_rows else t
         if use_mask and not mask[r]:
-            dist[t] = 65535
+            dist[t] = 0xFFFFFFFF  # above any distance: never at or below the threshold
             continue
         s = np.uint64(0)
         for w in range(words):
@@ -149,7 +149,7 @@ def _candidates_py(codes, qc, mask, rows, pool, n_chunks):
     n_visit = rows.shape[0] if rows.shape[0] > 0 else codes.shape[0]
     chunk = (n_visit + n_chunks - 1) // n_chunks
     bits = codes.shape[1] * 64
-    dist = np.empty(n_visit, dtype=np.uint16)
+    dist = np.empty(n_visit, dtype=np.uint32)
     hist = np.zeros((n_chunks, bits + 1), dtype=np.int64)
     for c in prange(n_chunks):
         _distances(codes, qc, mask, rows, c * chunk, min(n_visit, (c + 1) * chunk), dist, hist[c])
@@ -186,7 +186,7 @@ def _candidates_batch(codes, qcs, mask, rows, pool):
     bits = codes.shape[1] * 64
     out = np.full((m, pool), -1, dtype=np.int64)
     for q in prange(m):
-        dist = np.empty(n_visit, dtype=np.uint16)
+        dist = np.empty(n_visit, dtype=np.uint32)
         hist = np.zeros(bits + 1, dtype=np.int64)
         _distances(codes, qcs[q], mask, rows, 0, n_visit, dist, hist)
         size = min(pool, hist.sum())

@@ -88,6 +88,16 @@ def test_large_store_parallel_equals_serial_batch(rng):
         assert set(hamming_candidates(m, q, 200).tolist()) == set(row.tolist())
 
 
+def test_distances_beyond_16_bits(rng):
+    # 70,000 dimensions: a distance can exceed 65,535, which must not wrap or read as excluded
+    data = rng.standard_normal((3, 70_000)).astype(np.float32)
+    m = quantize_binary(data, np.zeros(70_000, np.float32))
+    far = -data[0]  # every bit differs from row 0: distance 70,000
+    assert set(hamming_candidates(m, far, 3).tolist()) == {0, 1, 2}
+    assert hamming_candidates(m, far, 2).tolist() == sorted(
+        reference_candidates(data > 0, far > 0, 2))
+
+
 def test_empty_filters_and_empty_matrix(rng):
     data = rng.standard_normal((50, 8)).astype(np.float32)
     m = quantize_binary(data)
