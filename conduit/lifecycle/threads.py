@@ -1,10 +1,12 @@
 """Sync (``def``) handlers in worker threads, under the same deadline as async ones.
 
-A thread cannot be cancelled. At the deadline the request is answered 504 and the
-thread is *abandoned* (trio's ``abandon_on_cancel``): it runs on, and when it
-returns its result (or its exception) is dropped with a log line. It keeps its
-slot of trio's thread limiter until then, so abandoned handlers cannot grow the
-pool past the limiter's size (40 by default): further sync handlers wait for a slot.
+The threads are :mod:`.worker_pool`'s persistent workers (a hand-off of a few µs). A
+thread cannot be cancelled. At the deadline the request is answered 504 and the job
+is *abandoned*: a handler already running runs on, and when it returns its result
+(or its exception) is dropped with a log line; one that had not started yet is not
+run (logged too). It keeps its slot of trio's thread limiter until then, so abandoned
+handlers cannot grow the pool past the limiter's size (40 by default): further sync
+handlers wait for a slot.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 
 import trio
 
+from .worker_pool import run_in_worker
+
 logger = logging.getLogger("conduit.error")
 
 
@@ -23,6 +27,9 @@ async def run_sync_handler(fn: Callable[[], Any], name: str) -> Any:
     abandoned = False
 
     def call() -> Any:
+        if abandoned:
+            logger.warning("sync handler %s did not start before its deadline; it is not run", name)
+            return None
         try:
             result = fn()
         except BaseException:
@@ -34,7 +41,7 @@ async def run_sync_handler(fn: Callable[[], Any], name: str) -> Any:
         return result
 
     try:
-        return await trio.to_thread.run_sync(call, abandon_on_cancel=True)
+        return await run_in_worker(call)
     except trio.Cancelled:
         abandoned = True
         raise
