@@ -4,6 +4,8 @@
   before issue 22's fourth wave) beside :func:`conduit.lifecycle.worker_pool.run_in_worker`
   (persistent workers, completions batched), 64 trio tasks handing off a trivial ``def``
   at once, as ``wrk -c64`` does; CPU of the whole process (all threads) per hand-off.
+- **Small head parse**: the Numba head scanner (plus span slicing) beside h11 on a
+  70-byte head, the question of whether the HTTP path needs a kernel for small inputs.
 - **Metrics per request**: the metrics middleware around a handler that returns at once,
   driven without an event loop; CPU per request beside the same handler without it, and
   beside the per-request updates of ``prometheus_client`` metrics (lock per update: the
@@ -175,6 +177,37 @@ def gc_during_load(seconds: int = 5) -> dict:
             "load_avg": os.getloadavg()[0]}
 
 
+#: A small head as wrk sends it.
+_HEAD = b"GET /users/42 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n"
+
+
+def head_parse_us(kind: str, heads: int = 50_000) -> float:
+    """Process CPU µs to turn a small head into a ``RequestHead``: the Numba scanner plus
+    span slicing (the codec's path for simple heads) or h11 (its path for the rest, and
+    what a server without the kernel would run for every head)."""
+    from conduit.http.h1.heads import H11HeadParser, new_scan_buffer, scan, simple_head
+
+    out, buffer = new_scan_buffer(), bytearray(_HEAD)
+
+    def kernel():
+        scan(buffer, out)
+        return simple_head(_HEAD, out)
+
+    def with_h11():
+        parser = H11HeadParser(16384)
+        parser.feed(_HEAD)
+        return parser.next_head()[0]
+
+    parse = {"Numba scanner": kernel, "h11": with_h11}[kind]
+    if parse().target != b"/users/42":
+        raise RuntimeError(f"{kind} did not parse the head")
+    started = time.process_time()
+    for _ in range(heads):
+        parse()
+    return (time.process_time() - started) / heads * 1e6
+
+
+HEAD_PARSERS = ("Numba scanner", "h11")
 HANDOFFS = ("trio.to_thread", "conduit worker pool")
 MIDDLEWARES = ("no metrics", "conduit metrics", "prometheus_client per request")
 
@@ -190,6 +223,9 @@ def measure(rounds: int = ROUNDS) -> dict:
         for kind in MIDDLEWARES:
             value = middleware_us(kind)
             best[("metrics", kind)] = min(best.get(("metrics", kind), value), value)
+        for kind in HEAD_PARSERS:
+            value = head_parse_us(kind)
+            best[("small head parse", kind)] = min(best.get(("small head parse", kind), value), value)
         load = max(load, os.getloadavg()[0])
     return {"figures": best, "load_avg": load}
 
@@ -206,6 +242,20 @@ class SyncHandOff:
         return results["figures"][("sync hand-off", hand_off)]
 
     track_cpu_us_per_call.unit = "us"
+
+
+class SmallHeadParse:
+    timeout = 300
+    params = list(HEAD_PARSERS)
+    param_names = ["parser"]
+
+    def setup_cache(self):
+        return measure()
+
+    def track_cpu_us_per_head(self, results, parser):
+        return results["figures"][("small head parse", parser)]
+
+    track_cpu_us_per_head.unit = "us"
 
 
 class MetricsPerRequest:
