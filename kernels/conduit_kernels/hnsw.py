@@ -178,10 +178,11 @@ class HnswIndex:
         if arr.dtype != np.float32 or not arr.flags.c_contiguous:
             with np.errstate(over="ignore"):  # float32 overflow is inf, refused just below
                 arr = np.ascontiguousarray(arr, dtype=np.float32)
-        finite, arr = _g.checked_rows(arr, self._metric == Metric.COSINE)
+        cosine = self._metric == Metric.COSINE
+        finite, normalised = _g.checked_rows(arr, cosine)
         if not finite:
             raise ValueError(f"{name} must be finite (no NaN or inf)")
-        return arr
+        return normalised if cosine else arr
 
     def _label_map(self) -> dict:
         if self._node_of is None:
