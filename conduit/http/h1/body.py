@@ -59,6 +59,7 @@ class LengthBody:
         return Data(data)
 
 
+_decode_chunked = None  # set by _load
 _ERRORS = {}  # filled by _load: kernel error code -> (status, detail)
 
 
@@ -87,7 +88,7 @@ class ChunkedBody:
             return NEED_DATA
         state = self._state
         out = np.empty(len(buffer), np.uint8)
-        consumed = chunked.decode_chunked(buffer, 0, len(buffer), out, state)
+        consumed = _decode_chunked(buffer, 0, len(buffer), out, state)
         phase, _left, written, error = state[:4].tolist()
         if error:
             # The data before the fault is handed over first, so that the events do
@@ -105,9 +106,20 @@ class ChunkedBody:
 
 
 def _load():
-    """conduit_kernels.chunked, imported on first use (numba stays out of ``import conduit``)."""
-    from conduit_kernels import chunked
+    """The chunk decoder on first use (numba stays out of ``import conduit``): the
+    ahead-of-time one when built, else ``conduit_kernels.chunked`` (the JIT)."""
+    global _decode_chunked
+    from conduit_kernels import chunked_state as chunked
 
+    if _decode_chunked is None:
+        from conduit_kernels import aot
+
+        compiled = aot.kernels()
+        if compiled is None:
+            from conduit_kernels.chunked import decode_chunked as compiled_decode
+        else:
+            compiled_decode = compiled.decode_chunked
+        _decode_chunked = compiled_decode
     if not _ERRORS:
         _ERRORS.update({
             chunked.ERR_FRAMING: (400, "malformed chunked body"),
