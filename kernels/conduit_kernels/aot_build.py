@@ -31,7 +31,9 @@ EXPORTS = {
 
 def build(folder: str) -> str:
     """Compile :data:`EXPORTS` into ``folder``; write the manifest; return the extension's path."""
-    from numba.pycc import CC
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numba.pycc's pending-deprecation notice
+        from numba.pycc import CC
 
     os.makedirs(folder, exist_ok=True)
     cc = CC(aot.MODULE)
@@ -39,9 +41,7 @@ def build(folder: str) -> str:
     cc.verbose = False
     for name, (kernel, signature) in EXPORTS.items():
         cc.export(name, signature)(kernel.py_func)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # numba.pycc's pending-deprecation notice
-        cc.compile()
+    cc.compile()
     path = os.path.join(folder, cc.output_file)
     with open(os.path.join(folder, aot.MANIFEST), "w") as file:
         json.dump({"file": cc.output_file, "exports": sorted(EXPORTS), "fingerprint": aot.fingerprint()},
