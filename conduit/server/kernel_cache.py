@@ -137,11 +137,14 @@ def write_manifest(folder: str, target: str, seconds: float, version: str) -> di
 def build_aot(folder: str) -> str:
     """Compile the HTTP path's kernels ahead of time into ``folder`` (:mod:`conduit_kernels.aot`).
 
-    Returns one line for the build's output. Without a working C compiler nothing is
-    built and the line says so: the server then uses the JIT kernels from the cache.
+    Returns one line for the build's output. An extension already there and valid is kept
+    (an image may build it in a stage with a compiler and copy it in). Without a working C
+    compiler nothing is built and the line says so: the server then uses the JIT kernels.
     """
     from conduit_kernels import aot_build
 
+    if aot.load(folder)[0] is not None:  # e.g. built in an image's compiler stage and copied here
+        return "ahead-of-time HTTP kernels already built here and valid for this Python, NumPy, Numba and code"
     try:
         path = aot_build.build(folder)
     except Exception as exc:  # pycc reports a missing compiler as distutils/setuptools/OS errors
