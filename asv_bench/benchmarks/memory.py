@@ -99,7 +99,7 @@ def markdown_rows(results: dict) -> str:
     """One markdown row per server: RSS, cold start, CPU µs/request, req/s, load average."""
     rows = []
     for kind, r in results.items():
-        mark = " (load ≥ 2)" if r["load"] >= 2 else ""
+        mark = " (load >= 2)" if r["load"] >= 2 else ""
         rows.append(f"| {kind} | {r['rss_mib']:.1f} | {r['first_answer_s']:.2f} | {r['cpu_us_per_request']:.1f} | "
                     f"{r['req_per_s']:,.0f} | {r['load']:.1f}{mark} |")
     return "\n".join(rows)
