@@ -15,6 +15,10 @@ import sys
 import time
 from pathlib import Path
 
+# One reading of /proc for these suites and for `conduit bench` (conduit/bench/sockets.py).
+from conduit.bench.sockets import cpu_seconds as _cpu_seconds
+from conduit.bench.sockets import process_tree as _process_tree
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 PEERS = HERE / "peer_apps"
@@ -104,36 +108,6 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-
-
-_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_seconds(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (all threads)
-
-
-def _process_tree(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    tree, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        tree.append(pid)
-        todo.extend(children.get(pid, ()))
-    return tree
 
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
