@@ -135,8 +135,7 @@ class Router:
     def compile(self) -> RouteTable:
         """Build the table (once per change) and make sure the kernel is compiled."""
         if self._table is None:
-            from conduit_kernels.routing import match_route  # numba loads here, not at import
-
+            match_route = _route_matcher()
             table = build_route_table([(r.methods, r.segments) for r in self.routes])
             work = table.new_work()
             match_route(table.table, b"/", 0, work)  # compile or load from cache now
@@ -167,3 +166,16 @@ class Router:
                 text = unquote(text)
             params[name] = convert(text)
         return Match(route, params, [])
+
+
+def _route_matcher():
+    """The route-match kernel: ahead-of-time compiled when built (no Numba), else the JIT
+    one (numba loads here, not at import)."""
+    from conduit_kernels import aot
+
+    compiled = aot.kernels()
+    if compiled is not None:
+        return compiled.match_route
+    from conduit_kernels.routing import match_route
+
+    return match_route
