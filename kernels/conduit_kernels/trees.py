@@ -31,9 +31,11 @@ A tree is *plain* when every split is ``NUMERIC`` or ``NAN_AS_ZERO`` (NaN as 0.0
 just a fixed NaN side, ``0.0 <= threshold``): scikit-learn's trees, XGBoost's numeric trees and
 most of LightGBM's. Rows are walked in blocks of :data:`BLOCK_ROWS` (the unit of parallel
 work), tree by tree (tree-major: one tree's nodes stay in cache across the block). Through a
-plain tree, four rows descend in lock step for exactly ``depth`` levels with no exit test (a
+plain tree, four rows descend in lock step, level by level, without a per-row exit test (a
 leaf's children are itself, so a row that arrived stays): four independent load chains and
-no mispredicted loop exit, 2-3x the one-row walk (docs/benchmarks.md). The rows left over
+no mispredicted loop exit per row. A shallow tree (boosting) is walked its full ``depth``; a
+tree deeper than :data:`EARLY_EXIT_DEPTH` (a forest grown to purity, unbalanced) stops once
+all four rows are at leaves. Figures: docs/benchmarks.md, "Tree batches". The rows left over
 (fewer than four: a one-row request) and every tree that is not plain take the one-row walk,
 which stops at the leaf. The child is picked by index (``steps[node, 2 - go_left]``), not
 by a branch. Per row: ``raw = init``; each tree adds ``value[leaf]`` to ``raw[col:col + w]``
@@ -54,6 +56,7 @@ from ._links import finish_row, label_of
 
 __all__ = [
     "BLOCK_ROWS",
+    "EARLY_EXIT_DEPTH",
     "Forest",
     "MAX_CATEGORY",
     "MAX_DEPTH",
