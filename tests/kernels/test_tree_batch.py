@@ -93,8 +93,8 @@ def test_float32_cut_compares_as_the_library(threshold, x):
     for thresholds between float32 neighbours and past float32's range, at x near the threshold."""
     with np.errstate(over="ignore"):
         t32 = np.float32(threshold) if np.isfinite(np.float32(threshold)) else np.float32(0.0)
-    near = [x, threshold, float(t32), float(np.nextafter(t32, np.float32(np.inf))),
-            float(np.nextafter(t32, np.float32(-np.inf))), np.inf, -np.inf]
+        near = [x, threshold, float(t32), float(np.nextafter(t32, np.float32(np.inf))),
+                float(np.nextafter(t32, np.float32(-np.inf))), np.inf, -np.inf]
     X = np.array([[v] for v in near] * 2)  # 14 rows: lock step and the one-row walk
     with np.errstate(over="ignore"):
         as32 = X[:, 0].astype(np.float32).astype(np.float64)
