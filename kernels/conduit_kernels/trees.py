@@ -293,9 +293,12 @@ BLOCK_BYTES = 1 << 19
 
 
 def _block_rows(n: int, row_bytes: int, threads: int) -> int:
-    """Rows per block: fill :data:`BLOCK_BYTES`, but leave each of ``threads`` a block."""
+    """Rows per block: at most :data:`BLOCK_BYTES` of inputs, in a number of blocks that is a
+    multiple of ``threads`` (three blocks on two threads would leave one thread idle for a third)."""
     rows = max(BLOCK_ROWS, BLOCK_BYTES // max(row_bytes, 1))
-    return max(BLOCK_ROWS, min(rows, -(-n // threads)))
+    blocks = max(1, -(-n // rows))
+    blocks = -(-blocks // threads) * threads
+    return max(BLOCK_ROWS, -(-n // blocks))
 
 
 @inline
