@@ -31,11 +31,11 @@ A tree is *plain* when every split is ``NUMERIC`` or ``NAN_AS_ZERO`` (NaN as 0.0
 just a fixed NaN side, ``0.0 <= threshold``): scikit-learn's trees, XGBoost's numeric trees and
 most of LightGBM's. Rows are walked in blocks of :data:`BLOCK_ROWS` (the unit of parallel
 work), tree by tree (tree-major: one tree's nodes stay in cache across the block). Through a
-plain tree, four rows descend in lock step, level by level, without a per-row exit test (a
-leaf's children are itself, so a row that arrived stays): four independent load chains and
-no mispredicted loop exit per row. A shallow tree (boosting) is walked its full ``depth``; a
-tree deeper than :data:`EARLY_EXIT_DEPTH` (a forest grown to purity, unbalanced) stops once
-all four rows are at leaves. Figures: docs/benchmarks.md, "Tree batches". The rows left over
+plain tree, rows descend in lock step, level by level, without a per-row exit test (a
+leaf's children are itself, so a row that arrived stays): independent load chains and no
+mispredicted loop exit per row. A shallow tree (boosting) is walked its full ``depth``,
+eight rows at a time; a tree deeper than :data:`EARLY_EXIT_DEPTH` (a forest grown to
+purity, unbalanced) four rows at a time, stopping once all four are at leaves. Figures: docs/benchmarks.md, "Tree batches". The rows left over
 (fewer than four: a one-row request) and every tree that is not plain take the one-row walk,
 which stops at the leaf. The child is picked by index (``steps[node, 2 - go_left]``), not
 by a branch. Per row: ``raw = init``; each tree adds ``value[leaf]`` to ``raw[col:col + w]``
@@ -364,6 +364,29 @@ def _forest_block(xt, lo, hi, nodes, threshold, value, trees, init, divisor, cat
             # well before ``depth``, so a test for four leaves pays; a shallow one (boosting)
             # is near-complete and the test is pure cost (measured both ways)
             early = depth > EARLY_EXIT_DEPTH
+            while not early and i + 8 <= hi:
+                x0, x1, x2, x3 = xt[i], xt[i + 1], xt[i + 2], xt[i + 3]
+                x4, x5, x6, x7 = xt[i + 4], xt[i + 5], xt[i + 6], xt[i + 7]
+                a = b = c_ = d = e = f = g = h = root
+                for _ in range(depth):
+                    a = _step(x0, a, steps, cut)
+                    b = _step(x1, b, steps, cut)
+                    c_ = _step(x2, c_, steps, cut)
+                    d = _step(x3, d, steps, cut)
+                    e = _step(x4, e, steps, cut)
+                    f = _step(x5, f, steps, cut)
+                    g = _step(x6, g, steps, cut)
+                    h = _step(x7, h, steps, cut)
+                for c in range(width):
+                    raw[i, col + c] += value[a, c]
+                    raw[i + 1, col + c] += value[b, c]
+                    raw[i + 2, col + c] += value[c_, c]
+                    raw[i + 3, col + c] += value[d, c]
+                    raw[i + 4, col + c] += value[e, c]
+                    raw[i + 5, col + c] += value[f, c]
+                    raw[i + 6, col + c] += value[g, c]
+                    raw[i + 7, col + c] += value[h, c]
+                i += 8
             while i + 4 <= hi:
                 x0, x1, x2, x3 = xt[i], xt[i + 1], xt[i + 2], xt[i + 3]
                 a = b = c_ = d = root
