@@ -324,11 +324,11 @@ def _special(v, flags, thr, cat_bounds, cat_bits):
 
 
 @inline
-def _walk(xrow, node, nodes, threshold, cat_bounds, cat_bits):
-    """The leaf one row reaches from ``node``: any split kind, stops at the leaf."""
+def _walk(xt, i, node, nodes, threshold, cat_bounds, cat_bits):
+    """The leaf row ``i`` reaches from ``node``: any split kind, stops at the leaf."""
     f = nodes[node, 0]
     while f >= 0:
-        v = xrow[f]
+        v = xt[i, f]
         flags = nodes[node, 3]
         if flags < 2:  # NUMERIC, the common case: no call
             go_left = (v <= threshold[node]) or (v != v and flags == 1)
@@ -340,9 +340,10 @@ def _walk(xrow, node, nodes, threshold, cat_bounds, cat_bits):
 
 
 @inline
-def _step(xrow, node, steps, cut):
-    """One level of a plain tree (a leaf steps to itself)."""
-    v = xrow[steps[node, 0]]
+def _step(xt, i, node, steps, cut):
+    """One level of a plain tree for row ``i`` (a leaf steps to itself). Rows are indexed,
+    not sliced: a row view costs a reference-count update, more than the step itself."""
+    v = xt[i, steps[node, 0]]
     go_left = (v <= cut[node]) | ((v != v) & (steps[node, 3] != 0))
     return steps[node, 2 - np.int64(go_left)]
 
@@ -365,18 +366,16 @@ def _forest_block(xt, lo, hi, nodes, threshold, value, trees, init, divisor, cat
             # is near-complete and the test is pure cost (measured both ways)
             early = depth > EARLY_EXIT_DEPTH
             while not early and i + 8 <= hi:
-                x0, x1, x2, x3 = xt[i], xt[i + 1], xt[i + 2], xt[i + 3]
-                x4, x5, x6, x7 = xt[i + 4], xt[i + 5], xt[i + 6], xt[i + 7]
                 a = b = c_ = d = e = f = g = h = root
                 for _ in range(depth):
-                    a = _step(x0, a, steps, cut)
-                    b = _step(x1, b, steps, cut)
-                    c_ = _step(x2, c_, steps, cut)
-                    d = _step(x3, d, steps, cut)
-                    e = _step(x4, e, steps, cut)
-                    f = _step(x5, f, steps, cut)
-                    g = _step(x6, g, steps, cut)
-                    h = _step(x7, h, steps, cut)
+                    a = _step(xt, i, a, steps, cut)
+                    b = _step(xt, i + 1, b, steps, cut)
+                    c_ = _step(xt, i + 2, c_, steps, cut)
+                    d = _step(xt, i + 3, d, steps, cut)
+                    e = _step(xt, i + 4, e, steps, cut)
+                    f = _step(xt, i + 5, f, steps, cut)
+                    g = _step(xt, i + 6, g, steps, cut)
+                    h = _step(xt, i + 7, h, steps, cut)
                 for c in range(width):
                     raw[i, col + c] += value[a, c]
                     raw[i + 1, col + c] += value[b, c]
@@ -388,13 +387,12 @@ def _forest_block(xt, lo, hi, nodes, threshold, value, trees, init, divisor, cat
                     raw[i + 7, col + c] += value[h, c]
                 i += 8
             while i + 4 <= hi:
-                x0, x1, x2, x3 = xt[i], xt[i + 1], xt[i + 2], xt[i + 3]
                 a = b = c_ = d = root
                 for _ in range(depth):
-                    a = _step(x0, a, steps, cut)
-                    b = _step(x1, b, steps, cut)
-                    c_ = _step(x2, c_, steps, cut)
-                    d = _step(x3, d, steps, cut)
+                    a = _step(xt, i, a, steps, cut)
+                    b = _step(xt, i + 1, b, steps, cut)
+                    c_ = _step(xt, i + 2, c_, steps, cut)
+                    d = _step(xt, i + 3, d, steps, cut)
                     if early and (steps[a, 1] == a) & (steps[b, 1] == b) & (steps[c_, 1] == c_) & (steps[d, 1] == d):
                         break  # all four at leaves
                 for c in range(width):
@@ -404,7 +402,7 @@ def _forest_block(xt, lo, hi, nodes, threshold, value, trees, init, divisor, cat
                     raw[i + 3, col + c] += value[d, c]
                 i += 4
         for i in range(i, hi):
-            node = _walk(xt[i], root, nodes, threshold, cat_bounds, cat_bits)
+            node = _walk(xt, i, root, nodes, threshold, cat_bounds, cat_bits)
             for c in range(width):
                 raw[i, col + c] += value[node, c]
     if divisor != 1.0:
