@@ -208,12 +208,13 @@ class TreeBatch:
 
 
 def trees_main(rounds: int = 5) -> None:
-    """Alternating rounds (engine order rotates each round); median of each engine's best-of-5."""
+    """Alternating rounds (engine order rotates each round); median of each engine's best-of-5;
+    then Conduit's one-row latency (best of 5 x 500 calls)."""
     import statistics
     import timeit
 
-    print("| model | conduit ms | library ms | tl2cgen ms | vs library | vs tl2cgen | load (1 min) |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| model | conduit ms | library ms | tl2cgen ms | vs library | vs tl2cgen | conduit, one row µs | load (1 min) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for model in TREE_MODELS:
         _, _, rows = _tree_data()
         engines = {}
@@ -229,10 +230,12 @@ def trees_main(rounds: int = 5) -> None:
             for engine in order[r % len(order):] + order[:r % len(order)]:
                 times[engine].append(min(timeit.repeat(lambda: engines[engine](rows), number=1, repeat=5)))
         ms = {e: statistics.median(t) * 1e3 for e, t in times.items()}
+        one = rows[:1]
+        one_us = min(timeit.repeat(lambda: engines["conduit"](one), number=500, repeat=5)) / 500 * 1e6
         load = os.getloadavg()[0]
         peer = f"{ms['tl2cgen']:.2f} | {ms['tl2cgen'] / ms['conduit']:.2f}x" if "tl2cgen" in ms else "n/a | n/a"
         print(f"| {model} | {ms['conduit']:.2f} | {ms['library']:.2f} | {peer.split(' | ')[0]} | "
-              f"{ms['library'] / ms['conduit']:.2f}x | {peer.split(' | ')[1]} | "
+              f"{ms['library'] / ms['conduit']:.2f}x | {peer.split(' | ')[1]} | {one_us:.1f} | "
               f"{load:.2f}{' (load >= 2)' if load >= 2 else ''} |", flush=True)
 
 

@@ -292,7 +292,8 @@ BLOCK_ROWS = 64
 BLOCK_BYTES = 1 << 19
 
 
-def _block_rows(n: int, row_bytes: int, threads: int) -> int:
+@inline
+def _block_rows(n, row_bytes, threads):
     """Rows per block: at most :data:`BLOCK_BYTES` of inputs, in a number of blocks that is a
     multiple of ``threads`` (three blocks on two threads would leave one thread idle for a third)."""
     rows = max(BLOCK_ROWS, BLOCK_BYTES // max(row_bytes, 1))
@@ -430,7 +431,7 @@ def _inputs(X, pre, cut):
 
 
 def _forest_scores(X, nodes, threshold, value, trees, init, divisor, compare32, cat_bounds, cat_bits,
-                   steps, cut, pre, link, block):
+                   steps, cut, pre, link, threads=1):
     """Forest outputs after an output link.
 
     Parameters
@@ -442,8 +443,9 @@ def _forest_scores(X, nodes, threshold, value, trees, init, divisor, compare32, 
         Preprocessing chain (``n_stages`` may be 0).
     link : int
         A :class:`conduit_kernels.Link` code.
-    block : int
-        Rows per block (the public wrappers choose it, see :func:`_block_rows`).
+    threads : int
+        How many threads share the blocks (the parallel variant's wrapper passes Numba's
+        count, which a cached kernel cannot read itself); see :func:`_block_rows`.
 
     Returns
     -------
@@ -454,6 +456,7 @@ def _forest_scores(X, nodes, threshold, value, trees, init, divisor, compare32, 
     n_raw = init.shape[0]
     width = 2 if link == 1 else n_raw
     xt = _inputs(X, pre, cut)
+    block = _block_rows(n, X.shape[1] * xt.itemsize, threads)
     raw = np.empty((n, n_raw), dtype=np.float64)
     out = np.empty((n, width), dtype=np.float64)
     for b in prange((n + block - 1) // block):
@@ -467,13 +470,14 @@ def _forest_scores(X, nodes, threshold, value, trees, init, divisor, compare32, 
 
 
 def _forest_labels(X, nodes, threshold, value, trees, init, divisor, compare32, cat_bounds, cat_bits,
-                   steps, cut, pre, rule, block):
+                   steps, cut, pre, rule, threads=1):
     """Class indices (``int64[n]``) by :class:`conduit_kernels.LabelRule` ``rule``.
 
     Arguments as in :func:`_forest_scores`; the rule sees the divided accumulator.
     """
     n = X.shape[0]
     xt = _inputs(X, pre, cut)
+    block = _block_rows(n, X.shape[1] * xt.itemsize, threads)
     raw = np.empty((n, init.shape[0]), dtype=np.float64)
     out = np.empty(n, dtype=np.int64)
     for b in prange((n + block - 1) // block):
@@ -486,20 +490,19 @@ def _forest_labels(X, nodes, threshold, value, trees, init, divisor, compare32, 
     return out
 
 
-def _blocked(kernel, parallel: bool):
-    """``kernel(X, *forest, pre, link_or_rule)`` with the block size chosen here, in Python:
-    the thread count cannot be read inside a cached kernel."""
+def _on_all_threads(kernel):
+    """The ``parallel=True`` variant, told how many threads share its blocks (read here, in
+    Python: reading it inside the kernel would stop Numba caching it)."""
 
     def run(X, *args):
-        threads = numba.get_num_threads() if parallel else 1
-        return kernel(X, *args, _block_rows(X.shape[0], X.shape[1] * args[10].itemsize, threads))
+        return kernel(X, *args, numba.get_num_threads())
 
-    run.__name__ = run.__qualname__ = kernel.py_func.__name__.lstrip("_") + ("_parallel" if parallel else "")
+    run.__name__ = run.__qualname__ = kernel.py_func.__name__.lstrip("_") + "_parallel"
     run.__doc__ = kernel.py_func.__doc__
     return run
 
 
-_scores_pair = serial_and_parallel(_forest_scores)
-_labels_pair = serial_and_parallel(_forest_labels)
-forest_scores, forest_scores_parallel = (_blocked(k, p) for k, p in zip(_scores_pair, (False, True)))
-forest_labels, forest_labels_parallel = (_blocked(k, p) for k, p in zip(_labels_pair, (False, True)))
+forest_scores, _scores_parallel = serial_and_parallel(_forest_scores)
+forest_labels, _labels_parallel = serial_and_parallel(_forest_labels)
+forest_scores_parallel = _on_all_threads(_scores_parallel)
+forest_labels_parallel = _on_all_threads(_labels_parallel)
