@@ -34,6 +34,14 @@ def _conduit_app(**batching):
                        for name, s in entries.items()}
                 for path, entries in batcher_statistics(app).items()}
 
+    @app.post("/stats/reset")
+    async def reset_stats():
+        """Start a measurement window (benchmarks/ml_latency.py resets before each round)."""
+        for batchers in getattr(app.state, "ml_batchers", {}).values():
+            for batcher in batchers.values():
+                batcher.reset_statistics()
+        return "ok"
+
     return app
 
 
@@ -58,3 +66,4 @@ conduit_app = _conduit_app()
 #: The same model batched to a 10 ms latency target (benchmarks/ml_latency.py) instead of a fixed max_wait.
 conduit_adaptive_app = _conduit_app(latency_target=0.010)
 fastapi_app = _fastapi_app()
+

@@ -6,7 +6,6 @@ The ``--help`` texts are plain text (no reST markup): they are read in a termina
 from __future__ import annotations
 
 import argparse
-import importlib
 import inspect
 import logging
 import os
@@ -15,25 +14,7 @@ import time
 import typing
 from typing import Any
 
-
-def load_target(target: str) -> Any:
-    """Import ``module:attribute`` (the current directory is importable, as with uvicorn)."""
-    module_name, _, attribute = target.partition(":")
-    if not module_name or not attribute:
-        raise SystemExit(f"error: expected MODULE:ATTRIBUTE, got {target!r}")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise SystemExit(f"error: cannot import module {module_name!r}: {exc}") from None
-    try:
-        value = module
-        for part in attribute.split("."):
-            value = getattr(value, part)
-    except AttributeError:
-        raise SystemExit(f"error: module {module_name!r} has no attribute {attribute!r}") from None
-    return value
+from .targets import load_target
 
 
 def _load_app_talking(target: str) -> Any:
@@ -270,6 +251,10 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("target", help="MODULE:APP, e.g. examples.demo:app")
     build.add_argument("--cache", required=True, metavar="DIR",
                        help="the folder to fill (NUMBA_CACHE_DIR for conduit run; it may be read-only then)")
+    from .bench.command import add_arguments as add_bench_arguments
+
+    add_bench_arguments(commands.add_parser(
+        "bench", help="write an asv suite for MODULE:APP's routes, run it, print the routes by cost"))
     commands.add_parser("mcp", help="serve MODULE:MCP over stdio or HTTP (options: conduit mcp --help)")
     args = parser.parse_args(argv)
 
@@ -288,6 +273,10 @@ def main(argv: list[str] | None = None) -> int:
         return _print_routes(load_target(args.target))
     if args.command == "build":
         return _build(args.target, args.cache)
+    if args.command == "bench":
+        from .bench.command import main_bench
+
+        return main_bench(args)
     if args.reload:
         from .server.reload import run_reloading
 

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SANS_IO = {"http", "routing"}
 FACES = {"server", "asgi", "testing"}
 ABOVE_CORE = {"mcp", "ml", "vector"}
-TOP = {"app", "cli", "ray", "__init__"} | ABOVE_CORE  # ray: Ray Serve deployments of apps and models
+TOP = {"app", "cli", "bench", "ray", "__init__"} | ABOVE_CORE  # ray: Ray Serve deployments; bench: conduit bench
 
 
 def _script():

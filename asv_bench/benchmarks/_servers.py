@@ -15,6 +15,10 @@ import sys
 import time
 from pathlib import Path
 
+# One reading of /proc for these suites and for `conduit bench` (conduit/bench/sockets.py).
+from conduit.bench.sockets import cpu_seconds as _cpu_seconds
+from conduit.bench.sockets import process_tree as _process_tree
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 PEERS = HERE / "peer_apps"
@@ -106,36 +110,6 @@ class Server:
             self.proc.wait()
 
 
-_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_seconds(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (all threads)
-
-
-def _process_tree(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    tree, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        tree.append(pid)
-        todo.extend(children.get(pid, ()))
-    return tree
-
-
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
@@ -170,7 +144,8 @@ def wrk(url: str, seconds: int = 5, connections: int = 32, threads: int = 1,
 ROUNDS = int(os.environ.get("CONDUIT_BENCH_ROUNDS", "3"))
 
 
-def measure_all(seconds: int = 5, connections: int = 32, names=tuple(SERVERS), rounds: int = ROUNDS) -> dict:
+def measure_all(seconds: int = 5, connections: int = 32, names=tuple(SERVERS), rounds: int = ROUNDS,
+                endpoints: dict | None = None) -> dict:
     """{server: {endpoint: wrk result, "rss_mib": after load, "startup_s": ...}}, one run.
 
     Alternating rounds: every server is started first, then each round runs every
@@ -179,16 +154,17 @@ def measure_all(seconds: int = 5, connections: int = 32, names=tuple(SERVERS), r
     ``load_avg`` (the 1-minute load average, highest seen over its rounds) and
     ``cpu_us_per_request`` (the server's user + system CPU over the run / requests).
     """
+    endpoints = ENDPOINTS if endpoints is None else endpoints
     servers = {}
     try:
         for name in names:
             servers[name] = Server(name)
         for server in servers.values():  # warm every endpoint once
-            for path in ENDPOINTS.values():
+            for path in endpoints.values():
                 wrk(f"http://127.0.0.1:{server.port}{path}", seconds=1, connections=connections)
         runs: dict[tuple[str, str], list[dict]] = {}
         for _ in range(rounds):
-            for endpoint, path in ENDPOINTS.items():
+            for endpoint, path in endpoints.items():
                 for name, server in servers.items():
                     cpu = server.cpu_seconds()
                     result = wrk(f"http://127.0.0.1:{server.port}{path}", seconds, connections)
@@ -198,7 +174,7 @@ def measure_all(seconds: int = 5, connections: int = 32, names=tuple(SERVERS), r
         results = {}
         for name, server in servers.items():
             entry = {"startup_s": server.startup_seconds, "rss_mib": server.rss_mib()}
-            for endpoint in ENDPOINTS:
+            for endpoint in endpoints:
                 entry[endpoint] = median_result(runs[(name, endpoint)])
             results[name] = entry
         return results
@@ -245,7 +221,7 @@ def table(results: dict) -> str:
     lines = ["| server | endpoint | req/s | p50 / p99 ms | CPU µs/request | load avg (1 min) |",
              "|---|---|---|---|---|---|"]
     for name, entry in results.items():
-        for endpoint in ENDPOINTS:
+        for endpoint in (e for e in ENDPOINTS if e in entry):
             r = entry[endpoint]
             mark = " (load >= 2)" if r["load_avg"] >= 2 else ""
             lines.append(f"| {name} | {endpoint} | {r['req_per_s']:,.0f} | {r['p50_ms']:.2f} / {r['p99_ms']:.2f} "

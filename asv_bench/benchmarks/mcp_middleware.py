@@ -14,6 +14,11 @@ read-only). The middleware's own cost per call is ``(kind - none) / 200``.
 committed query sets, in turn), beside its peer, a ``tools/list`` of the whole catalogue
 (what a client without search asks for and puts in the model's context), both with the
 JSON encoding of the answer a transport then sends.
+
+``python asv_bench/benchmarks/mcp_middleware.py`` prints the docs table: the process CPU
+time per call of each ``MiddlewareDispatch`` kind (``time.process_time``, which a busy
+machine disturbs far less than wall time), in alternating rounds (the order reversed
+every other round), median of rounds, with the 1-minute load average before and after.
 """
 
 from __future__ import annotations
@@ -21,6 +26,10 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import os
+import statistics
+import sys
+import time
 from pathlib import Path
 
 import trio
@@ -140,3 +149,43 @@ class ToolSearch:
             else:
                 message = {"jsonrpc": "2.0", "id": i, "method": "tools/list"}
             dumps(await connection.handle(message))  # what a transport then sends: the encoding counts
+
+
+def _cpu_us_per_call(bench: MiddlewareDispatch, calls: int) -> float:
+    async def batch() -> float:
+        handle, tool = bench.connection.handle, bench.tool
+        started = time.process_time()
+        for i in range(calls):
+            await handle({"jsonrpc": "2.0", "id": i, "method": "tools/call",
+                          "params": {"name": tool, "arguments": {"a": 1, "b": 2}}})
+        return (time.process_time() - started) / calls * 1e6
+    return trio.run(batch)
+
+
+def main(rounds: int = 15, calls: int = 1000) -> None:
+    kinds = MiddlewareDispatch.params
+    benches = {}
+    for kind in kinds:
+        benches[kind] = MiddlewareDispatch()
+        benches[kind].setup(kind)
+        _cpu_us_per_call(benches[kind], 50)  # warm
+    load_before = os.getloadavg()[0]
+    samples: dict[str, list[float]] = {kind: [] for kind in kinds}
+    for index in range(rounds):
+        for kind in (kinds if index % 2 == 0 else kinds[::-1]):
+            samples[kind].append(_cpu_us_per_call(benches[kind], calls))
+    load_after = os.getloadavg()[0]
+    median = {kind: statistics.median(values) for kind, values in samples.items()}
+    marked = " (taken at load >= 2)" if max(load_before, load_after) >= 2 else ""
+    print(f"1-minute load average: {load_before:.2f} before, {load_after:.2f} after{marked}; "
+          f"{rounds} alternating rounds of {calls} calls, median of rounds")
+    print("| CPU µs per tools/call | " + " | ".join(kinds) + " | load |")
+    print("|---" * (len(kinds) + 2) + "|")
+    print("| CPU | " + " | ".join(f"{median[k]:.1f}" for k in kinds) + f" | {load_before:.2f} |")
+    print("| added by the middleware | " + " | ".join(
+        "" if k == "none" else f"{median[k] - median['none']:+.1f}" for k in kinds) + f" | {load_after:.2f} |")
+
+
+if __name__ == "__main__":
+    sys.path[:] = [p for p in sys.path if not p.endswith("benchmarks")]  # its mcp.py would shadow the SDK
+    main()

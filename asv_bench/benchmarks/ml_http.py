@@ -43,12 +43,14 @@ wrk.body = '%s'
 """
 
 
-def _start(argv):
+def _start(argv, new_session: bool = False):
+    """Start a server (in its own process group with ``new_session``: one that forks workers
+    is then stopped whole) and wait until it listens."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "asv_bench"), str(ROOT),
                                                          str(ROOT / "kernels"), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen([a.format(port=port) for a in argv], cwd=ROOT / "asv_bench", env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=new_session)
     wait_for_port(port, timeout=180, proc=proc)
     return proc, port
 

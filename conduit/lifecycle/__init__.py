@@ -9,7 +9,8 @@ call ``app.lifecycle``, and send what comes back with the one response-head writ
 - :mod:`.errors`: exceptions to responses, by the status they carry;
 - :mod:`.sending`: streaming chunks (iterators always closed), background and after-send work;
 - :mod:`.websocket`: a WebSocket's match, middleware, admission, session and closing rules
-  (``Conduit.handle_websocket``).
+  (``Conduit.handle_websocket``);
+- :mod:`.threads`: sync handlers under the deadline, on :mod:`.worker_pool`'s persistent threads.
 
 Layering: imports ``http``, ``routing`` results and ``exceptions``; never ``server``,
 ``asgi`` or ``testing``.

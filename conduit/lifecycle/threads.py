@@ -1,10 +1,13 @@
 """Sync (``def``) handlers in worker threads, under the same deadline as async ones.
 
-A thread cannot be cancelled. At the deadline the request is answered 504 and the
-thread is *abandoned* (trio's ``abandon_on_cancel``): it runs on, and when it
-returns its result (or its exception) is dropped with a log line. It keeps its
-slot of trio's thread limiter until then, so abandoned handlers cannot grow the
-pool past the limiter's size (40 by default): further sync handlers wait for a slot.
+On trio the threads are :mod:`.worker_pool`'s persistent workers (a hand-off of a few
+µs); on the host's asyncio loop (the ASGI face) anyio's worker threads. A
+thread cannot be cancelled. At the deadline the request is answered 504 and the job
+is *abandoned*: a handler already running runs on, and when it returns its result
+(or its exception) is dropped with a log line; one that had not started yet is not
+run (logged too). It keeps its slot of trio's thread limiter until then, so abandoned
+handlers cannot grow the pool past the limiter's size (40 by default): further sync
+handlers wait for a slot.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import trio
+from ..anyloop import cancelled_error, on_trio, run_in_thread
+from .worker_pool import run_in_worker
 
 logger = logging.getLogger("conduit.error")
 
@@ -23,6 +27,9 @@ async def run_sync_handler(fn: Callable[[], Any], name: str) -> Any:
     abandoned = False
 
     def call() -> Any:
+        if abandoned:
+            logger.warning("sync handler %s did not start before its deadline; it is not run", name)
+            return None
         try:
             result = fn()
         except BaseException:
@@ -34,8 +41,10 @@ async def run_sync_handler(fn: Callable[[], Any], name: str) -> Any:
         return result
 
     try:
-        return await trio.to_thread.run_sync(call, abandon_on_cancel=True)
-    except trio.Cancelled:
+        if on_trio():
+            return await run_in_worker(call)
+        return await run_in_thread(call, abandon_on_cancel=True)  # the host's asyncio loop (ASGI face)
+    except cancelled_error():
         abandoned = True
         raise
 

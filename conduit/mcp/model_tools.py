@@ -4,7 +4,9 @@ The tool's input schema is the prediction route's own row schema (``predict_body
 the model's width, and its named features when the model has an input schema), under
 ``rows``, with ``version`` and (for classifiers with probabilities) ``probabilities``.
 The version is resolved as the route resolves it (``registry.resolve``: loaded on first
-use); rows are checked by the model's own ``validate`` (a refusal is -32602 with the same
+use); a model registered with ``lazy=True`` is advertised with rows of any width until it
+loads, then with its own features (the tool is replaced and clients get ``list_changed``).
+Rows are checked by the model's own ``validate`` (a refusal is -32602 with the same
 ``{loc, msg, type}`` entries the HTTP route answers 422 with), then go through a
 :class:`~conduit.ml.serve.batching.DynamicBatcher`. With ``app=`` it comes from the very
 :class:`~conduit.ml.serve.batching.BatcherPool` the app's predict route at ``path`` uses
@@ -54,6 +56,20 @@ def _tool_error(exc: HTTPError) -> ToolResult:
     return ToolResult([f"{exc.detail}" + (f" (retry after {retry} s)" if retry else "")], is_error=True)
 
 
+def _describe(model: Any, name: str, description: str | None) -> tuple[dict[str, Any], str]:
+    """The tool's input schema and description for ``model`` (None: not loaded yet, so any width)."""
+    properties: dict[str, Any] = {"rows": {**_rows_schema(model), "description": "the rows to predict, one per item"},
+                                  "version": {"type": "string", "description": "a model version (default: current)"}}
+    if model is None or model.has("predict_proba"):
+        properties["probabilities"] = {"type": "boolean", "description": "also return class probabilities"}
+    features = getattr(getattr(model, "schema", None), "columns", None)
+    width = getattr(model, "n_features_in_", None)
+    shape = (f"features {', '.join(c.name for c in features)}" if features else
+             f"{width} numeric features" if isinstance(width, int) else "numeric features")
+    return ({"type": "object", "properties": properties, "required": ["rows"]},
+            description or f"Predict with the model {name!r} ({shape} per row).")
+
+
 def _jsonable(value: Any) -> Any:
     return value.tolist() if hasattr(value, "tolist") else value
 
@@ -68,17 +84,6 @@ def add_model_tool(server: Any, registry: Any, name: str, *, tool_name: str | No
     model = registry.get(name).model  # None while a lazily loaded model waits for its first use
     pool = _route_batchers(app, path) if app is not None else _OWN_POOLS.setdefault(registry, BatcherPool(
         max_batch_size=max_batch_size, max_wait=max_wait, max_queue=max_queue, timeout=timeout))
-    has_proba = model is None or model.has("predict_proba")
-    properties: dict[str, Any] = {"rows": {**_rows_schema(model), "description": "the rows to predict, one per item"},
-                                  "version": {"type": "string", "description": "a model version (default: current)"}}
-    if has_proba:
-        properties["probabilities"] = {"type": "boolean", "description": "also return class probabilities"}
-    schema = {"type": "object", "properties": properties, "required": ["rows"]}
-    features = getattr(getattr(model, "schema", None), "columns", None)
-    width = getattr(model, "n_features_in_", None)
-    shape = (f"features {', '.join(c.name for c in features)}" if features else
-             f"{width} numeric features" if isinstance(width, int) else "numeric features")
-    text = description or f"Predict with the model {name!r} ({shape} per row)."
 
     async def predict(rows: Any = None, version: Any = None, probabilities: Any = None,
                       **unknown: Any) -> ToolResult:
@@ -90,7 +95,7 @@ def add_model_tool(server: Any, registry: Any, name: str, *, tool_name: str | No
         if version is not None and (isinstance(version, bool) or not isinstance(version, (str, int))):
             problems.append((["arguments", "version"], "must be a string", "string_type"))
         if problems:
-            raise InvalidParams(f"Invalid arguments for tool {tool.name}",
+            raise InvalidParams(f"Invalid arguments for tool {tool_name}",
                                 [{"loc": loc, "msg": msg, "type": kind} for loc, msg, kind in problems])
         try:
             entry = await registry.resolve(name, version)
@@ -121,6 +126,21 @@ def add_model_tool(server: Any, registry: Any, name: str, *, tool_name: str | No
         return ToolResult([dumps(result).decode()], result)
 
     default_proba = probabilities
-    tool = server.add_tool(predict, name=tool_name or f"predict_{name}", description=text, input_schema=schema,
-                           read_only=True, idempotent=True)
+    tool_name = tool_name or f"predict_{name}"
+
+    def register(model: Any) -> Any:
+        schema, text = _describe(model, name, description)
+        return server.add_tool(predict, name=tool_name, description=text, input_schema=schema,
+                               read_only=True, idempotent=True)
+
+    def follow(entry: Any) -> None:
+        """A version loaded (lazily, or a new current one): advertise its features (list_changed)."""
+        nonlocal tool
+        if entry.name != name or entry.model is None or server.tools.get(tool_name) is not tool:
+            return
+        if registry.get(name) is entry and _describe(entry.model, name, description)[0] != tool.wire["inputSchema"]:
+            tool = register(entry.model)
+
+    tool = register(model)
+    registry.listeners.append(follow)
     return tool

@@ -11,10 +11,14 @@ Families::
     conduit_request_duration_seconds{method, route}           histogram
     conduit_requests_in_flight                                gauge (livesum across workers)
     conduit_request_errors_total{method, route, status}       counter, status >= 400
-    conduit_request_body_bytes_total{method, route}           counter (declared Content-Length)
+    conduit_request_body_bytes_total{method, route}           counter (body bytes the app read)
     conduit_response_body_bytes_total{method, route}          counter (rendered bodies; streams count 0)
     conduit_inference_duration_seconds{model}                 histogram (ML hook)
     conduit_inference_batch_size{model}                       histogram (ML hook)
+
+In one process the request families are counted in plain lists and built at scrape
+time (:mod:`.request_counts`: well under 1 µs per request); in multiprocess mode
+(several workers) they are ``prometheus_client`` metrics, written to the shared files.
 
 Resilience families (circuit breakers, retries...) live in
 :mod:`conduit.resilience` and share the registry.
@@ -31,8 +35,8 @@ from collections.abc import Iterator
 
 from ..http.request import Request
 from ..http.response import Response
+from .request_counts import KNOWN_METHODS, RouteCounts, collector
 
-_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
                     10.0, 30.0)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
@@ -63,34 +67,39 @@ def multiprocess_dir() -> str | None:
 
 
 def metrics() -> SimpleNamespace:
-    """The process-wide metric objects, created once in ``prometheus_client.REGISTRY``."""
+    """The process-wide ML metric objects, created once in ``prometheus_client.REGISTRY``."""
     global _metrics
     if _metrics is not None:
         return _metrics
     with _lock:
         if _metrics is None:
-            from prometheus_client import Counter, Gauge, Histogram
+            from prometheus_client import Histogram
 
             _metrics = SimpleNamespace(
-                requests=Counter("conduit_requests", "HTTP requests answered.",
-                                 ["method", "route", "status"]),
-                latency=Histogram("conduit_request_duration_seconds",
-                                  "Time from request head to response object.",
-                                  ["method", "route"], buckets=_LATENCY_BUCKETS),
-                in_flight=Gauge("conduit_requests_in_flight", "Requests being handled now.",
-                                multiprocess_mode="livesum"),
-                errors=Counter("conduit_request_errors", "Responses with status >= 400.",
-                               ["method", "route", "status"]),
-                bytes_in=Counter("conduit_request_body_bytes", "Request body bytes (Content-Length).",
-                                 ["method", "route"]),
-                bytes_out=Counter("conduit_response_body_bytes", "Response body bytes (not streams).",
-                                  ["method", "route"]),
                 inference=Histogram("conduit_inference_duration_seconds", "Model inference time.",
                                     ["model"], buckets=_LATENCY_BUCKETS),
                 batch=Histogram("conduit_inference_batch_size", "Rows per inference call.",
                                 ["model"], buckets=_BATCH_BUCKETS),
             )
     return _metrics
+
+
+def _build_request_metrics() -> SimpleNamespace:
+    from prometheus_client import Counter, Gauge, Histogram
+
+    return SimpleNamespace(
+        requests=Counter("conduit_requests", "HTTP requests answered.", ["method", "route", "status"]),
+        latency=Histogram("conduit_request_duration_seconds", "Time from request head to response object.",
+                          ["method", "route"], buckets=_LATENCY_BUCKETS),
+        in_flight=Gauge("conduit_requests_in_flight", "Requests being handled now.", multiprocess_mode="livesum"),
+        errors=Counter("conduit_request_errors", "Responses with status >= 400.", ["method", "route", "status"]),
+        bytes_in=Counter("conduit_request_body_bytes", "Request body bytes the app read.", ["method", "route"]),
+        bytes_out=Counter("conduit_response_body_bytes", "Response body bytes (not streams).", ["method", "route"]),
+    )
+
+
+#: The request families as ``prometheus_client`` metrics (multiprocess mode only).
+request_metrics = lazy_families(_build_request_metrics)
 
 
 # ------------------------------------------------------------------ ML hooks
@@ -119,18 +128,30 @@ def inference_timer(model: str, batch_size: int | None = None) -> Iterator[None]
 
 # ---------------------------------------------------------------- exposition
 
-def render_metrics() -> tuple[bytes, str]:
-    """The exposition text and its content type (all workers in multiprocess mode)."""
-    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+def metrics_registry():
+    """The registry to read: this process's, or one over every worker's files (multiprocess mode).
 
-    metrics()  # the families exist even before the first request
+    Every family exists in it even before the first request.
+    """
+    from prometheus_client import REGISTRY, CollectorRegistry
+
+    metrics()
     if multiprocess_dir():
         from prometheus_client import multiprocess
 
+        request_metrics()
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+        return registry
+    collector()
+    return REGISTRY
+
+
+def render_metrics() -> tuple[bytes, str]:
+    """The exposition text and its content type (all workers in multiprocess mode)."""
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    return generate_latest(metrics_registry()), CONTENT_TYPE_LATEST
 
 
 # ---------------------------------------------------------------- middleware
@@ -138,10 +159,11 @@ def render_metrics() -> tuple[bytes, str]:
 class MetricsMiddleware:
     """Middleware: count and time every request by route pattern.
 
-    Label children are cached per (method, route, status), so a request costs a
-    dict lookup, a gauge inc/dec, three counter increments and one histogram observe.
-    With an ``observer`` (:class:`~conduit.observability.statistics.ParamObserver`)
-    the parameter values of matched routes are sampled for the route hints.
+    In one process a request costs a dict lookup and a few list increments
+    (:class:`~.request_counts.RouteCounts`); in multiprocess mode it updates the
+    cached ``prometheus_client`` label children (:class:`_SharedFileCounts`). With an
+    ``observer`` (:class:`~conduit.observability.statistics.ParamObserver`) the
+    parameter values of matched routes are sampled for the route hints.
     """
 
     def __init__(self, exclude: tuple[str, ...] = ("/metrics",), observer=None):
@@ -149,50 +171,72 @@ class MetricsMiddleware:
         self.observer = observer
 
     def __call__(self, handler):
-        from ..middleware.base import respond
+        from ..middleware.base import error_answer
 
-        m = metrics()
-        in_flight = m.in_flight
-        children: dict[tuple, tuple] = {}
+        counts = _SharedFileCounts() if multiprocess_dir() else RouteCounts(_LATENCY_BUCKETS)
+        record = counts.recorder()
         exclude = self.exclude
         observe_params = self.observer.observe if self.observer is not None else None
-
-        def child(method: str, route: str, status: int):
-            key = (method, route, status)
-            found = children.get(key)
-            if found is None:
-                code = str(status)
-                found = (m.requests.labels(method, route, code), m.latency.labels(method, route),
-                         m.errors.labels(method, route, code) if status >= 400 else None,
-                         m.bytes_in.labels(method, route), m.bytes_out.labels(method, route))
-                if len(children) < 10_000:
-                    children[key] = found
-            return found
+        clock = time.perf_counter
 
         async def observe(request: Request) -> Response:
             if request.raw_path in exclude:
                 return await handler(request)
-            start = time.perf_counter()
-            in_flight.inc()
+            start = clock()
+            counts.in_flight += 1
             try:
-                response = await respond(handler, request)
+                response = await handler(request)
+            except Exception as exc:  # decorated like any answer (middleware.base.respond, inlined)
+                response = await error_answer(request, exc)
             finally:
-                in_flight.dec()
+                counts.in_flight -= 1
+            seconds = clock() - start
             route = request.route
-            method = request.method if request.method in _KNOWN_METHODS else "OTHER"
-            count, latency, errors, bytes_in, bytes_out = child(
-                method, route.pattern if route is not None else "<unmatched>", response.status_code)
-            count.inc()
-            latency.observe(time.perf_counter() - start)
-            if errors is not None:
-                errors.inc()
-            length = request.headers.get("content-length")
-            if length is not None and length.isdigit():
-                bytes_in.inc(int(length))
             body = getattr(response, "body", None)
-            if body:
-                bytes_out.inc(len(body))
+            record(request.method, route, response.status_code, seconds, request.received, len(body) if body else 0)
             if observe_params is not None and route is not None and route.param_names:
                 observe_params(route, request.path_params)
             return response
         return observe
+
+
+class _SharedFileCounts:
+    """:class:`~.request_counts.RouteCounts`'s interface over ``prometheus_client`` metrics
+    (multiprocess mode: each update goes to this worker's file). Label children are cached."""
+
+    def __init__(self) -> None:
+        self.families = request_metrics()
+        self.children: dict[tuple, tuple] = {}
+
+    @property
+    def in_flight(self) -> int:
+        return 0  # the gauge is the truth here; the middleware only moves it
+
+    @in_flight.setter
+    def in_flight(self, value: int) -> None:
+        self.families.in_flight.inc() if value > 0 else self.families.in_flight.dec()
+
+    def recorder(self):
+        return self.record
+
+    def record(self, method: str, route, status: int, seconds: float, bytes_in: int, bytes_out: int) -> None:
+        key = (method, route, status)
+        found = self.children.get(key)
+        if found is None:
+            method = method if method in KNOWN_METHODS else "OTHER"
+            route = route.pattern if route is not None else "<unmatched>"
+            m, code = self.families, str(status)
+            found = (m.requests.labels(method, route, code), m.latency.labels(method, route),
+                     m.errors.labels(method, route, code) if status >= 400 else None,
+                     m.bytes_in.labels(method, route), m.bytes_out.labels(method, route))
+            if len(self.children) < 10_000:
+                self.children[key] = found
+        count, latency, errors, total_in, total_out = found
+        count.inc()
+        latency.observe(seconds)
+        if errors is not None:
+            errors.inc()
+        if bytes_in:
+            total_in.inc(bytes_in)
+        if bytes_out:
+            total_out.inc(bytes_out)

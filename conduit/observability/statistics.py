@@ -19,7 +19,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .metrics import MetricsMiddleware, metrics, multiprocess_dir
+from .metrics import MetricsMiddleware, metrics_registry
 
 _QUANTILES = (0.5, 0.9, 0.99)
 
@@ -113,16 +113,7 @@ def _is_int(text: str) -> bool:
 
 
 def _collect() -> list[Any]:
-    from prometheus_client import REGISTRY, CollectorRegistry
-
-    metrics()  # the families exist even before the first request
-    if multiprocess_dir():
-        from prometheus_client import multiprocess
-
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        return list(registry.collect())
-    return list(REGISTRY.collect())
+    return list(metrics_registry().collect())
 
 
 def quantile(q: float, buckets: list[tuple[float, float]]) -> float | None:

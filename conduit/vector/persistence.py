@@ -41,13 +41,14 @@ from conduit_kernels.npyfile import load_npy
 
 from .errors import CorruptStoreError, VectorInputError
 
-__all__ = ["load_store", "save_store", "validate_state"]
+__all__ = ["DTYPES", "load_store", "save_store", "validate_state"]
 
 FORMAT = 1
 MMAP_MIN_BYTES = 256 << 20
 LOCK_NAME = ".lock"
 _METRICS = ("cosine", "dot", "euclidean", "manhattan")
-_DTYPES = ("float32", "int8")
+#: The storage types a store may declare (the store accepts the same).
+DTYPES = ("float32", "int8", "binary")
 
 
 def _fsync_path(path: Path) -> None:
@@ -143,7 +144,7 @@ def validate_state(state: Any, vectors: Any, where: Path) -> None:
         raise _corrupt(where, f"dim must be a positive integer, got {dim!r}")
     if state["metric"] not in _METRICS:
         raise _corrupt(where, f"unknown metric {state['metric']!r}")
-    if state["dtype"] not in _DTYPES:
+    if state["dtype"] not in DTYPES:
         raise _corrupt(where, f"unknown dtype {state['dtype']!r}")
     if not isinstance(ids, list) or not isinstance(metadata, list):
         raise _corrupt(where, "ids and metadata must be lists")

@@ -12,6 +12,9 @@ of rows (the tie-break among equal scores) is not insertion order after deletes.
 candidates, then re-scores those exactly from the float32 rows, so recall stays
 at (or next to) 1.0 while the scan reads 4x fewer bytes; the codes are rebuilt
 after writes, on the next search. Numba has no CPU float16 arithmetic, hence int8.
+``dtype="binary"`` does the same with one sign bit per dimension (32x fewer bytes,
+:mod:`conduit_kernels.binary`): a popcount Hamming scan picks ``max(32k, 256)``
+candidates and the float32 re-score orders them.
 
 ``index="hnsw"`` keeps an approximate HNSW graph in step with the rows and answers
 searches from it; :mod:`.hnsw` owns that, this module only notifies it of writes.
@@ -33,16 +36,17 @@ from conduit_kernels.distances import (
     quantize_int8,
     resolve_metric,
 )
+from conduit_kernels.binary import hamming_candidates, hamming_candidates_batch, quantize_binary
 from conduit_kernels.topk import MISSING_ID, topk, topk_batch
 
 from ._rwlock import RWLock
 from .errors import VectorInputError
 from .filters import MetadataColumns, compile_filter, validate_filter
 from .hnsw import load_index, make_index
+from .persistence import DTYPES as _DTYPES
 
 __all__ = ["Hit", "VectorStore"]
 
-_DTYPES = ("float32", "int8")
 _DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -90,7 +94,8 @@ class VectorStore:
     ----------
     dim : int >= 1
     metric : "cosine" | "dot" | "euclidean" | "manhattan" (aliases: ip, l2, l1)
-    dtype : "float32" | "int8" (int8 scan + exact float32 re-score)
+    dtype : "float32" | "int8" | "binary" (an int8 or sign-bit scan for candidates,
+        then an exact float32 re-score of them; the float32 rows are kept)
     device : "auto" | "cpu" | "cuda"; "auto" uses CUDA only with a GPU and a store
         large enough to pay for the transfer (the rows stay on the GPU between searches)
     index : "exact" | "hnsw" | :class:`~conduit.vector.hnsw.HnswConfig`; "hnsw" answers
@@ -126,7 +131,7 @@ class VectorStore:
         self._metadata: list[dict] = []
         self._version = 0
         self._columns = MetadataColumns()
-        self._codes = None  # (version, Int8Matrix)
+        self._codes = None  # (version, Int8Matrix | BinaryMatrix)
         self._gpu = None  # (version, device rows, device inverse norms)
         self._ann = make_index(index, self.dim, self.metric, dtype, device)
 
@@ -313,10 +318,14 @@ class VectorStore:
             return {"rows": np.flatnonzero(mask)}
         return {"mask": mask}
 
-    def _int8(self):
+    def _quantized(self):
+        """The int8 or binary codes of the rows, rebuilt on the first search after a write."""
         with self._cache_lock:
             if self._codes is None or self._codes[0] != self._version:
-                self._codes = (self._version, quantize_int8(self._vectors[: self._n]))
+                rows = self._vectors[: self._n]
+                codes = (quantize_int8(rows) if self.dtype == "int8" else
+                         quantize_binary(rows, normalise=self._metric == Metric.COSINE))
+                self._codes = (self._version, codes)
             return self._codes[1]
 
     def _use_gpu(self) -> bool:
@@ -348,9 +357,17 @@ class VectorStore:
                 _, dev_rows, dev_inv = self._gpu
             return topk_batch_cuda(data, queries, k, self._metric, inv_norms=inv,
                                    device_data=dev_rows, device_inv_norms=dev_inv, **fargs)
+        if self.dtype == "binary":
+            codes = self._quantized()
+            pool = min(self._n, max(32 * k, 256))
+            if queries.shape[0] == 1:
+                cand = hamming_candidates(codes, queries[0], pool, **fargs)[None, :]
+            else:
+                cand = hamming_candidates_batch(codes, queries, pool, **fargs)
+            return self._rescore(queries, cand, k)
         if self.dtype == "int8":
             kc = min(self._n, max(2 * k, k + 32))
-            codes = self._int8()
+            codes = self._quantized()
             if queries.shape[0] == 1:
                 cand = topk(codes, queries[0], kc, self._metric, **fargs)[0][None, :]
             else:

@@ -175,14 +175,14 @@ class HnswIndex:
             arr = arr[None, :]
         if arr.ndim != 2 or arr.shape[1] != self.dim:
             raise ValueError(f"{name} must have shape (n, {self.dim}), got {np.shape(vectors)}")
-        with np.errstate(over="ignore"):
-            arr = np.ascontiguousarray(arr, dtype=np.float32)
-        if not np.isfinite(arr).all():
+        if arr.dtype != np.float32 or not arr.flags.c_contiguous:
+            with np.errstate(over="ignore"):  # float32 overflow is inf, refused just below
+                arr = np.ascontiguousarray(arr, dtype=np.float32)
+        cosine = self._metric == Metric.COSINE
+        finite, normalised = _g.checked_rows(arr, cosine)
+        if not finite:
             raise ValueError(f"{name} must be finite (no NaN or inf)")
-        if self._metric == Metric.COSINE:
-            norms = np.linalg.norm(arr, axis=1, keepdims=True)
-            arr = np.where(norms > 0, arr / np.where(norms > 0, norms, 1), 0).astype(np.float32)
-        return arr
+        return normalised if cosine else arr
 
     def _label_map(self) -> dict:
         if self._node_of is None:

@@ -232,6 +232,30 @@ def search_layer(metric, data, q, ep, lev, ef, links0, count0, upper_links, uppe
     return hd, hi
 
 
+@kernel
+def checked_rows(arr, normalise):
+    """``(all finite, normalised rows)`` for float32 ``arr[m, dim]``: with ``normalise`` the
+    rows divided by their norm (a zero row stays zero), else an empty array; the query
+    check and cosine normalisation in
+    one pass, where numpy's ``isfinite``/``norm``/``where`` cost more than a search of a
+    small graph."""
+    m, dim = arr.shape
+    # a new array (empty unless normalising): ``arr`` may be read-only (a mapped file)
+    out = np.empty((m if normalise else 0, dim), dtype=np.float32)
+    for i in range(m):
+        s = np.float32(0.0)
+        for j in range(dim):
+            v = arr[i, j]
+            if not np.isfinite(v):
+                return False, out
+            s += v * v
+        if normalise:
+            norm = np.sqrt(s)
+            for j in range(dim):
+                out[i, j] = arr[i, j] / norm if s > 0 else np.float32(0.0)
+    return True, out
+
+
 @kernel(fastmath=True)
 def _greedy(metric, data, q, ep, lev, links0, count0, upper_links, upper_count, upper_offset):
     """Walk layer ``lev`` to a local minimum of the distance to ``q`` (ef = 1)."""

@@ -272,3 +272,22 @@ def test_small_indexes_answer_like_the_exact_scan(n, k, metric, seed):
     finite = scores[: real.size]
     assert (np.diff(finite) <= 1e-6).all() if metric in ("cosine", "dot") else (
         np.diff(finite) >= -1e-6).all()
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_read_only_rows_and_queries(data, metric):
+    # a memory-mapped store hands the index read-only arrays (the query check must copy)
+    x, q = data
+    rows, queries = x[:500].copy(), q[:3].copy()
+    rows.flags.writeable = False
+    queries.flags.writeable = False
+    index = HnswIndex(DIM, metric, M=8, ef_construction=50)
+    index.add(rows)
+    got, _ = index.search_batch(queries, K)
+    want, _ = topk_batch(rows, queries, K, metric)
+    assert recall(got, want) >= 0.9
+    with pytest.raises(ValueError, match="finite"):
+        bad = queries.copy()
+        bad[0, 0] = np.nan
+        bad.flags.writeable = False
+        index.search(bad[0], K)

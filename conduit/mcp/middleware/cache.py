@@ -26,8 +26,6 @@ from conduit._json import dumps
 
 __all__ = ["ResponseCache"]
 
-_UNCACHEABLE_PARAMS = ("task", "inputResponses", "requestState")
-
 
 class ResponseCache:
     """Middleware: remember read-only answers for ``ttl_seconds``, keyed by arguments and caller."""
@@ -54,7 +52,7 @@ class ResponseCache:
 
     def _key(self, call: Any) -> tuple | None:
         params = call.params
-        if any(name in params for name in _UNCACHEABLE_PARAMS):
+        if "task" in params or "inputResponses" in params or "requestState" in params:  # tasks, multi-round input
             return None
         if call.method == "tools/call":
             name = params.get("name")

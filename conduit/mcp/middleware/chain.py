@@ -18,14 +18,23 @@ Handler = Callable[[Any], Awaitable[Any]]
 
 
 def caller_key(call: Any) -> str:
-    """Who is calling, for caches and rate limits: the gate's owner, the token, the session, else anyone."""
+    """Who is calling, for caches and rate limits: the gate's owner, the token, the session, else anyone.
+
+    Worked out once per request and kept on the call: every middleware asks.
+    """
+    key = call.caller
+    if key is not None:
+        return key
     owner = call.connection.owner
     if owner is not None:
-        return owner
-    if call.principal is not None:
-        return "principal:" + principal_identity(call.principal)
-    session = call.connection.session_id
-    return "session:" + session if session is not None else "anonymous"
+        key = owner
+    elif call.principal is not None:
+        key = "principal:" + principal_identity(call.principal)
+    else:
+        session = call.connection.session_id
+        key = "session:" + session if session is not None else "anonymous"
+    call.caller = key
+    return key
 
 
 class MiddlewareChain:

@@ -52,34 +52,48 @@ class RateLimit:
         self.backend = backend if backend is not None else MemoryBackend()
         self._local = isinstance(self.backend, MemoryBackend)
 
-    async def _take(self, key: str, limit: tuple[int, float], capacity: int, scope: str, tool: str | None) -> None:
+    def _refuse(self, decision: Any, limit: tuple[int, float], scope: str, tool: str | None) -> MCPError:
         rate, period = limit
-        if self._local:  # an in-process bucket needs no await (one coroutine less per request)
-            decision = self.backend.take(key, capacity, rate / period)
-        else:
-            decision = await self.backend.acquire(key, capacity, rate / period)
-        if decision.allowed:
-            return
         retry_ms = max(1, math.ceil(decision.retry_after * 1000))
         what = f"tool {tool}" if tool is not None else "this caller"
         data: dict[str, Any] = {"retryAfterMs": retry_ms, "scope": scope, "limit": rate, "periodSeconds": period}
         if tool is not None:
             data["tool"] = tool
-        raise MCPError(f"Rate limit exceeded for {what}: retry in {retry_ms / 1000:.1f} s", data, code=RATE_LIMITED)
+        return MCPError(f"Rate limit exceeded for {what}: retry in {retry_ms / 1000:.1f} s", data, code=RATE_LIMITED)
+
+    def _buckets(self, call: Any) -> list[tuple[str, tuple[int, float], int, str, str | None]]:
+        """The buckets a request takes a token from: ``(key, (rate, period), capacity, scope, tool)``."""
+        who = caller_key(call)
+        wanted = []
+        if self.caller_bucket is not None:
+            wanted.append(("mcp:" + who, self.caller_bucket, self.burst or self.caller_bucket[0], "caller", None))
+        if call.method == "tools/call":
+            name = call.params.get("name")
+            limit = self.tools.get(name, self.tool_rate) if isinstance(name, str) else None
+            if limit is not None:
+                wanted.append((f"mcp-tool:{name}:{who}", limit, limit[0], "tool", name))
+        return wanted
 
     def __call__(self, next_handler: Handler) -> Handler:
-        async def handler(call: Any) -> Any:
-            who = caller_key(call)
-            if self.caller_bucket is not None:
-                await self._take("mcp:" + who, self.caller_bucket, self.burst or self.caller_bucket[0], "caller", None)
-            if call.method == "tools/call":
-                name = call.params.get("name")
-                limit = self.tools.get(name, self.tool_rate) if isinstance(name, str) else None
-                if limit is not None:
-                    await self._take(f"mcp-tool:{name}:{who}", limit, limit[0], "tool", name)
-            return await next_handler(call)
+        backend = self.backend
+        if self._local:  # an in-process bucket needs no await: no coroutine per bucket per request
+            take = backend.take
 
-        return handler
+            async def handler(call: Any) -> Any:
+                for key, limit, capacity, scope, tool in self._buckets(call):
+                    decision = take(key, capacity, limit[0] / limit[1])
+                    if not decision.allowed:
+                        raise self._refuse(decision, limit, scope, tool)
+                return await next_handler(call)
+            return handler
+
+        async def shared(call: Any) -> Any:
+            for key, limit, capacity, scope, tool in self._buckets(call):
+                decision = await backend.acquire(key, capacity, limit[0] / limit[1])
+                if not decision.allowed:
+                    raise self._refuse(decision, limit, scope, tool)
+            return await next_handler(call)
+        return shared
 
 
 def _pair(where: str, limit: Any) -> tuple[Any, Any]:

@@ -53,12 +53,13 @@ class RequestLog:
                 target = params.get("name", params.get("uri"))
                 target = target if isinstance(target, str) else None
                 # makeRecord + handle, not logger.log: the caller's file and line would cost a
-                # stack walk per request and say nothing (it is always this line).
-                logger.handle(logger.makeRecord(
-                    logger.name, level, __file__, 0, "mcp %s %s %s %.2f ms",
-                    (call.method, target or "-", outcome, ms), None,
-                    extra={"mcp_method": call.method, "mcp_target": target, "mcp_caller": caller_key(call),
-                           "mcp_session": call.connection.session_id, "mcp_outcome": outcome,
-                           "mcp_error_code": code, "mcp_duration_ms": ms}))
+                # stack walk per request and say nothing (it is always this line). The fields
+                # go straight into the record: makeRecord's extra= checks each name first.
+                record = logger.makeRecord(logger.name, level, __file__, 0, "mcp %s %s %s %.2f ms",
+                                           (call.method, target or "-", outcome, ms), None)
+                record.__dict__.update(mcp_method=call.method, mcp_target=target, mcp_caller=caller_key(call),
+                                       mcp_session=call.connection.session_id, mcp_outcome=outcome,
+                                       mcp_error_code=code, mcp_duration_ms=ms)
+                logger.handle(record)
 
         return handler

@@ -30,7 +30,7 @@ class Call:
 
     __slots__ = ("connection", "request_id", "method", "params", "meta", "progress_token", "send", "modern",
                  "protocol_version", "client_capabilities", "client_info", "log_level", "responses", "state",
-                 "cancel_scope", "principal", "task", "begin_task")
+                 "cancel_scope", "principal", "task", "begin_task", "caller")
 
     def __init__(self, connection: Any, request_id: Any, method: str, params: dict[str, Any],
                  send: Send, modern: bool) -> None:
@@ -47,6 +47,7 @@ class Call:
         self.state: dict[str, Any] = {}
         self.cancel_scope: trio.CancelScope | None = None
         self.principal: Any = None  # the verified access token, when the transport checked one
+        self.caller: str | None = None  # who is calling, as middleware key it (computed once, on first use)
         self.task: Any = None  # (TaskManager, live task) while this call runs as a task
         self.begin_task: Callable[[], Call] | None = None  # set for a tool that may turn into a task
         if modern:

@@ -74,7 +74,8 @@ class MCPEndpoint:
                  resource_metadata: str | None = None, session_idle_timeout: float = 1800.0,
                  max_sessions: int = 10000, max_sessions_per_client: int | None = 100,
                  session_evict_idle_after: float = 60.0, session_store: SessionStore | None = None,
-                 max_message_bytes: int = 4 * 1024 * 1024, sse_ping_interval: float = 15.0) -> None:
+                 max_message_bytes: int = 4 * 1024 * 1024, sse_ping_interval: float = 15.0,
+                 stream_silent_after: float = 0.25) -> None:
         self.server = server
         self.stateless = stateless
         self.gate = Gate(hosts=HostPolicy(allowed_hosts, allowed_origins), auth=auth,
@@ -85,6 +86,10 @@ class MCPEndpoint:
         self._key_shared = not self.sessions.shared
         self.max_message_bytes = max_message_bytes
         self.sse_ping_interval = sse_ping_interval
+        if isinstance(stream_silent_after, bool) or not isinstance(stream_silent_after, (int, float)) \
+                or not stream_silent_after >= 0:
+            raise ValueError(f"stream_silent_after must be a number of seconds >= 0, not {stream_silent_after!r}")
+        self.stream_silent_after = float(stream_silent_after)
 
     # ------------------------------------------------------------ gatekeeping
     async def admit(self, request: Request) -> tuple[Caller, Response | None]:
@@ -171,7 +176,8 @@ class MCPEndpoint:
             return refusal_response(denied, message.get("id"))
         if not has_session and is_modern_request(method, params, headers):
             connection = Connection(self.server, can_request=False, owner=caller.identity)
-            return await self._answer(connection, message, headers, modern=True, principal=principal)
+            return await self._answer(connection, message, headers, modern=True, principal=principal,
+                                      watch_disconnect=_accepts_stream(headers))
         if version is not None and version.strip() not in SUPPORTED_VERSIONS:
             return _rpc_error(400, -32600, f"Bad Request: unsupported MCP-Protocol-Version {version!r}",
                               message.get("id"))
@@ -195,7 +201,8 @@ class MCPEndpoint:
             connection = Connection(self.server, can_request=False, owner=caller.identity)
             connection.initialized = True
             connection.protocol_version = version.strip() if version else LATEST_HANDSHAKE
-            return await self._answer(connection, message, None, principal=principal)
+            return await self._answer(connection, message, None, principal=principal,
+                                      watch_disconnect=_accepts_stream(headers))
         session, missing = await self._session(request, caller, session_id)
         if missing is not None:
             return missing
@@ -206,10 +213,13 @@ class MCPEndpoint:
         return response
 
     async def _answer(self, connection: Connection, message: dict[str, Any], headers: Any, *,
-                      modern: bool = False, session: Session | None = None, principal: Any = None) -> Response:
+                      modern: bool = False, session: Session | None = None, principal: Any = None,
+                      watch_disconnect: bool = False) -> Response:
         """Run one request; JSON if the final response comes first, else an SSE stream."""
         request_id = message["id"]
         if not _may_emit(self.server, message):
+            if watch_disconnect and _may_run_long(self.server, message):
+                return await self._answer_silent(connection, message, headers, modern, principal)
             response = await connection.handle_request(message, headers=headers, principal=principal)
             return self._json(response, modern)
         send_channel, receive_channel = trio.open_memory_channel[dict[str, Any] | None](64)
@@ -232,8 +242,17 @@ class MCPEndpoint:
                 send_channel.close()
 
         trio.lowlevel.spawn_system_task(guarded, run)
-        first = await receive_channel.receive()
-        if first is None or (first.get("id") == request_id and ("result" in first or "error" in first)):
+        first: dict[str, Any] | None = None
+        said_something = False
+        if watch_disconnect:  # without a session a silent call is cancelled only through a stream (_answer_silent)
+            with trio.move_on_after(self.stream_silent_after):
+                first = await receive_channel.receive()
+                said_something = True
+        else:
+            first = await receive_channel.receive()
+            said_something = True
+        if said_something and (first is None or (first.get("id") == request_id
+                                                 and ("result" in first or "error" in first))):
             receive_channel.close()
             if first is None:
                 return Response(b"", 202)
@@ -244,6 +263,11 @@ class MCPEndpoint:
             seq = 0
             try:
                 item: dict[str, Any] | None = first
+                if not said_something:  # the stream is open; the call's first message is still to come
+                    try:
+                        item = await receive_channel.receive()
+                    except trio.EndOfChannel:
+                        return
                 while item is not None:
                     data = dumps(item).decode()
                     seq += 1
@@ -262,6 +286,40 @@ class MCPEndpoint:
                 # The client went away (or we are done): stop the handler, free the channel.
                 cancel.cancel()
                 receive_channel.close()
+
+        return EventSourceResponse(events(), ping_interval=self.sse_ping_interval)
+
+    async def _answer_silent(self, connection: Connection, message: dict[str, Any], headers: Any, modern: bool,
+                             principal: Any) -> Response:
+        """A call that says nothing before its answer and that no session can cancel.
+
+        Without a session (2026-07-28, a stateless mount) a client cancels by closing the
+        connection, and the server notices that only while it streams a response. So the
+        call runs in its own task: answered with JSON when it finishes within
+        ``stream_silent_after`` seconds, else with an SSE stream whose closing cancels it.
+        """
+        done, answer, cancel = trio.Event(), [], trio.CancelScope()
+
+        async def run() -> None:
+            try:
+                with cancel:
+                    answer.append(await connection.handle_request(message, headers=headers, principal=principal))
+            finally:
+                done.set()
+
+        trio.lowlevel.spawn_system_task(guarded, run)
+        with trio.move_on_after(self.stream_silent_after):
+            await done.wait()
+        if done.is_set():
+            return self._json(answer[0] if answer else None, modern)
+
+        async def events():
+            try:
+                await done.wait()
+                if answer and answer[0] is not None:
+                    yield {"data": dumps(answer[0]).decode()}
+            finally:
+                cancel.cancel()  # the client went away (or we are done): stop the call
 
         return EventSourceResponse(events(), ping_interval=self.sse_ping_interval)
 
@@ -335,6 +393,19 @@ class MCPEndpoint:
             return missing
         await self.sessions.remove(session.id)
         return Response(b"", 200)
+
+
+def _accepts_stream(headers: Any) -> bool:
+    return "text/event-stream" in (headers.get("accept") or "")
+
+
+def _may_run_long(server: Any, message: dict[str, Any]) -> bool:
+    """Whether a call may wait long enough to be worth cancelling: an async tool (a sync one cannot be stopped)."""
+    if message["method"] != "tools/call":
+        return False
+    name = (message.get("params") or {}).get("name")
+    tool = server.tools.get(name) if isinstance(name, str) else None
+    return tool is not None and tool.is_async
 
 
 def _may_emit(server: Any, message: dict[str, Any]) -> bool:

@@ -9,9 +9,11 @@ one model object, so batches never mix models or versions (the registry gives ea
 version its own batcher). Back-pressure: more than ``max_queue`` pending rows
 answers 503 at once, and one request larger than ``max_queue`` rows, which could
 never be queued, answers 413 naming the limit; a request not answered within ``timeout`` gets 504 and, if its
-batch has not started, leaves it. With a ``latency_target`` the batch sizes and waits come from
-a :class:`~conduit.ml.serve.latency.LatencyPolicy` (measured cost per batch and row, arrival
-rate), and a request predicted to miss the target is shed with 503 and ``Retry-After``.
+batch has not started, leaves it. With a ``latency_target`` one batch runs at a time (the next
+one fills while it runs, as BentoML's dispatcher does), batch sizes and waits come from a
+:class:`~conduit.ml.serve.latency.LatencyPolicy` (measured cost of a batch, arrival rate), and a
+request whose predicted completion behind the queued batches is over the target is shed with
+503 and ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class BatcherStatistics:
     queue_wait_p99_s: float
     max_queue_wait_s: float
     shed: int = 0  # refused because the latency target could not be met (counted in rejected too)
+    latency_p50_s: float = 0.0  # time in the batcher (queue wait and inference) of answered requests
+    latency_p99_s: float = 0.0
 
     @property
     def mean_batch_size(self) -> float:
@@ -60,22 +64,21 @@ class BatcherStatistics:
 class _Request:
     __slots__ = ("X", "proba", "event", "result", "error", "enqueued", "enqueued_ns", "abandoned")
 
-    def __init__(self, X: np.ndarray, proba: bool) -> None:
+    def __init__(self, X: np.ndarray, proba: bool, now: float) -> None:
         self.X = X
         self.proba = proba
         self.event = trio.Event()
         self.result: tuple[np.ndarray, np.ndarray | None] | None = None
         self.error: BaseException | None = None
-        self.enqueued = time.perf_counter()
+        self.enqueued = now
         self.enqueued_ns = time.time_ns()
         self.abandoned = False
 
 
 class _Batch:
-    __slots__ = ("requests", "rows", "full", "started", "span_ns", "deadline")
+    __slots__ = ("requests", "rows", "full", "started", "span_ns")
 
     def __init__(self) -> None:
-        self.deadline = 0.0  # perf_counter time at which it flushes unless full before
         self.requests: list[_Request] = []
         self.rows = 0
         self.full = trio.Event()
@@ -98,23 +101,28 @@ class DynamicBatcher:
     on_batch : ``on_batch(rows, queue_waits)`` after each batch starts (metrics hook)
     latency_target : seconds a request may spend in the batcher (queue wait and inference);
         when set, batch sizes and waits follow a :class:`~conduit.ml.serve.latency.LatencyPolicy`
-        (``max_batch_size`` is then a ceiling and ``max_wait`` is not used), and a request
-        predicted to miss the target is refused at once (503, ``Retry-After``)
+        (``max_batch_size`` is then a ceiling and ``max_wait`` is not used), one batch runs at a
+        time, and a request predicted to miss the target is refused at once (503, ``Retry-After``)
+    clock : the time source of the policy (``time.perf_counter``; tests pass a fake one)
     """
 
     def __init__(self, model: Any, *, max_batch_size: int = 64, max_wait: float = 0.0015,
                  max_queue: int = 4096, timeout: float = 5.0,
                  run_in_thread: bool | None = None,
                  on_batch: Callable[[int, list[float]], None] | None = None,
-                 latency_target: float | None = None) -> None:
+                 latency_target: float | None = None,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
         if max_batch_size < 1 or max_queue < 1:
             raise ValueError("max_batch_size and max_queue must be at least 1")
         self.policy = None
         if latency_target is not None:
             from .latency import LatencyPolicy
 
-            self.policy = LatencyPolicy(latency_target, max_rows=max_batch_size)
-        self._running = 0.0  # predicted seconds of the batches flushed and not finished
+            self.policy = LatencyPolicy(latency_target, max_rows=max_batch_size, clock=clock)
+        self._turn = trio.Lock()  # with a policy, one batch runs at a time, in arrival order (FIFO)
+        self._queued: list[_Batch] = []  # with a policy: batches made and not started, oldest first
+        self._running: tuple[int, float] | None = None  # rows and start time of the running batch
+        self._clock = clock
         self.model = model
         self.max_batch_size = max_batch_size
         self.max_wait = max_wait
@@ -128,6 +136,7 @@ class DynamicBatcher:
         self._counts = Counter()
         self._sizes: Counter[int] = Counter()
         self._waits: list[float] = []  # a bounded reservoir of recent queue waits
+        self._latencies: list[float] = []  # ... and of recent times in the batcher
 
     # -- public ------------------------------------------------------------------------
 
@@ -148,19 +157,21 @@ class DynamicBatcher:
             self._counts["rejected"] += 1
             raise ServiceUnavailable(detail=f"model queue is full ({self._pending_rows} rows pending)",
                                      headers={"retry-after": "1"})
-        request = _Request(X, proba)
+        request = _Request(X, proba, self._clock())
         batch = self._open
         cap = self.max_batch_size if self.policy is None else self.policy.max_rows()
         if batch is not None and batch.rows + n > cap and batch.rows:
             batch.full.set()  # flush what is there; this request starts the next batch
             batch = None
         if self.policy is not None:
-            self._admit(batch, n)
+            batch = self._admit(batch, n)
         if batch is None:
             batch = self._open = _Batch()
-            wait = self.max_wait if self.policy is None else self.policy.flush_after(n)
-            batch.deadline = time.perf_counter() + wait
-            trio.lowlevel.spawn_system_task(self._flush, batch, wait, name="conduit-batch-flush")
+            if self.policy is None:
+                trio.lowlevel.spawn_system_task(self._flush, batch, name="conduit-batch-flush")
+            else:
+                self._queued.append(batch)
+                trio.lowlevel.spawn_system_task(self._flush_in_turn, batch, name="conduit-batch-flush")
         batch.requests.append(request)
         batch.rows += n
         self._pending_rows += n
@@ -187,24 +198,52 @@ class DynamicBatcher:
             raise request.error
         return request.result
 
-    def _admit(self, batch: _Batch | None, n: int) -> None:
-        """Refuse (503) a request predicted to spend longer than the latency target here."""
+    def _admit(self, batch: _Batch | None, n: int) -> _Batch | None:
+        """The batch a request of ``n`` rows joins (None: a new one), or 503 when it cannot be
+        answered within the latency target.
+
+        It joins the open batch unless that would make the batch's oldest request late (a batch's
+        cost grows with every row; an oldest request late already -- its batch waited for a busy
+        event loop, which no refusal makes faster -- is late anyway); a request that would is shed, not put
+        in a batch behind it: a queue of small batches pays the batch overhead again and again
+        and the queue only grows (BentoML's dispatcher refuses at the head for the same reason).
+        A new batch is opened when none is open or the open one is full (``max_rows()``), if its
+        predicted completion behind the queue is within the target."""
         policy = self.policy
-        now = time.perf_counter()
-        policy.arrived(n, now)
-        if batch is None:
-            predicted = self._running + policy.lag + policy.flush_after(n) + policy.cost(n)
-        else:
-            predicted = self._running + policy.lag + max(batch.deadline - now, 0.0) + policy.cost(batch.rows + n)
-        if not policy.admits(predicted):
-            self._counts["shed"] += 1
-            self._counts["rejected"] += 1
-            raise ServiceUnavailable(
-                detail=f"this model cannot answer within its latency target ({policy.target * 1000:.1f} ms) "
-                       f"now: about {predicted * 1000:.1f} ms predicted", headers={"retry-after": "1"})
+        policy.arrived(n)
+        running_left = 0.0
+        if self._running is not None:
+            rows, since = self._running
+            running_left = max(policy.cost(rows) - (self._clock() - since), 0.0)
+        if batch is not None and batch.requests:
+            ahead = [b.rows for b in self._queued if b is not batch]
+            oldest_wait = self._clock() - batch.requests[0].enqueued
+            without = oldest_wait + policy.completion(running_left, ahead, batch.rows)
+            predicted = oldest_wait + policy.completion(running_left, ahead, batch.rows + n)
+            if policy.may_join(without, predicted):
+                return batch
+        else:  # a new batch (or an open one every request has left, as good as new)
+            ahead = [b.rows for b in self._queued if b is not batch]
+            predicted = policy.completion(running_left, ahead, n)
+            if policy.admits(predicted, idle=self._running is None and not ahead):
+                return batch
+        self._counts["shed"] += 1
+        self._counts["rejected"] += 1
+        raise ServiceUnavailable(
+            detail=f"this model cannot answer within its latency target ({policy.target * 1000:.1f} ms) "
+                   f"now: about {predicted * 1000:.1f} ms predicted", headers={"retry-after": "1"})
+
+    def reset_statistics(self) -> None:
+        """Start the counters and percentiles of :meth:`statistics` afresh (a measurement window:
+        a benchmark round, an operator's before/after); the policy's learning is kept."""
+        self._counts.clear()
+        self._sizes.clear()
+        self._waits.clear()
+        self._latencies.clear()
 
     def statistics(self) -> BatcherStatistics:
         waits = np.array(self._waits) if self._waits else np.zeros(1)
+        latencies = np.array(self._latencies) if self._latencies else np.zeros(1)
         c = self._counts
         return BatcherStatistics(
             requests=c["requests"], rows=c["rows"], batches=c["batches"], rejected=c["rejected"],
@@ -212,7 +251,8 @@ class DynamicBatcher:
             batch_sizes=dict(sorted(self._sizes.items())),
             queue_wait_mean_s=float(waits.mean()), queue_wait_p50_s=float(np.percentile(waits, 50)),
             queue_wait_p99_s=float(np.percentile(waits, 99)), max_queue_wait_s=float(waits.max()),
-            shed=c["shed"],
+            shed=c["shed"], latency_p50_s=float(np.percentile(latencies, 50)),
+            latency_p99_s=float(np.percentile(latencies, 99)),
         )
 
     # -- internals -----------------------------------------------------------------------
@@ -224,20 +264,43 @@ class DynamicBatcher:
             batch.rows -= request.X.shape[0]
             self._pending_rows -= request.X.shape[0]
 
-    async def _flush(self, batch: _Batch, wait: float) -> None:
-        with trio.move_on_after(wait):
+    async def _flush(self, batch: _Batch) -> None:
+        """The fixed batcher: run after ``max_wait`` or when full, whatever else runs."""
+        with trio.move_on_after(self.max_wait):
             await batch.full.wait()
+        await self._run_batch(batch)
+
+    async def _flush_in_turn(self, batch: _Batch) -> None:
+        """The latency-target batcher: wait for the model (the batch fills meanwhile), then wait
+        for company only as long as the policy says it pays, then run."""
+        policy = self.policy
+        try:
+            async with self._turn:
+                wait = 0.0
+                if batch.requests:
+                    oldest = self._clock() - batch.requests[0].enqueued
+                    wait = policy.wait_for_company(oldest, batch.rows)
+                if wait > 0:
+                    with trio.move_on_after(wait):
+                        await batch.full.wait()
+                self._queued.remove(batch)
+                await self._run_batch(batch)
+        finally:
+            if batch in self._queued:  # cancelled while waiting: nothing runs it any more
+                self._queued.remove(batch)
+
+    async def _run_batch(self, batch: _Batch) -> None:
         if self._open is batch:
             self._open = None
         batch.started = True
         requests = batch.requests
         if not requests:
             return
-        started = time.perf_counter()
+        started = self._clock()
         began_ns = time.time_ns()
         waits = [started - r.enqueued for r in requests]
         for seconds in waits:
-            self._record_wait(seconds)
+            self._record(self._waits, seconds)
         if self.on_batch is not None:
             self.on_batch(batch.rows, waits)
         self._pending_rows -= batch.rows
@@ -245,8 +308,8 @@ class DynamicBatcher:
         self._sizes[len(requests)] += 1
         X = requests[0].X if len(requests) == 1 else np.concatenate([r.X for r in requests])
         proba = any(r.proba for r in requests)
-        predicted = self.policy.cost(X.shape[0]) if self.policy is not None else 0.0
-        self._running += predicted
+        if self.policy is not None:
+            self._running = (X.shape[0], started)
         try:
             if hasattr(self.model, "apredict"):  # a Pipeline: branches run concurrently
                 labels, probabilities = await self.model.apredict(X), None
@@ -264,25 +327,28 @@ class DynamicBatcher:
                 r.event.set()
             return
         finally:
-            self._running -= predicted
+            self._running = None
         batch.span_ns = (began_ns, time.time_ns())
         if self.policy is not None:
-            self.policy.observe(X.shape[0], time.perf_counter() - started, started - requests[0].enqueued - wait)
+            self.policy.observe(X.shape[0], self._clock() - started)
         start = 0
+        answered = self._clock()
         for r in requests:
             end = start + r.X.shape[0]
             r.result = (labels[start:end], probabilities[start:end] if r.proba else None)
             r.event.set()
+            self._record(self._latencies, answered - r.enqueued)
             start = end
 
     def _run(self, X: np.ndarray, proba: bool):
         labels = self.model.predict_unchecked(X)
         return labels, self.model.predict_proba_unchecked(X) if proba else None
 
-    def _record_wait(self, seconds: float) -> None:
-        if len(self._waits) >= 100_000:
-            del self._waits[:50_000]
-        self._waits.append(seconds)
+    @staticmethod
+    def _record(reservoir: list[float], seconds: float) -> None:
+        if len(reservoir) >= 100_000:
+            del reservoir[:50_000]
+        reservoir.append(seconds)
 
 
 class BatcherPool:

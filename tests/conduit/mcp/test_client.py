@@ -10,11 +10,13 @@ garbage.
 
 from __future__ import annotations
 
+import contextlib
+
 import anyio
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from conduit.mcp import MCPError
+from conduit.mcp import Context, MCPError
 from conduit.mcp.client import AuthenticationError, Client, ClientTransport, RequestTimeout, TransportError
 from conduit.mcp.client.stdio import StdioTransport
 from conduit.mcp.protocol.jsonrpc import InternalError, InvalidParams
@@ -342,15 +344,21 @@ def test_client_survives_a_hostile_http_server():
 
 
 
-def test_cancelling_a_call_cancels_it_on_the_server():
-    """The awaiting task is cancelled: the server's tool sees trio.Cancelled (not just a client that stops waiting).
+@pytest.mark.parametrize("tool", ["wait_forever", "wait_with_context"])
+@pytest.mark.parametrize("client_kind, protocol, stateless", [
+    ("conduit", "2025-11-25", False),  # the client's notifications/cancelled reaches the session
+    ("conduit", "2026-07-28", False),  # no session: the client closes the POST's stream
+    ("conduit", "2025-11-25", True),   # a stateless mount: no session either
+    ("sdk", "2026-07-28", False),
+    ("sdk", "legacy", False),
+])
+def test_cancelling_a_call_cancels_it_on_the_server(client_kind, protocol, stateless, tool):
+    """The awaiting task is cancelled: the server's silent tool sees trio.Cancelled (not just a client that stops waiting).
 
-    Handshake era: the client's notifications/cancelled reaches the session. (In the
-    2026-07-28 era over HTTP the client drops the POST; Conduit's server notices a closed
-    connection only once it has begun an SSE answer, so a silent tool runs on: a server
-    gap, reported, not covered here.)
+    Where no session carries ``notifications/cancelled`` (2026-07-28, a stateless mount),
+    the server answers a silent async tool with a stream after ``stream_silent_after``
+    seconds, so the client's closed connection reaches the call's cancel scope.
     """
-    protocol = "2025-11-25"
     import threading
 
     import trio
@@ -372,22 +380,43 @@ def test_cancelling_a_call_cancels_it_on_the_server():
             raise
         return "never"
 
+    @server.tool()
+    async def wait_with_context(ctx: Context) -> str:  # may send progress or logs: silent all the same
+        return await wait_forever()
+
+    @server.tool()
+    async def quick() -> str:
+        return "quick"
+
     app = Conduit()
-    app.mount_mcp("/mcp", server)
+    app.mount_mcp("/mcp", server, stateless=stateless)
+
+    @contextlib.asynccontextmanager
+    async def connected(url: str):
+        if client_kind == "conduit":
+            async with Client(url, protocol=protocol) as client:
+                yield client.call_tool
+        else:
+            mcp_sdk = pytest.importorskip("mcp", reason="mcp is in the test extra (./dev test installs it)")
+            async with mcp_sdk.Client(url, mode=protocol) as client:
+                yield client.call_tool
 
     async def main(url: str) -> None:
-        async with Client(url, protocol=protocol) as client:
+        async with connected(url) as call_tool:
             async with anyio.create_task_group() as tg:
                 async def call() -> None:
-                    await client.call_tool("wait_forever")
+                    await call_tool(tool, {})
                 tg.start_soon(call)
                 with anyio.fail_after(20):
                     while not started.is_set():
                         await anyio.sleep(0.01)
+                await anyio.sleep(0.5)  # past stream_silent_after: the answer is a stream by now
                 tg.cancel_scope.cancel()
             with anyio.fail_after(20):
                 while not cancelled.is_set():
                     await anyio.sleep(0.01)
+            answer = await call_tool("quick", {})  # the server, and this client, carry on
+            assert "quick" in str(answer)
     with LiveServer(app) as live:
         anyio.run(main, live.url + "/mcp")
 

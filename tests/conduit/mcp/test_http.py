@@ -161,3 +161,45 @@ def test_integers_beyond_64_bits_survive_a_session_and_a_call():
                         % (BIG, orjson.dumps(META)))
         assert r.status_code == 200, r.text
         assert str(2 * BIG) in r.text
+
+
+def _modern_call(name, arguments, accept):
+    headers = dict(modern_headers("tools/call", name), accept=accept)
+    return headers, {"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                     "params": {"name": name, "arguments": arguments, "_meta": META}}
+
+
+def test_a_silent_call_without_a_session_is_json_when_quick_and_a_stream_when_slow():
+    """2026-07-28: an async tool answered within stream_silent_after is JSON; one still silent after it
+    is an SSE stream carrying the one response (so that closing it could cancel the tool)."""
+    import trio
+
+    server = MCPServer("t")
+
+    @server.tool()
+    async def nap(seconds: float) -> str:
+        await trio.sleep(seconds)
+        return f"slept {seconds}"
+
+    app = Conduit()
+    app.mount_mcp("/mcp", server, stream_silent_after=0.2)
+    with TestClient(app, base_url="http://localhost") as client:
+        headers, body = _modern_call("nap", {"seconds": 0.0}, H["accept"])
+        quick = client.post("/mcp", headers=headers, json=body)
+        assert quick.headers["content-type"].startswith("application/json")
+        assert quick.json()["result"]["content"][0]["text"] == "slept 0.0"
+        headers, body = _modern_call("nap", {"seconds": 0.6}, H["accept"])
+        slow = client.post("/mcp", headers=headers, json=body)
+        assert slow.headers["content-type"].startswith("text/event-stream")
+        events = [orjson.loads(line[5:]) for line in slow.text.splitlines() if line.startswith("data:")]
+        assert [e["result"]["content"][0]["text"] for e in events] == ["slept 0.6"] and events[0]["id"] == 7
+        headers, body = _modern_call("nap", {"seconds": 0.6}, "application/json")  # a JSON-only client: JSON
+        json_only = client.post("/mcp", headers=headers, json=body)
+        assert json_only.headers["content-type"].startswith("application/json")
+        assert json_only.json()["result"]["content"][0]["text"] == "slept 0.6"
+
+
+@pytest.mark.parametrize("value", [-1, "1", None, True, float("nan")])
+def test_stream_silent_after_refuses_what_is_not_a_number_of_seconds(value):
+    with pytest.raises(ValueError, match="stream_silent_after"):
+        Conduit().mount_mcp("/mcp", MCPServer("t"), stream_silent_after=value)

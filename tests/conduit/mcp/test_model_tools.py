@@ -175,3 +175,106 @@ def test_model_tool_over_stdio_with_conduit_and_sdk_clients(classifier, peers):
             assert result.structured_content["predictions"] == model.predict(X[:2]).tolist()
     anyio.run(conduit_client)
     anyio.run(sdk_client)
+
+
+@pytest.mark.parametrize("client_kind", ["conduit", "sdk"])
+def test_lazily_registered_model_loads_on_the_first_call_then_lists_its_features(classifier, tmp_path, client_kind):
+    """``register(name, path, lazy=True)``: nothing loads at add_model_tool; the first call resolves
+    (loads) the model, and the tool is advertised again with its four features (list_changed)."""
+    import joblib
+    import mcp as mcp_sdk
+
+    from conduit.ml.serve.registry import ModelRegistry
+
+    model, X = classifier
+    joblib.dump(model, tmp_path / "clf.joblib")
+    registry = ModelRegistry()
+    registry.register("clf", str(tmp_path / "clf.joblib"), lazy=True)
+    server = MCPServer("models")
+    server.add_model_tool(registry, "clf")
+    assert registry.get("clf").model is None  # still not loaded
+    app = Conduit()
+    app.mount_mcp("/mcp", server)
+    notified: list[str] = []
+
+    async def conduit_client(url: str) -> None:
+        async with Client(url, protocol="2025-11-25", on_notification=lambda m, p: notified.append(m)) as client:
+            before = {t["name"]: t for t in await client.list_tools()}["predict_clf"]["inputSchema"]
+            assert "minItems" not in before["properties"]["rows"]["items"].get("anyOf", [{}])[-1]
+            result = await client.call_tool("predict_clf", {"rows": X[:3].tolist()})
+            assert result["structuredContent"]["predictions"] == model.predict(X[:3]).tolist()
+            with anyio.fail_after(10):
+                while "notifications/tools/list_changed" not in notified:
+                    await anyio.sleep(0.01)
+            after = {t["name"]: t for t in await client.list_tools()}["predict_clf"]
+            named, positional = after["inputSchema"]["properties"]["rows"]["items"]["anyOf"]
+            assert named["required"] == ["x0", "x1", "x2", "x3"] and positional["maxItems"] == 4
+            assert "features x0, x1, x2, x3" in after["description"]
+            with pytest.raises(InvalidParams):
+                await client.call_tool("predict_clf", {"rows": [[1.0]]})
+
+    async def sdk_client(url: str) -> None:
+        changed = anyio.Event()
+
+        async def on_message(message) -> None:
+            if getattr(getattr(message, "root", message), "method", None) == "notifications/tools/list_changed":
+                changed.set()
+        async with mcp_sdk.Client(url, mode="legacy", message_handler=on_message) as client:
+            result = await client.call_tool("predict_clf", {"rows": X[:2].tolist(), "probabilities": True})
+            assert result.structured_content["predictions"] == model.predict(X[:2]).tolist()
+            with anyio.fail_after(10):
+                await changed.wait()
+            tool = next(t for t in (await client.list_tools()).tools if t.name == "predict_clf")
+            assert tool.input_schema["properties"]["rows"]["items"]["anyOf"][0]["required"] == ["x0", "x1", "x2", "x3"]
+    with LiveServer(app) as live:
+        anyio.run(conduit_client if client_kind == "conduit" else sdk_client, live.url + "/mcp")
+    assert registry.get("clf").model is not None
+
+
+def test_a_lazy_model_that_fails_to_load_is_a_tool_error_and_the_schema_stays(tmp_path):
+    """A broken model file: the call is a tool error naming the model (503 advice), the server keeps serving."""
+    import trio
+
+    from conduit.mcp.protocol.dispatcher import Connection
+    from conduit.ml.serve.registry import ModelRegistry
+
+    (tmp_path / "broken.joblib").write_bytes(b"not a model")
+    registry = ModelRegistry()
+    registry.register("broken", str(tmp_path / "broken.joblib"), lazy=True)
+    server = MCPServer("models")
+    tool = server.add_model_tool(registry, "broken")
+
+    async def main() -> None:
+        connection = Connection(server)
+        await connection.handle({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+        answer = await connection.handle({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+            "name": "predict_broken", "arguments": {"rows": [[1.0, 2.0]]}}})
+        assert answer["result"]["isError"] is True
+        text = answer["result"]["content"][0]["text"]
+        assert "'broken'" in text and "failed to load" in text and "retry after" in text, text
+        assert (await connection.handle({"jsonrpc": "2.0", "id": 2, "method": "ping"}))["result"] == {}
+    trio.run(main)
+    assert server.tools["predict_broken"] is tool
+
+
+def test_a_new_current_version_with_other_features_is_advertised(classifier):
+    """A hot swap to a model of another width: the tool's schema follows it (and list_changed is sent)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from conduit.ml.serve.registry import ModelRegistry
+
+    model, X = classifier
+    registry = ModelRegistry()
+    registry.register("clf", model)
+    server = MCPServer("models")
+    server.add_model_tool(registry, "clf")
+    sent: list[str] = []
+    server.add_listener(lambda method, params: sent.append(method))
+    narrower = LogisticRegression().fit(X[:, :3], (X[:, 0] > 0).astype(int))
+    registry.swap("clf", narrower, version="2")
+    rows = server.tools["predict_clf"].wire["inputSchema"]["properties"]["rows"]["items"]["anyOf"]
+    assert rows[0]["required"] == ["x0", "x1", "x2"] and rows[1]["maxItems"] == 3
+    assert sent == ["notifications/tools/list_changed"]
+    registry.swap("clf", narrower, version="3")  # the same features again: nothing to announce
+    assert sent == ["notifications/tools/list_changed"]
