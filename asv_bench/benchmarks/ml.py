@@ -7,10 +7,18 @@ engines, as ONNX Runtime computes labels and probabilities together).
 ``Throughput``: 10,000 rows per call. Kernels, sessions and models are warmed in
 ``setup`` so compile time never enters a timing.
 
-Run one process for a quick table: ``python asv_bench/benchmarks/ml.py``.
+``TreeBatch``: 10,000 rows through RandomForest(100), LightGBM and XGBoost (100 trees
+each) beside the library's own ``predict_proba`` and tl2cgen (treelite's C compiler; the
+peer gets its ``DMatrix`` built in advance and both cores), outputs checked equal first.
+
+Run one process for a quick table: ``python asv_bench/benchmarks/ml.py``; the tree
+batch table, alternating rounds with the load average: ``python asv_bench/benchmarks/ml.py trees``.
 """
 
 from __future__ import annotations
+
+import functools
+import os
 
 import numpy as np
 
@@ -108,6 +116,129 @@ class Throughput:
         self.predict(self.rows)
 
 
+TREE_MODELS = ["random_forest_100", "lightgbm", "xgboost"]
+TREE_ENGINES = ["conduit", "library", "tl2cgen"]
+
+
+@functools.lru_cache(maxsize=None)
+def _tree_data():
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=20_000, n_features=28, n_informative=14, random_state=0)
+    return np.ascontiguousarray(X[:10_000]), y[:10_000], np.ascontiguousarray(X[10_000:])
+
+
+@functools.lru_cache(maxsize=None)
+def _fit_tree(name):
+    X, y, _ = _tree_data()
+    if name == "random_forest_100":
+        from sklearn.ensemble import RandomForestClassifier
+
+        return RandomForestClassifier(100, random_state=0).fit(X, y)
+    if name == "lightgbm":
+        import lightgbm
+
+        return lightgbm.LGBMClassifier(verbose=-1, random_state=0).fit(X, y)
+    import xgboost
+
+    return xgboost.XGBClassifier(random_state=0).fit(X, y)
+
+
+def _tl2cgen(name, estimator):
+    """The model compiled by tl2cgen into a shared library; ``predict(dmatrix)``, ``dmatrix``."""
+    import hashlib
+    import tempfile
+
+    import tl2cgen
+    import treelite
+
+    if name == "random_forest_100":
+        model = treelite.sklearn.import_model(estimator)
+    elif name == "lightgbm":
+        model = treelite.frontend.from_lightgbm(estimator.booster_)
+    else:
+        model = treelite.frontend.from_xgboost(estimator.get_booster())
+    # gcc takes minutes over 100 deep trees: the library is kept, keyed by the model's bytes
+    digest = hashlib.sha256(model.serialize_bytes()).hexdigest()[:16]
+    library = os.path.join(tempfile.gettempdir(), f"conduit-bench-tl2cgen-{name}-{digest}.so")
+    if not os.path.exists(library):
+        tl2cgen.export_lib(model, toolchain="gcc", libpath=library + ".part", params={"parallel_comp": 8})
+        os.replace(library + ".part", library)
+    predictor = tl2cgen.Predictor(library, nthread=os.cpu_count())
+    _, _, rows = _tree_data()
+    dtype = "float32" if name == "xgboost" else "float64"
+    matrix = tl2cgen.DMatrix(rows.astype(dtype), dtype=dtype)
+
+    def run(_rows):
+        out = predictor.predict(matrix).reshape(len(rows), -1)
+        return out if out.shape[1] > 1 else np.column_stack([1.0 - out[:, 0], out[:, 0]])
+
+    return run
+
+
+def _tree_engine(name, engine):
+    estimator = _fit_tree(name)
+    if engine == "conduit":
+        from conduit.ml import compile
+
+        model = compile(estimator)
+        model.warm_up()
+        return model.predict_proba
+    if engine == "library":
+        return estimator.predict_proba
+    try:
+        return _tl2cgen(name, estimator)
+    except ImportError as exc:
+        raise NotImplementedError(f"tl2cgen is not installed ({exc})") from None
+
+
+class TreeBatch:
+    params = (TREE_MODELS, TREE_ENGINES)
+    param_names = ["model", "engine"]
+    timeout = 600
+
+    def setup(self, model, engine):
+        _, _, self.rows = _tree_data()
+        self.predict = _tree_engine(model, engine)
+        expected = _fit_tree(model).predict_proba(self.rows)
+        np.testing.assert_allclose(self.predict(self.rows), expected, rtol=1e-5, atol=1e-6)
+
+    def time_predict_proba_10k_rows(self, model, engine):
+        self.predict(self.rows)
+
+
+def trees_main(rounds: int = 5) -> None:
+    """Alternating rounds (engine order rotates each round); median of each engine's best-of-5;
+    then Conduit's one-row latency (best of 5 x 500 calls)."""
+    import statistics
+    import timeit
+
+    print("| model | conduit ms | library ms | tl2cgen ms | vs library | vs tl2cgen | conduit, one row µs | load (1 min) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for model in TREE_MODELS:
+        _, _, rows = _tree_data()
+        engines = {}
+        for engine in TREE_ENGINES:
+            try:
+                engines[engine] = _tree_engine(model, engine)
+            except NotImplementedError:
+                continue
+            engines[engine](rows)
+        times: dict[str, list[float]] = {e: [] for e in engines}
+        order = list(engines)
+        for r in range(rounds):
+            for engine in order[r % len(order):] + order[:r % len(order)]:
+                times[engine].append(min(timeit.repeat(lambda: engines[engine](rows), number=1, repeat=5)))
+        ms = {e: statistics.median(t) * 1e3 for e, t in times.items()}
+        one = rows[:1]
+        one_us = min(timeit.repeat(lambda: engines["conduit"](one), number=500, repeat=5)) / 500 * 1e6
+        load = os.getloadavg()[0]
+        peer = f"{ms['tl2cgen']:.2f} | {ms['tl2cgen'] / ms['conduit']:.2f}x" if "tl2cgen" in ms else "n/a | n/a"
+        print(f"| {model} | {ms['conduit']:.2f} | {ms['library']:.2f} | {peer.split(' | ')[0]} | "
+              f"{ms['library'] / ms['conduit']:.2f}x | {peer.split(' | ')[1]} | {one_us:.1f} | "
+              f"{load:.2f}{' (load >= 2)' if load >= 2 else ''} |", flush=True)
+
+
 def main() -> None:
     import timeit
 
@@ -131,4 +262,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    trees_main() if sys.argv[1:] == ["trees"] else main()

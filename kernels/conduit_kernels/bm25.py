@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from ._jit import kernel
+from ._jit import kernel, serial_and_parallel
 
 __all__ = ["bm25_idf", "bm25_scores", "bm25_scores_postings", "transpose_csr"]
 
@@ -34,8 +34,7 @@ def bm25_idf(df: np.ndarray, n_docs: int) -> np.ndarray:
     return np.log1p((n_docs - df + 0.5) / (df + 0.5))
 
 
-@kernel(parallel=True)
-def _scores(indptr, indices, counts, doc_len, weights, k1, b, avgdl):
+def _scores_impl(indptr, indices, counts, doc_len, weights, k1, b, avgdl):
     n = indptr.shape[0] - 1
     out = np.zeros(n, dtype=np.float64)
     for d in prange(n):
@@ -48,6 +47,11 @@ def _scores(indptr, indices, counts, doc_len, weights, k1, b, avgdl):
                 s += w * tf * (k1 + 1.0) / (tf + norm)
         out[d] = s
     return out
+
+
+_scores_serial, _scores = serial_and_parallel(_scores_impl)
+#: below this many stored counts the serial twin runs (no thread-pool wake-up for a small index)
+PARALLEL_MIN_COUNTS = 1 << 15
 
 
 def bm25_scores(indptr: np.ndarray, indices: np.ndarray, counts: np.ndarray, doc_len: np.ndarray,
@@ -79,7 +83,8 @@ def bm25_scores(indptr: np.ndarray, indices: np.ndarray, counts: np.ndarray, doc
     if indices.size and (indices.min() < 0 or indices.max() >= weights.shape[0]):
         raise ValueError("a term column lies outside the weights vector")
     avgdl = float(doc_len.mean()) if n else 1.0
-    return _scores(indptr, indices, counts, doc_len, weights, float(k1), float(b), avgdl or 1.0)
+    scores = _scores_serial if indices.shape[0] < PARALLEL_MIN_COUNTS else _scores
+    return scores(indptr, indices, counts, doc_len, weights, float(k1), float(b), avgdl or 1.0)
 
 
 @kernel

@@ -40,7 +40,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import prange
 
-from ._jit import inline, kernel
+from ._jit import inline, serial_and_parallel
 
 
 __all__ = [
@@ -120,8 +120,7 @@ class Int8Matrix(NamedTuple):
         return block
 
 
-@kernel(parallel=True, fastmath=True)
-def _inverse_norms(data):
+def _inverse_norms_impl(data):
     n, dim = data.shape
     out = np.empty(n, dtype=np.float32)
     for i in prange(n):
@@ -131,6 +130,12 @@ def _inverse_norms(data):
             s += v * v
         out[i] = np.float32(1.0) / np.sqrt(s) if s > 0 else np.float32(0.0)
     return out
+
+
+_inverse_norms_serial, _inverse_norms = serial_and_parallel(_inverse_norms_impl, fastmath=True)
+#: below this many values (rows x dim) the serial twins run: adding a few rows in a request
+#: must not wake the thread pool (issue 23)
+PARALLEL_MIN_VALUES = 1 << 16
 
 
 def inverse_norms(data: np.ndarray) -> np.ndarray:
@@ -144,11 +149,11 @@ def inverse_norms(data: np.ndarray) -> np.ndarray:
     -------
     float32[n]
     """
-    return _inverse_norms(np.ascontiguousarray(data, dtype=np.float32))
+    data = np.ascontiguousarray(data, dtype=np.float32)
+    return (_inverse_norms_serial if data.size < PARALLEL_MIN_VALUES else _inverse_norms)(data)
 
 
-@kernel(parallel=True)
-def _quantize(data, scale, offset, out):
+def _quantize_impl(data, scale, offset, out):
     n, dim = data.shape
     for i in prange(n):
         for j in range(dim):
@@ -157,6 +162,9 @@ def _quantize(data, scale, offset, out):
                 out[i, j] = np.int8(min(127.0, max(-127.0, c)))
             else:
                 out[i, j] = np.int8(0)
+
+
+_quantize_serial, _quantize = serial_and_parallel(_quantize_impl)
 
 
 def quantize_int8(
@@ -178,7 +186,7 @@ def quantize_int8(
         offset = ((lo + hi) / 2).astype(np.float32)
         scale = ((hi - lo) / 254).astype(np.float32)
     codes = np.empty(data.shape, dtype=np.int8)
-    _quantize(data, scale, offset, codes)
+    (_quantize_serial if data.size < PARALLEL_MIN_VALUES else _quantize)(data, scale, offset, codes)
     matrix = Int8Matrix(codes, scale, offset, np.empty(0, np.float32))
     deq = matrix.dequantize() if data.shape[0] else data
     return matrix._replace(inv_norms=inverse_norms(deq))

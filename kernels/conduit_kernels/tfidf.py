@@ -36,7 +36,7 @@ analyzer never builds it.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 from numba import prange
@@ -160,8 +160,7 @@ def _count_tokens_impl(buf, offsets, table):
 _count_tokens_serial, _count_tokens = serial_and_parallel(_count_tokens_impl)
 
 
-@kernel(parallel=True)
-def _fill_tokens(buf, offsets, table, tok_off, starts, stops, hashes):
+def _fill_tokens_impl(buf, offsets, table, tok_off, starts, stops, hashes):
     n = offsets.shape[0] - 1
     for d in prange(n):
         p, end = offsets[d], offsets[d + 1]
@@ -174,6 +173,9 @@ def _fill_tokens(buf, offsets, table, tok_off, starts, stops, hashes):
             stops[t] = p
             hashes[t] = _fnv1a(buf, s, p)
             t += 1
+
+
+_fill_tokens_serial, _fill_tokens = serial_and_parallel(_fill_tokens_impl)
 
 
 @inline
@@ -268,8 +270,7 @@ def _hash_vocabulary(hashes, cap):
     return term_of, first[:n_terms].copy()
 
 
-@kernel(parallel=True)
-def _hash_mismatches(buf, starts, stops, term_of, term_bytes, term_off):
+def _hash_mismatches_impl(buf, starts, stops, term_of, term_bytes, term_off):
     """How many tokens differ from the bytes of the term their hash chose (0 unless a
     64-bit collision merged two terms). Reads a compact copy of the terms, in cache."""
     bad = 0
@@ -278,6 +279,9 @@ def _hash_mismatches(buf, starts, stops, term_of, term_bytes, term_off):
         if not _same_bytes(term_bytes, term_off[j], term_off[j + 1], buf, starts[t], stops[t]):
             bad += 1
     return bad
+
+
+_hash_mismatches_serial, _hash_mismatches = serial_and_parallel(_hash_mismatches_impl)
 
 
 def _count_terms_impl(tok_off, cols):
@@ -406,16 +410,17 @@ def _transform_serial(buf, offsets, table, slots, term_bytes, term_off, idf, sub
 # --- the analyzer beyond single tokens: stop words and word n-grams ---
 
 
-@kernel(parallel=True)
-def _hash_spans(buf, starts, stops):
+def _hash_spans_impl(buf, starts, stops):
     out = np.empty(starts.shape[0], dtype=np.uint64)
     for t in prange(starts.shape[0]):
         out[t] = _fnv1a(buf, starts[t], stops[t])
     return out
 
 
-@kernel(parallel=True)
-def _lookup_spans(buf, starts, stops, slots, term_bytes, term_off):
+_hash_spans_serial, _hash_spans = serial_and_parallel(_hash_spans_impl)
+
+
+def _lookup_spans_impl(buf, starts, stops, slots, term_bytes, term_off):
     """Column of each ``buf[starts[t]:stops[t]]`` in a lookup table, -1 when absent."""
     cols = np.empty(starts.shape[0], dtype=np.int32)
     for t in prange(starts.shape[0]):
@@ -423,8 +428,10 @@ def _lookup_spans(buf, starts, stops, slots, term_bytes, term_off):
     return cols
 
 
-@kernel(parallel=True)
-def _gram_sizes(starts, stops, tok_off, min_n, max_n):
+_lookup_spans_serial, _lookup_spans = serial_and_parallel(_lookup_spans_impl)
+
+
+def _gram_sizes_impl(starts, stops, tok_off, min_n, max_n):
     """Per document: how many n-grams, and how many bytes they take joined by single spaces."""
     n_docs = tok_off.shape[0] - 1
     grams = np.zeros(n_docs, dtype=np.int64)
@@ -440,8 +447,10 @@ def _gram_sizes(starts, stops, tok_off, min_n, max_n):
     return grams, size
 
 
-@kernel(parallel=True)
-def _fill_grams(buf, starts, stops, tok_off, min_n, max_n, gram_off, byte_off, out, gstarts, gstops):
+_gram_sizes_serial, _gram_sizes = serial_and_parallel(_gram_sizes_impl)
+
+
+def _fill_grams_impl(buf, starts, stops, tok_off, min_n, max_n, gram_off, byte_off, out, gstarts, gstops):
     """Write every n-gram's bytes ("tok tok ...", scikit-learn's join) to ``out``, spans to g*."""
     n_docs = tok_off.shape[0] - 1
     for d in prange(n_docs):
@@ -461,15 +470,47 @@ def _fill_grams(buf, starts, stops, tok_off, min_n, max_n, gram_off, byte_off, o
                 g += 1
 
 
-def _analyze(buf, tok_off, starts, stops, stop, ngram_range):
+_fill_grams_serial, _fill_grams = serial_and_parallel(_fill_grams_impl)
+
+
+class _Pass(NamedTuple):
+    """One variant of every kernel a fit or a transform runs (see :func:`_kernels_for`)."""
+
+    count_tokens: Callable
+    fill_tokens: Callable
+    hash_mismatches: Callable
+    hash_spans: Callable
+    lookup_spans: Callable
+    gram_sizes: Callable
+    fill_grams: Callable
+    count_terms: Callable
+    fill_csr: Callable
+    lookup_tokens: Callable
+
+
+_SERIAL = _Pass(_count_tokens_serial, _fill_tokens_serial, _hash_mismatches_serial, _hash_spans_serial, _lookup_spans_serial, _gram_sizes_serial, _fill_grams_serial, _count_terms_serial, _fill_csr_serial, _lookup_tokens_serial)
+_PARALLEL = _Pass(_count_tokens, _fill_tokens, _hash_mismatches, _hash_spans, _lookup_spans, _gram_sizes, _fill_grams, _count_terms, _fill_csr, _lookup_tokens)
+
+
+def _kernels_for(n_bytes: int) -> _Pass:
+    """The serial kernels for less than :data:`SERIAL_MAX_BYTES` of text, else the parallel ones.
+
+    A request's query or document is small: waking the thread pool costs more than the
+    work, and on a busy machine far more (issue 23), so no small input reaches a
+    ``parallel=True`` kernel, whatever analyzer the model uses.
+    """
+    return _SERIAL if n_bytes < SERIAL_MAX_BYTES else _PARALLEL
+
+
+def _analyze(buf, tok_off, starts, stops, stop, ngram_range, k):
     """Tokens -> terms: drop stop words, then form n-grams (as new spans over a new buffer).
 
     Returns ``(buf, tok_off, starts, stops)`` of the terms; the default analyzer
-    (no stop words, unigrams) returns its input unchanged.
+    (no stop words, unigrams) returns its input unchanged. ``k``: the kernels to run.
     """
     n_docs = tok_off.shape[0] - 1
     if stop is not None and starts.shape[0]:
-        keep = _lookup_spans(buf, starts, stops, *stop) < 0
+        keep = k.lookup_spans(buf, starts, stops, *stop) < 0
         doc_of = np.repeat(np.arange(n_docs), np.diff(tok_off))
         tok_off = np.zeros(n_docs + 1, dtype=np.int64)
         np.cumsum(np.bincount(doc_of[keep], minlength=n_docs), out=tok_off[1:])
@@ -477,7 +518,7 @@ def _analyze(buf, tok_off, starts, stops, stop, ngram_range):
     min_n, max_n = ngram_range
     if (min_n, max_n) == (1, 1):
         return buf, tok_off, starts, stops
-    grams, size = _gram_sizes(starts, stops, tok_off, min_n, max_n)
+    grams, size = k.gram_sizes(starts, stops, tok_off, min_n, max_n)
     gram_off = np.zeros(n_docs + 1, dtype=np.int64)
     byte_off = np.zeros(n_docs + 1, dtype=np.int64)
     np.cumsum(grams, out=gram_off[1:])
@@ -485,7 +526,7 @@ def _analyze(buf, tok_off, starts, stops, stop, ngram_range):
     out = np.empty(byte_off[-1], dtype=np.uint8)
     gstarts = np.empty(gram_off[-1], dtype=np.int64)
     gstops = np.empty(gram_off[-1], dtype=np.int64)
-    _fill_grams(buf, starts, stops, tok_off, min_n, max_n, gram_off, byte_off, out, gstarts, gstops)
+    k.fill_grams(buf, starts, stops, tok_off, min_n, max_n, gram_off, byte_off, out, gstarts, gstops)
     return out, gram_off, gstarts, gstops
 
 
@@ -584,24 +625,25 @@ def tfidf_fit(buf, offsets, *, min_df=1, max_df=1.0, max_features=None, norm="l2
         raise ValueError("max_df corresponds to < documents than min_df")
     ngram_range, stop = _check_analyzer(ngram_range, stop_words)
     table = word_table()
-    n_tok = _count_tokens(buf, offsets, table)
+    k = _kernels_for(buf.shape[0])
+    n_tok = k.count_tokens(buf, offsets, table)
     tok_off = np.zeros(n_docs + 1, dtype=np.int64)
     np.cumsum(n_tok, out=tok_off[1:])
     total = int(tok_off[-1])
     starts = np.empty(total, np.int64)
     stops = np.empty(total, np.int64)
     hashes = np.empty(total, np.uint64)
-    _fill_tokens(buf, offsets, table, tok_off, starts, stops, hashes)
+    k.fill_tokens(buf, offsets, table, tok_off, starts, stops, hashes)
     if stop is not None or ngram_range != (1, 1):
-        buf, tok_off, starts, stops = _analyze(buf, tok_off, starts, stops, stop, ngram_range)
-        hashes = _hash_spans(buf, starts, stops)
+        buf, tok_off, starts, stops = _analyze(buf, tok_off, starts, stops, stop, ngram_range, k)
+        hashes = k.hash_spans(buf, starts, stops)
     term_of, first = _hash_vocabulary(hashes, 1 << 12)
     raw = buf.tobytes()
     spans = [raw[s:e] for s, e in zip(starts[first].tolist(), stops[first].tolist())]
     span_off = np.zeros(len(spans) + 1, dtype=np.int64)
     np.cumsum([len(b) for b in spans], out=span_off[1:])
     span_bytes = np.frombuffer(b"".join(spans), dtype=np.uint8)
-    if _hash_mismatches(buf, starts, stops, term_of, span_bytes, span_off):
+    if k.hash_mismatches(buf, starts, stops, term_of, span_bytes, span_off):
         # two terms shared a 64-bit hash: redo it exactly, comparing bytes at every probe
         term_of, first_start, first_stop = _build_vocabulary(
             buf, starts, stops, hashes, _capacity(max(starts.shape[0], 1)))
@@ -611,10 +653,10 @@ def tfidf_fit(buf, offsets, *, min_df=1, max_df=1.0, max_features=None, norm="l2
     rank = np.empty(len(terms), dtype=np.int32)
     rank[order] = np.arange(len(terms), dtype=np.int32)
     cols = rank[term_of]
-    nnz = _count_terms(tok_off, cols)
+    nnz = k.count_terms(tok_off, cols)
     indptr = np.zeros(n_docs + 1, dtype=np.int64)
     np.cumsum(nnz, out=indptr[1:])
-    indices, counts = _fill_csr(tok_off, cols, indptr, np.zeros(0), False, 0)
+    indices, counts = k.fill_csr(tok_off, cols, indptr, np.zeros(0), False, 0)
     sorted_terms = [terms[i] for i in order]
     # prune exactly as scikit-learn's CountVectorizer._limit_features
     df = np.bincount(indices, minlength=len(terms))
@@ -634,7 +676,7 @@ def tfidf_fit(buf, offsets, *, min_df=1, max_df=1.0, max_features=None, norm="l2
         cols = new_col[rank][term_of]
         sorted_terms = [t for t, k in zip(sorted_terms, keep) if k]
         df = df[keep]
-        nnz = _count_terms(tok_off, cols)
+        nnz = k.count_terms(tok_off, cols)
         np.cumsum(nnz, out=indptr[1:])
     n_terms = len(sorted_terms)
     if use_idf:
@@ -645,7 +687,7 @@ def tfidf_fit(buf, offsets, *, min_df=1, max_df=1.0, max_features=None, norm="l2
     slots, term_bytes, term_off = _lookup_table(sorted_terms)
     model = TfidfModel(sorted_terms, term_bytes, term_off, slots, idf.astype(np.float64),
                        _NORMS[norm], bool(sublinear_tf), ngram_range, stop)
-    indices, data = _fill_csr(tok_off, cols, indptr, model.idf, model.sublinear_tf, model.norm)
+    indices, data = k.fill_csr(tok_off, cols, indptr, model.idf, model.sublinear_tf, model.norm)
     return model, (data, indices, indptr, (n_docs, n_terms))
 
 
@@ -660,16 +702,17 @@ def tfidf_transform(model: TfidfModel, buf, offsets) -> CSR:
                                                   model.term_off, model.idf, model.sublinear_tf,
                                                   model.norm)
         return data, indices, indptr, (n, len(model.terms))
+    k = _kernels_for(buf.shape[0])
     tok_off = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(_count_tokens(buf, offsets, table), out=tok_off[1:])
+    np.cumsum(k.count_tokens(buf, offsets, table), out=tok_off[1:])
     if model.stop is None and model.ngram_range == (1, 1):
-        cols = _lookup_tokens(buf, offsets, table, tok_off, model.slots, model.term_bytes, model.term_off)
+        cols = k.lookup_tokens(buf, offsets, table, tok_off, model.slots, model.term_bytes, model.term_off)
     else:
         starts, stops = np.empty(tok_off[-1], np.int64), np.empty(tok_off[-1], np.int64)
-        _fill_tokens(buf, offsets, table, tok_off, starts, stops, np.empty(tok_off[-1], np.uint64))
-        buf, tok_off, starts, stops = _analyze(buf, tok_off, starts, stops, model.stop, model.ngram_range)
-        cols = _lookup_spans(buf, starts, stops, model.slots, model.term_bytes, model.term_off)
+        k.fill_tokens(buf, offsets, table, tok_off, starts, stops, np.empty(tok_off[-1], np.uint64))
+        buf, tok_off, starts, stops = _analyze(buf, tok_off, starts, stops, model.stop, model.ngram_range, k)
+        cols = k.lookup_spans(buf, starts, stops, model.slots, model.term_bytes, model.term_off)
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(_count_terms(tok_off, cols), out=indptr[1:])
-    indices, data = _fill_csr(tok_off, cols, indptr, model.idf, model.sublinear_tf, model.norm)
+    np.cumsum(k.count_terms(tok_off, cols), out=indptr[1:])
+    indices, data = k.fill_csr(tok_off, cols, indptr, model.idf, model.sublinear_tf, model.norm)
     return data, indices, indptr, (n, len(model.terms))

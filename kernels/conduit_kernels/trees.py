@@ -9,23 +9,36 @@ them. A :class:`Forest` is a struct of arrays (all trees' nodes concatenated)::
     threshold   float64[n_nodes]     numeric split: go left when x[feature] <= threshold;
                                      categorical split: the index of its category set
     value       float64[n_nodes, w]  what a leaf adds to the accumulator
-    trees       int64[n_trees, 2]    root node, first accumulator column it adds to
+    trees       int64[n_trees, 4]    root node, first accumulator column it adds to, depth
+                                     (levels below the root), 1 when the tree is plain
     init        float64[n_raw]       accumulator start (GB init, HGB baseline, base score)
     divisor     float64              accumulator is divided by it at the end (forest mean)
     compare32   bool                 compare float32(x) (scikit-learn's trees and XGBoost
                                      cast X to float32)
     cat_bounds  int64[n_sets + 1]    category set s is cat_bits[cat_bounds[s]:cat_bounds[s+1]]
     cat_bits    uint32[n_words]      bitsets: category c is in a set when bit c is on
+    steps       int32[n_nodes, 4]    the compact walk of plain trees: feature, left, right,
+                                     1 when NaN goes left (a leaf: feature 0, children itself)
+    cut         float32[n_nodes]     their thresholds, as the walk compares them: float32 when
+                or float64[n_nodes]  ``compare32`` (the largest float32 <= the threshold, so
+                                     ``float32(x) <= cut`` exactly when ``x <= threshold`` did)
 
 ``flags``: bit 0 is *missing goes left*; ``flags >> 1`` is the :class:`Split` kind, which
 says how a value meets the node (NaN handling as in scikit-learn's ``_tree.pyx``, LightGBM's
 ``tree.h`` ``NumericalDecision`` / ``CategoricalDecision`` and XGBoost's predictor).
 
-Rows are walked in blocks of :data:`BLOCK_ROWS` (the unit of parallel work), tree by
-tree (tree-major: one tree's nodes stay in cache across the block); the child is picked by
-index (``nodes[node, 2 - go_left]``), not by a branch. (Eight rows descending in lock step
-was tried and measured no faster on the shared 2-core machine, so the simple walk stays.)
-Per row: ``raw = init``; each tree adds ``value[leaf]`` to ``raw[col:col + w]``
+A tree is *plain* when every split is ``NUMERIC`` or ``NAN_AS_ZERO`` (NaN as 0.0 is then
+just a fixed NaN side, ``0.0 <= threshold``): scikit-learn's trees, XGBoost's numeric trees and
+most of LightGBM's. Rows are walked in blocks of :data:`BLOCK_ROWS` (the unit of parallel
+work), tree by tree (tree-major: one tree's nodes stay in cache across the block). Through a
+plain tree, rows descend in lock step, level by level, without a per-row exit test (a
+leaf's children are itself, so a row that arrived stays): independent load chains and no
+mispredicted loop exit per row. A shallow tree (boosting) is walked its full ``depth``,
+eight rows at a time; a tree deeper than :data:`EARLY_EXIT_DEPTH` (a forest grown to
+purity, unbalanced) four rows at a time, stopping once all four are at leaves. Figures: docs/benchmarks.md, "Tree batches". The rows left over
+(fewer than four: a one-row request) and every tree that is not plain take the one-row walk,
+which stops at the leaf. The child is picked by index (``steps[node, 2 - go_left]``), not
+by a branch. Per row: ``raw = init``; each tree adds ``value[leaf]`` to ``raw[col:col + w]``
 in tree order (the libraries' order); ``raw /= divisor``; then an output link
 (:class:`conduit_kernels.Link`).
 """
@@ -35,6 +48,7 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import NamedTuple
 
+import numba
 import numpy as np
 from numba import prange
 
@@ -43,6 +57,7 @@ from ._links import finish_row, label_of
 
 __all__ = [
     "BLOCK_ROWS",
+    "EARLY_EXIT_DEPTH",
     "Forest",
     "MAX_CATEGORY",
     "MAX_DEPTH",
@@ -91,6 +106,8 @@ class Forest(NamedTuple):
     compare32: bool
     cat_bounds: np.ndarray
     cat_bits: np.ndarray
+    steps: np.ndarray
+    cut: np.ndarray
 
 
 #: The deepest tree accepted: a walk takes one step per level, so this bounds the work per row.
@@ -99,8 +116,8 @@ MAX_DEPTH = 4096
 MAX_CATEGORY = 1 << 24
 
 
-def check_tree(feature, left, right, value, n_features: int | None = None) -> None:
-    """Raise ``ValueError`` naming the node unless the arrays are one finite binary tree.
+def check_tree(feature, left, right, value, n_features: int | None = None) -> int:
+    """The tree's depth; ``ValueError`` naming the node unless the arrays are one finite binary tree.
 
     The kernels do not bounds-check, so a model file from elsewhere is checked here
     before they see it: children in range, every node but the root (node 0) the child
@@ -158,6 +175,7 @@ def check_tree(feature, left, right, value, n_features: int | None = None) -> No
     if not np.isfinite(values[leaves]).all():
         node = np.flatnonzero(leaves & ~np.isfinite(values).all(axis=1))[0]
         raise ValueError(f"leaf {node} holds a value that is not finite")
+    return int(dist.max())
 
 
 def _bitset(categories) -> np.ndarray:
@@ -202,13 +220,13 @@ def make_forest(trees: list[tuple], init: np.ndarray, *, divisor: float = 1.0,
     nodes = np.empty((n_nodes, 4), dtype=np.int32)
     threshold = np.empty(n_nodes, dtype=np.float64)
     value = np.empty((n_nodes, width), dtype=np.float64)
-    roots = np.empty((len(trees), 2), dtype=np.int64)
+    roots = np.empty((len(trees), 4), dtype=np.int64)
     bounds, words = [0], []
     start = 0
     for t, tree in enumerate(trees):
         feature, thr, left, right, missing_left, val, column = tree[:7]
         try:
-            check_tree(feature, left, right, val, n_features)
+            depth = check_tree(feature, left, right, val, n_features)
         except ValueError as exc:
             raise ValueError(f"tree {t}: {exc}") from None
         kind = np.zeros(len(feature), dtype=np.int64) if len(tree) < 8 else np.asarray(tree[7], dtype=np.int64)
@@ -232,15 +250,56 @@ def make_forest(trees: list[tuple], init: np.ndarray, *, divisor: float = 1.0,
             words.append(_bitset(categories))
             bounds.append(bounds[-1] + len(words[-1]))
         value[start:end] = np.asarray(val, dtype=np.float64).reshape(len(feature), width)
-        roots[t] = (start, column)
+        plain = bool(np.all(np.where(leaf, Split.NUMERIC, kind) <= Split.NAN_AS_ZERO))
+        roots[t] = (start, column, depth, plain)
         start = end
     cat_bits = np.concatenate(words) if words else np.zeros(0, dtype=np.uint32)
+    steps, cut = _compact_walk(nodes, threshold, compare32)
     return Forest(nodes, threshold, value, roots, init, float(divisor), bool(compare32),
-                  np.asarray(bounds, dtype=np.int64), cat_bits)
+                  np.asarray(bounds, dtype=np.int64), cat_bits, steps, cut)
 
 
-#: Rows walked together, tree by tree: the unit of parallel work.
-BLOCK_ROWS = 128
+def _compact_walk(nodes: np.ndarray, threshold: np.ndarray, compare32: bool) -> tuple:
+    """``steps`` and ``cut`` (see the module docstring) from the full node table.
+
+    Only plain trees read them, so a node of another kind gets harmless entries.
+    """
+    leaf = nodes[:, 0] < 0
+    kind = nodes[:, 3] >> 1
+    # NAN_AS_ZERO: NaN goes where 0.0 goes, which is fixed per node.
+    nan_left = np.where(kind == Split.NAN_AS_ZERO, 0.0 <= threshold, (nodes[:, 3] & 1) != 0)
+    steps = np.empty_like(nodes)
+    steps[:, 0] = np.where(leaf, 0, nodes[:, 0])
+    steps[:, 1:3] = nodes[:, 1:3]
+    steps[:, 3] = nan_left & ~leaf
+    if not compare32:
+        return steps, np.where(leaf, 0.0, threshold)
+    with np.errstate(over="ignore"):
+        cut = np.where(leaf, 0.0, threshold).astype(np.float32)
+    above = cut.astype(np.float64) > threshold
+    cut[above] = np.nextafter(cut[above], np.float32(-np.inf))
+    return steps, cut
+
+
+#: Trees deeper than this end their lock-step walk as soon as the four rows are at leaves.
+EARLY_EXIT_DEPTH = 10
+
+#: The fewest rows walked together, tree by tree (a block is the unit of parallel work).
+BLOCK_ROWS = 64
+#: A block holds as many rows as fit this many bytes of inputs (about an L2 cache): each tree
+#: is then read from memory once per block, not once per 64 rows. 100 RandomForest trees
+#: (6 MB of nodes) walked faster in blocks of thousands of rows than of 64 (CPU time, 28 features).
+BLOCK_BYTES = 1 << 19
+
+
+@inline
+def _block_rows(n, row_bytes, threads):
+    """Rows per block: at most :data:`BLOCK_BYTES` of inputs, in a number of blocks that is a
+    multiple of ``threads`` (three blocks on two threads would leave one thread idle for a third)."""
+    rows = max(BLOCK_ROWS, BLOCK_BYTES // max(row_bytes, 1))
+    blocks = max(1, -(-n // rows))
+    blocks = -(-blocks // threads) * threads
+    return max(BLOCK_ROWS, -(-n // blocks))
 
 
 @inline
@@ -265,8 +324,34 @@ def _special(v, flags, thr, cat_bounds, cat_bits):
     return v <= thr
 
 
+@inline
+def _walk(xt, i, node, nodes, threshold, cat_bounds, cat_bits):
+    """The leaf row ``i`` reaches from ``node``: any split kind, stops at the leaf."""
+    f = nodes[node, 0]
+    while f >= 0:
+        v = xt[i, f]
+        flags = nodes[node, 3]
+        if flags < 2:  # NUMERIC, the common case: no call
+            go_left = (v <= threshold[node]) or (v != v and flags == 1)
+        else:
+            go_left = _special(v, flags, threshold[node], cat_bounds, cat_bits)
+        node = nodes[node, 2 - np.int64(go_left)]
+        f = nodes[node, 0]
+    return node
+
+
+@inline
+def _step(xt, i, node, steps, cut):
+    """One level of a plain tree for row ``i`` (a leaf steps to itself). Rows are indexed,
+    not sliced: a row view costs a reference-count update, more than the step itself."""
+    v = xt[i, steps[node, 0]]
+    go_left = (v <= cut[node]) | ((v != v) & (steps[node, 3] != 0))
+    return steps[node, 2 - np.int64(go_left)]
+
+
 @kernel
-def _forest_block(xt, lo, hi, nodes, threshold, value, trees, init, divisor, cat_bounds, cat_bits, raw):
+def _forest_block(xt, lo, hi, nodes, threshold, value, trees, init, divisor, cat_bounds, cat_bits,
+                  steps, cut, raw):
     width = value.shape[1]
     for i in range(lo, hi):
         for c in range(init.shape[0]):
@@ -274,18 +359,51 @@ def _forest_block(xt, lo, hi, nodes, threshold, value, trees, init, divisor, cat
     for t in range(trees.shape[0]):
         root = trees[t, 0]
         col = trees[t, 1]
-        for i in range(lo, hi):
-            node = root
-            f = nodes[node, 0]
-            while f >= 0:
-                v = xt[i, f]
-                flags = nodes[node, 3]
-                if flags < 2:  # NUMERIC, the common case: no call
-                    go_left = (v <= threshold[node]) or (v != v and flags == 1)
-                else:
-                    go_left = _special(v, flags, threshold[node], cat_bounds, cat_bits)
-                node = nodes[node, 2 - np.int64(go_left)]
-                f = nodes[node, 0]
+        i = lo
+        if trees[t, 3] == 1:  # plain: four rows in lock step, ``depth`` levels
+            depth = trees[t, 2]
+            # a deep tree (a forest grown to purity) is unbalanced: most rows reach a leaf
+            # well before ``depth``, so a test for four leaves pays; a shallow one (boosting)
+            # is near-complete and the test is pure cost (measured both ways)
+            early = depth > EARLY_EXIT_DEPTH
+            while not early and i + 8 <= hi:
+                a = b = c_ = d = e = f = g = h = root
+                for _ in range(depth):
+                    a = _step(xt, i, a, steps, cut)
+                    b = _step(xt, i + 1, b, steps, cut)
+                    c_ = _step(xt, i + 2, c_, steps, cut)
+                    d = _step(xt, i + 3, d, steps, cut)
+                    e = _step(xt, i + 4, e, steps, cut)
+                    f = _step(xt, i + 5, f, steps, cut)
+                    g = _step(xt, i + 6, g, steps, cut)
+                    h = _step(xt, i + 7, h, steps, cut)
+                for c in range(width):
+                    raw[i, col + c] += value[a, c]
+                    raw[i + 1, col + c] += value[b, c]
+                    raw[i + 2, col + c] += value[c_, c]
+                    raw[i + 3, col + c] += value[d, c]
+                    raw[i + 4, col + c] += value[e, c]
+                    raw[i + 5, col + c] += value[f, c]
+                    raw[i + 6, col + c] += value[g, c]
+                    raw[i + 7, col + c] += value[h, c]
+                i += 8
+            while i + 4 <= hi:
+                a = b = c_ = d = root
+                for _ in range(depth):
+                    a = _step(xt, i, a, steps, cut)
+                    b = _step(xt, i + 1, b, steps, cut)
+                    c_ = _step(xt, i + 2, c_, steps, cut)
+                    d = _step(xt, i + 3, d, steps, cut)
+                    if early and (steps[a, 1] == a) & (steps[b, 1] == b) & (steps[c_, 1] == c_) & (steps[d, 1] == d):
+                        break  # all four at leaves
+                for c in range(width):
+                    raw[i, col + c] += value[a, c]
+                    raw[i + 1, col + c] += value[b, c]
+                    raw[i + 2, col + c] += value[c_, c]
+                    raw[i + 3, col + c] += value[d, c]
+                i += 4
+        for i in range(i, hi):
+            node = _walk(xt, i, root, nodes, threshold, cat_bounds, cat_bits)
             for c in range(width):
                 raw[i, col + c] += value[node, c]
     if divisor != 1.0:
@@ -295,12 +413,10 @@ def _forest_block(xt, lo, hi, nodes, threshold, value, trees, init, divisor, cat
 
 
 @kernel
-def _inputs(X, pre, compare32):
-    """The values the trees compare: preprocessed once (every tree reads some features),
-    rounded to float32 once when the model compares in float32."""
-    if pre.shape[0] == 0 and not compare32:
-        return X
-    out = np.empty_like(X)
+def _inputs(X, pre, cut):
+    """The values the trees compare, in ``cut``'s dtype: preprocessed once (every tree
+    reads some features), rounded to float32 once when the model compares in float32."""
+    out = np.empty(X.shape, dtype=cut.dtype)
     for i in range(X.shape[0]):
         for j in range(X.shape[1]):
             v = X[i, j]
@@ -310,23 +426,26 @@ def _inputs(X, pre, compare32):
                     v = pre[s, 4, j]
                 elif v > pre[s, 5, j]:
                     v = pre[s, 5, j]
-            out[i, j] = np.float64(np.float32(v)) if compare32 else v
+            out[i, j] = v
     return out
 
 
 def _forest_scores(X, nodes, threshold, value, trees, init, divisor, compare32, cat_bounds, cat_bits,
-                   pre, link):
+                   steps, cut, pre, link, threads=1):
     """Forest outputs after an output link.
 
     Parameters
     ----------
     X : float64[n, n_features], C-contiguous
-    nodes, threshold, value, trees, init, divisor, compare32, cat_bounds, cat_bits
+    nodes, threshold, value, trees, init, divisor, compare32, cat_bounds, cat_bits, steps, cut
         The :class:`Forest` fields.
     pre : float64[n_stages, AFFINE_ROWS, n_features]
         Preprocessing chain (``n_stages`` may be 0).
     link : int
         A :class:`conduit_kernels.Link` code.
+    threads : int
+        How many threads share the blocks (the parallel variant's wrapper passes Numba's
+        count, which a cached kernel cannot read itself); see :func:`_block_rows`.
 
     Returns
     -------
@@ -336,36 +455,54 @@ def _forest_scores(X, nodes, threshold, value, trees, init, divisor, compare32, 
     n = X.shape[0]
     n_raw = init.shape[0]
     width = 2 if link == 1 else n_raw
-    xt = _inputs(X, pre, compare32)
+    xt = _inputs(X, pre, cut)
+    block = _block_rows(n, X.shape[1] * xt.itemsize, threads)
     raw = np.empty((n, n_raw), dtype=np.float64)
     out = np.empty((n, width), dtype=np.float64)
-    for b in prange((n + BLOCK_ROWS - 1) // BLOCK_ROWS):
-        lo = b * BLOCK_ROWS
-        hi = min(n, lo + BLOCK_ROWS)
-        _forest_block(xt, lo, hi, nodes, threshold, value, trees, init, divisor, cat_bounds, cat_bits, raw)
+    for b in prange((n + block - 1) // block):
+        lo = b * block
+        hi = min(n, lo + block)
+        _forest_block(xt, lo, hi, nodes, threshold, value, trees, init, divisor, cat_bounds, cat_bits,
+                      steps, cut, raw)
         for i in range(lo, hi):
             finish_row(raw[i], link, out[i])
     return out
 
 
 def _forest_labels(X, nodes, threshold, value, trees, init, divisor, compare32, cat_bounds, cat_bits,
-                   pre, rule):
+                   steps, cut, pre, rule, threads=1):
     """Class indices (``int64[n]``) by :class:`conduit_kernels.LabelRule` ``rule``.
 
     Arguments as in :func:`_forest_scores`; the rule sees the divided accumulator.
     """
     n = X.shape[0]
-    xt = _inputs(X, pre, compare32)
+    xt = _inputs(X, pre, cut)
+    block = _block_rows(n, X.shape[1] * xt.itemsize, threads)
     raw = np.empty((n, init.shape[0]), dtype=np.float64)
     out = np.empty(n, dtype=np.int64)
-    for b in prange((n + BLOCK_ROWS - 1) // BLOCK_ROWS):
-        lo = b * BLOCK_ROWS
-        hi = min(n, lo + BLOCK_ROWS)
-        _forest_block(xt, lo, hi, nodes, threshold, value, trees, init, divisor, cat_bounds, cat_bits, raw)
+    for b in prange((n + block - 1) // block):
+        lo = b * block
+        hi = min(n, lo + block)
+        _forest_block(xt, lo, hi, nodes, threshold, value, trees, init, divisor, cat_bounds, cat_bits,
+                      steps, cut, raw)
         for i in range(lo, hi):
             out[i] = label_of(raw[i], rule)
     return out
 
 
-forest_scores, forest_scores_parallel = serial_and_parallel(_forest_scores)
-forest_labels, forest_labels_parallel = serial_and_parallel(_forest_labels)
+def _on_all_threads(kernel):
+    """The ``parallel=True`` variant, told how many threads share its blocks (read here, in
+    Python: reading it inside the kernel would stop Numba caching it)."""
+
+    def run(X, *args):
+        return kernel(X, *args, numba.get_num_threads())
+
+    run.__name__ = run.__qualname__ = kernel.py_func.__name__.lstrip("_") + "_parallel"
+    run.__doc__ = kernel.py_func.__doc__
+    return run
+
+
+forest_scores, _scores_parallel = serial_and_parallel(_forest_scores)
+forest_labels, _labels_parallel = serial_and_parallel(_forest_labels)
+forest_scores_parallel = _on_all_threads(_scores_parallel)
+forest_labels_parallel = _on_all_threads(_labels_parallel)

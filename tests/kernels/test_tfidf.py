@@ -167,3 +167,38 @@ def test_serial_and_parallel_transform_agree(monkeypatch):
     for a, b in zip(serial[:3], parallel[:3]):
         np.testing.assert_array_equal(a, b)
     assert serial[3] == parallel[3]
+
+
+# --- small inputs never reach a parallel=True kernel (issue 23) ---------------------------
+
+
+def _is_parallel(dispatcher) -> bool:
+    return bool(dispatcher.targetoptions.get("parallel"))
+
+
+def test_small_inputs_take_the_serial_kernels():
+    """A request-sized fit or transform (under SERIAL_MAX_BYTES of text) runs only serial twins,
+    whatever the analyzer; a large one the parallel kernels."""
+    from conduit_kernels import tfidf
+
+    small = tfidf._kernels_for(tfidf.SERIAL_MAX_BYTES - 1)
+    large = tfidf._kernels_for(tfidf.SERIAL_MAX_BYTES)
+    assert not any(_is_parallel(k) for k in small)
+    assert all(_is_parallel(k) for k in large)
+    assert not _is_parallel(tfidf._transform_serial)
+
+
+@pytest.mark.parametrize("options", [{}, {"ngram_range": (1, 2), "stop_words": ["the", "over"]}])
+def test_serial_and_parallel_passes_agree(options, monkeypatch):
+    """The same text through the serial and the parallel kernels gives the same model and rows."""
+    from conduit_kernels import tfidf
+
+    buf, offsets = encode_documents(ASCII + UNICODE)
+    serial_model, serial_rows = tfidf_fit(buf, offsets, **options)
+    monkeypatch.setattr(tfidf, "SERIAL_MAX_BYTES", 0)  # every input counts as large
+    parallel_model, parallel_rows = tfidf_fit(buf, offsets, **options)
+    assert serial_model.terms == parallel_model.terms
+    for a, b in zip(serial_rows[:3], parallel_rows[:3]):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(tfidf_transform(serial_model, buf, offsets)[:3], tfidf_transform(parallel_model, buf, offsets)[:3]):
+        np.testing.assert_array_equal(a, b)

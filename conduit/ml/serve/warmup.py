@@ -29,15 +29,19 @@ def warm_kernels() -> float:
     small, large = np.zeros((1, 2)), np.zeros((linear.PARALLEL_MIN_ROWS, 2))
     pre = preprocessing.no_preprocessing(2)
     coef, intercept = np.zeros((1, 2)), np.zeros(1)
-    forest = trees.make_forest(
-        [(np.array([0, -2, -2]), np.zeros(3), np.array([1, -1, -1]), np.array([2, -1, -1]),
-          np.zeros(3), np.zeros((3, 1)), 0)], np.zeros(1), divisor=1.0, compare32=True)
+    # float32 (scikit-learn, XGBoost) and float64 (LightGBM, HistGradientBoosting) comparisons
+    # are two compilations of each tree kernel
+    stump = (np.array([0, -2, -2]), np.zeros(3), np.array([1, -1, -1]), np.array([2, -1, -1]),
+             np.zeros(3), np.zeros((3, 1)), 0)
+    forest, forest64 = (trees.make_forest([stump], np.zeros(1), compare32=c) for c in (True, False))
     theta, var = np.zeros((2, 2)), np.ones((2, 2))
     log_prior, log_norm = np.zeros(2), np.zeros(2)
     pairs = ((linear.linear_scores, linear.linear_labels, (coef, intercept, pre)),
              (linear.linear_scores_parallel, linear.linear_labels_parallel, (coef, intercept, pre)),
              (trees.forest_scores, trees.forest_labels, (*forest, pre)),
              (trees.forest_scores_parallel, trees.forest_labels_parallel, (*forest, pre)),
+             (trees.forest_scores, trees.forest_labels, (*forest64, pre)),
+             (trees.forest_scores_parallel, trees.forest_labels_parallel, (*forest64, pre)),
              (naive_bayes.gaussian_nb_scores, naive_bayes.gaussian_nb_labels,
               (theta, var, log_prior, log_norm, pre)),
              (svm.svm_scores, svm.svm_labels, (theta, coef, intercept, np.zeros(4), pre)),
