@@ -468,7 +468,7 @@ class HnswIndex:
                 else marks if a in ("deleted", "labels") else new for a in _ARRAYS}
         guess = sum(r.shape[0] * (8 + getattr(g, a)[:1].nbytes) for a, r in rows.items())
         if s["log_bytes"] + guess > COMPACT_FRACTION * s["base_bytes"]:
-            return None
+            return None  # skips writing a record that would be thrown away
         try:
             for f in [f"{a}.npy" for a in _ARRAYS] + [r["name"] for r in s["records"]]:
                 os.link(s["dir"] / f, tmp / f)
@@ -479,6 +479,10 @@ class HnswIndex:
         name = f"r-{uuid.uuid4().hex}.bin"
         nbytes = write_record(tmp / name, self._scalars(),
                               {a: (r, getattr(g, a)[r]) for a, r in rows.items()})
+        if s["log_bytes"] + nbytes > COMPACT_FRACTION * s["base_bytes"]:
+            for f in tmp.iterdir():  # the record's headers tipped it over: compact
+                f.unlink()
+            return None
         return {"base": s["base"], "base_bytes": s["base_bytes"],
                 "records": s["records"] + [{"name": name, "bytes": nbytes}]}
 
