@@ -562,7 +562,7 @@ class HnswIndex:
             for a, arr in arrays.items():
                 setattr(g, a, np.asarray(arr))
             index._set_scalars(layout["base"])
-            problem = _validate(index)
+            problem = _shape_problem(index)
             if problem:
                 raise ValueError(f"base: {problem}")
             good = index._apply_records(version, layout["records"])
@@ -639,14 +639,9 @@ def _check_records(records) -> None:
         raise ValueError("index.json records must be [{name: 'r-...', bytes: int}]")
 
 
-def _validate(index: HnswIndex) -> str | None:
-    """Why the loaded arrays could not be searched safely (the kernels do not bounds-check).
-
-    Checked: shapes and dtypes; the entry point, link counts, levels and upper-layer
-    offsets in range; every used link a node; tombstones counted; live labels
-    non-negative, unique and below ``next_label``; ``max_level`` the highest level;
-    finite vectors.
-    """
+def _shape_problem(index: HnswIndex) -> str | None:
+    """Why the arrays lack the shapes and dtypes the scalars promise: the cheap check
+    a base gets before its log records are applied (the full one follows)."""
     g, n, u, m = index._graph, index._size, index._n_upper, index.M
     want = {"data": (n, index.dim), "links0": (n, 2 * m), "count0": (n,), "levels": (n,),
             "upper_offset": (n,), "upper_links": (u, m), "upper_count": (u,), "deleted": (n,),
@@ -658,6 +653,21 @@ def _validate(index: HnswIndex) -> str | None:
         arr = getattr(g, a)
         if arr.shape != shape or arr.dtype != dtypes[a]:
             return f"{a} has shape {arr.shape} and dtype {arr.dtype}, expected {shape} {dtypes[a]}"
+    return None
+
+
+def _validate(index: HnswIndex) -> str | None:
+    """Why the loaded arrays could not be searched safely (the kernels do not bounds-check).
+
+    Checked: shapes and dtypes; the entry point, link counts, levels and upper-layer
+    offsets in range; every used link a node; tombstones counted; live labels
+    non-negative, unique and below ``next_label``; ``max_level`` the highest level;
+    finite vectors.
+    """
+    problem = _shape_problem(index)
+    if problem:
+        return problem
+    g, n, u, m = index._graph, index._size, index._n_upper, index.M
     if n == 0:
         return None if index._entry == -1 else "entry point in an empty index"
     if not 0 <= index._entry < n or index._max_level != g.levels[index._entry]:
