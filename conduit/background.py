@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import trio
+from .anyloop import run_in_thread
 
 logger = logging.getLogger("conduit.background")
 
@@ -49,7 +49,7 @@ class BackgroundTasks:
                 if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)):
                     await fn(*args, **kwargs)
                 else:
-                    result = await trio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
+                    result = await run_in_thread(functools.partial(fn, *args, **kwargs))
                     if inspect.isawaitable(result):
                         await result
             except Exception:

@@ -1,10 +1,10 @@
-"""Conduit under granian (its ASGI face) beside Conduit on its own trio + h11 server.
+"""Conduit under granian (its ASGI face) beside Starlette under granian and Conduit on its own server.
 
-The same app (``peer_apps/hello_conduit.py``), the same three endpoints and wrk
-settings as ``http_server.py``, both servers measured in one ``setup_cache`` so
-the ratio is from one run. Under granian (an asyncio-side server) every ASGI call
-is bridged to the app's trio loop in a thread (see ``conduit.asgi.http``), so this
-measures what that bridge costs against serving natively.
+The same endpoints and wrk settings as ``http_server.py``; the three servers are started
+together and measured in one ``setup_cache`` in alternating rounds, so the ratios are from
+one run. Under granian (an asyncio server) an app that needs no trio runs on granian's own
+loop with no thread hop (``conduit.asgi.placement``); ``peer_apps/hello_conduit.py`` is such
+an app. ``python scripts/bench_asgi_face.py`` prints the same figures as markdown rows.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from __future__ import annotations
 from . import _servers
 from .http_server import CONNECTIONS, SECONDS, HTTPThroughput
 
-SERVERS = ("conduit", "granian+conduit")
+SERVERS = ("granian+starlette", "granian+conduit", "conduit")
 
 
 class ASGIFaceThroughput(HTTPThroughput):
-    """``HTTPThroughput``'s figures for the two ways of serving Conduit only (one short run)."""
+    """``HTTPThroughput``'s figures for Conduit and Starlette under granian, and Conduit's own server."""
 
-    timeout = 300
+    timeout = 400
     params = (list(SERVERS), list(_servers.ENDPOINTS))
 
     def setup_cache(self):

@@ -1,13 +1,16 @@
 """The ASGI 3 face: a ``Conduit`` app is ``await app(scope, receive, send)``, and ASGI apps mount.
 
-**Serving under an ASGI server** (``uvicorn module:app``). Conduit's request path is
-written for trio (worker threads, streaming, background tasks). Under a trio-based
-ASGI server it runs directly on that loop; under an asyncio server (uvicorn) the app
-runs on its own trio loop in one background thread, started by the lifespan
-``startup`` event (or by the first request when the server sends no lifespan), and
-each ASGI call is bridged to it: the body is read from ``receive`` chunk by chunk as
-the handler asks for it, and a streaming response is sent chunk by chunk as it is
-produced.
+**Serving under an ASGI server** (``uvicorn module:app``). Under a trio-based ASGI
+server the request runs directly on that loop. Under an asyncio server (uvicorn,
+granian) the app starts on its own trio loop in one background thread (the lifespan
+``startup`` event, or the first request when the server sends no lifespan), so state
+made at startup lives there; then its requests run where
+:class:`~conduit.asgi.placement.LoopPlacement` puts them, once per app: on the host's loop
+(no thread hop: the lifecycle's shielded clean-up, worker threads and streaming race
+come from :mod:`conduit.anyloop`, the handler deadline from one watchdog per loop,
+:mod:`conduit.asgi.deadlines`), or, for an app that needs trio,
+bridged to the trio thread: the body is read from ``receive`` chunk by chunk as the
+handler asks for it, and a streaming response is sent chunk by chunk as it is produced.
 
 An adapter only: the request's policy (body limits as the body streams in, the
 handler deadline, middleware, auth, admission, error mapping) is the app's
@@ -25,12 +28,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from contextlib import aclosing
 from typing import Any
 
-import sniffio
 import trio
 
+from ..anyloop import on_trio as current_loop_is_trio
+from ..anyloop import open_task_group
 from ..http.datastructures import Headers
 from ..http.h1 import UNFRAMED, ResponseHeaderError, header_pairs
 from ..http.h1.writer import NO_BODY
@@ -38,14 +43,21 @@ from ..http.request import ClientDisconnect, Request
 from ..http.response import Response, StreamingResponse
 from ..lifecycle import finish_response, response_chunks
 from ..server.loop_thread import app_loop  # the same loop-in-a-thread the TestClient uses
+from .deadlines import HostDeadlines
+from .placement import LoopPlacement
 
 logger = logging.getLogger("conduit.asgi.http")
 
-def _request_from_scope(scope: dict, receive_body) -> Request:
-    headers = Headers([(bytes(k), bytes(v)) for k, v in scope.get("headers", [])])
+def _raw_path(scope: dict) -> bytes:
     raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
     if b"?" in raw_path:
         raw_path = raw_path.partition(b"?")[0]
+    return raw_path
+
+
+def _request_from_scope(scope: dict, receive_body) -> Request:
+    headers = Headers([(bytes(k), bytes(v)) for k, v in scope.get("headers", [])])
+    raw_path = _raw_path(scope)
     client = tuple(scope["client"]) if scope.get("client") else None
     return Request(scope["method"], raw_path, scope.get("query_string", b""), headers, client, receive_body,
                    scheme=scope.get("scheme", "http"), http_version=scope.get("http_version", "1.1"))
@@ -107,7 +119,7 @@ async def _send_stream(request: Request, response: StreamingResponse, body: _Bod
     """
     failed: list[BaseException] = []
 
-    async def pump(cancel_scope: trio.CancelScope) -> None:
+    async def pump(cancel_scope) -> None:
         async with aclosing(response_chunks(response)) as chunks:
             while True:
                 try:
@@ -128,14 +140,14 @@ async def _send_stream(request: Request, response: StreamingResponse, body: _Bod
                     break
         cancel_scope.cancel()
 
-    async def watch(cancel_scope: trio.CancelScope) -> None:
+    async def watch(cancel_scope) -> None:
         await body.wait_disconnect()
         cancel_scope.cancel()
 
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(pump, nursery.cancel_scope)
+    async with open_task_group() as group:
+        group.start_soon(pump, group.cancel_scope)
         if body.done or not _has_body(request):  # else the handler may still read it: one reader only
-            nursery.start_soon(watch, nursery.cancel_scope)
+            group.start_soon(watch, group.cancel_scope)
     if failed:
         raise StreamFailed("the streaming response's iterator failed; the body is cut short") from failed[0]
 
@@ -150,18 +162,35 @@ class ASGIFace:
     def __init__(self, app: Any):
         self.app = app
         self._loop = None  # the background trio loop, under asyncio servers
+        self._start_lock = threading.Lock()
+        self.placement = LoopPlacement(app)  # which requests run on the host's loop
+        self._deadlines: HostDeadlines | None = None  # the handler deadline there
 
     async def __call__(self, scope: dict, receive, send) -> None:
         kind = scope["type"]
-        on_trio = sniffio.current_async_library() == "trio"
+        on_trio = current_loop_is_trio()
         if kind == "lifespan":
             await self._lifespan(receive, send, on_trio)
-        elif kind in ("http", "websocket"):
-            serve = self._http_trio if kind == "http" else self._websocket_trio
+        elif kind == "http":
             if on_trio:
-                await serve(scope, receive, send)
+                await self._http(scope, receive, send)
+                return
+            if self._loop is None:
+                await asyncio.to_thread(self._start_loop)
+            if self.placement.runs_on_host():
+                await self._http(scope, receive, send, host_loop=True)
             else:
-                await self._bridged(serve, scope, receive, send)
+                await self._bridged(self._http, scope, receive, send)
+        elif kind == "websocket":
+            if on_trio:
+                await self._websocket(scope, receive, send)
+                return
+            if self._loop is None:
+                await asyncio.to_thread(self._start_loop)
+            if self.placement.runs_on_host():
+                await self._websocket(scope, receive, send)
+            else:
+                await self._bridged(self._websocket, scope, receive, send)
         else:
             raise ValueError(f"Conduit does not serve ASGI scope type {kind!r}")
 
@@ -190,9 +219,9 @@ class ASGIFace:
                 return
 
     def _start_loop(self) -> None:
-        if self._loop is not None:
-            return
-        self._loop = app_loop(self.app)
+        with self._start_lock:  # concurrent first requests (no lifespan) start one loop, one startup
+            if self._loop is None:
+                self._loop = app_loop(self.app)
 
     def _stop_loop(self) -> None:
         if self._loop is not None:
@@ -201,13 +230,17 @@ class ASGIFace:
 
     # ---------------------------------------------------------------------- http
 
-    async def _http_trio(self, scope: dict, receive, send) -> None:
+    async def _http(self, scope: dict, receive, send, host_loop: bool = False) -> None:
+        """One request on the calling loop: trio, or the host's asyncio loop (``host_loop``, :mod:`.placement`)."""
         if not self.app.started:
             await self.app.startup()
         body = _BodyReader(receive)
         request = _request_from_scope(scope, body)
         lifecycle = self.app.lifecycle
-        response = await lifecycle.handle(request)  # limits, deadline, auth, errors: the app's
+        if host_loop:  # the deadline by one watchdog per loop, not a timer per request
+            response = await self._host_deadlines().handle(lifecycle, request)
+        else:
+            response = await lifecycle.handle(request)  # limits, deadline, auth, errors: the app's
         head_only = request.method == "HEAD"
         sent = False
         try:
@@ -229,7 +262,14 @@ class ASGIFace:
         finally:
             await finish_response(response, sent=sent)
 
-    async def _websocket_trio(self, scope: dict, receive, send) -> None:
+    def _host_deadlines(self) -> HostDeadlines:
+        loop = asyncio.get_running_loop()
+        deadlines = self._deadlines
+        if deadlines is None or deadlines.loop is not loop or deadlines.timeout != self.app.handler_timeout:
+            deadlines = self._deadlines = HostDeadlines(loop, self.app.handler_timeout)
+        return deadlines
+
+    async def _websocket(self, scope: dict, receive, send) -> None:
         from .websocket import serve_asgi_websocket
 
         if not self.app.started:

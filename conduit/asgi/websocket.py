@@ -21,6 +21,7 @@ from typing import Any
 import trio
 from wsproto.events import BytesMessage, CloseConnection, TextMessage
 
+from ..anyloop import move_on_after
 from ..http.datastructures import Headers
 from ..http.h1 import ResponseHeaderError, header_pairs
 from ..exceptions import error_response
@@ -92,7 +93,7 @@ class ASGIWebSocket(WebSocket):
         pings and flow control, so there is no reader task or queue here."""
         self._check_open_or_queued()
         timeout = self.idle_timeout if self.idle_timeout is not None else math.inf
-        with trio.move_on_after(timeout) as scope:
+        with move_on_after(timeout) as scope:
             message = await self._asgi_receive()
         if scope.cancelled_caught:
             await self.close(GOING_AWAY, "idle timeout")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import tempfile
 from typing import Any
 
-import trio
+from ..anyloop import run_in_thread
 
 from ..http.datastructures import Headers
 
@@ -39,7 +39,7 @@ class UploadFile:
 
     async def _run(self, fn, *args):
         if self.on_disk:
-            return await trio.to_thread.run_sync(fn, *args)
+            return await run_in_thread(fn, *args)
         return fn(*args)
 
     async def write(self, data: bytes) -> None:

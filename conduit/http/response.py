@@ -10,7 +10,7 @@ from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-import trio
+from ..anyloop import shielded
 
 from .._json import dumps
 from .cookies import set_cookie_header
@@ -74,7 +74,7 @@ class Response:
         """
         if not self.after_send:
             return
-        with trio.CancelScope(shield=True):
+        with shielded():
             for callback in self.after_send:
                 await callback()
 

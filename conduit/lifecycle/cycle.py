@@ -15,7 +15,8 @@
 
 A face builds a ``Request`` and calls :meth:`handle`; it never raises. A face that
 keeps its own cheap clock (the native server's watchdog: a trio cancel scope per
-request costs more than the rest of the framing) calls :meth:`handle_without_deadline`
+request costs more than the rest of the framing; the ASGI face's watchdog on an asyncio
+host, :mod:`conduit.asgi.deadlines`) calls :meth:`handle_without_deadline`
 under a deadline of ``app.handler_timeout`` and answers with :meth:`deadline_response`
 when it passes.
 """
@@ -26,8 +27,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import trio
-
+from ..anyloop import move_on_after, shielded
 from ..exceptions import GatewayTimeout, HTTPError, MethodNotAllowed, NotFound, error_response
 from ..http.request import Request
 from ..http.request_id import request_id_of
@@ -67,7 +67,7 @@ class RequestLifecycle:
 
     async def handle(self, request: Request) -> Response:
         """Answer one request within ``app.handler_timeout``. Never raises (but cancellation)."""
-        with trio.move_on_after(self.app.handler_timeout):
+        with move_on_after(self.app.handler_timeout):
             return await self.handle_without_deadline(request)
         return await self.deadline_response(request)
 
@@ -87,7 +87,7 @@ class RequestLifecycle:
         logger.warning("%s %s: %s (%.3g s)", request.method, request.raw_path.decode("latin-1"),
                        DEADLINE_DETAIL, self.app.handler_timeout)
         response = None
-        with trio.move_on_after(DEADLINE_ANSWER_TIMEOUT):  # a custom 504 handler may hang too
+        with move_on_after(DEADLINE_ANSWER_TIMEOUT):  # a custom 504 handler may hang too
             response = await self.error_response(request, GatewayTimeout(DEADLINE_DETAIL))
         if response is None:
             response = error_response(504, DEADLINE_DETAIL, request_id_of(request))
@@ -127,7 +127,7 @@ class RequestLifecycle:
             except BaseException:
                 form = request.parsed_form
                 if form is not None:  # an error response never reads the uploads
-                    with trio.CancelScope(shield=True):
+                    with shielded():
                         await form.close()
                 raise
             state = request.state_if_set

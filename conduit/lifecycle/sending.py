@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import trio
-
+from ..anyloop import move_on_after, run_in_thread, shielded
 from ..http.response import Response, StreamingResponse
 
 #: Seconds a stream's iterator gets to close after the stream stopped.
@@ -19,7 +18,7 @@ CLOSE_TIMEOUT = 5.0
 
 
 async def _closed(close) -> None:
-    with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_TIMEOUT):
+    with shielded(), move_on_after(CLOSE_TIMEOUT):
         await close()
 
 
@@ -42,12 +41,12 @@ async def response_chunks(response: StreamingResponse) -> AsyncIterator[bytes]:
     iterator = iter(iterable)
     done = object()
     try:
-        while (item := await trio.to_thread.run_sync(next, iterator, done)) is not done:
+        while (item := await run_in_thread(next, iterator, done)) is not done:
             yield response.encode_chunk(item)
     finally:
         close = getattr(iterator, "close", None)
         if close is not None:
-            await _closed(lambda: trio.to_thread.run_sync(close))
+            await _closed(lambda: run_in_thread(close))
 
 
 async def finish_response(response: Response, *, sent: bool) -> None:

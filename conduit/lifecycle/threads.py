@@ -1,6 +1,7 @@
 """Sync (``def``) handlers in worker threads, under the same deadline as async ones.
 
-The threads are :mod:`.worker_pool`'s persistent workers (a hand-off of a few µs). A
+On trio the threads are :mod:`.worker_pool`'s persistent workers (a hand-off of a few
+µs); on the host's asyncio loop (the ASGI face) anyio's worker threads. A
 thread cannot be cancelled. At the deadline the request is answered 504 and the job
 is *abandoned*: a handler already running runs on, and when it returns its result
 (or its exception) is dropped with a log line; one that had not started yet is not
@@ -15,8 +16,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import trio
-
+from ..anyloop import cancelled_error, on_trio, run_in_thread
 from .worker_pool import run_in_worker
 
 logger = logging.getLogger("conduit.error")
@@ -41,8 +41,10 @@ async def run_sync_handler(fn: Callable[[], Any], name: str) -> Any:
         return result
 
     try:
-        return await run_in_worker(call)
-    except trio.Cancelled:
+        if on_trio():
+            return await run_in_worker(call)
+        return await run_in_thread(call, abandon_on_cancel=True)  # the host's asyncio loop (ASGI face)
+    except cancelled_error():
         abandoned = True
         raise
 

@@ -21,8 +21,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import trio
-
+from ..anyloop import cancel_scope, open_task_group, sleep
 from ..exceptions import HTTPError, error_response
 from ..http.request_id import request_id_of
 from ..http.response import Response
@@ -76,10 +75,10 @@ async def handle_websocket(app: Any, websocket: Any) -> None:
         await websocket.refuse(response)
 
 
-async def _cancel_on_drain(app: Any, scope: trio.CancelScope) -> None:
+async def _cancel_on_drain(app: Any, scope: Any) -> None:
     """Cancel the handler once the server starts draining."""
     while not app.draining:
-        await trio.sleep(_DRAIN_CHECK)
+        await sleep(_DRAIN_CHECK)
     scope.cancel()
 
 
@@ -89,8 +88,8 @@ async def run_session(app: Any, websocket: Any) -> None:
 
     try:
         failure: list[Exception] = []
-        with trio.CancelScope() as handler_scope:
-            async with trio.open_nursery() as nursery:
+        with cancel_scope() as handler_scope:  # trio's on trio, anyio's on an asyncio ASGI host
+            async with open_task_group() as nursery:
 
                 async def run_handler() -> None:
                     # Caught here, re-raised below: a nursery would wrap it in an ExceptionGroup.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import zlib
 
-import trio
+from ..anyloop import run_in_thread
 
 from ..http.request import Request
 from ..http.response import Response, StreamingResponse
@@ -80,7 +80,7 @@ class GZip:
             if response.has_header("content-encoding") or not accepts_gzip(request.headers.get("accept-encoding")):
                 return response
             if len(body) >= _THREAD_THRESHOLD:
-                compressed = await trio.to_thread.run_sync(gzip_bytes, body, level)
+                compressed = await run_in_thread(gzip_bytes, body, level)
             else:
                 compressed = gzip_bytes(body, level)
             if len(compressed) >= len(body):

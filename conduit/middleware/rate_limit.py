@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import trio
+from ..anyloop import run_in_thread
 
 from ..exceptions import error_response
 from ..http.request import Request
@@ -171,7 +171,7 @@ class RedisBackend:
 
     async def acquire(self, key: str, capacity: int, per_second: float) -> Decision:
         try:
-            return await trio.to_thread.run_sync(self.take, key, capacity, per_second)
+            return await run_in_thread(self.take, key, capacity, per_second)
         except Exception as exc:
             if not self.fail_open:
                 raise

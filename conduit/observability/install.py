@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import trio
-
+from ..anyloop import run_in_thread
 from ..http.response import Response
 from .health import health, ready_endpoint
 from .metrics import MetricsMiddleware, render_metrics
@@ -14,7 +13,7 @@ from .statistics import ParamObserver
 
 async def metrics_endpoint() -> Response:
     # Multiprocess mode reads one file per worker: keep that off the event loop.
-    body, content_type = await trio.to_thread.run_sync(render_metrics)
+    body, content_type = await run_in_thread(render_metrics)
     return Response(body, headers={"content-type": content_type, "cache-control": "no-store"})
 
 
@@ -22,7 +21,7 @@ def statistics_endpoint(app: Any):
     async def statistics() -> Response:
         import orjson
 
-        snapshot = await trio.to_thread.run_sync(app.statistics)
+        snapshot = await run_in_thread(app.statistics)
         return Response(orjson.dumps(snapshot.to_json()),
                         headers={"content-type": "application/json", "cache-control": "no-store"})
     return statistics

@@ -24,6 +24,7 @@ ROUTE_OPTIONS: dict[str, str] = {
     "response_model_include": "the response model",
     "response_model_exclude": "the response model",
     "max_body_size": "the request lifecycle (413 beyond it)",
+    "needs_trio": "the ASGI face (runs this route on the app's trio thread under an asyncio server)",
     "form_limits": "the form parser",
     "include_in_schema": "OpenAPI",
     "summary": "OpenAPI",
@@ -41,6 +42,9 @@ ROUTE_OPTIONS: dict[str, str] = {
 def check_route_options(options: dict[str, Any], where: str) -> None:
     """Refuse an option no part of Conduit reads, naming the nearest known one."""
     check_options(options, ROUTE_OPTIONS, where)
+    needs_trio = options.get("needs_trio")
+    if needs_trio is not None and not isinstance(needs_trio, bool):
+        raise TypeError(f"{where}: needs_trio must be True or False, got {needs_trio!r}")
 
 
 #: The body limit of a route that takes ``File``/``UploadFile`` parameters unless it sets

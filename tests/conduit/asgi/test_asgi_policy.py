@@ -17,10 +17,22 @@ import pytest
 from _faces import serve_face  # the face fixtures of tests/conduit/faces
 
 
-@pytest.fixture(scope="module", params=["uvicorn", "granian"])
+#: (server, app, the loop its requests run on): the host's loop, and the bridge to the trio thread.
+SERVED = [("uvicorn", "asgi_policy_app", "asyncio"), ("granian", "asgi_policy_app", "asyncio"),
+          ("uvicorn", "asgi_policy_app_trio", "trio"), ("granian", "asgi_policy_app_trio", "trio")]
+
+
+@pytest.fixture(scope="module", params=SERVED, ids=[f"{server}-{loop}" for server, _, loop in SERVED])
 def asgi(request):
-    with serve_face(request.param, "asgi_policy_app:app") as face:
+    server, module, loop = request.param
+    with serve_face(server, f"{module}:app") as face:
+        face.loop = loop
         yield face
+
+
+def test_asgi_requests_run_on_the_loop_the_placement_chose(asgi):
+    with asgi.client() as client:
+        assert client.get("/loop").json() == {"loop": asgi.loop}
 
 
 def _open(url: str) -> socket.socket:
@@ -87,3 +99,51 @@ def test_asgi_handler_past_the_timeout_is_504(asgi):
     response = httpx.get(asgi.url + "/sleeps", timeout=60)
     assert response.status_code == 504
     assert response.json()["error"]["detail"] == "the handler did not finish in time"
+
+
+def test_asgi_trio_call_hidden_from_the_scan_is_a_500_and_the_server_keeps_serving(asgi):
+    """What docs/asgi.md says a host-loop handler gives up: a trio call reached through
+    ``app.state`` fails cleanly (500, generic body) on the host's loop; pinned, it runs."""
+    with asgi.client() as client:
+        response = client.get("/hidden-trio")
+        if asgi.loop == "asyncio":
+            assert response.status_code == 500
+            assert response.json()["error"]["detail"] == "Internal Server Error"
+        else:
+            assert response.json() == {"ran": True}
+        assert client.get("/loop").json() == {"loop": asgi.loop}  # still serving
+
+
+def _wait_for(client, predicate, what: str) -> dict:
+    deadline = time.monotonic() + 20
+    while not predicate(state := client.get("/done").json()):
+        assert time.monotonic() < deadline, f"{what} never happened: {state}"
+        time.sleep(0.05)
+    return state
+
+
+def test_asgi_background_tasks_run_after_the_response_sync_and_async(asgi):
+    with asgi.client() as client:
+        before = client.get("/done").json()
+        assert client.post("/later").json() == {"queued": 2}
+        _wait_for(client, lambda s: s["sync"] > before["sync"] and s["async"] > before["async"],
+                  "the sync and async background tasks")
+
+
+def test_asgi_large_upload_spooled_to_disk_is_read_then_closed(asgi):
+    """A 2 MiB part rolls over to a temporary file: its reads and writes run in worker
+    threads on either loop, and the upload is closed once the response is sent."""
+    payload = bytes(range(256)) * 8192
+    with asgi.client() as client:
+        response = client.post("/upload", files={"file": ("big.bin", payload)})
+        assert response.json() == {"size": len(payload), "name": "big.bin"}
+        _wait_for(client, lambda s: s["upload_closed"] is True, "closing the upload")
+
+
+def test_asgi_websocket_session_runs_on_the_loop_the_placement_chose(asgi):
+    from websockets.sync.client import connect
+
+    with connect(asgi.url.replace("http://", "ws://") + "/ws-loop", open_timeout=30) as ws:
+        for text in ("a", "b" * 1000):
+            ws.send(text)
+            assert ws.recv(timeout=30) == f"{asgi.loop}:{text}"

@@ -1,10 +1,15 @@
-"""The app behind the face table: one route per case, the same app under every face."""
+"""The app behind the face table: one route per case, the same app under every face.
+
+Nothing here refers to trio (the slow handler sleeps with ``anyio``, which runs on either
+loop), so under uvicorn and granian the whole table runs on the host's asyncio loop
+(:mod:`conduit.asgi.placement`); the policy app in tests/conduit/asgi keeps the trio-thread path.
+"""
 
 from __future__ import annotations
 
 import time
 
-import trio
+import anyio
 
 from conduit import Conduit, Request, Response
 from conduit.http.response import StreamingResponse
@@ -52,7 +57,7 @@ async def echo(request: Request):
 
 @app.get("/slow")
 async def slow():
-    await trio.sleep(20 * HANDLER_TIMEOUT)
+    await anyio.sleep(20 * HANDLER_TIMEOUT)
     return {"late": True}
 
 
