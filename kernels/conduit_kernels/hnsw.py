@@ -278,6 +278,10 @@ class HnswIndex:
             self._entry, self._max_level, targets, layers = _g.insert_batch(
                 metric, self._graph, self._entry, self._max_level, batch, self.M,
                 self.ef_construction)
+            if self._saved is not None and self._size - self._saved["size"] > \
+                    COMPACT_FRACTION * self._saved["size"]:
+                self._saved = None  # the next save writes a base: stop tracking rows
+                self._touched_links, self._touched_marks, self._touched_up = [], [], []
             if self._saved is not None:
                 self._touched_links.append(targets[layers == 0])
                 up = layers > 0
