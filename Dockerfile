@@ -10,6 +10,11 @@ COPY kernels/ kernels/
 COPY pyproject.toml README.md ./
 COPY conduit/ conduit/
 RUN pip wheel --no-cache-dir --wheel-dir /wheels ./kernels ".[ml,vector,workers]"
+# The HTTP path's kernels compiled ahead of time (numba.pycc needs a C compiler, which stays
+# in this stage): a hello server then runs without importing Numba (docs/deployment.md).
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && pip install --no-cache-dir /wheels/*.whl \
+    && python -c "from conduit_kernels import aot_build; aot_build.build('/aot')"
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -20,6 +25,7 @@ COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 WORKDIR /app
 COPY --chown=conduit:conduit examples/ examples/
+COPY --from=build --chown=conduit:conduit /aot/ /home/conduit/.numba_cache/
 USER conduit
 # Fill Numba's on-disk cache: compile every kernel the demo uses, now, not at first request
 # (the app's warm-up covers the server's HTTP head scanner and the model input checks too).

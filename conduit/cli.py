@@ -72,6 +72,7 @@ def _build(target: str, folder: str) -> int:
     progress = WarmupReporter()
     app.warmup(progress)
     progress.done()
+    _say(kernel_cache.build_aot(folder))
     manifest = kernel_cache.write_manifest(folder, target, time.perf_counter() - started, __version__)
     _say(f"built {manifest['kernel_files']} kernel files in {manifest['seconds']:.1f} s; run with "
          f"NUMBA_CACHE_DIR={folder} (it may be read-only)")

@@ -44,7 +44,7 @@ from .exceptions import error_response
 from .http.request import Request
 from .http.request_id import request_id_of
 from .http.response import Response
-from .http.websocket_frames import FrameReader
+from .http.websocket_frames import FrameReader, message_frame
 
 #: Close codes used here (RFC 6455 §7.4.1).
 NORMAL, GOING_AWAY, PROTOCOL_ERROR, INVALID_DATA, TOO_BIG, INTERNAL_ERROR = 1000, 1001, 1002, 1007, 1009, 1011
@@ -132,8 +132,18 @@ class WebSocket(Request):
 
     # -------------------------------------------------------------- sending
 
+    def _wire(self, event: Any) -> bytes:
+        """The bytes of ``event``: a whole message is framed directly while the connection
+        is open (what wsproto would write, without its per-frame Python); everything
+        else — control frames, a message after closing began — is wsproto's to write or refuse."""
+        kind = type(event)
+        if ((kind is TextMessage or kind is BytesMessage) and event.message_finished
+                and self._ws.state is ConnectionState.OPEN):
+            return message_frame(event.data)
+        return self._ws.send(event)
+
     async def _send(self, event: Any) -> None:
-        data = self._ws.send(event)
+        data = self._wire(event)
         lock = self._send_lock  # the handler, the reader (pongs) and the pinger all send
         try:
             if lock.locked():
@@ -249,7 +259,7 @@ class WebSocket(Request):
                     if event.message_finished:
                         message = "".join(parts) if isinstance(event, TextMessage) else b"".join(parts)
                         parts, size = [], 0
-                        await self._queue_in.send(message)  # waits while the queue is full: backpressure
+                        await self._enqueue(message)
                 elif isinstance(event, Ping):
                     await self._send(event.response())
                 elif isinstance(event, Pong):
@@ -265,6 +275,17 @@ class WebSocket(Request):
                     else:  # a protocol error found by wsproto (1002, 1007, ...): we close with its code
                         await self.close(event.code, event.reason or "")
                     return self._end(WebSocketDisconnect(event.code, event.reason or ""))
+
+    async def _enqueue(self, message: str | bytes) -> None:
+        """Hand a message to the handler; waits while the queue is full (backpressure).
+
+        Room in the queue (nearly always) costs no scheduler pass: the reader goes
+        straight back to the socket, whose read yields when it must wait anyway.
+        """
+        try:
+            self._queue_in.send_nowait(message)
+        except trio.WouldBlock:
+            await self._queue_in.send(message)
 
     async def receive(self) -> str | bytes:
         """The next whole message: ``str`` for text, ``bytes`` for binary."""

@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -84,3 +85,54 @@ def pytest_collect_file(file_path, parent):
     if file_path.suffix == ".py":
         outcome.force_result([item for item in outcome.get_result()
                               if type(item).__name__ != "MarkdownDocstringCodeModule"])
+
+
+@pytest.fixture(scope="session")
+def aot_kernels(tmp_path_factory):
+    """The HTTP path's kernels compiled ahead of time (``conduit_kernels.aot_build``, as
+    ``conduit build`` does), loaded the way the server loads them."""
+    if shutil.which("cc") is None:
+        pytest.skip("no C compiler here: numba.pycc cannot build the ahead-of-time kernels")
+    from conduit_kernels import aot, aot_build
+
+    folder = str(tmp_path_factory.mktemp("aot"))
+    aot_build.build(folder)
+    module, reason = aot.load(folder)
+    assert module is not None, reason
+    return module
+
+
+@pytest.fixture(scope="module", params=["jit", "aot"])
+def kernel_impl(request):
+    """The head scanner, chunk decoder and route matcher, JIT and ahead-of-time: one table of
+    test cases runs through both. The AOT exports take exactly the server's types
+    (bytearray buffers, a bytes path), so inputs are converted to those here."""
+    if request.param == "jit":
+        from conduit_kernels.chunked import decode_chunked
+        from conduit_kernels.http1 import scan_request_head
+        from conduit_kernels.routing import match_route
+
+        return SimpleNamespace(name="jit", scan_request_head=scan_request_head, decode_chunked=decode_chunked,
+                               match_route=match_route)
+    module = request.getfixturevalue("aot_kernels")
+    return SimpleNamespace(
+        name="aot",
+        scan_request_head=lambda buf, n, out: module.scan_request_head(bytearray(buf), n, out),
+        decode_chunked=lambda buf, start, n, out, state: module.decode_chunked(bytearray(buf), start, n, out, state),
+        match_route=lambda table, path, method, work: module.match_route(table, bytes(path), method, work))
+
+
+@pytest.fixture(scope="module", params=["jit", "aot"])
+def http_kernels(request):
+    """Run a module's tests with the server's HTTP kernels JIT-compiled, then ahead-of-time
+    compiled (as a server with ``conduit build`` output runs), selected the way the server selects."""
+    from conduit.http import h1
+    from conduit_kernels import aot
+
+    module = request.getfixturevalue("aot_kernels") if request.param == "aot" else None
+    patch = pytest.MonkeyPatch()
+    patch.setattr(aot, "kernels", lambda: module)
+    h1.warmup()
+    yield request.param
+    patch.undo()
+    h1.warmup()

@@ -4,8 +4,10 @@ Steps: the interpreter; ``import conduit``; ``import numba``; the hello app; loa
 HTTP codec's kernels from Numba's cache (this first kernel load builds Numba's CPU
 target context: its typing and lowering registries and LLVM's target machine); the
 rest of the app's warm-up (the route table). Each step runs in one subprocess, in
-order, so the figures are cumulative RSS (``VmRSS``, MiB). Run directly:
-``python -m benchmarks.memory`` from ``asv_bench``.
+order, so the figures are cumulative RSS (``VmRSS``, MiB). Then (issue 22) a whole hello server
+with the ahead-of-time HTTP kernels beside the same server on the JIT ones and uvicorn +
+Starlette (:func:`aot_vs_jit`). Run directly: ``python -m benchmarks.memory`` from ``asv_bench``
+(``--aot`` for the server rows only).
 """
 
 from __future__ import annotations
@@ -42,87 +44,91 @@ def measure() -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-_AOT_BUILD = r"""
-import sys, warnings
-warnings.simplefilter("ignore")  # numba.pycc is pending deprecation
-from numba.pycc import CC
-from conduit_kernels import http1
-cc = CC("conduit_aot_probe")
-cc.output_dir = sys.argv[1]
-cc.export("scan", "i8(u1[::1], i8, i8[::1])")(http1._scan.py_func)
-cc.compile()
-"""
-
-_AOT_PROBE = r"""
-import json, sys, time
-def rss():
-    with open("/proc/self/status") as f:
-        return next(int(l.split()[1]) / 1024 for l in f if l.startswith("VmRSS"))
-import numpy as np
-if sys.argv[1] == "aot":
-    import conduit_aot_probe
-    scan = conduit_aot_probe.scan
-else:  # the JIT kernel from Numba's cache, as the server calls it
-    from conduit_kernels import http1
-    scan = http1._scan
-head = bytearray(b"GET /users/42 HTTP/1.1\r\nHost: example\r\nAccept: */*\r\n\r\n")
-out = np.zeros(8 + 4 * 64, np.int64)
-assert scan(np.frombuffer(head, np.uint8), len(head), out) == len(head)
-started = time.perf_counter()
-for _ in range(100_000):
-    scan(np.frombuffer(head, np.uint8), len(head), out)
-print(json.dumps({"rss_mib": rss(), "numba_loaded": "numba" in sys.modules,
-                  "scan_us": (time.perf_counter() - started) / 100_000 * 1e6}))
-"""
+#: The three servers of :func:`aot_vs_jit`, in the order each round starts them.
+AOT_KINDS = ("conduit AOT kernels", "conduit JIT kernels", "uvicorn-httptools+starlette")
 
 
-def aot_probe() -> dict:
-    """The head scanner compiled ahead of time with ``numba.pycc`` (pending deprecation), then
-    loaded in a fresh process with numpy only: its RSS, whether numba was imported, and
-    the cost of one scan (with the ``np.frombuffer`` view an AOT signature needs)."""
+def build_kernels(folder: str) -> None:
+    """``conduit build hello_conduit:app --cache folder``: the Numba cache and the AOT extension."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PEERS), str(ROOT), str(ROOT / "kernels")])}
+    env.pop("NUMBA_CACHE_DIR", None)
+    subprocess.run([sys.executable, "-m", "conduit.cli", "build", "hello_conduit:app", "--cache", folder],
+                   cwd=PEERS, env=env, check=True, capture_output=True, timeout=900)
+
+
+def aot_vs_jit(rounds: int = 3, seconds: int = 2) -> dict:
+    """A hello server with the ahead-of-time HTTP kernels beside the same server on the JIT
+    kernels (same kernel cache, ``CONDUIT_AOT=0``) and uvicorn + Starlette, alternating rounds.
+
+    Per server and round: seconds from process start to the first 200 (cold start), RSS after a
+    ``wrk -c64`` warm-up, then server CPU µs per request over a second wrk run
+    (``/proc/PID/stat``, load-independent). Medians of the rounds, with the load average.
+    """
+    import statistics
     import tempfile
 
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "kernels")])}
-    env.pop("NUMBA_DISABLE_JIT", None)
-    with tempfile.TemporaryDirectory(prefix="conduit-aot-") as folder:
-        subprocess.run([sys.executable, "-c", _AOT_BUILD, folder], env=env, check=True, capture_output=True,
-                       timeout=600)
-        results = {}
-        for kind in ("aot", "jit"):
-            env["PYTHONPATH"] = os.pathsep.join([folder, str(ROOT / "kernels")])
-            done = subprocess.run([sys.executable, "-c", _AOT_PROBE, kind], env=env, check=True,
-                                  capture_output=True, text=True, timeout=120)
-            results[kind] = json.loads(done.stdout.strip().splitlines()[-1])
-    return {**results["aot"], "jit_rss_mib": results["jit"]["rss_mib"], "jit_scan_us": results["jit"]["scan_us"]}
+    from ._servers import Server, wrk
+
+    runs: dict[str, list[dict]] = {kind: [] for kind in AOT_KINDS}
+    with tempfile.TemporaryDirectory(prefix="conduit-kernels-") as folder:
+        build_kernels(folder)
+        for _ in range(rounds):
+            for kind in AOT_KINDS:
+                if kind.startswith("conduit"):
+                    env = {"NUMBA_CACHE_DIR": folder, "CONDUIT_AOT": "1" if "AOT" in kind else "0"}
+                    server = Server("conduit", env=env)
+                else:
+                    server = Server(kind)
+                try:
+                    url = f"http://127.0.0.1:{server.port}/"
+                    wrk(url, seconds=seconds, connections=64)
+                    rss = server.rss_mib()
+                    before = server.cpu_seconds()
+                    done = wrk(url, seconds=seconds, connections=64)
+                    cpu_us = (server.cpu_seconds() - before) / max(done["requests"], 1) * 1e6
+                    runs[kind].append({"rss_mib": rss, "first_answer_s": server.startup_seconds,
+                                       "cpu_us_per_request": cpu_us, "req_per_s": done["req_per_s"],
+                                       "load": os.getloadavg()[0]})
+                finally:
+                    server.stop()
+    return {kind: {key: statistics.median(run[key] for run in results) for key in results[0]}
+            for kind, results in runs.items()}
 
 
-class AOTHeadScanner:
-    """Is the moonshot (a hello server without Numba) viable? The scanner as an extension."""
+def markdown_rows(results: dict) -> str:
+    """One markdown row per server: RSS, cold start, CPU µs/request, req/s, load average."""
+    rows = []
+    for kind, r in results.items():
+        mark = " (load >= 2)" if r["load"] >= 2 else ""
+        rows.append(f"| {kind} | {r['rss_mib']:.1f} | {r['first_answer_s']:.2f} | {r['cpu_us_per_request']:.1f} | "
+                    f"{r['req_per_s']:,.0f} | {r['load']:.1f}{mark} |")
+    return "\n".join(rows)
 
-    timeout = 900
+
+class HelloServerAOT:
+    """Issue 22's memory goal: a hello server ≤ 120 MiB RSS with the AOT HTTP kernels (no Numba)."""
+
+    timeout = 1200
+    params = list(AOT_KINDS)
+    param_names = ["server"]
 
     def setup_cache(self):
-        return aot_probe()
+        return aot_vs_jit()
 
-    def track_rss_mib(self, results):
-        return results["rss_mib"]
+    def track_rss_mib(self, results, server):
+        return results[server]["rss_mib"]
 
     track_rss_mib.unit = "MiB"
 
-    def track_scan_us(self, results):
-        return results["scan_us"]
+    def track_first_answer_s(self, results, server):
+        return results[server]["first_answer_s"]
 
-    track_scan_us.unit = "us"
+    track_first_answer_s.unit = "s"
 
-    def track_jit_rss_mib(self, results):
-        return results["jit_rss_mib"]
+    def track_cpu_us_per_request(self, results, server):
+        return results[server]["cpu_us_per_request"]
 
-    track_jit_rss_mib.unit = "MiB"
-
-    def track_jit_scan_us(self, results):
-        return results["jit_scan_us"]
-
-    track_jit_scan_us.unit = "us"
+    track_cpu_us_per_request.unit = "us"
 
 
 class HelloServerMemory:
@@ -140,11 +146,12 @@ class HelloServerMemory:
 
 
 if __name__ == "__main__":
-    previous = 0.0
-    for step, value in measure().items():
-        print(f"{step:20s} {value:7.1f} MiB  (+{value - previous:.1f})")
-        previous = value
-    probe = aot_probe()
-    print(f"AOT head scanner (numba.pycc), numpy only: {probe['rss_mib']:.1f} MiB, numba imported: "
-          f"{probe['numba_loaded']}, {probe['scan_us']:.2f} µs per scan; the JIT kernel: "
-          f"{probe['jit_rss_mib']:.1f} MiB, {probe['jit_scan_us']:.2f} µs; load average {os.getloadavg()[0]:.1f}")
+    if "--aot" not in sys.argv:
+        previous = 0.0
+        for step, value in measure().items():
+            print(f"{step:20s} {value:7.1f} MiB  (+{value - previous:.1f})")
+            previous = value
+    print("| hello server | RSS after warm-up, MiB | process start to first 200, s | server CPU µs/request | "
+          "req/s (wrk -c64) | load (1 min) |")
+    print("|---|---|---|---|---|---|")
+    print(markdown_rows(aot_vs_jit()))

@@ -23,6 +23,11 @@ def to_response(value: Any) -> Response:
     return value, ``status`` an int and ``headers`` a dict or a list of pairs (added to
     the body's own); None in either place means "not given". Return a list for a JSON array.
     """
+    kind = type(value)  # the two common returns first, by exact type: no isinstance chain
+    if kind is dict:
+        return JSONResponse(value)
+    if kind is str:
+        return PlainTextResponse(value)
     if isinstance(value, Response):
         return value
     if isinstance(value, tuple):

@@ -11,6 +11,10 @@ cut at frame boundaries, so wsproto keeps every protocol rule and its state
 stays exact; while a fragmented message is open, or once the connection is
 closing, every frame goes to wsproto.
 
+Out, :func:`message_frame` writes a whole text or binary message as one unmasked
+server frame, the bytes wsproto would write (no extension is ever negotiated), without
+its per-frame Python; control frames and closing still go through wsproto.
+
 Bounded: a simple frame longer than ``max_message_size`` is refused (1009) as
 soon as its header is read; what is buffered is at most one incomplete frame
 no longer than that. Sans-IO: no sockets, no trio.
@@ -18,6 +22,7 @@ no longer than that. Sans-IO: no sockets, no trio.
 
 from __future__ import annotations
 
+import struct
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
@@ -40,6 +45,23 @@ def warmup() -> None:
     rows = websocket_frames.new_frame_rows(1)
     frame = np.frombuffer(b"\x81\x81\x01\x02\x03\x04\x60", np.uint8).copy()
     websocket_frames.scan_frames(frame, len(frame), rows, 16)
+
+
+def message_frame(data: str | bytes | bytearray | memoryview) -> bytes:
+    """One final, unmasked server frame (RFC 6455 §5.2) for a whole message: text for a
+    ``str`` (UTF-8), binary for bytes, as wsproto frames it; no extension is negotiated."""
+    if isinstance(data, str):
+        first, payload = 0x81, data.encode("utf-8")
+    else:
+        first, payload = 0x82, bytes(data)
+    length = len(payload)
+    if length < 126:
+        head = bytes((first, length))
+    elif length < 0x10000:
+        head = struct.pack("!BBH", first, 126, length)
+    else:
+        head = struct.pack("!BBQ", first, 127, length)
+    return head + payload
 
 
 class FrameReader:
@@ -117,4 +139,4 @@ class FrameReader:
             yield events.popleft()
 
 
-__all__ = ["FrameReader", "warmup"]
+__all__ = ["FrameReader", "message_frame", "warmup"]

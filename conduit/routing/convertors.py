@@ -16,13 +16,18 @@ from typing import Any, Callable
 from conduit_kernels.route_table import ParamKind
 
 from ..types.errors import Invalid
-from ..types.text import parse_bool, parse_float, parse_int
+from ..types.text import MAX_INT_DIGITS, parse_bool, parse_float
 
 
 def _to_int(text: str) -> int | str:
+    # The kernel matched ``-?[0-9]+`` (after percent-decoding), so ``int`` sees nothing it would
+    # read more loosely than the pattern (no spaces, underscores or non-ASCII digits);
+    # the regex of ``parse_int`` would only check that again.
+    if len(text) > MAX_INT_DIGITS + 1:
+        return text  # too many digits: the binder reports it with the parameter's name
     try:
-        return parse_int(text)
-    except Invalid:  # too many digits: the binder reports it with the parameter's name
+        return int(text)
+    except ValueError:  # the interpreter's digit limit may be set lower
         return text
 
 

@@ -51,11 +51,14 @@ class Route:
     endpoint: Any = None
     param_names: tuple[str, ...] = field(init=False)
     param_kinds: tuple[ParamKind, ...] = field(init=False)
+    #: ``(name, conversion)`` per parameter: the match path looks nothing up per request.
+    param_convertors: tuple[tuple[str, Callable[[str], Any]], ...] = field(init=False)
 
     def __post_init__(self) -> None:
         params = [s for s in self.segments if s.kind != ParamKind.STATIC]
         self.param_names = tuple(s.text for s in params)
         self.param_kinds = tuple(s.kind for s in params)
+        self.param_convertors = tuple((s.text, CONVERTORS[s.kind]) for s in params)
 
     def describe(self) -> str:
         return f"{'|'.join(self.methods)} {self.pattern} ({self.name})"
@@ -132,8 +135,7 @@ class Router:
     def compile(self) -> RouteTable:
         """Build the table (once per change) and make sure the kernel is compiled."""
         if self._table is None:
-            from conduit_kernels.routing import match_route  # numba loads here, not at import
-
+            match_route = _route_matcher()
             table = build_route_table([(r.methods, r.segments) for r in self.routes])
             work = table.new_work()
             match_route(table.table, b"/", 0, work)  # compile or load from cache now
@@ -151,12 +153,29 @@ class Router:
         if route_id == NOT_FOUND:
             return Match(None, _EMPTY, table.allowed(allowed) if allowed else [])
         route = self.routes[route_id]
-        if not route.param_names:
+        convertors = route.param_convertors
+        if not convertors:
             return Match(route, {}, [])
+        spans = work[: 2 * len(convertors)].tolist()  # Python ints: cheap slicing below
         params = {}
-        for k, (name, kind) in enumerate(zip(route.param_names, route.param_kinds)):
-            text = raw_path[work[2 * k]: work[2 * k + 1]].decode("latin-1")
+        start = 0
+        for name, convert in convertors:
+            text = raw_path[spans[start]: spans[start + 1]].decode("latin-1")
+            start += 2
             if "%" in text:
                 text = unquote(text)
-            params[name] = CONVERTORS[kind](text)
+            params[name] = convert(text)
         return Match(route, params, [])
+
+
+def _route_matcher():
+    """The route-match kernel: ahead-of-time compiled when built (no Numba), else the JIT
+    one (numba loads here, not at import)."""
+    from conduit_kernels import aot
+
+    compiled = aot.kernels()
+    if compiled is not None:
+        return compiled.match_route
+    from conduit_kernels.routing import match_route
+
+    return match_route

@@ -25,6 +25,8 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 
+from conduit_kernels import aot
+
 #: Written by ``conduit build`` beside the kernels: what was built, for whom.
 MANIFEST = "conduit-build.json"
 _SUFFIXES = (".nbi", ".nbc")  # Numba's index and compiled-code files
@@ -107,12 +109,12 @@ def report(cache: KernelCache) -> str | None:
     if cache.read_only:
         if not compiled:
             return (f"kernel cache {cache.source} (read-only) covers the app: nothing compiled, "
-                    f"nothing written (loaded through a copy in {cache.active})")
+                    f"nothing written (loaded through a copy in {cache.active}; {aot.reason()})")
         names = ", ".join(os.path.basename(name) for name in compiled[:3]) + (", ..." if len(compiled) > 3 else "")
         return (f"kernel cache {cache.source} (read-only) missed {len(compiled)} kernel file(s) ({names}), compiled "
                 f"into {cache.active} and lost at exit: rebuild it with conduit build --cache {cache.source}")
     if not compiled:
-        return f"kernel cache {cache.source} covers the app: nothing compiled"
+        return f"kernel cache {cache.source} covers the app: nothing compiled ({aot.reason()})"
     return f"kernel cache {cache.source}: compiled {len(compiled)} kernel file(s) into it"
 
 
@@ -132,4 +134,23 @@ def write_manifest(folder: str, target: str, seconds: float, version: str) -> di
     return manifest
 
 
-__all__ = ["KernelCache", "MANIFEST", "is_read_only", "prepare", "report", "snapshot", "write_manifest"]
+def build_aot(folder: str) -> str:
+    """Compile the HTTP path's kernels ahead of time into ``folder`` (:mod:`conduit_kernels.aot`).
+
+    Returns one line for the build's output. An extension already there and valid is kept
+    (an image may build it in a stage with a compiler and copy it in). Without a working C
+    compiler nothing is built and the line says so: the server then uses the JIT kernels.
+    """
+    from conduit_kernels import aot_build
+
+    if aot.load(folder)[0] is not None:  # e.g. built in an image's compiler stage and copied here
+        return "ahead-of-time HTTP kernels already built here and valid for this Python, NumPy, Numba and code"
+    try:
+        path = aot_build.build(folder)
+    except Exception as exc:  # pycc reports a missing compiler as distutils/setuptools/OS errors
+        return (f"ahead-of-time kernels not built ({type(exc).__name__}: {str(exc)[:200]}): the server will "
+                "import Numba and use the JIT kernels from this cache")
+    return f"ahead-of-time HTTP kernels built: {os.path.basename(path)} (the server runs hello without Numba)"
+
+
+__all__ = ["KernelCache", "MANIFEST", "build_aot", "is_read_only", "prepare", "report", "snapshot", "write_manifest"]

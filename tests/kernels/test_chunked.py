@@ -12,6 +12,13 @@ from conduit_kernels.chunked import (DONE, ERR_FRAMING, ERR_OVERHEAD, ERR_SIZE, 
                                      decode_chunked, new_state)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _jit_then_aot(kernel_impl):
+    """Every case runs against the JIT kernel, then the ahead-of-time one (conftest.kernel_impl)."""
+    global decode_chunked
+    decode_chunked = kernel_impl.decode_chunked
+
+
 def decode(pieces, limit=1 << 20, budget=1 << 20):
     """(data, error code, done) decoding the pieces as successive reads."""
     state = new_state(limit, budget)

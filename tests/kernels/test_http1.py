@@ -11,6 +11,13 @@ from hypothesis import strategies as st
 from conduit_kernels.http1 import FLAG_CLOSE, HEAD_FIELDS, INCOMPLETE, NOT_SIMPLE, scan_request_head
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _jit_then_aot(kernel_impl):
+    """Every case runs against the JIT kernel, then the ahead-of-time one (conftest.kernel_impl)."""
+    global scan_request_head
+    scan_request_head = kernel_impl.scan_request_head
+
+
 def scan(data: bytes, max_headers: int = 16):
     out = np.zeros(HEAD_FIELDS + 4 * max_headers, np.int64)
     return scan_request_head(data, len(data), out), out

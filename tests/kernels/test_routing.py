@@ -20,6 +20,14 @@ from conduit_kernels.routing import (
     parse_pattern,
 )
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _jit_then_aot(kernel_impl):
+    """Every case runs against the JIT kernel, then the ahead-of-time one (conftest.kernel_impl)."""
+    global match_route
+    match_route = kernel_impl.match_route
+
+
 GITHUB = Path(__file__).resolve().parents[1] / "data" / "github_api_routes.txt"  # see tests/data/README.md
 
 

@@ -59,6 +59,7 @@ class LengthBody:
         return Data(data)
 
 
+_decode_chunked = None  # set by _load
 _ERRORS = {}  # filled by _load: kernel error code -> (status, detail)
 
 
@@ -87,7 +88,7 @@ class ChunkedBody:
             return NEED_DATA
         state = self._state
         out = np.empty(len(buffer), np.uint8)
-        consumed = chunked.decode_chunked(buffer, 0, len(buffer), out, state)
+        consumed = _decode_chunked(buffer, 0, len(buffer), out, state)
         phase, _left, written, error = state[:4].tolist()
         if error:
             # The data before the fault is handed over first, so that the events do
@@ -104,10 +105,27 @@ class ChunkedBody:
         return END_OF_MESSAGE if self._done else NEED_DATA
 
 
-def _load():
-    """conduit_kernels.chunked, imported on first use (numba stays out of ``import conduit``)."""
-    from conduit_kernels import chunked
+def load_decoder() -> None:
+    """Select the chunk decoder: the ahead-of-time one when built (no Numba), else
+    ``conduit_kernels.chunked`` (the JIT, loaded from Numba's cache when it can)."""
+    global _decode_chunked
+    from conduit_kernels import aot
 
+    compiled = aot.kernels()
+    if compiled is not None:
+        _decode_chunked = compiled.decode_chunked
+    else:
+        from conduit_kernels.chunked import decode_chunked
+
+        _decode_chunked = decode_chunked
+
+
+def _load():
+    """The chunk decoder's constants, and the decoder on first use (numba stays out of ``import conduit``)."""
+    from conduit_kernels import chunked_state as chunked
+
+    if _decode_chunked is None:
+        load_decoder()
     if not _ERRORS:
         _ERRORS.update({
             chunked.ERR_FRAMING: (400, "malformed chunked body"),
@@ -120,6 +138,8 @@ def _load():
 
 
 def warmup() -> None:
-    """Compile (or load from Numba's cache) the chunk decoder."""
+    """Select the chunk decoder (:func:`load_decoder`) and run it once (compiling it, or
+    loading it from Numba's cache, when it is the JIT one)."""
+    load_decoder()
     reader = ChunkedBody()
     reader.next_event(bytearray(b"1\r\na\r\n0\r\n\r\n"), 16)

@@ -25,8 +25,9 @@ from .writer import CHUNKED, CONTINUE, LAST_CHUNK, NO_BODY, UNFRAMED, chunk, enc
 
 
 def warmup() -> None:
-    """Load numba and compile (or load from cache) the head scanner and the chunk
-    decoder; the server calls this before its socket accepts."""
+    """Select and load the head scanner and the chunk decoder: ahead-of-time compiled
+    when built (:mod:`conduit_kernels.aot`), else the JIT ones (Numba compiles or loads
+    them from its cache); the server calls this before its socket accepts."""
     load_scanner()
     codec = HTTP1Codec()
     codec.receive_data(b"POST / HTTP/1.1\r\nHost: warm\r\nContent-Length: 1\r\n\r\nx")

@@ -44,8 +44,15 @@ _scan_request_head = _unloaded_scan
 
 
 def load_scanner() -> None:
-    """Import numba and load the head scanner (from Numba's cache when it can)."""
+    """Load the head scanner: the ahead-of-time one when built (no Numba), else the JIT
+    kernel (imports Numba, loads from its cache when it can)."""
     global _scan_request_head
+    from conduit_kernels import aot
+
+    compiled = aot.kernels()
+    if compiled is not None:
+        _scan_request_head = compiled.scan_request_head
+        return
     from conduit_kernels import http1
 
     if http1.HEAD_FIELDS != HEAD_FIELDS:

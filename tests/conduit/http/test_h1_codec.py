@@ -17,6 +17,9 @@ from conduit.http import Response
 from conduit.http.h1 import NEED_DATA, Data, EndOfMessage, HTTP1Codec, ProtocolError, RequestHead
 from conduit.http.h1.heads import H11HeadParser, new_scan_buffer, scan, simple_head
 
+# Every case runs with the JIT head scanner and chunk decoder, then the ahead-of-time ones.
+pytestmark = pytest.mark.usefixtures("http_kernels")
+
 H = b"Host: t\r\n"
 
 

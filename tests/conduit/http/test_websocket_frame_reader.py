@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings, strategies as st
 from wsproto.events import BytesMessage, CloseConnection, Message, Ping, Pong, TextMessage
 from wsproto.events import AcceptConnection
@@ -150,3 +151,45 @@ def test_frames_after_the_client_close_are_wsprotos_to_ignore():
     events = list(reader.events())
     assert messages(events) == [("text", "a"), ("close", 1000)]
     assert not any(isinstance(e, TextMessage) and e.data == "late" for e in events)  # never the fast path
+
+
+# ---------------------------------------------------------------- frames out
+
+
+def _wsproto_server_frame(data) -> bytes:
+    """What wsproto writes for one whole message on an open server connection."""
+    from wsproto import ConnectionType, WSConnection
+    from wsproto.events import AcceptConnection, BytesMessage, Request, TextMessage
+
+    client, server = WSConnection(ConnectionType.CLIENT), WSConnection(ConnectionType.SERVER)
+    server.receive_data(client.send(Request(host="h", target="/")))
+    next(server.events())
+    server.send(AcceptConnection())
+    event = TextMessage(data=data) if isinstance(data, str) else BytesMessage(data=data)
+    return server.send(event)
+
+
+@pytest.mark.parametrize("length", [0, 1, 125, 126, 127, 0xFFFF, 0x10000, 0x10001])
+def test_message_frame_matches_wsproto_at_every_length_boundary(length):
+    from conduit.http.websocket_frames import message_frame
+
+    assert message_frame("é" * (length // 2) + "a" * (length % 2)) == _wsproto_server_frame(
+        "é" * (length // 2) + "a" * (length % 2))
+    assert message_frame(b"\x00" * length) == _wsproto_server_frame(b"\x00" * length)
+    assert message_frame(bytearray(b"x" * length)) == _wsproto_server_frame(bytearray(b"x" * length))
+
+
+@given(st.one_of(st.text(max_size=300), st.binary(max_size=300)))
+def test_message_frame_is_byte_for_byte_wsproto(data):
+    from conduit.http.websocket_frames import message_frame
+
+    assert message_frame(data) == _wsproto_server_frame(data)
+
+
+def test_message_frame_refuses_a_lone_surrogate_as_wsproto_does():
+    from conduit.http.websocket_frames import message_frame
+
+    with pytest.raises(UnicodeEncodeError):
+        message_frame("\ud800")
+    with pytest.raises(UnicodeEncodeError):
+        _wsproto_server_frame("\ud800")

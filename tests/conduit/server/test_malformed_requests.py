@@ -16,6 +16,9 @@ from conduit.testing.client import LiveServer
 from _apps import echo_app
 from _raw_http import exchange, get
 
+# Every case runs with the JIT head scanner and chunk decoder, then the ahead-of-time ones.
+pytestmark = pytest.mark.usefixtures("http_kernels")
+
 CLOSE = None  # "the server closed the connection without a response" is acceptable
 H = b"Host: t\r\n"
 

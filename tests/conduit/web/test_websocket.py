@@ -440,3 +440,37 @@ def test_handshake_through_middleware_reaches_the_handler(guarded):
                  origin="https://app.example") as ws:
         assert ws.recv(timeout=20) == "abc123"
     assert reached == ["handler"]
+
+
+def test_a_flooding_websocket_does_not_starve_http_on_the_same_server(server):
+    """The reader hands messages to the handler without a scheduler pass while the queue has
+    room; the socket reads still yield, so a client streaming messages as fast as it can
+    (64 in flight at a time) never keeps another client's request from being answered."""
+    import threading
+
+    import httpx
+
+    stop = threading.Event()
+    sent = []
+
+    def flood():
+        with connect(f"ws://127.0.0.1:{server.port}/ws/flood") as ws:
+            ws.recv(timeout=10)
+            count = 0
+            while not stop.is_set() and count < 200_000:  # bounded: stopped below, or at this count
+                for _ in range(64):
+                    ws.send(b"x" * 512)
+                for _ in range(64):
+                    assert ws.recv(timeout=10) == b"x" * 512
+                count += 64
+            sent.append(count)
+
+    thread = threading.Thread(target=flood, daemon=True)
+    thread.start()
+    try:
+        answers = [httpx.get(f"http://127.0.0.1:{server.port}/ws/r{i}/info", timeout=10).json() for i in range(20)]
+    finally:
+        stop.set()
+        thread.join(30)
+    assert answers == [{"room": f"r{i}"} for i in range(20)]
+    assert sent and sent[0] > 0
