@@ -16,9 +16,14 @@ ids and metadata); the index is derived data, like the int8 codes:
   save (one locked commit, :mod:`.persistence`); ``load`` uses that index
   (memory-mapped) only when the loaded rows hash to the same value, and
   otherwise rebuilds it, so an index can never answer for other data. A
-  half-written index (a crashed save) is rebuilt too; a complete one that
-  fails validation (labels not the rows, links out of range, NaN rows) is a
-  :class:`CorruptStoreError`.
+  half-written index (a crashed save) is rebuilt too, and so is one whose log
+  ends in a torn record; a complete one that fails validation (labels not the
+  rows, links out of range, NaN rows) is a :class:`CorruptStoreError`.
+* saves are incremental: the new ``hnsw-<fingerprint>/`` hard-links the files of
+  the index the store last saved or loaded and adds one log record of the rows
+  changed since (see :class:`conduit_kernels.hnsw.HnswIndex`), so adding 1% and
+  saving writes about 1% of the graph; the sweep after the commit removes the
+  old directory, and the links keep the shared files.
 
 Knows nothing of metadata or HTTP; raises :class:`VectorInputError`.
 """
@@ -150,6 +155,7 @@ def load_index(root: Path, ids: list, vectors: np.ndarray, index: Any, dim: int,
     if rows is None:
         return None
     match = root / (_PREFIX + fingerprint(ids, vectors))
+    loaded = None
     if match.is_dir():
         try:
             loaded = HnswIndex.load(match, mmap=mmap)
@@ -158,7 +164,10 @@ def load_index(root: Path, ids: list, vectors: np.ndarray, index: Any, dim: int,
                            "stored vectors", match, exc)
         except ValueError as exc:
             raise CorruptStoreError(str(exc)) from None
-        else:
+        if loaded is not None and loaded.log_truncated:
+            logger.warning("ignoring the HNSW index at %s, whose log ends in a torn record; "
+                           "rebuilding it from the stored vectors", match)
+        elif loaded is not None:
             _check_labels(loaded, len(ids), match)
             if loaded.dim == dim and loaded.metric == metric and len(loaded) == len(ids):
                 cfg = HnswConfig(loaded.M, loaded.ef_construction, loaded.ef, loaded.seed)

@@ -22,6 +22,14 @@ of metadata.
   ``CURRENT`` replaced with ``os.replace``); ``load(path, mmap=True)`` maps the
   arrays copy-on-write, so a loaded index searches without reading it whole and
   can still be written to (pages are copied privately, never written back).
+* Saves are incremental: an index saved or loaded before remembers that version;
+  its next save hard-links that version's files (the base arrays and earlier log
+  records, never modified) into the new version and writes one log record
+  (:mod:`conduit_kernels.hnsw_log`) holding only the rows changed since: the new
+  nodes and the link lists insertion rewrote. When the records pass
+  :data:`COMPACT_FRACTION` of the base, the save writes a fresh base instead.
+  ``load`` maps the base and applies the records in order; a torn or missing
+  record ends the log there (logged; ``log_truncated`` is set).
 
 Results: labels ``int64[k]`` and natural scores ``float32[k]`` (as
 :func:`conduit_kernels.topk.topk`), best first; when fewer than ``k`` nodes qualify
@@ -35,6 +43,7 @@ readers-writer lock).
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import shutil
@@ -45,18 +54,25 @@ from pathlib import Path
 import numpy as np
 
 from . import hnsw_graph as _g
+from .hnsw_log import read_record, write_record
 from .distances import Metric, resolve_metric
 from .npyfile import load_npy
 from .topk import MISSING_ID, topk, topk_batch
 
-__all__ = ["REBUILD_FRACTION", "HnswIndex"]
+__all__ = ["COMPACT_FRACTION", "REBUILD_FRACTION", "HnswIndex"]
+
+logger = logging.getLogger("conduit_kernels.hnsw")
+#: Log bytes, as a fraction of the base's, past which a save rewrites the base.
+COMPACT_FRACTION = 0.2
 
 #: Tombstones, as a fraction of all nodes, that trigger a rebuild in ``delete``.
 REBUILD_FRACTION = 0.25
 #: Largest insertion batch, as a fraction of the nodes already in the graph.
 BATCH_FRACTION = 0.02
 _MAX_LEVEL = 31  # reverse-edge keys reserve 6 bits for the layer
-_FORMAT = 1
+_FORMAT = 2
+_SCALARS = ("size", "n_upper", "n_deleted", "entry", "max_level", "next_label")
+_UPPER = ("upper_links", "upper_count")
 _NO_MASK = np.zeros(0, dtype=np.bool_)
 _ARRAYS = ("data", "links0", "count0", "levels", "upper_offset", "upper_links", "upper_count",
            "deleted", "labels")
@@ -135,6 +151,11 @@ class HnswIndex:
         self._next_label = 0
         self._node_of: dict | None = None  # label -> node, built on first need
         self._marks = threading.local()  # visited marks, one pair per searching thread
+        self._saved: dict | None = None  # the version last saved or loaded (incremental saves)
+        self._touched_links: list = []  # nodes whose layer-0 links changed since then
+        self._touched_marks: list = []  # nodes deleted or relabelled since then
+        self._touched_up: list = []  # upper_links rows changed since then
+        self.log_truncated = False  # load stopped at a torn log record
 
     # --- properties ---
 
@@ -254,9 +275,17 @@ class HnswIndex:
         while at < nodes.shape[0]:
             size = max(1, min(nodes.shape[0] - at, int(BATCH_FRACTION * built)))
             batch = np.ascontiguousarray(nodes[at: at + size], dtype=np.int64)
-            self._entry, self._max_level = _g.insert_batch(
+            self._entry, self._max_level, targets, layers = _g.insert_batch(
                 metric, self._graph, self._entry, self._max_level, batch, self.M,
                 self.ef_construction)
+            if self._saved is not None and self._size - self._saved["size"] > \
+                    COMPACT_FRACTION * self._saved["size"]:
+                self._saved = None  # the next save writes a base: stop tracking rows
+                self._touched_links, self._touched_marks, self._touched_up = [], [], []
+            if self._saved is not None:
+                self._touched_links.append(targets[layers == 0])
+                up = layers > 0
+                self._touched_up.append(self._graph.upper_offset[targets[up]] + layers[up] - 1)
             at += size
             built += size
 
@@ -275,6 +304,7 @@ class HnswIndex:
             node = node_of.pop(int(lab), None)
             if node is not None:
                 self._graph.deleted[node] = True
+                self._touched_marks.append(np.array([node], dtype=np.int64))
                 gone += 1
         self._n_deleted += gone
         if self._n_deleted and self._n_deleted >= REBUILD_FRACTION * self._size:
@@ -293,6 +323,7 @@ class HnswIndex:
         node = node_of.pop(label)
         node_of[int(new_label)] = node
         self._graph.labels[node] = new_label
+        self._touched_marks.append(np.array([node], dtype=np.int64))
         self._next_label = max(self._next_label, int(new_label) + 1)
 
     def rebuild(self) -> None:
@@ -308,6 +339,7 @@ class HnswIndex:
         self._entry, self._max_level = fresh._entry, fresh._max_level
         self._n_deleted = 0
         self._node_of = fresh._node_of
+        self._saved = None  # every row moved: the next save writes a new base
 
     # --- search ---
 
@@ -407,26 +439,76 @@ class HnswIndex:
 
     # --- persistence ---
 
+    def _scalars(self) -> dict:
+        return {"size": self._size, "n_upper": self._n_upper, "n_deleted": self._n_deleted,
+                "entry": self._entry, "max_level": self._max_level,
+                "next_label": self._next_label}
+
+    def _write_base(self, tmp: Path) -> dict:
+        """Every array in use, one ``.npy`` each: a new base with an empty log."""
+        g, total = self._graph, 0
+        for a in _ARRAYS:
+            used = self._n_upper if a in _UPPER else self._size
+            with open(tmp / f"{a}.npy", "wb") as f:
+                np.save(f, np.ascontiguousarray(getattr(g, a)[:used]))
+                f.flush()
+                os.fsync(f.fileno())
+                total += f.tell()
+        return {"base": self._scalars(), "base_bytes": total, "records": []}
+
+    def _write_increment(self, tmp: Path) -> "dict | None":
+        """Link the last version's files into ``tmp`` and add one record of the rows
+        changed since; None when a new base is due (or the last version is gone)."""
+        s = self._saved
+        if s is None or not s["dir"].is_dir() or self._size < s["base"]["size"]:
+            return None
+        new = np.arange(s["size"], self._size, dtype=np.int64)
+        links = np.unique(np.concatenate(self._touched_links + [new]))
+        marks = np.unique(np.concatenate(self._touched_marks + [new]))
+        ups = np.unique(np.concatenate(
+            self._touched_up + [np.arange(s["n_upper"], self._n_upper, dtype=np.int64)]))
+        g = self._graph
+        rows = {a: ups if a in _UPPER else links if a in ("links0", "count0")
+                else marks if a in ("deleted", "labels") else new for a in _ARRAYS}
+        guess = sum(r.shape[0] * (8 + getattr(g, a)[:1].nbytes) for a, r in rows.items())
+        if s["log_bytes"] + guess > COMPACT_FRACTION * s["base_bytes"]:
+            return None  # skips writing a record that would be thrown away
+        try:
+            for f in [f"{a}.npy" for a in _ARRAYS] + [r["name"] for r in s["records"]]:
+                os.link(s["dir"] / f, tmp / f)
+        except OSError:  # another file system, or the version was swept meanwhile
+            for f in tmp.iterdir():
+                f.unlink()
+            return None
+        name = f"r-{uuid.uuid4().hex}.bin"
+        nbytes = write_record(tmp / name, self._scalars(),
+                              {a: (r, getattr(g, a)[r]) for a, r in rows.items()})
+        if s["log_bytes"] + nbytes > COMPACT_FRACTION * s["base_bytes"]:
+            for f in tmp.iterdir():  # the record's headers tipped it over: compact
+                f.unlink()
+            return None
+        return {"base": s["base"], "base_bytes": s["base_bytes"],
+                "records": s["records"] + [{"name": name, "bytes": nbytes}]}
+
+    def _remember(self, version: Path, layout: dict) -> None:
+        """``version`` now holds this index: the next save may build on it."""
+        self._saved = {**layout, "dir": version, "size": self._size, "n_upper": self._n_upper,
+                       "log_bytes": sum(r["bytes"] for r in layout["records"])}
+        self._touched_links, self._touched_marks, self._touched_up = [], [], []
+
     def save(self, path: "str | os.PathLike") -> None:
-        """Write the index to directory ``path`` atomically (see the module docstring)."""
+        """Write the index to directory ``path`` atomically (see the module docstring):
+        a log record over the version last saved or loaded when it can, else a new base."""
         root = Path(path)
         root.mkdir(parents=True, exist_ok=True)
         name = f"v-{uuid.uuid4().hex}"
         tmp = root / f".tmp-{name}"
         tmp.mkdir()
-        g = self._graph
         try:
-            for a in _ARRAYS:
-                used = self._n_upper if a in ("upper_links", "upper_count") else self._size
-                with open(tmp / f"{a}.npy", "wb") as f:
-                    np.save(f, np.ascontiguousarray(getattr(g, a)[:used]))
-                    f.flush()
-                    os.fsync(f.fileno())
+            layout = self._write_increment(tmp) or self._write_base(tmp)
             meta = {"format": _FORMAT, "dim": self.dim, "metric": self.metric, "M": self.M,
                     "ef_construction": self.ef_construction, "ef": self.ef, "seed": self.seed,
-                    "size": self._size, "n_upper": self._n_upper, "n_deleted": self._n_deleted,
-                    "entry": self._entry, "max_level": self._max_level,
-                    "next_label": self._next_label}
+                    **self._scalars(), **layout}
             with open(tmp / "index.json", "w") as f:
                 json.dump(meta, f)
                 f.flush()
@@ -443,15 +525,17 @@ class HnswIndex:
         for entry in root.iterdir():
             if entry.name != name and entry.name.startswith(("v-", ".tmp-v-")):
                 shutil.rmtree(entry, ignore_errors=True)
+        self._remember(root / name, layout)
 
     @classmethod
     def load(cls, path: "str | os.PathLike", *, mmap: bool = True) -> "HnswIndex":
         """Load an index saved by :meth:`save`, validated (see :func:`_validate`).
 
-        ``mmap=True`` maps the arrays copy-on-write instead of reading them.
-        Raises ``FileNotFoundError`` when ``path`` holds no complete save (no
-        ``CURRENT``: a save that crashed before its commit) and ``ValueError``
-        naming the problem for a corrupt one.
+        ``mmap=True`` maps the base arrays copy-on-write instead of reading them
+        (rows a log record adds are copied into memory). Raises ``FileNotFoundError``
+        when ``path`` holds no complete save (no ``CURRENT``: a save that crashed
+        before its commit) and ``ValueError`` naming the problem for a corrupt one.
+        A torn log record ends the log (logged, ``log_truncated`` set).
         """
         root = Path(path)
         try:
@@ -463,42 +547,105 @@ class HnswIndex:
         if not name.startswith("v-") or "/" in name or not (root / name).is_dir():
             raise ValueError(f"corrupt HNSW index at {root}: CURRENT names {name!r}, "
                              "which is not a saved version")
+        version = root / name
         try:
-            meta = json.loads((root / name / "index.json").read_text())
+            meta = json.loads((version / "index.json").read_text())
             if not isinstance(meta, dict):
                 raise ValueError("index.json is not an object")
-            if meta.get("format") != _FORMAT:
+            if meta.get("format") not in (1, _FORMAT):
                 raise ValueError(f"unsupported HNSW index format {meta.get('format')!r}")
             index = cls(meta["dim"], meta["metric"], M=meta["M"],
                         ef_construction=meta["ef_construction"], ef=meta["ef"], seed=meta["seed"])
-            scalars = {k: meta[k] for k in ("size", "n_upper", "n_deleted", "entry", "max_level",
-                                            "next_label")}
-            if any(isinstance(v, bool) or not isinstance(v, int) for v in scalars.values()):
-                raise ValueError(f"index.json counts must be integers, got {scalars}")
-            arrays = {a: load_npy(root / name / f"{a}.npy", mmap_mode="c" if mmap else None)
+            final = _int_scalars(meta)
+            layout = {"base": _int_scalars(meta.get("base", final)),
+                      "base_bytes": meta.get("base_bytes", 0), "records": meta.get("records", [])}
+            _check_records(layout["records"])
+            arrays = {a: load_npy(version / f"{a}.npy", mmap_mode="c" if mmap else None)
                       for a in _ARRAYS}
+            g = index._graph
+            for a, arr in arrays.items():
+                setattr(g, a, np.asarray(arr))
+            index._set_scalars(layout["base"])
+            problem = _shape_problem(index)
+            if problem:
+                raise ValueError(f"base: {problem}")
+            good = index._apply_records(version, layout["records"])
+            if index.log_truncated:
+                layout["records"] = good
+            elif index._scalars() != final:
+                raise ValueError(f"the log ends at {index._scalars()}, index.json says {final}")
         except (OSError, KeyError, ValueError, TypeError) as exc:
             raise ValueError(f"corrupt HNSW index at {root}: {exc}") from None
-        g = index._graph
-        for a, arr in arrays.items():
-            setattr(g, a, np.asarray(arr))
-        index._size, index._n_upper = scalars["size"], scalars["n_upper"]
-        index._n_deleted, index._next_label = scalars["n_deleted"], scalars["next_label"]
-        index._entry, index._max_level = scalars["entry"], scalars["max_level"]
         problem = _validate(index)
         if problem:
             raise ValueError(f"corrupt HNSW index at {root}: {problem}")
+        index._remember(version, layout)
         return index
 
+    def _set_scalars(self, scalars: dict) -> None:
+        self._size, self._n_upper = scalars["size"], scalars["n_upper"]
+        self._n_deleted, self._next_label = scalars["n_deleted"], scalars["next_label"]
+        self._entry, self._max_level = scalars["entry"], scalars["max_level"]
 
-def _validate(index: HnswIndex) -> str | None:
-    """Why the loaded arrays could not be searched safely (the kernels do not bounds-check).
+    def _apply_records(self, version: Path, records: list) -> list:
+        """Apply the log records in order; stops at a torn one. Returns those applied."""
+        for at, rec in enumerate(records):
+            got = read_record(version / rec["name"])
+            if got is None or (version / rec["name"]).stat().st_size != rec["bytes"]:
+                logger.warning("HNSW log record %s at %s is torn or missing; the index ends at "
+                               "the record before it", rec["name"], version)
+                self.log_truncated = True
+                return records[:at]
+            meta, rows = got
+            self._apply(_int_scalars(meta), rows, rec["name"])
+        return records
 
-    Checked: shapes and dtypes; the entry point, link counts, levels and upper-layer
-    offsets in range; every used link a node; tombstones counted; live labels
-    non-negative, unique and below ``next_label``; ``max_level`` the highest level;
-    finite vectors.
-    """
+    def _apply(self, scalars: dict, rows: dict, where: str) -> None:
+        """Write one record's rows into the graph (checked, so a bad record cannot
+        write out of bounds or allocate more than it holds)."""
+        size, n_up = scalars["size"], scalars["n_upper"]
+        if size < self._size or n_up < self._n_upper:
+            raise ValueError(f"log record {where} shrinks the index")
+        if set(rows) != set(_ARRAYS):
+            raise ValueError(f"log record {where} holds {sorted(rows)}, expected {list(_ARRAYS)}")
+        g = self._graph
+        for a, (idx, vals) in rows.items():
+            first, limit = (self._n_upper, n_up) if a in _UPPER else (self._size, size)
+            arr = getattr(g, a)
+            if idx.dtype != np.int64 or idx.ndim != 1 \
+                    or (idx.size and (idx.min() < 0 or idx.max() >= limit)):
+                raise ValueError(f"log record {where}: {a} rows out of range")
+            if vals.dtype != arr.dtype or vals.shape != idx.shape + arr.shape[1:]:
+                raise ValueError(f"log record {where}: {a} values are {vals.dtype}"
+                                 f"{list(vals.shape)}, expected {arr.dtype} rows of {arr.shape[1:]}")
+            if limit - first > idx.shape[0] or not np.isin(np.arange(first, limit), idx).all():
+                raise ValueError(f"log record {where}: {a} lacks some of the rows it adds")
+        g.grow(size, n_up)
+        for a, (idx, vals) in rows.items():
+            getattr(g, a)[idx] = vals
+        self._set_scalars(scalars)
+
+
+def _int_scalars(meta) -> dict:
+    if not isinstance(meta, dict):
+        raise ValueError("index scalars are not an object")
+    scalars = {k: meta[k] for k in _SCALARS}
+    if any(isinstance(v, bool) or not isinstance(v, int) for v in scalars.values()):
+        raise ValueError(f"index counts must be integers, got {scalars}")
+    return scalars
+
+
+def _check_records(records) -> None:
+    """The log list of ``index.json``: record files inside the version, with sizes."""
+    if not isinstance(records, list) or not all(
+            isinstance(r, dict) and isinstance(r.get("name"), str) and r["name"].startswith("r-")
+            and "/" not in r["name"] and isinstance(r.get("bytes"), int) for r in records):
+        raise ValueError("index.json records must be [{name: 'r-...', bytes: int}]")
+
+
+def _shape_problem(index: HnswIndex) -> str | None:
+    """Why the arrays lack the shapes and dtypes the scalars promise: the cheap check
+    a base gets before its log records are applied (the full one follows)."""
     g, n, u, m = index._graph, index._size, index._n_upper, index.M
     want = {"data": (n, index.dim), "links0": (n, 2 * m), "count0": (n,), "levels": (n,),
             "upper_offset": (n,), "upper_links": (u, m), "upper_count": (u,), "deleted": (n,),
@@ -510,6 +657,21 @@ def _validate(index: HnswIndex) -> str | None:
         arr = getattr(g, a)
         if arr.shape != shape or arr.dtype != dtypes[a]:
             return f"{a} has shape {arr.shape} and dtype {arr.dtype}, expected {shape} {dtypes[a]}"
+    return None
+
+
+def _validate(index: HnswIndex) -> str | None:
+    """Why the loaded arrays could not be searched safely (the kernels do not bounds-check).
+
+    Checked: shapes and dtypes; the entry point, link counts, levels and upper-layer
+    offsets in range; every used link a node; tombstones counted; live labels
+    non-negative, unique and below ``next_label``; ``max_level`` the highest level;
+    finite vectors.
+    """
+    problem = _shape_problem(index)
+    if problem:
+        return problem
+    g, n, u, m = index._graph, index._size, index._n_upper, index.M
     if n == 0:
         return None if index._entry == -1 else "entry point in an empty index"
     if not 0 <= index._entry < n or index._max_level != g.levels[index._entry]:

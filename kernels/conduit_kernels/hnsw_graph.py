@@ -494,7 +494,9 @@ def insert_batch(metric, graph, entry, max_level, batch, m, ef_construction):
     """Insert the nodes ``batch`` (int64, rows already in ``graph.data``) into ``graph``.
 
     ``graph`` is any object with the arrays named in the module docstring. Returns the
-    new ``(entry, max_level)``; the caller inserts the very first node by itself.
+    new ``(entry, max_level)`` and the link lists of older nodes the batch may have
+    rewritten, as ``(targets, layers)`` (what an incremental save must record); the
+    caller inserts the very first node by itself.
     """
     g = graph
     tags, counter = visited_marks(g.data.shape[0])
@@ -509,5 +511,5 @@ def insert_batch(metric, graph, entry, max_level, batch, m, ef_construction):
                    g.upper_count, targets, layers, sources, starts, m)
     top = int(batch[np.argmax(g.levels[batch])])
     if g.levels[top] > max_level:
-        return top, int(g.levels[top])
-    return entry, max_level
+        return top, int(g.levels[top]), targets, layers
+    return entry, max_level, targets, layers
