@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from conduit_kernels._links import LabelRule, Link
 from conduit_kernels.preprocessing import no_preprocessing
 from conduit_kernels.trees import (
+    COMPLETE_DEPTH,
     EARLY_EXIT_DEPTH,
     Split,
     forest_labels,
@@ -144,3 +145,52 @@ def test_trees_record_depth_and_plainness():
     assert 1 <= forest.trees[0, 2] <= 6
     assert forest.cut.dtype == np.float64
     assert make_forest([plain], np.zeros(1), compare32=True).cut.dtype == np.float32
+
+
+def _reference_walk(part, x, compare32):
+    """The leaf a row reaches, by the split rules written out in Python over the tree's own arrays."""
+    feature, threshold, left, right, missing, value, _, kind, _ = part
+    node = 0
+    while left[node] >= 0:
+        v = x[feature[node]]
+        if kind[node] == Split.NAN_AS_ZERO and np.isnan(v):
+            v = 0.0
+        if np.isnan(v):
+            go_left = bool(missing[node])
+        else:
+            go_left = (float(np.float32(v)) if compare32 else v) <= threshold[node]
+        node = left[node] if go_left else right[node]
+    return value[node]
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 40), compare32=st.booleans(),
+       max_depth=st.integers(0, COMPLETE_DEPTH))
+def test_complete_tree_walk_equals_reference(seed, n, compare32, max_depth):
+    """Shallow plain trees, unbalanced (leaves above the last level are padded down to it), with
+    NaN sent left or right per node, give each row the leaf a Python walk of the tree finds."""
+    rng = np.random.default_rng(seed)
+    n_features, width = 3, 2
+    parts = [_random_tree(rng, n_features, max_depth, [Split.NUMERIC, Split.NAN_AS_ZERO], width)
+             for _ in range(4)]
+    forest = make_forest(parts, np.zeros(width), compare32=compare32, n_features=n_features)
+    assert (forest.trees[:, 4] >= 0).all()  # every tree took the complete walk
+    X = _rows(rng, n, n_features)
+    expected = np.array([sum(_reference_walk(p, x, compare32) for p in parts) for x in X])
+    out = forest_scores(X, *forest, no_preprocessing(n_features), Link.IDENTITY)
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_only_shallow_plain_trees_are_laid_out_complete():
+    rng = np.random.default_rng(5)
+    shallow = _random_tree(rng, 2, COMPLETE_DEPTH, [Split.NUMERIC], 1)
+    other = _random_tree(rng, 2, 4, [Split.ZERO_AS_MISSING], 1)
+    depth = COMPLETE_DEPTH + 1  # a chain one level too deep
+    n = 2 * depth + 1
+    feature = np.array([0 if i % 2 == 0 and i < n - 1 else -1 for i in range(n)])
+    chain = (feature, np.zeros(n), np.array([i + 1 if f == 0 else -1 for i, f in enumerate(feature)]),
+             np.array([i + 2 if f == 0 else -1 for i, f in enumerate(feature)]), np.zeros(n), np.ones((n, 1)), 0)
+    forest = make_forest([shallow, other, chain], np.zeros(1))
+    assert (forest.trees[:, 4] >= 0).tolist() == [True, False, False]
+    slots = (1 << forest.trees[0, 2]) - 1
+    assert forest.heap.shape == (slots, 2) and forest.heap_value.shape == (slots + 1, 1)

@@ -54,3 +54,15 @@ def test_xgboost_batch_equals_its_predict(data):
     compiled = compile(model)
     np.testing.assert_allclose(compiled.predict_proba(T), model.predict_proba(T), rtol=1e-6, atol=1e-6)
     np.testing.assert_array_equal(compiled.predict(T), model.predict(T))
+
+
+@pytest.mark.parametrize("max_depth", [2, 6, 8])
+def test_xgboost_trained_with_missing_values_equals_its_predict(data, max_depth):
+    """Trees that learned a NaN side per node (both sides occur) through the complete walk."""
+    X, y, T = data
+    X = X.copy()
+    X[np.random.default_rng(1).random(X.shape) < 0.1] = np.nan
+    model = xgb.XGBClassifier(n_estimators=20, max_depth=max_depth).fit(X, y)
+    compiled = compile(model)
+    np.testing.assert_allclose(compiled.predict_proba(T), model.predict_proba(T), rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(compiled.predict(T), model.predict(T))
