@@ -412,14 +412,13 @@ def _heap_step(flat, row, k, first, heap, heap_cut):
     return k + k + np.uint64(1) + np.uint64(go_right)
 
 
-@kernel
-def _complete_tree(xt, lo, hi, depth, base, leaf, col, heap, heap_cut, heap_value, raw):
-    """Add one complete tree's leaves to rows ``lo:hi`` of ``raw``: eight rows in lock step,
-    exactly ``depth`` levels."""
+@inline
+def _complete_tree(flat, nf, lo, hi, depth, base, leaf, col, heap, heap_cut, heap_value, raw):
+    """Add one complete tree's leaves to rows ``lo:`` of ``raw``, eight rows in lock step,
+    exactly ``depth`` levels (``flat``: the inputs, ``nf`` values a row). Returns the first
+    row left (fewer than eight before ``hi``): those take the one-row walk."""
     width = heap_value.shape[1]
     first = np.uint64(base)
-    flat = xt.reshape(-1)
-    nf = np.uint64(xt.shape[1])
     i = lo
     while i + 8 <= hi:
         r = np.uint64(i) * nf
@@ -443,19 +442,17 @@ def _complete_tree(xt, lo, hi, depth, base, leaf, col, heap, heap_cut, heap_valu
             raw[i + 6, col + c] += heap_value[leaf + np.int64(g), c]
             raw[i + 7, col + c] += heap_value[leaf + np.int64(h), c]
         i += 8
-    while i < hi:
-        a = np.uint64(0)
-        for _ in range(depth):
-            a = _heap_step(flat, np.uint64(i) * nf, a, first, heap, heap_cut)
-        for c in range(width):
-            raw[i, col + c] += heap_value[leaf + np.int64(a), c]
-        i += 1
+    return i
 
 
 @kernel
 def _forest_block(xt, lo, hi, nodes, threshold, value, trees, init, divisor, cat_bounds, cat_bits,
                   steps, cut, heap, heap_cut, heap_value, raw):
     width = value.shape[1]
+    # the complete walk indexes the inputs flat, unsigned (made once: a reshape per tree cost a
+    # one-row request 2.5 µs)
+    flat = xt.reshape(-1)
+    nf = np.uint64(xt.shape[1])
     for i in range(lo, hi):
         for c in range(init.shape[0]):
             raw[i, c] = init[c]
@@ -466,9 +463,8 @@ def _forest_block(xt, lo, hi, nodes, threshold, value, trees, init, divisor, cat
         if trees[t, 4] >= 0:  # complete
             depth = trees[t, 2]
             # slot k of the last level -> heap_value row
-            _complete_tree(xt, lo, hi, depth, trees[t, 4], trees[t, 5] - ((1 << depth) - 1), col,
-                           heap, heap_cut, heap_value, raw)
-            i = hi
+            i = _complete_tree(flat, nf, lo, hi, depth, trees[t, 4], trees[t, 5] - ((1 << depth) - 1), col,
+                               heap, heap_cut, heap_value, raw)
         elif trees[t, 3] == 1:  # plain: four rows in lock step, ``depth`` levels
             depth = trees[t, 2]
             # a deep tree (a forest grown to purity) is unbalanced: most rows reach a leaf
