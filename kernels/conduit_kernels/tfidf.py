@@ -388,6 +388,16 @@ def _fill_csr_impl(tok_off, cols, indptr, idf, sublinear, norm):
 _fill_csr_serial, _fill_csr = serial_and_parallel(_fill_csr_impl)
 
 
+def _weigh_rows_impl(indptr, indices, data, idf, sublinear, norm):
+    """Weigh and normalise counts already in CSR form, in place: a fit that prunes no term
+    reuses its counting pass instead of walking the tokens again."""
+    for d in prange(indptr.shape[0] - 1):
+        _weigh_row(data, indptr[d], indptr[d + 1], indices, idf, sublinear, norm)
+
+
+_weigh_rows_serial, _weigh_rows = serial_and_parallel(_weigh_rows_impl)
+
+
 @kernel
 def _build_lookup(term_bytes, term_off, cap):
     slots = np.full(cap, -1, dtype=np.int32)
@@ -527,11 +537,12 @@ class _Pass(NamedTuple):
     fill_grams: Callable
     count_terms: Callable
     fill_csr: Callable
+    weigh_rows: Callable
     lookup_tokens: Callable
 
 
-_SERIAL = _Pass(_count_tokens_serial, _fill_tokens_serial, _hash_mismatches_serial, _hash_spans_serial, _lookup_spans_serial, _gram_sizes_serial, _fill_grams_serial, _count_terms_serial, _fill_csr_serial, _lookup_tokens_serial)
-_PARALLEL = _Pass(_count_tokens, _fill_tokens, _hash_mismatches, _hash_spans, _lookup_spans, _gram_sizes, _fill_grams, _count_terms, _fill_csr, _lookup_tokens)
+_SERIAL = _Pass(_count_tokens_serial, _fill_tokens_serial, _hash_mismatches_serial, _hash_spans_serial, _lookup_spans_serial, _gram_sizes_serial, _fill_grams_serial, _count_terms_serial, _fill_csr_serial, _weigh_rows_serial, _lookup_tokens_serial)
+_PARALLEL = _Pass(_count_tokens, _fill_tokens, _hash_mismatches, _hash_spans, _lookup_spans, _gram_sizes, _fill_grams, _count_terms, _fill_csr, _weigh_rows, _lookup_tokens)
 
 
 def _kernels_for(n_bytes: int) -> _Pass:
@@ -713,7 +724,8 @@ def tfidf_fit(buf, offsets, *, min_df=1, max_df=1.0, max_features=None, norm="l2
         keep = new_keep
     if not keep.any():
         raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
-    if not keep.all():
+    pruned = not keep.all()
+    if pruned:
         new_col = np.where(keep, np.cumsum(keep) - 1, -1).astype(np.int32)
         cols = new_col[rank][term_of]
         sorted_terms = [t for t, k in zip(sorted_terms, keep) if k]
@@ -729,7 +741,11 @@ def tfidf_fit(buf, offsets, *, min_df=1, max_df=1.0, max_features=None, norm="l2
     slots, term_bytes, term_off = _lookup_table(sorted_terms)
     model = TfidfModel(sorted_terms, term_bytes, term_off, slots, idf.astype(np.float64),
                        _NORMS[norm], bool(sublinear_tf), ngram_range, stop)
-    indices, data = k.fill_csr(tok_off, cols, indptr, model.idf, model.sublinear_tf, model.norm)
+    if pruned:
+        indices, data = k.fill_csr(tok_off, cols, indptr, model.idf, model.sublinear_tf, model.norm)
+    else:
+        data = counts
+        k.weigh_rows(indptr, indices, data, model.idf, model.sublinear_tf, model.norm)
     return model, (data, indices, indptr, (n_docs, n_terms))
 
 
