@@ -262,3 +262,22 @@ def test_scan_tokens_on_malformed_utf8_match_the_transform_tokenizer(chunks):
                 break
             want.append((s, p))
         assert list(zip(starts[tok_off[d]:tok_off[d + 1]], stops[tok_off[d]:tok_off[d + 1]])) == want
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.just(-1), st.integers(0, 300), st.integers(0, 2**31 - 1)), max_size=60),
+                min_size=1, max_size=6))
+def test_radix_sorted_rows_count_distinct_terms(rows):
+    """``_count_terms`` sorts every row's columns (radix, as many bytes as the largest needs)
+    and counts the distinct known ones; unknown terms (-1) never count, wherever they land."""
+    from conduit_kernels import tfidf
+
+    tok_off = np.concatenate([[0], np.cumsum([len(r) for r in rows])]).astype(np.int64)
+    for count_terms in (tfidf._count_terms_serial, tfidf._count_terms):
+        cols = np.array([c for r in rows for c in r], dtype=np.int32)
+        nnz = count_terms(tok_off, cols)
+        for d, row in enumerate(rows):
+            known = sorted(c for c in row if c >= 0)
+            seg = cols[tok_off[d]:tok_off[d + 1]]
+            assert [c for c in seg.tolist() if c >= 0] == known
+            assert nnz[d] == len(set(known))
