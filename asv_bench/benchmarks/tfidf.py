@@ -155,3 +155,56 @@ class TfidfTransformAfterParallelFit:
         return os.getloadavg()[0]
 
     track_load_average.unit = "load"
+
+
+def measure(rounds: int = 5) -> list[str]:
+    """The TF-IDF rows of docs/benchmarks.md: ``fit_transform`` of the 20k corpus, Conduit
+    and scikit-learn alternating within every round (median wall ms and median CPU ms of
+    the process, the latter less sensitive to other work on the machine), then the
+    after-fit ratio of :class:`TfidfTransformAfterParallelFit`. Each row ends with the
+    1-minute load average when it was taken."""
+    import os
+    import time
+
+    bench = Tfidf()
+    bench.setup()
+    runs = {"conduit": bench.time_conduit_fit_transform, "sklearn": bench.time_sklearn_fit_transform}
+    wall = {name: [] for name in runs}
+    cpu = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            w, c = time.perf_counter(), time.process_time()
+            run()
+            cpu[name].append(time.process_time() - c)
+            wall[name].append(time.perf_counter() - w)
+    load = os.getloadavg()[0]
+    ours_w, sk_w = (1e3 * float(np.median(wall[n])) for n in runs)
+    ours_c, sk_c = (1e3 * float(np.median(cpu[n])) for n in runs)
+    one = TfidfOneDocument()
+    one.setup()
+    single = {"conduit": one.time_conduit_transform_one, "sklearn": one.time_sklearn_transform_one}
+    one_cpu = {name: [] for name in single}
+    for _ in range(rounds):
+        for name, run in single.items():
+            for _ in range(200):
+                c = time.process_time()
+                run()
+                one_cpu[name].append(time.process_time() - c)
+    one_load = os.getloadavg()[0]
+    ours_1, sk_1 = (1e6 * float(np.median(one_cpu[n])) for n in single)
+    after = TfidfTransformAfterParallelFit()
+    after.setup()
+    ratio = after.track_worst_transform_after_fit()
+    after_load = os.getloadavg()[0]
+    return [
+        "| measure | Conduit | scikit-learn | ratio | load (1 min) |",
+        "|---|---|---|---|---|",
+        f"| fit_transform, 20k documents, wall (median of {rounds} alternating rounds) | {ours_w:.0f} ms | {sk_w:.0f} ms | {sk_w / ours_w:.2f}x | {load:.2f} |",
+        f"| fit_transform, 20k documents, process CPU (same rounds) | {ours_c:.0f} ms | {sk_c:.0f} ms | {sk_c / ours_c:.2f}x | {load:.2f} |",
+        f"| one-document transform, process CPU (median of {rounds} x 200 alternating calls) | {ours_1:.1f} us | {sk_1:.1f} us | {sk_1 / ours_1:.2f}x | {one_load:.2f} |",
+        f"| slowest one-document transform right after a parallel fit, x rested median | {ratio:.1f}x | | goal <= 5x | {after_load:.2f} |",
+    ]
+
+
+if __name__ == "__main__":
+    print("\n".join(measure()))

@@ -202,3 +202,82 @@ def test_serial_and_parallel_passes_agree(options, monkeypatch):
         np.testing.assert_array_equal(a, b)
     for a, b in zip(tfidf_transform(serial_model, buf, offsets)[:3], tfidf_transform(parallel_model, buf, offsets)[:3]):
         np.testing.assert_array_equal(a, b)
+
+
+# --- the straight-scan tokenizer (issue 23) -----------------------------------------------
+
+hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is in the test extra")
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_PIECES = st.sampled_from(["ab", "é", "x\u0301", "😀", "日本", "_", "1", " ", ".", "\t", "İ", "ǅ", "\x00"])
+
+
+def _kernel_tokens(buf, offsets):
+    from conduit_kernels import tfidf
+
+    table = word_table()
+    counts = tfidf._count_tokens_serial(buf, offsets, table)
+    tok_off = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    starts, stops = np.empty(tok_off[-1], np.int64), np.empty(tok_off[-1], np.int64)
+    hashes = np.empty(tok_off[-1], np.uint64)
+    tfidf._fill_tokens_serial(buf, offsets, table, tok_off, starts, stops, hashes)
+    return tok_off, starts, stops, hashes
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_PIECES, max_size=30).map("".join), min_size=1, max_size=5))
+def test_scan_tokens_equal_the_token_regex(docs):
+    """Counting and filling scan word-character runs; their tokens are exactly the spans of
+    scikit-learn's ``(?u)\\b\\w\\w+\\b`` and their hashes the FNV-1a the lookup table uses."""
+    import re
+
+    from conduit_kernels import tfidf
+
+    buf, offsets = encode_documents(docs, lowercase=False)
+    tok_off, starts, stops, hashes = _kernel_tokens(buf, offsets)
+    raw = buf.tobytes()
+    for d, doc in enumerate(docs):
+        got = [raw[s:e].decode("utf-8") for s, e in zip(starts[tok_off[d]:tok_off[d + 1]], stops[tok_off[d]:tok_off[d + 1]])]
+        assert got == re.findall(r"(?u)\b\w\w+\b", doc)
+    for s, e, h in zip(starts, stops, hashes):
+        assert h == tfidf._fnv1a(buf, s, e)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=40), min_size=1, max_size=4))
+def test_scan_tokens_on_malformed_utf8_match_the_transform_tokenizer(chunks):
+    """On arbitrary bytes (truncated and stray UTF-8 sequences) the fit's scan finds the same
+    tokens as ``_next_token``, which transform's lookup walks: fit and transform never disagree."""
+    from conduit_kernels import tfidf
+
+    buf = np.frombuffer(b"".join(chunks), dtype=np.uint8)
+    offsets = np.concatenate([[0], np.cumsum([len(c) for c in chunks])]).astype(np.int64)
+    tok_off, starts, stops, _ = _kernel_tokens(buf, offsets)
+    table = word_table()
+    for d in range(len(chunks)):
+        want, p, end = [], offsets[d], offsets[d + 1]
+        while True:
+            s, p = tfidf._next_token(buf, p, end, table)
+            if s < 0:
+                break
+            want.append((s, p))
+        assert list(zip(starts[tok_off[d]:tok_off[d + 1]], stops[tok_off[d]:tok_off[d + 1]])) == want
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.just(-1), st.integers(0, 300), st.integers(0, 2**31 - 1)), max_size=60),
+                min_size=1, max_size=6))
+def test_radix_sorted_rows_count_distinct_terms(rows):
+    """``_count_terms`` sorts every row's columns (radix, as many bytes as the largest needs)
+    and counts the distinct known ones; unknown terms (-1) never count, wherever they land."""
+    from conduit_kernels import tfidf
+
+    tok_off = np.concatenate([[0], np.cumsum([len(r) for r in rows])]).astype(np.int64)
+    for count_terms in (tfidf._count_terms_serial, tfidf._count_terms):
+        cols = np.array([c for r in rows for c in r], dtype=np.int32)
+        nnz = count_terms(tok_off, cols)
+        for d, row in enumerate(rows):
+            known = sorted(c for c in row if c >= 0)
+            seg = cols[tok_off[d]:tok_off[d + 1]]
+            assert [c for c in seg.tolist() if c >= 0] == known
+            assert nnz[d] == len(set(known))
