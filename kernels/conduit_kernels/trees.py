@@ -400,22 +400,26 @@ def _step(xt, i, node, steps, cut):
 
 
 @inline
-def _heap_step(flat, row, k, first, heap, heap_cut):
+def _heap_step(flat, row, k, first, heap, heap_cut, nan_aware):
     """One level of a complete tree: slot ``k`` -> its child, for the row starting at flat
     index ``row`` of the inputs. NaN goes right unless the node sends it left (``v > cut`` is
-    false for NaN). Indexes are unsigned: Numba then emits no negative-index wraparound on
-    this chain of dependent loads. (A run-time test to skip the NaN term in blocks without
-    NaN made the walk 2.7x slower: the branch stayed inside the loop.)"""
+    false for NaN); ``nan_aware`` is a constant where this is inlined (a block without NaN
+    skips that test: a run-time flag here made the walk 2.7x slower, the branch stayed in
+    the loop). Indexes are unsigned: Numba then emits no negative-index wraparound on this
+    chain of dependent loads."""
     s = first + k
     v = flat[row + np.uint64(heap[s, 0])]
-    go_right = (v > heap_cut[s]) | ((v != v) & (heap[s, 1] == 0))
+    go_right = v > heap_cut[s]
+    if nan_aware:
+        go_right = go_right | ((v != v) & (heap[s, 1] == 0))
     return k + k + np.uint64(1) + np.uint64(go_right)
 
 
 @inline
-def _complete_tree(flat, nf, lo, hi, depth, base, leaf, col, heap, heap_cut, heap_value, raw):
+def _complete_tree(flat, nf, lo, hi, depth, base, leaf, col, heap, heap_cut, heap_value, nan_aware, raw):
     """Add one complete tree's leaves to rows ``lo:`` of ``raw``, eight rows in lock step,
-    exactly ``depth`` levels (``flat``: the inputs, ``nf`` values a row). Returns the first
+    exactly ``depth`` levels (``flat``: the inputs, ``nf`` values a row; ``nan_aware``: a
+    constant, see :func:`_heap_step`). Returns the first
     row left (fewer than eight before ``hi``): those take the one-row walk."""
     width = heap_value.shape[1]
     first = np.uint64(base)
@@ -424,14 +428,14 @@ def _complete_tree(flat, nf, lo, hi, depth, base, leaf, col, heap, heap_cut, hea
         r = np.uint64(i) * nf
         a = b = c_ = d = e = f = g = h = np.uint64(0)
         for _ in range(depth):
-            a = _heap_step(flat, r, a, first, heap, heap_cut)
-            b = _heap_step(flat, r + nf, b, first, heap, heap_cut)
-            c_ = _heap_step(flat, r + np.uint64(2) * nf, c_, first, heap, heap_cut)
-            d = _heap_step(flat, r + np.uint64(3) * nf, d, first, heap, heap_cut)
-            e = _heap_step(flat, r + np.uint64(4) * nf, e, first, heap, heap_cut)
-            f = _heap_step(flat, r + np.uint64(5) * nf, f, first, heap, heap_cut)
-            g = _heap_step(flat, r + np.uint64(6) * nf, g, first, heap, heap_cut)
-            h = _heap_step(flat, r + np.uint64(7) * nf, h, first, heap, heap_cut)
+            a = _heap_step(flat, r, a, first, heap, heap_cut, nan_aware)
+            b = _heap_step(flat, r + nf, b, first, heap, heap_cut, nan_aware)
+            c_ = _heap_step(flat, r + np.uint64(2) * nf, c_, first, heap, heap_cut, nan_aware)
+            d = _heap_step(flat, r + np.uint64(3) * nf, d, first, heap, heap_cut, nan_aware)
+            e = _heap_step(flat, r + np.uint64(4) * nf, e, first, heap, heap_cut, nan_aware)
+            f = _heap_step(flat, r + np.uint64(5) * nf, f, first, heap, heap_cut, nan_aware)
+            g = _heap_step(flat, r + np.uint64(6) * nf, g, first, heap, heap_cut, nan_aware)
+            h = _heap_step(flat, r + np.uint64(7) * nf, h, first, heap, heap_cut, nan_aware)
         for c in range(width):
             raw[i, col + c] += heap_value[leaf + np.int64(a), c]
             raw[i + 1, col + c] += heap_value[leaf + np.int64(b), c]
@@ -453,18 +457,25 @@ def _forest_block(xt, lo, hi, nodes, threshold, value, trees, init, divisor, cat
     # one-row request 2.5 µs)
     flat = xt.reshape(-1)
     nf = np.uint64(xt.shape[1])
+    nan_aware = False
     for i in range(lo, hi):
         for c in range(init.shape[0]):
             raw[i, c] = init[c]
+        for j in range(xt.shape[1]):
+            nan_aware |= xt[i, j] != xt[i, j]
     for t in range(trees.shape[0]):
         root = trees[t, 0]
         col = trees[t, 1]
         i = lo
         if trees[t, 4] >= 0:  # complete
             depth = trees[t, 2]
-            # slot k of the last level -> heap_value row
-            i = _complete_tree(flat, nf, lo, hi, depth, trees[t, 4], trees[t, 5] - ((1 << depth) - 1), col,
-                               heap, heap_cut, heap_value, raw)
+            leaf = trees[t, 5] - ((1 << depth) - 1)  # slot k of the last level -> heap_value row
+            if nan_aware:  # two inlined copies: in each, the NaN test is settled at compile time
+                i = _complete_tree(flat, nf, lo, hi, depth, trees[t, 4], leaf, col, heap, heap_cut, heap_value,
+                                   True, raw)
+            else:
+                i = _complete_tree(flat, nf, lo, hi, depth, trees[t, 4], leaf, col, heap, heap_cut, heap_value,
+                                   False, raw)
         elif trees[t, 3] == 1:  # plain: four rows in lock step, ``depth`` levels
             depth = trees[t, 2]
             # a deep tree (a forest grown to purity) is unbalanced: most rows reach a leaf
