@@ -53,7 +53,8 @@ A plain tree no deeper than :data:`COMPLETE_DEPTH` (XGBoost's default depth is 6
 laid out *complete*: a leaf above the last level is repeated down to it (the padded nodes'
 splits go either way to the same value), so every row takes exactly ``depth`` steps, the
 next node is ``2k + 1 + go_right`` (no child index to load on the chain of dependent
-loads) and a tree's splits sit in ``2**depth - 1`` consecutive slots.
+loads) and a tree's splits sit in ``2**depth - 1`` consecutive slots. A block of rows
+without NaN walks them with no NaN test (a separately compiled copy of the loop).
 """
 
 from __future__ import annotations
