@@ -159,11 +159,32 @@ def prefer_fork_safe_threading() -> None:
     try:
         from numba.np.ufunc import parallel, tbbpool  # noqa: F401 - importable only with libtbb
     except ImportError:
-        return
+        if not _load_pip_tbb():
+            return
+        from numba.np.ufunc import parallel, tbbpool  # noqa: F401
     if not parallel._is_initialized:
         import numba
 
         numba.config.THREADING_LAYER = "tbb"
+
+
+def _load_pip_tbb() -> bool:
+    """Load the TBB runtime of the ``tbb`` wheel (``<prefix>/lib/libtbb.so.12``) by path.
+
+    The wheel puts the library in the environment's ``lib`` folder, which the dynamic
+    loader does not search, so Numba's TBB layer cannot find it by name; once loaded
+    globally, it can.
+    """
+    import ctypes
+
+    path = os.path.join(sys.prefix, "lib", "libtbb.so.12")
+    if not os.path.exists(path):
+        return False
+    try:
+        ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+    except OSError:
+        return False
+    return True
 
 
 def fork_safety_problem() -> str | None:
