@@ -131,20 +131,24 @@ class RequestCountsCollector:
                                         labels=["method", "route"])
         in_flight = 0
         by_route: dict[tuple[str, str], list] = {}
+        by_status: dict[tuple[str, str, int], int] = {}
         bounds: tuple[str, ...] = ()
         for table in list(self.tables):
             in_flight += table.in_flight
             bounds = tuple(map(floatToGoString, table.bounds))
             for (method, route, status), count, seconds, size_in, size_out, buckets in table.snapshot():
-                labels = [method, route, str(status)]
-                requests.add_metric(labels, count)
-                if status >= 400:
-                    errors.add_metric(labels, count)
+                # several apps in one process (tests, mounts) may share labels: one sample each, summed
+                by_status[(method, route, status)] = by_status.get((method, route, status), 0) + count
                 total = by_route.setdefault((method, route), [0.0, 0.0, 0.0, 0])
                 total[0] += seconds
                 total[1] += size_in
                 total[2] += size_out
                 total[3] = total[3] + buckets
+        for (method, route, status), count in by_status.items():
+            labels = [method, route, str(status)]
+            requests.add_metric(labels, count)
+            if status >= 400:
+                errors.add_metric(labels, count)
         for (method, route), (seconds, size_in, size_out, buckets) in by_route.items():
             latency.add_metric([method, route], list(zip((*bounds, "+Inf"), map(int, np.cumsum(buckets)))),
                                seconds)

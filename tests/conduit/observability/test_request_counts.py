@@ -166,3 +166,26 @@ sys.stdout.write(render_metrics()[0].decode())
     samples = _samples(out.stdout)
     assert samples[("conduit_requests_total", (("method", "GET"), ("route", "/x"), ("status", "200")))] == 3
     assert any(p.name.startswith("counter_") for p in tmp_path.iterdir())
+
+
+def test_two_apps_in_one_process_expose_one_summed_sample_per_label_set():
+    """Two apps with the same route: the exposition holds each label set once, the sum of both."""
+    apps = []
+    for _ in range(2):
+        app = Conduit()
+        install(app)
+
+        @app.get("/same/{id:int}")
+        async def same(id: int):
+            return {"id": id}
+
+        apps.append(app)
+    with TestClient(apps[0]) as first, TestClient(apps[1]) as second:
+        for count, client in zip((2, 3), (first, second)):
+            for i in range(count):
+                assert client.get(f"/same/{i}").status_code == 200
+        text = first.get("/metrics").text
+    labels = 'method="GET",route="/same/{id:int}",status="200"'
+    lines = [line for line in text.splitlines() if line.startswith("conduit_requests_total{") and labels in line]
+    assert len(lines) == 1, lines
+    assert float(lines[0].rsplit(" ", 1)[1]) >= 5
